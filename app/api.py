@@ -1,0 +1,300 @@
+"""The JSON API: intake (documented here, served by the fast path), bulk import, the
+outage feed, services, health. Reads come from DuckDB cursors, never from the
+writer's in-memory state, so a request cannot see a half-applied bucket."""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+import polars as pl
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response
+from scipy import stats
+
+from app.errors import ApiError
+from app.responses import JSON
+from app.intake import Intake
+from app.runtime import Runtime
+from ingest.batch import normalize
+from ingest.report import SERVICE_RE, ReportError
+from ingest.windows import iso, parse_iso
+
+LEVELS = ("possible", "outage")
+LEVEL_RANK = {"none": 0, "possible": 1, "outage": 2}
+REPORT_SCHEMA = {
+    "type": "object",
+    "required": ["service"],
+    "additionalProperties": False,
+    "properties": {
+        "service": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
+        "region": {"type": "string", "description": "ISO 3166-1 alpha-2, e.g. IT"},
+        "problem": {"type": "string", "description": "login, app, website, payments, ..."},
+        "reporter": {"type": "string", "description": "opaque client token"},
+    },
+}
+
+
+def router(rt: Runtime, intake: Intake) -> APIRouter:
+    api = APIRouter()
+
+    @api.post(
+        "/v1/reports",
+        status_code=202,
+        tags=["intake"],
+        summary="Report that a service is broken for you",
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": REPORT_SCHEMA}},
+            }
+        },
+        responses={202: {"description": '{"accepted": true, "counted": bool}'}},
+    )
+    async def post_report(request: Request) -> Response:
+        body = await request.body()
+        address = request.client.host if request.client else ""
+        status, out = intake.handle(
+            body,
+            request.headers.get("content-type", "").encode(),
+            address,
+            request.headers.get("user-agent", ""),
+        )
+        return Response(out, status_code=status, media_type="application/json")
+
+    @api.post(
+        "/v1/import",
+        tags=["intake"],
+        summary="Trusted bulk import (API key): NDJSON or a JSON array; may carry ts and count",
+    )
+    async def bulk_import(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> dict[str, Any]:
+        _require_key(rt, authorization, x_api_key)
+        body = await request.body()
+        if len(body) > rt.settings.max_import_bytes:
+            raise ApiError(
+                413, "body_too_large", f"an import is at most {rt.settings.max_import_bytes} bytes"
+            )
+        df = _parse_bulk(body, request.headers.get("content-type", ""))
+        try:
+            batch = normalize(df)
+        except ReportError as exc:
+            raise ApiError(422, exc.code, exc.message, exc.field) from None
+        tokens = batch["reporter"].to_list()
+        batch = batch.with_columns(
+            pl.Series("reporter", [None if t is None else rt.reporter_id(t, "", "") for t in tokens])
+        )
+        result = rt.pipeline.ingest(batch)
+        return {"accepted": result.accepted, "reports": result.reports, "counted": result.counted}
+
+    @api.get("/v1/outages", tags=["feed"], summary="Incidents, newest first (open by default)")
+    def outages(
+        service: str | None = None,
+        region: Annotated[str | None, Query(description="country code, or 'all'")] = None,
+        level: str | None = None,
+        state: Annotated[str, Query(description="open, resolved or all")] = "open",
+        since: Annotated[str | None, Query(description="ISO-8601 or epoch seconds")] = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> JSON:
+        if level is not None and level not in LEVELS:
+            raise ApiError(422, "invalid_level", "level must be possible or outage", "level")
+        if state not in ("open", "resolved", "all"):
+            raise ApiError(422, "invalid_state", "state must be open, resolved or all", "state")
+        if region is not None and region != "all":
+            region = region.upper()
+        try:
+            items, nxt = rt.store.incidents(
+                service=service,
+                region=region,
+                level=level,
+                state=None if state == "all" else state,
+                since=_since(since),
+                cursor=cursor,
+                limit=limit,
+            )
+        except ValueError as exc:
+            raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
+        return JSON({"outages": items, "next_cursor": nxt})
+
+    @api.get("/v1/outages/{incident_id}", tags=["feed"], summary="One incident")
+    def outage(incident_id: str) -> JSON:
+        item = rt.store.incident(incident_id)
+        if item is None:
+            raise ApiError(404, "not_found", f"no incident {incident_id!r}")
+        return JSON(item)
+
+    @api.get("/v1/services", tags=["services"], summary="Services by reports in the last hour")
+    def services(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSON:
+        return JSON({"services": services_list(rt, limit)})
+
+    @api.get("/v1/services/{service}", tags=["services"], summary="One service, last 24 h")
+    def service(service: str) -> JSON:
+        return JSON(service_detail(rt, service))
+
+    @api.get("/healthz", tags=["ops"], summary="Liveness and the truth about the pipeline")
+    def healthz() -> JSON:
+        p = rt.pipeline
+        ok = rt.last_error is None
+        return JSON(
+            {
+                "status": "ok" if ok else "degraded",
+                "error": rt.last_error,
+                "stream_time": iso(rt.clock.now()),
+                "closed_until": iso(p.agg.closed_until),
+                "series": len(p.agg.series),
+                "open_incidents": len(p.tracker.open),
+                "reports_accepted": p.reports_accepted,
+                "reports_counted": p.reports_counted,
+                "database": rt.store.path,
+            },
+            status_code=200 if ok else 503,
+        )
+
+    return api
+
+
+def _require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -> None:
+    if not rt.settings.api_keys:
+        raise ApiError(
+            403, "import_disabled", "bulk import is off: start the server with OUTAGEWATCH_API_KEYS"
+        )
+    given = x_api_key
+    if given is None and authorization and authorization.lower().startswith("bearer "):
+        given = authorization[7:].strip()
+    if not given:
+        raise ApiError(401, "missing_api_key", "send an API key as 'Authorization: Bearer KEY'")
+    if not any(hmac.compare_digest(given.encode(), k.encode()) for k in rt.settings.api_keys):
+        raise ApiError(401, "invalid_api_key", "that API key is not valid")
+
+
+def _parse_bulk(body: bytes, content_type: str) -> pl.DataFrame:
+    text = body.strip()
+    if not text:
+        raise ApiError(400, "empty_body", "send reports as NDJSON or a JSON array")
+    try:
+        if text[:1] == b"[":
+            rows = orjson.loads(text)
+        else:
+            rows = [orjson.loads(line) for line in text.splitlines() if line.strip()]
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(
+            400, "invalid_json", f"not valid NDJSON or a JSON array: {exc.args[0]}"
+        ) from None
+    if not rows:
+        raise ApiError(400, "empty_body", "no reports in the body")
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row, dict):
+            raise ApiError(422, "invalid_row", f"row {i}: each report must be a JSON object")
+    columns = sorted({k for row in rows for k in row})
+    return pl.DataFrame(
+        {c: [None if (v := row.get(c)) is None else str(v) for row in rows] for c in columns},
+        schema={c: pl.String for c in columns},
+    )
+
+
+def _since(text: str | None) -> float | None:
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        return parse_iso(text)
+    except ValueError:
+        raise ApiError(
+            422, "invalid_since", "since must be ISO-8601 with a zone or epoch seconds", "since"
+        ) from None
+
+
+def _levels(rt: Runtime) -> dict[str, dict[str | None, str]]:
+    out: dict[str, dict[str | None, str]] = {}
+    for d in rt.store.open_incidents():
+        out.setdefault(d["service"], {})[d["region"]] = d["level"]
+    return out
+
+
+def _service_level(levels: dict[str | None, str]) -> str:
+    return max(levels.values(), key=lambda v: LEVEL_RANK[v], default="none")
+
+
+def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
+    now = rt.clock.now()
+    day = {s: n for s, n, _ in rt.store.report_totals(now - 86400)}
+    hour = {s: n for s, n, _ in rt.store.report_totals(now - 3600)}
+    levels = _levels(rt)
+    names = set(day) | set(levels)
+    rows = [
+        {
+            "service": s,
+            "level": _service_level(levels.get(s, {})),
+            "reports_1h": hour.get(s, 0),
+            "reports_24h": day.get(s, 0),
+        }
+        for s in names
+    ]
+    rows.sort(key=lambda r: (-LEVEL_RANK[r["level"]], -r["reports_1h"], -r["reports_24h"], r["service"]))
+    return rows[:limit]
+
+
+def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
+    if SERVICE_RE.fullmatch(service) is None:
+        raise ApiError(422, "invalid_service", "service must be a lower-case slug", "service")
+    now = rt.clock.now()
+    width = rt.settings.bucket_seconds
+    hour = rt.store.report_totals(now - 3600, service)
+    day = rt.store.report_totals(now - 86400, service)
+    known = rt.pipeline.agg.series.get((service, None)) is not None
+    if not day and not known:
+        raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
+    open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
+    levels = {d["region"]: d["level"] for d in open_items}
+    end = rt.pipeline.agg.closed_until or (now // width) * width
+    start = end - 86400
+    series = _series_points(rt, service, start, end, width)
+    problems, regions = rt.store.breakdown(service, now - 86400)
+    total = sum(n for _, n in problems) or 1
+    return {
+        "service": service,
+        "level": _service_level(levels),
+        "bucket_seconds": width,
+        "reports_1h": hour[0][1] if hour else 0,
+        "reports_24h": day[0][1] if day else 0,
+        "open_incidents": open_items,
+        "series": series,
+        "top_problems": [
+            {"problem": p, "share": round(n / total, 3), "reports": n} for p, n in problems[:6]
+        ],
+        "regions": [
+            {"region": r, "reports": n, "level": levels.get(r)} for r, n in regions[:30]
+        ],
+    }
+
+
+def _series_points(
+    rt: Runtime, service: str, start: float, end: float, width: int
+) -> list[dict[str, Any]]:
+    got = rt.store.service_series(service, None, start, end)
+    grid = pl.DataFrame({"ts": np.arange(start, end, width, dtype=np.float64)})
+    full = grid.join(got, on="ts", how="left").with_columns(
+        pl.col("count").fill_null(0.0),
+        pl.col("expected").fill_null(0.0),
+        pl.col("level").fill_null(""),
+    )
+    sid = rt.pipeline.agg.series.get((service, None))
+    phi = float(rt.pipeline.bank.phi()[sid]) if sid is not None and sid < rt.pipeline.bank.n else 0.1
+    mu = np.maximum(full["expected"].to_numpy(), 1e-6)
+    r = 1.0 / phi
+    upper = stats.nbinom.ppf(0.999, r, r / (r + mu))
+    return [
+        {"ts": iso(t), "count": int(c), "expected": round(e, 3), "upper": float(u), "level": lv}
+        for t, c, e, u, lv in zip(
+            full["ts"], full["count"], full["expected"], upper, full["level"], strict=True
+        )
+    ]

@@ -1,0 +1,326 @@
+"""The pipeline: dedup -> aggregator -> store -> detector -> incidents.
+
+One object, driven by stream time, shared by the server and `outagewatch replay`,
+so a replay gives the incidents the server would have given live. Intake only
+buffers (cheap, under a short lock); `advance(now)` does the real work in batches
+on the single writer thread: it flushes raw reports, closes the buckets that
+stream time has passed, steps the detector over every series and writes results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import orjson
+import polars as pl
+
+from detector.incidents import Incident, IncidentParams, IncidentTracker
+from detector.model import ModelParams, SeriesBank
+from ingest.aggregator import Aggregator, ClosedBatch
+from ingest.dedup import Dedup
+from ingest.store import REPORT_COLUMNS, Store
+
+LEVEL_NAMES = np.array(["", "possible", "outage"], dtype=object)
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    bucket_seconds: int = 60
+    allowed_lateness_s: float = 10.0
+    dedup_window_s: float = 3600.0
+    model: ModelParams = field(default_factory=ModelParams)
+    incidents: IncidentParams = field(default_factory=IncidentParams)
+    store_quiet_series: bool = False  # store every zero bucket of every regional series
+
+
+@dataclass
+class IngestResult:
+    accepted: int  # rows
+    reports: int  # reports the rows stand for (sum of count)
+    counted: int
+
+
+def reporter_hash(token: str) -> str:
+    """Stored and deduplicated in this form: an opaque client token is never stored raw."""
+    return hashlib.blake2b(token.encode(), digest_size=10).hexdigest()
+
+
+class Pipeline:
+    def __init__(
+        self,
+        config: PipelineConfig | None = None,
+        store: Store | None = None,
+        scores_sink: Callable[[pl.DataFrame], None] | None = None,
+    ) -> None:
+        self.config = cfg = config or PipelineConfig()
+        self.store = store
+        self.scores_sink = scores_sink
+        self.dedup = Dedup(cfg.dedup_window_s)
+        self.agg = Aggregator(cfg.bucket_seconds, cfg.allowed_lateness_s)
+        self.bank = SeriesBank(
+            ModelParams(**{**cfg.model.__dict__, "bucket_seconds": cfg.bucket_seconds})
+        )
+        self.tracker = IncidentTracker(cfg.incidents, cfg.bucket_seconds)
+        self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        self.incidents: dict[str, Incident] = {}  # every incident this process has seen
+        self.series_levels: dict[tuple[str, str | None], str] = {}
+        self.now = 0.0
+        self.reports_accepted = 0
+        self.reports_counted = 0
+        self._lock = threading.Lock()  # intake buffer vs the writer thread
+        self._work = threading.Lock()  # one advance at a time
+        self._buf: list[tuple[float, str, str | None, str | None, str | None, int, bool]] = []
+        self._pending_raw: list[pl.DataFrame] = []
+
+    # --- intake -----------------------------------------------------------------------
+    def submit(
+        self, ts: float, service: str, region: str | None, problem: str | None, reporter: str
+    ) -> bool:
+        """One live report, already validated; returns whether it counts."""
+        with self._lock:
+            counted = self.dedup.check(reporter, service, ts)
+            self._buf.append((ts, service, region, problem, reporter, 1, counted))
+            self.reports_accepted += 1
+            self.reports_counted += counted
+        return counted
+
+    def ingest(self, df: pl.DataFrame) -> IngestResult:
+        """A validated batch: ts (epoch s), service, region, problem, reporter, count.
+
+        A row without a reporter stands for `count` distinct anonymous reports.
+        """
+        reporters = df["reporter"].to_list()
+        with self._lock:
+            counted = self.dedup.check_many(
+                reporters, df["service"].to_list(), df["ts"].to_list()
+            )
+        batch = df.select(
+            pl.col("ts").cast(pl.Float64),
+            "service",
+            "region",
+            "problem",
+            "reporter",
+            pl.col("count").cast(pl.Int64).alias("weight"),
+            pl.Series("counted", counted),
+        )
+        n_reports = int(batch["weight"].sum() or 0)
+        n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
+        with self._lock:
+            self._pending_raw.append(batch)
+            self.reports_accepted += n_reports
+            self.reports_counted += n_counted
+        return IngestResult(len(batch), n_reports, n_counted)
+
+    def _drain(self) -> pl.DataFrame | None:
+        with self._lock:
+            buf, self._buf = self._buf, []
+            raw, self._pending_raw = self._pending_raw, []
+        if buf:
+            cols = list(zip(*buf, strict=True))
+            raw.append(
+                pl.DataFrame(
+                    dict(zip(REPORT_COLUMNS, cols, strict=True)),
+                    schema=REPORT_COLUMNS,
+                )
+            )
+        if not raw:
+            return None
+        return pl.concat(raw, how="vertical_relaxed") if len(raw) > 1 else raw[0]
+
+    # --- the writer -------------------------------------------------------------------
+    def advance(self, now: float) -> list[dict[str, Any]]:
+        """Move stream time to `now`: flush, close buckets, detect. Returns changed incidents."""
+        with self._work:
+            self.now = max(self.now, now)
+            raw = self._drain()
+            if raw is not None:
+                if self.store is not None:
+                    self.store.append_reports(raw)
+                too_late = self.agg.add(raw.with_columns(pl.col("weight") * pl.col("counted")))
+                if too_late and self.store is not None:
+                    pass  # stored raw above; they just do not move closed buckets
+            changed: dict[str, dict[str, Any]] = {}
+            score_frames: list[pl.DataFrame] = []
+            problem_frames: list[pl.DataFrame] = []
+            for batch in self.agg.close(self.now):
+                frame, probs = self._steps(batch, changed)
+                score_frames.append(frame)
+                if not probs.is_empty():
+                    problem_frames.append(probs)
+            self._write(score_frames, problem_frames, list(changed.values()))
+            return list(changed.values())
+
+    def _steps(
+        self, batch: ClosedBatch, changed: dict[str, dict[str, Any]]
+    ) -> tuple[pl.DataFrame, pl.DataFrame]:
+        """Step the detector and tracker through a run of closed buckets.
+
+        Per bucket the work is numpy over all series; frames are built once per run.
+        """
+        width = self.config.bucket_seconds
+        keys = self.agg.series.keys()
+        n, nb = len(keys), len(batch.starts)
+        expected = np.empty((nb, n))
+        score = np.empty((nb, n))
+        levels = np.empty((nb, n), dtype=np.int8)
+        allowed = self._allowed(n)
+        bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
+        for i, start in enumerate(batch.starts):
+            counts = batch.counts[i]
+            step = self.bank.score(float(start), counts)
+            problems = self._problems(batch, bounds, i) if self.tracker.open else {}
+            incidents, learn, lv = self.tracker.observe(
+                float(start), float(start) + width + self.config.allowed_lateness_s,
+                step, counts, keys, problems, allowed=allowed,
+            )  # fmt: skip
+            self.bank.learn(learn)
+            if self.tracker.just_opened:
+                self.bank.restart_cusum(self.tracker.just_opened)
+            if self.tracker.just_resolved:
+                self.bank.consume_evidence(self.tracker.just_resolved)
+            for inc in incidents:
+                self.incidents[inc.id] = inc
+                changed[inc.id] = inc.to_dict()
+            expected[i], score[i], levels[i] = step.expected, step.score, lv
+        keys_df = self.agg.series.frame()
+        sid = np.tile(np.arange(n), nb)
+        frame = pl.DataFrame(
+            {
+                "ts": np.repeat(batch.starts, n),
+                "service": keys_df["service"].gather(sid),
+                "region": keys_df["region"].gather(sid),
+                "count": batch.counts.ravel(),
+                "expected": expected.ravel(),
+                "score": score.ravel(),
+                "level": LEVEL_NAMES[levels.ravel()],
+            },
+            schema={
+                "ts": pl.Float64,
+                "service": pl.String,
+                "region": pl.String,
+                "count": pl.Float64,
+                "expected": pl.Float64,
+                "score": pl.Float64,
+                "level": pl.String,
+            },
+        )
+        probs = batch.problems.join(keys_df, on="sid", how="left").select(
+            (pl.col("b") * width + float(batch.starts[0]) if nb else pl.lit(0.0)).alias("ts"),
+            "service",
+            "region",
+            "problem",
+            "count",
+        )
+        return frame, probs
+
+    def _problems(
+        self, batch: ClosedBatch, bounds: np.ndarray, i: int
+    ) -> dict[int, dict[str, int]]:
+        """Problem counts of bucket i for the series with an open incident."""
+        lo, hi = int(bounds[i]), int(bounds[i + 1])
+        if hi == lo:
+            return {}
+        part = batch.problems.slice(lo, hi - lo).filter(
+            pl.col("sid").is_in(list(self.tracker.open)) & pl.col("problem").is_not_null()
+        )
+        out: dict[int, dict[str, int]] = {}
+        for _, sid, prob, k in part.iter_rows():
+            out.setdefault(sid, {})[prob] = k
+        return out
+
+    def _allowed(self, n: int) -> np.ndarray:
+        """Series that may raise incidents: a day old, or born after the system warmed up.
+
+        A series born on a cold system has no normal to compare with yet; one born on a
+        warm system is genuinely new, and the pool's prior makes a burst stand out.
+        """
+        bank = self.bank
+        warm_age = 86400 // self.config.bucket_seconds
+        return (bank.age[:n] >= warm_age) | bank.born_warm[:n]
+
+    def _write(
+        self,
+        score_frames: list[pl.DataFrame],
+        problem_frames: list[pl.DataFrame],
+        changed: list[dict[str, Any]],
+    ) -> None:
+        scores = pl.concat(score_frames) if score_frames else None
+        if scores is not None:
+            if self.scores_sink is not None:
+                self.scores_sink(scores)
+            if self.store is not None:
+                keep = (
+                    scores
+                    if self.config.store_quiet_series
+                    else scores.filter(
+                        pl.col("region").is_null()
+                        | (pl.col("count") > 0)
+                        | (pl.col("level") != "")
+                    )
+                )
+                self.store.append_series_buckets(keep)
+        if self.store is not None:
+            if problem_frames:
+                self.store.append_problem_buckets(pl.concat(problem_frames))
+            self.store.upsert_incidents(changed)
+        for d in changed:
+            key = (d["service"], d["region"])
+            if d["state"] == "open":
+                self.series_levels[key] = d["level"]
+            else:
+                self.series_levels.pop(key, None)
+        if changed:
+            for listener in self.listeners:
+                listener(changed)
+
+    # --- state ------------------------------------------------------------------------
+    def open_incidents(self) -> list[dict[str, Any]]:
+        return [inc.to_dict() for inc in self.tracker.open.values()]
+
+    def all_incidents(self) -> list[dict[str, Any]]:
+        return [inc.to_dict() for inc in sorted(self.incidents.values(), key=_order)]
+
+    def snapshot(self) -> bytes:
+        """Detector, aggregator position and dedup memory, for a restart that carries on."""
+        with self._work:
+            state = self.bank.state()
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **state)  # type: ignore[arg-type]
+            reporters, services, ts = self.dedup.export()
+            meta = {
+                "keys": self.agg.series.keys(),
+                "closed_until": self.agg.closed_until,
+                "now": self.now,
+                "dedup": [reporters, services, ts],
+            }
+            return orjson.dumps({"meta": meta, "bank": buf.getvalue().hex()})
+
+    def restore(self, blob: bytes | None, open_incidents: list[dict[str, Any]]) -> None:
+        if blob:
+            data = orjson.loads(blob)
+            meta = data["meta"]
+            for service, region in meta["keys"]:
+                self.agg.series.id((service, region))
+            self.agg.closed_until = meta["closed_until"]
+            self.now = meta["now"]
+            self.dedup.restore(*meta["dedup"])
+            with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
+                self.bank.load({k: npz[k] for k in npz.files})
+        ids = {k: i for i, k in enumerate(self.agg.series.keys())}
+        restored = [Incident.from_dict(d) for d in open_incidents]
+        for inc in restored:
+            self.agg.series.id((inc.service, inc.region))
+            ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
+            self.incidents[inc.id] = inc
+            self.series_levels[(inc.service, inc.region)] = inc.level
+        self.tracker.restore(restored, ids)
+
+
+def _order(inc: Incident) -> tuple[float, str]:
+    return inc.opened_at, inc.id

@@ -1,0 +1,73 @@
+"""Settings: one frozen object, from OUTAGEWATCH_* environment variables and flags.
+
+Built once by the CLI (or a test) and passed to `create_app`; nothing reads the
+environment anywhere else.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+from ingest.windows import parse_bucket
+
+PREFIX = "OUTAGEWATCH_"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data: Path | None = Path("./data")  # None: in memory (tests)
+    host: str = "127.0.0.1"
+    port: int = 8000
+    bucket: str = "1m"
+    allowed_lateness_s: float = 10.0
+    dedup_window_s: float = 3600.0
+    tick_interval_s: float = 0.5  # 0: no background ticker (tests drive `tick()`)
+    snapshot_interval_s: float = 60.0
+    max_report_bytes: int = 4096
+    max_import_bytes: int = 64 << 20
+    api_keys: tuple[str, ...] = ()  # for bulk import and admin; empty: those endpoints are off
+    reporter_salt: str = ""  # empty: a random salt kept in the data directory
+    public_url: str = ""  # for feeds' absolute links; empty: taken from the request
+
+    @property
+    def bucket_seconds(self) -> int:
+        return parse_bucket(self.bucket)
+
+    @classmethod
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, **overrides: Any
+    ) -> Settings:
+        """Environment first, then explicit overrides (CLI flags win)."""
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = env.get(PREFIX + f.name.upper())
+            if raw is None:
+                continue
+            values[f.name] = _convert(f.name, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.bucket_seconds  # noqa: B018 - validate early with a clear message
+        return settings
+
+    def with_(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+
+def _convert(name: str, raw: str) -> Any:
+    default = getattr(Settings, name, None)
+    if name == "data":
+        return Path(raw) if raw else None
+    if name == "api_keys":
+        return tuple(k.strip() for k in raw.split(",") if k.strip())
+    if isinstance(default, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, float):
+        return float(raw)
+    return raw

@@ -1,0 +1,345 @@
+"""The per-series model: seasonal negative-binomial counts with a slowly moving level.
+
+Every watched series is one row in a set of numpy arrays (`SeriesBank`), so one
+closed bucket updates all series in a few vectorised steps; `SeasonalNB` is the
+same model for one series behind river's `AnomalyDetector` interface.
+
+Per bucket, for each series:
+
+    expected  mu = level x week[hour-of-week]
+    week[s]   = (Xw[s] + k * day[hour(s)]) / (Ew[s] + k)   gamma-Poisson posteriors:
+    day[h]    = (Xd[h] + k * pool[h]) / (Ed[h] + k)        the series' own discounted
+                counts X against its exposure E, shrunk toward the hour-of-day shape
+                (learned in days), which is shrunk toward the pooled shape of all
+                series (borrowed while a series has little data of its own)
+    level     = EWMA of count / shape (halflife ~12 h): growth is normal
+    dispersion phi (variance = mu + phi mu^2), learned from residuals
+
+Evidence is the negative-binomial tail probability of the last 1, 5, 15 and 60
+buckets' counts (Bonferroni over windows) and of a CUSUM for a doubling of the
+rate, which catches slow sustained rises. `p` is the smaller of the two; the score
+is 1 - p. Score first, then learn; series with an open incident do not learn
+(bounded by the caller), so an outage is not taken as the new normal.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from scipy import special
+
+F64 = npt.NDArray[np.float64]
+F32 = npt.NDArray[np.float32]
+I64 = npt.NDArray[np.int64]
+B = npt.NDArray[np.bool_]
+
+SLOTS = 168  # hours of the week; Monday 00:00 UTC is slot 0
+RING = 60  # buckets of history kept for the windowed tests
+EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
+
+
+def hour_of_week(t: float) -> int:
+    """
+    >>> hour_of_week(0.0)  # Thursday 00:00 UTC
+    72
+    """
+    days = math.floor(t / 86400)
+    return int(((days + EPOCH_WEEKDAY) % 7) * 24 + (t - days * 86400) // 3600)
+
+
+def halflife_alpha(halflife_updates: float) -> float:
+    return float(1.0 - 0.5 ** (1.0 / max(halflife_updates, 1e-9)))
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    bucket_seconds: int = 60
+    level_halflife_s: float = 12 * 3600
+    shape_halflife_weeks: float = 3.0
+    day_halflife_days: float = 7.0
+    shape_prior_reports: float = 10.0  # k: how many reports in an hour slot outweigh the pool
+    phi_prior: float = 0.1
+    phi_prior_weight: float = 50.0  # in units of mu^2 evidence
+    phi_halflife_s: float = 7 * 86400
+    phi_min: float = 0.005
+    phi_max: float = 4.0
+    phi_persistent: float = 0.5  # share of dispersion that does not average out over windows
+    windows_s: tuple[int, ...] = (60, 300, 900, 3600)
+    cusum_k: float = 2.0  # the rate multiple the CUSUM watches for
+    cusum_cap: float = 30.0
+    new_series_level: float = 0.02  # reports per minute assumed for a brand-new series
+    clip_sd: float = 4.0  # learn from counts clipped at mu + clip_sd * sd (robust to spikes)
+
+    @property
+    def windows(self) -> tuple[int, ...]:
+        w = sorted({max(1, s // self.bucket_seconds) for s in self.windows_s})
+        return tuple(x for x in w if x <= RING)
+
+
+def nb_sf(x: F64, mu: F64, phi: F64) -> F64:
+    """P(X >= x) for a negative binomial with mean mu and variance mu + phi mu^2.
+
+    >>> float(nb_sf(np.array([0.0]), np.array([3.0]), np.array([0.1]))[0])
+    1.0
+    >>> 0.0 < float(nb_sf(np.array([30.0]), np.array([3.0]), np.array([0.1]))[0]) < 1e-9
+    True
+    """
+    r = 1.0 / phi
+    q = mu / (mu + r)  # probability of a "failure" in the NB parametrisation
+    safe_x = np.maximum(x, 1.0)
+    p = special.betainc(safe_x, r, q)
+    return np.where(x <= 0, 1.0, p)
+
+
+@dataclass
+class Step:
+    """What one bucket did to every series, score-before-learn."""
+
+    expected: F64
+    p: F64  # combined evidence: the smaller of the window tests and the CUSUM bound
+    p1: F64  # single-bucket tail probability (for onset and activity)
+    p_short: F64  # ~5-minute window tail probability (or p1 with coarse buckets)
+    p_mid: F64  # ~15-minute window tail probability
+    cusum: F64
+    rising: B  # the CUSUM grew this bucket: the rate is still above normal
+    recent: F64  # counts over the last 15 minutes (distinct-reporter floor)
+
+    @property
+    def score(self) -> F64:
+        return 1.0 - self.p
+
+
+class SeriesBank:
+    """State of many series, one row each. About 2 KB a series."""
+
+    def __init__(self, params: ModelParams | None = None, capacity: int = 64) -> None:
+        self.params = p = params or ModelParams()
+        self.windows = p.windows
+        width = p.bucket_seconds
+        self._a_level = halflife_alpha(p.level_halflife_s / width)
+        per_slot_week = max(3600 / width, 1.0)
+        self._d_shape = 0.5 ** (1.0 / (p.shape_halflife_weeks * per_slot_week))
+        self._d_day = 0.5 ** (1.0 / (p.day_halflife_days * per_slot_week / 7))
+        self._a_phi = halflife_alpha(p.phi_halflife_s / width)
+        self._recent_w = max(1, min(RING, 900 // width))
+        self.n = 0
+        self.steps = 0
+        self.pos = 0  # ring position of the next bucket, shared by all series
+        self._alloc(capacity)
+        # The pool: the shape of all series together, lent to series with little data.
+        self.pool_x = np.zeros(24)
+        self.pool_e = np.zeros(24)
+        self.pool_level = 0.0
+        self.pool_age = 0
+
+    def _alloc(self, cap: int) -> None:
+        self.cap = cap
+        self.level = np.zeros(cap)
+        self.age = np.zeros(cap, dtype=np.int64)
+        self.born_warm = np.zeros(cap, dtype=np.bool_)
+        self.shape_x = np.zeros((cap, SLOTS), dtype=np.float32)
+        self.shape_e = np.zeros((cap, SLOTS), dtype=np.float32)
+        self.day_x = np.zeros((cap, 24), dtype=np.float32)
+        self.day_e = np.zeros((cap, 24), dtype=np.float32)
+        self.phi_d = np.zeros(cap)  # discounted sum of (x - mu)^2 - mu
+        self.phi_q = np.zeros(cap)  # discounted sum of mu^2
+        self.cusum = np.zeros(cap)
+        self.ring_x = np.zeros((cap, RING), dtype=np.float32)
+        self.ring_mu = np.zeros((cap, RING), dtype=np.float32)
+
+    def _grow(self, n: int) -> None:
+        if n <= self.cap:
+            return
+        old = {k: getattr(self, k) for k in self._array_names()}
+        self._alloc(max(n, self.cap * 2))
+        for k, v in old.items():
+            getattr(self, k)[: len(v)] = v
+
+    @staticmethod
+    def _array_names() -> tuple[str, ...]:
+        return ("level", "age", "born_warm", "shape_x", "shape_e", "day_x", "day_e",
+                "phi_d", "phi_q", "cusum", "ring_x", "ring_mu")  # fmt: skip
+
+    def ensure(self, n: int) -> None:
+        """Make room for series ids < n; new series start from the pool."""
+        if n <= self.n:
+            return
+        self._grow(n)
+        self.born_warm[self.n : n] = self.warm
+        self.n = n
+
+    @property
+    def warm(self) -> bool:
+        """The system has seen a day of data: a series born now is genuinely new."""
+        return self.pool_age * self.params.bucket_seconds >= 86400
+
+    def pool_shape(self) -> F64:
+        k = 10.0 * self.params.shape_prior_reports
+        return (self.pool_x + k) / (self.pool_e + k)
+
+    def expected(self, t: float, n: int | None = None) -> F64:
+        n = self.n if n is None else n
+        s = hour_of_week(t)
+        h = s % 24
+        k = self.params.shape_prior_reports
+        pool = self.pool_shape()[h]
+        day = (self.day_x[:n, h] + k * pool) / (self.day_e[:n, h] + k)
+        shape = (self.shape_x[:n, s] + k * day) / (self.shape_e[:n, s] + k)
+        level = np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))
+        return np.maximum(level * np.clip(shape, 0.05, 20.0), 1e-6)
+
+    def _prior_level(self, n: int) -> F64:
+        per_bucket = self.params.new_series_level * self.params.bucket_seconds / 60
+        return np.full(n, per_bucket)
+
+    def phi(self, n: int | None = None) -> F64:
+        n = self.n if n is None else n
+        p = self.params
+        w = p.phi_prior_weight
+        est = (self.phi_d[:n] + p.phi_prior * w) / (self.phi_q[:n] + w)
+        return np.clip(est, p.phi_min, p.phi_max)
+
+    def step(self, t: float, counts: F64, learn: B | None = None) -> Step:
+        """Score bucket `t` (its start) for every series, then learn where `learn` is set."""
+        out = self.score(t, counts)
+        self.learn(learn)
+        return out
+
+    def score(self, t: float, counts: F64) -> Step:
+        """Score bucket `t` for every series; `learn` must follow before the next bucket."""
+        self.ensure(len(counts))
+        n, p = self.n, self.params
+        x = np.zeros(n)
+        x[: len(counts)] = counts
+        mu = self.expected(t, n)
+        phi = self.phi(n)
+
+        # Windowed tail tests over the ring, including this bucket.
+        rx = self.ring_x[:n]
+        rm = self.ring_mu[:n]
+        rx[:, self.pos] = x
+        rm[:, self.pos] = mu
+        filled = np.minimum(self.age[:n] + 1, RING)
+        pmin = np.ones(n)
+        by_window: list[F64] = []
+        for w in self.windows:
+            idx = (self.pos - np.arange(w)) % RING
+            xs = rx[:, idx].sum(axis=1, dtype=np.float64)
+            ms = rm[:, idx].astype(np.float64)
+            m = ms.sum(axis=1)
+            share = (ms**2).sum(axis=1) / np.maximum(m, 1e-12) ** 2
+            phi_w = phi * (p.phi_persistent + (1 - p.phi_persistent) * share)
+            pw = np.where(filled >= w, nb_sf(xs, m, phi_w), 1.0)
+            by_window.append(pw)
+            pmin = np.minimum(pmin, pw)
+        p1 = by_window[0]
+        p_short = by_window[1] if len(by_window) > 1 else p1
+        p_mid = by_window[2] if len(by_window) > 2 else p_short
+        idx = (self.pos - np.arange(self._recent_w)) % RING
+        recent = rx[:, idx].sum(axis=1, dtype=np.float64)
+        p_window = np.minimum(pmin * len(self.windows), 1.0)
+
+        # CUSUM for a k-fold rate, scaled down by overdispersion (quasi-likelihood).
+        k = p.cusum_k
+        inc = (x * math.log(k) - mu * (k - 1)) / (1 + phi * mu)
+        # Capped: beyond ~1e-13 more evidence says nothing, and a cap lets it fall fast.
+        cusum = np.minimum(np.maximum(0.0, self.cusum[:n] + inc), p.cusum_cap)
+        p_cusum = np.exp(-cusum)
+        out = Step(
+            expected=mu,
+            p=np.minimum(p_window, p_cusum),
+            p1=p1,
+            p_short=p_short,
+            p_mid=p_mid,
+            cusum=cusum,
+            rising=inc > 0,
+            recent=recent,
+        )
+
+        self._pending = (t, x, mu, phi, cusum)
+        return out
+
+    def learn(self, learn: B | None = None) -> None:
+        """Learn the scored bucket, only where `learn` is set (frozen series keep state)."""
+        t, x, mu, phi, cusum = self._pending
+        n = len(x)
+        lm = np.ones(n, dtype=np.bool_) if learn is None else learn[:n].copy()
+        self.cusum[:n] = np.where(lm, cusum, self.cusum[:n])
+        self._learn(t, x, mu, phi, lm)
+        self.pos = (self.pos + 1) % RING
+        self.steps += 1
+
+    def _learn(self, t: float, x: F64, mu: F64, phi: F64, lm: B) -> None:
+        p, n = self.params, self.n
+        s = hour_of_week(t)
+        # Robust: a spike teaches at most mu + clip_sd * sd.
+        sd = np.sqrt(mu + phi * mu * mu)
+        xc = np.minimum(x, mu + p.clip_sd * sd)
+        age = self.age[:n]
+        shape = np.maximum(mu / np.maximum(self._level_or_prior(n), 1e-9), 0.05)
+        a = np.maximum(self._a_level, 1.0 / (age + 1.0))
+        new_level = self.level[:n] + a * (xc / shape - self.level[:n])
+        first = age == 0
+        new_level = np.where(first, x / shape, new_level)  # first sight: no clipping basis
+        self.level[:n] = np.where(lm, new_level, self.level[:n])
+        d, dd, h = self._d_shape, self._d_day, s % 24
+        level = np.maximum(self.level[:n], 1e-9)
+        sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
+        self.shape_x[:n, s] = np.where(lm, d * sx + xc, sx)
+        self.shape_e[:n, s] = np.where(lm, d * se + level, se)
+        hx, he = self.day_x[:n, h], self.day_e[:n, h]
+        self.day_x[:n, h] = np.where(lm, dd * hx + xc, hx)
+        self.day_e[:n, h] = np.where(lm, dd * he + level, he)
+        ap = self._a_phi
+        resid = (xc - mu) ** 2 - mu
+        self.phi_d[:n] = np.where(lm, (1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
+        self.phi_q[:n] = np.where(lm, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
+        self.age[:n] += 1
+        # The pool learns from the total of all series, whatever their state.
+        total = float(x.sum())
+        pool_shape = self.pool_shape()[h]
+        a_pool = max(self._a_level, 1.0 / (self.pool_age + 1.0))
+        self.pool_level += a_pool * (total / pool_shape - self.pool_level)
+        self.pool_x[h] = dd * self.pool_x[h] + total
+        self.pool_e[h] = dd * self.pool_e[h] + max(self.pool_level, 1e-9)
+        self.pool_age += 1
+
+    def restart_cusum(self, sids: list[int]) -> None:
+        """After an alarm the CUSUM starts again, so it speaks only of what follows."""
+        self.cusum[sids] = 0.0
+
+    def consume_evidence(self, sids: list[int]) -> None:
+        """After an incident resolves, its buckets must not open the next one: the
+        windows' history is set to what was expected, and the CUSUM restarts."""
+        self.ring_x[sids] = self.ring_mu[sids]
+        self.cusum[sids] = 0.0
+
+    def _level_or_prior(self, n: int) -> F64:
+        return np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))
+
+    def nbytes_per_series(self) -> float:
+        return sum(getattr(self, k).nbytes for k in self._array_names()) / max(self.cap, 1)
+
+    # Snapshots: a dict of arrays (np.savez-able) and back.
+    def state(self) -> dict[str, npt.NDArray[np.generic]]:
+        out: dict[str, npt.NDArray[np.generic]] = {
+            k: getattr(self, k)[: self.n].copy() for k in self._array_names()
+        }
+        out["pool"] = np.concatenate([self.pool_x, self.pool_e])
+        out["scalars"] = np.array(
+            [self.n, self.steps, self.pos, self.pool_level, self.pool_age], dtype=np.float64
+        )
+        return out
+
+    def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
+        n, steps, pos, pool_level, pool_age = (float(v) for v in state["scalars"])
+        self._alloc(max(int(n), 64))
+        for k in self._array_names():
+            getattr(self, k)[: int(n)] = state[k]
+        pool = np.asarray(state["pool"], dtype=np.float64)
+        self.pool_x, self.pool_e = pool[:24].copy(), pool[24:].copy()
+        self.n, self.steps, self.pos = int(n), int(steps), int(pos)
+        self.pool_level, self.pool_age = pool_level, int(pool_age)

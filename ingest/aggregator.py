@@ -1,0 +1,150 @@
+"""Tumbling-window counts per service x region x problem, for both series levels.
+
+The unit of work is a batch (a polars frame), never one report. Counts wait in
+pending partial aggregates until the watermark passes a bucket's end plus the
+allowed lateness; then the bucket is closed once and for all and handed on as a
+dense vector over every known series, so quiet series see their zeros too.
+Reports for a bucket that is already closed are too late: they are counted as
+such and left out of the counts (the raw report is still stored by the caller).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+from ingest.series import SeriesIndex
+
+# Input columns: ts (Float64 epoch s), service, region (null ok), problem (null ok), weight.
+BATCH_SCHEMA: dict[str, pl.DataType] = {
+    "ts": pl.Float64(),
+    "service": pl.String(),
+    "region": pl.String(),
+    "problem": pl.String(),
+    "weight": pl.Int64(),
+}
+_KEYS = ["bucket", "service", "region", "problem"]
+MAX_BUCKETS_PER_CLOSE = 1440  # bounds the dense matrix when a long gap is closed at once
+
+
+@dataclass(frozen=True)
+class ClosedBucket:
+    start: float
+    counts: npt.NDArray[np.float64]  # one entry per series id, zeros included
+    problems: pl.DataFrame  # sid, problem, count: the sparse breakdown behind `counts`
+
+
+@dataclass(frozen=True)
+class ClosedBatch:
+    """Consecutive closed buckets: a (buckets x series) count matrix plus breakdowns."""
+
+    starts: npt.NDArray[np.float64]
+    counts: npt.NDArray[np.float64]
+    problems: pl.DataFrame  # b (bucket index), sid, problem, count; sorted by b
+
+    def __iter__(self) -> Iterator[ClosedBucket]:
+        b = self.problems["b"].to_numpy()
+        bounds = np.searchsorted(b, np.arange(len(self.starts) + 1))
+        for i, start in enumerate(self.starts):
+            part = self.problems.slice(int(bounds[i]), int(bounds[i + 1] - bounds[i]))
+            yield ClosedBucket(float(start), self.counts[i], part.drop("b"))
+
+
+class Aggregator:
+    def __init__(self, width: int, lateness: float, series: SeriesIndex | None = None) -> None:
+        self.width = int(width)
+        self.lateness = float(lateness)
+        self.series = series if series is not None else SeriesIndex()
+        self._pending: list[pl.DataFrame] = []
+        self.closed_until: float | None = None  # start of the first bucket still open
+        self.too_late = 0
+
+    def add(self, batch: pl.DataFrame) -> int:
+        """Take counted reports (weight > 0); return how many were too late to count."""
+        df = batch.filter(pl.col("weight") > 0)
+        if df.is_empty():
+            return 0
+        df = df.with_columns(
+            ((pl.col("ts") / self.width).floor() * self.width).alias("bucket")
+        )
+        if self.closed_until is None:
+            self.closed_until = float(df["bucket"].min())  # type: ignore[arg-type]
+        late = df.filter(pl.col("bucket") < self.closed_until)
+        n_late = int(late["weight"].sum()) if not late.is_empty() else 0
+        if n_late:
+            df = df.filter(pl.col("bucket") >= self.closed_until)
+            self.too_late += n_late
+        if not df.is_empty():
+            self._pending.append(df.group_by(_KEYS).agg(pl.col("weight").sum().alias("n")))
+        return n_late
+
+    def watermark_for(self, now: float) -> float:
+        return now - self.lateness
+
+    def close(self, now: float) -> list[ClosedBatch]:
+        """Close every bucket whose end plus lateness has passed by stream time `now`."""
+        if self.closed_until is None:
+            return []
+        cutoff = math.floor(self.watermark_for(now) / self.width) * self.width
+        out: list[ClosedBatch] = []
+        while self.closed_until < cutoff:
+            upto = min(cutoff, self.closed_until + MAX_BUCKETS_PER_CLOSE * self.width)
+            out.append(self._close_range(self.closed_until, upto))
+            self.closed_until = upto
+        return out
+
+    def open_counts(self, bucket: float) -> tuple[npt.NDArray[np.float64], pl.DataFrame]:
+        """Counts so far of one still-open bucket (for opening before the bucket closes)."""
+        if not self._pending:
+            return np.zeros(len(self.series)), _empty_problems()
+        df = pl.concat(self._pending).filter(pl.col("bucket") == bucket)
+        counts, problems = self._dense(df, np.array([bucket]), bucket)
+        return counts[0], problems.drop("b")
+
+    def _close_range(self, lo: float, hi: float) -> ClosedBatch:
+        starts = np.arange(lo, hi, self.width, dtype=np.float64)
+        if self._pending:
+            merged = pl.concat(self._pending)
+            ready = merged.filter(pl.col("bucket") < hi)
+            rest = merged.filter(pl.col("bucket") >= hi)
+            self._pending = [rest] if not rest.is_empty() else []
+        else:
+            ready = pl.DataFrame(schema={k: BATCH_SCHEMA.get(k, pl.Float64()) for k in _KEYS})
+        counts, problems = self._dense(ready, starts, lo)
+        return ClosedBatch(starts, counts, problems)
+
+    def _dense(
+        self, ready: pl.DataFrame, starts: npt.NDArray[np.float64], lo: float
+    ) -> tuple[npt.NDArray[np.float64], pl.DataFrame]:
+        # Both levels: each regional row also counts toward its service-wide series.
+        regional = ready.filter(pl.col("region").is_not_null())
+        wide = ready.with_columns(pl.lit(None, dtype=pl.String).alias("region"))
+        both = (
+            pl.concat([regional.select(_KEYS + ["n"]), wide.select(_KEYS + ["n"])])
+            .group_by(_KEYS)
+            .agg(pl.col("n").sum())
+        )
+        keys = both.select("service", "region").unique().sort("service", "region", nulls_last=False)
+        for service, region in keys.iter_rows():
+            self.series.id((service, region))
+        mapped = both.join(
+            self.series.frame(), on=["service", "region"], how="left", nulls_equal=True
+        ).with_columns(((pl.col("bucket") - lo) / self.width).cast(pl.Int64).alias("b"))
+        n_series, n_b = len(self.series), len(starts)
+        flat = mapped["b"].to_numpy() * n_series + mapped["sid"].to_numpy()
+        counts = np.bincount(
+            flat, weights=mapped["n"].to_numpy().astype(np.float64), minlength=n_b * n_series
+        ).reshape(n_b, n_series)
+        problems = mapped.select(
+            "b", "sid", "problem", pl.col("n").cast(pl.Int64).alias("count")
+        ).sort("b", "sid")
+        return counts, problems
+
+
+def _empty_problems() -> pl.DataFrame:
+    return pl.DataFrame(schema={"sid": pl.Int64, "problem": pl.String, "count": pl.Int64})

@@ -1,0 +1,69 @@
+"""Dedup: only the first report per reporter per service within a window is counted.
+
+The window slides from the last *counted* report: a reporter who keeps reporting
+every minute is counted once per window, not once per minute. Later reports are
+still stored (with counted = false); they just do not move the counts.
+
+Memory stays bounded by the reporters seen in the last window: entries older than
+the window are swept once per window of stream time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+
+class Dedup:
+    """
+    >>> d = Dedup(window_seconds=3600)
+    >>> d.check("r1", "amazon", 0.0), d.check("r1", "amazon", 60.0), d.check("r1", "aws", 60.0)
+    (True, False, True)
+    >>> d.check("r1", "amazon", 3600.0)
+    True
+    """
+
+    def __init__(self, window_seconds: float) -> None:
+        self.window = float(window_seconds)
+        self._last: dict[tuple[str, str], float] = {}
+        self._swept_at = -np.inf
+
+    def __len__(self) -> int:
+        return len(self._last)
+
+    def check(self, reporter: str, service: str, ts: float) -> bool:
+        """True when this report counts; remembers it if so."""
+        if ts - self._swept_at >= self.window:
+            self.sweep(ts)
+        key = (reporter, service)
+        last = self._last.get(key)
+        if last is not None and abs(ts - last) < self.window:
+            return False
+        self._last[key] = ts
+        return True
+
+    def check_many(
+        self, reporters: Sequence[str | None], services: Sequence[str], ts: Sequence[float]
+    ) -> npt.NDArray[np.bool_]:
+        """Batch form; a missing reporter (None) is anonymous and always counts."""
+        out = np.ones(len(services), dtype=np.bool_)
+        check = self.check
+        for i, (r, s, t) in enumerate(zip(reporters, services, ts, strict=True)):
+            if r is not None:
+                out[i] = check(r, s, t)
+        return out
+
+    def sweep(self, now: float) -> None:
+        horizon = now - self.window
+        self._last = {k: t for k, t in self._last.items() if t > horizon}
+        self._swept_at = now
+
+    # Snapshots: plain columns so the app can persist them next to detector state.
+    def export(self) -> tuple[list[str], list[str], list[float]]:
+        keys = list(self._last)
+        return [k[0] for k in keys], [k[1] for k in keys], list(self._last.values())
+
+    def restore(self, reporters: list[str], services: list[str], ts: list[float]) -> None:
+        self._last = dict(zip(zip(reporters, services, strict=True), ts, strict=True))

@@ -1,0 +1,70 @@
+"""The registry of watched series: (service, region) pairs and service-wide ones.
+
+A series gets a dense integer id the first time it is counted, so per-series state
+elsewhere (detector arrays, count vectors) is indexed by position, not by dict.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import numpy.typing as npt
+import polars as pl
+
+SeriesKey = tuple[str, str | None]  # region None = service-wide
+
+
+class SeriesIndex:
+    """
+    >>> s = SeriesIndex()
+    >>> s.ids([("amazon", "IT"), ("amazon", None), ("amazon", "IT")]).tolist()
+    [0, 1, 0]
+    >>> s.key(1)
+    ('amazon', None)
+    """
+
+    def __init__(self, keys: Iterable[SeriesKey] = ()) -> None:
+        self._keys: list[SeriesKey] = []
+        self._ids: dict[SeriesKey, int] = {}
+        for k in keys:
+            self.id(k)
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._ids
+
+    def id(self, key: SeriesKey) -> int:
+        i = self._ids.get(key)
+        if i is None:
+            i = self._ids[key] = len(self._keys)
+            self._keys.append(key)
+        return i
+
+    def get(self, key: SeriesKey) -> int | None:
+        return self._ids.get(key)
+
+    def ids(self, keys: Iterable[SeriesKey]) -> npt.NDArray[np.int64]:
+        return np.fromiter((self.id(k) for k in keys), dtype=np.int64)
+
+    def key(self, i: int) -> SeriesKey:
+        return self._keys[i]
+
+    def keys(self) -> list[SeriesKey]:
+        return list(self._keys)
+
+    def frame(self) -> pl.DataFrame:
+        """Columns sid, service, region: for joins that map many rows at once."""
+        return pl.DataFrame(
+            {
+                "sid": np.arange(len(self._keys), dtype=np.int64),
+                "service": [k[0] for k in self._keys],
+                "region": [k[1] for k in self._keys],
+            },
+            schema={"sid": pl.Int64, "service": pl.String, "region": pl.String},
+        )
+
+    def of_service(self, service: str) -> list[int]:
+        return [i for i, k in enumerate(self._keys) if k[0] == service]

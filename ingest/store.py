@@ -1,0 +1,402 @@
+"""DuckDB storage: raw reports, bucket counts, incidents, snapshots.
+
+One writer owns the database: every write goes through the pipeline's single
+writer thread, as whole batches registered from Arrow (never row by row). Reads
+use their own cursors, so HTTP handlers never wait on the writer's Python lock.
+Times are stored as naive UTC TIMESTAMPs.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import orjson
+import polars as pl
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS reports (
+    ts TIMESTAMP NOT NULL,
+    service VARCHAR NOT NULL,
+    region VARCHAR,
+    problem VARCHAR,
+    reporter VARCHAR,
+    weight INTEGER NOT NULL,
+    counted BOOLEAN NOT NULL
+);
+CREATE TABLE IF NOT EXISTS series_buckets (
+    ts TIMESTAMP NOT NULL,
+    service VARCHAR NOT NULL,
+    region VARCHAR,
+    count DOUBLE NOT NULL,
+    expected DOUBLE NOT NULL,
+    score DOUBLE NOT NULL,
+    level VARCHAR
+);
+CREATE TABLE IF NOT EXISTS problem_buckets (
+    ts TIMESTAMP NOT NULL,
+    service VARCHAR NOT NULL,
+    region VARCHAR,
+    problem VARCHAR,
+    count INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS incidents (
+    id VARCHAR PRIMARY KEY,
+    service VARCHAR NOT NULL,
+    region VARCHAR,
+    level VARCHAR NOT NULL,
+    state VARCHAR NOT NULL,
+    opened_at TIMESTAMP NOT NULL,
+    ended_at TIMESTAMP,
+    body VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS snapshots (
+    name VARCHAR PRIMARY KEY,
+    taken_at TIMESTAMP NOT NULL,
+    data BLOB NOT NULL
+);
+"""
+
+REPORT_COLUMNS = {
+    "ts": pl.Float64,
+    "service": pl.String,
+    "region": pl.String,
+    "problem": pl.String,
+    "reporter": pl.String,
+    "weight": pl.Int64,
+    "counted": pl.Boolean,
+}
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or written: a clear message, never a silent loss."""
+
+
+def to_timestamp(col: str) -> pl.Expr:
+    return (pl.col(col) * 1_000_000).cast(pl.Int64).cast(pl.Datetime("us"))
+
+
+def _utc(value: dt.datetime | None) -> float | None:
+    return None if value is None else value.replace(tzinfo=dt.UTC).timestamp()
+
+
+def _naive(ts: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).replace(tzinfo=None)
+
+
+class Store:
+    def __init__(self, path: str | Path | None = None) -> None:
+        """`path` None keeps everything in memory (tests, replays)."""
+        target = ":memory:" if path is None else str(path)
+        if path is not None:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._con = duckdb.connect(target)
+            self._con.execute(SCHEMA)
+        except (duckdb.Error, OSError) as exc:
+            raise StoreError(f"cannot open the database at {target}: {exc}") from exc
+        self.path = target
+        self._write_lock = threading.Lock()
+
+    def close(self) -> None:
+        with self._write_lock:
+            self._con.close()
+
+    @contextmanager
+    def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        cur = self._con.cursor()
+        try:
+            yield cur
+        finally:
+            cur.close()
+
+    # --- writes (the pipeline's writer thread only) ---------------------------------
+    def _append(self, table: str, df: pl.DataFrame) -> None:
+        if df.is_empty():
+            return
+        with self._write_lock:
+            self._con.register("_batch", df.to_arrow())
+            try:
+                self._con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+            finally:
+                self._con.unregister("_batch")
+
+    def append_reports(self, df: pl.DataFrame) -> None:
+        """Columns as REPORT_COLUMNS; ts in epoch seconds."""
+        self._append(
+            "reports",
+            df.select(
+                to_timestamp("ts").alias("ts"),
+                "service",
+                "region",
+                "problem",
+                "reporter",
+                pl.col("weight").cast(pl.Int32),
+                "counted",
+            ),
+        )
+
+    def append_series_buckets(self, df: pl.DataFrame) -> None:
+        self._append(
+            "series_buckets",
+            df.select(
+                to_timestamp("ts").alias("ts"),
+                "service",
+                "region",
+                "count",
+                "expected",
+                "score",
+                "level",
+            ),
+        )
+
+    def append_problem_buckets(self, df: pl.DataFrame) -> None:
+        self._append(
+            "problem_buckets",
+            df.select(
+                to_timestamp("ts").alias("ts"),
+                "service",
+                "region",
+                "problem",
+                pl.col("count").cast(pl.Int32),
+            ),
+        )
+
+    def upsert_incidents(self, incidents: list[dict[str, Any]]) -> None:
+        if not incidents:
+            return
+        latest = {d["id"]: d for d in incidents}  # one row per id per statement
+        rows = list(latest.values())
+        df = pl.DataFrame(
+            {
+                "id": [d["id"] for d in rows],
+                "service": [d["service"] for d in rows],
+                "region": [d["region"] for d in rows],
+                "level": [d["level"] for d in rows],
+                "state": [d["state"] for d in rows],
+                "opened_at": [_parse_iso(d["opened_at"]) for d in rows],
+                "ended_at": [_parse_iso(d["ended_at"]) for d in rows],
+                "body": [orjson.dumps(d).decode() for d in rows],
+            },
+            schema={
+                "id": pl.String,
+                "service": pl.String,
+                "region": pl.String,
+                "level": pl.String,
+                "state": pl.String,
+                "opened_at": pl.Float64,
+                "ended_at": pl.Float64,
+                "body": pl.String,
+            },
+        ).with_columns(to_timestamp("opened_at"), to_timestamp("ended_at"))
+        with self._write_lock:
+            self._con.register("_inc", df.to_arrow())
+            try:
+                self._con.execute("INSERT OR REPLACE INTO incidents SELECT * FROM _inc")
+            finally:
+                self._con.unregister("_inc")
+
+    def save_snapshot(self, name: str, taken_at: float, data: bytes) -> None:
+        with self._write_lock:
+            self._con.execute(
+                "INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", [name, _naive(taken_at), data]
+            )
+
+    def checkpoint(self) -> None:
+        with self._write_lock:
+            self._con.execute("CHECKPOINT")
+
+    # --- reads ----------------------------------------------------------------------
+    def load_snapshot(self, name: str) -> tuple[float, bytes] | None:
+        with self._reader() as cur:
+            row = cur.execute(
+                "SELECT taken_at, data FROM snapshots WHERE name = ?", [name]
+            ).fetchone()
+        if row is None:
+            return None
+        return _utc(row[0]) or 0.0, bytes(row[1])
+
+    def open_incidents(self) -> list[dict[str, Any]]:
+        with self._reader() as cur:
+            rows = cur.execute(
+                "SELECT body FROM incidents WHERE state = 'open' ORDER BY opened_at"
+            ).fetchall()
+        return [orjson.loads(r[0]) for r in rows]
+
+    def incident(self, incident_id: str) -> dict[str, Any] | None:
+        with self._reader() as cur:
+            row = cur.execute("SELECT body FROM incidents WHERE id = ?", [incident_id]).fetchone()
+        return None if row is None else orjson.loads(row[0])
+
+    def incidents(
+        self,
+        *,
+        service: str | None = None,
+        region: str | None = None,
+        level: str | None = None,
+        state: str | None = "open",
+        since: float | None = None,
+        cursor: str | None = None,
+        limit: int = 50,
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """Newest first; `cursor` continues after the last item of the previous page."""
+        where, args = ["TRUE"], []
+        if service is not None:
+            where.append("service = ?")
+            args.append(service)
+        if region is not None:
+            if region == "all":
+                where.append("region IS NULL")
+            else:
+                where.append("region = ?")
+                args.append(region)
+        if level is not None:
+            where.append("level = ?")
+            args.append(level)
+        if state is not None:
+            where.append("state = ?")
+            args.append(state)
+        if since is not None:
+            where.append("(ended_at IS NULL OR ended_at >= ?)")
+            args.append(_naive(since))
+        if cursor is not None:
+            at, last_id = decode_cursor(cursor)
+            where.append("(opened_at < ? OR (opened_at = ? AND id < ?))")
+            args += [_naive(at), _naive(at), last_id]
+        sql = (
+            "SELECT body, epoch_us(opened_at), id FROM incidents WHERE "
+            + " AND ".join(where)
+            + " ORDER BY opened_at DESC, id DESC LIMIT ?"
+        )
+        with self._reader() as cur:
+            rows = cur.execute(sql, [*args, limit + 1]).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        nxt = encode_cursor(rows[-1][1] / 1e6, rows[-1][2]) if more and rows else None
+        return [orjson.loads(r[0]) for r in rows], nxt
+
+    def service_series(
+        self, service: str, region: str | None, since: float, until: float
+    ) -> pl.DataFrame:
+        """ts (epoch s), count, expected, score, level for one series in [since, until)."""
+        region_sql = "region IS NULL" if region is None else "region = ?"
+        args: list[Any] = [service, _naive(since), _naive(until)]
+        if region is not None:
+            args.insert(1, region)
+        with self._reader() as cur:
+            rel = cur.execute(
+                "SELECT epoch(ts) AS ts, count, expected, score, level FROM series_buckets "
+                f"WHERE service = ? AND {region_sql} AND ts >= ? AND ts < ? ORDER BY ts",
+                args,
+            )
+            cols = rel.fetchnumpy()
+        return pl.DataFrame(
+            {k: cols[k] for k in ("ts", "count", "expected", "score", "level")},
+            schema={
+                "ts": pl.Float64,
+                "count": pl.Float64,
+                "expected": pl.Float64,
+                "score": pl.Float64,
+                "level": pl.String,
+            },
+        )
+
+    def report_totals(
+        self, since: float, service: str | None = None
+    ) -> list[tuple[str, int, int]]:
+        """(service, counted reports since `since`, all reports) per service, busiest first."""
+        args: list[Any] = [_naive(since)]
+        extra = ""
+        if service is not None:
+            extra = " AND service = ?"
+            args.append(service)
+        with self._reader() as cur:
+            rows = cur.execute(
+                "SELECT service, sum(weight) FILTER (WHERE counted), sum(weight) FROM reports "
+                f"WHERE ts >= ?{extra} GROUP BY service ORDER BY 2 DESC NULLS LAST, 1",
+                args,
+            ).fetchall()
+        return [(r[0], int(r[1] or 0), int(r[2] or 0)) for r in rows]
+
+    def breakdown(self, service: str, since: float) -> tuple[list[tuple[str, int]], ...]:
+        """Counted reports since `since` by problem and by region for one service."""
+        with self._reader() as cur:
+            problems = cur.execute(
+                "SELECT coalesce(problem, 'unspecified'), sum(weight) FROM reports "
+                "WHERE service = ? AND counted AND ts >= ? GROUP BY 1 ORDER BY 2 DESC, 1",
+                [service, _naive(since)],
+            ).fetchall()
+            regions = cur.execute(
+                "SELECT region, sum(weight) FROM reports WHERE service = ? AND counted "
+                "AND ts >= ? AND region IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1",
+                [service, _naive(since)],
+            ).fetchall()
+        return (
+            [(str(p), int(n)) for p, n in problems],
+            [(str(r), int(n)) for r, n in regions],
+        )
+
+    def reports_since(self, since: float) -> pl.DataFrame:
+        """Counted reports at or after `since` (the buckets still open at a restart)."""
+        with self._reader() as cur:
+            cols = cur.execute(
+                "SELECT epoch_us(ts) / 1e6 AS ts, service, region, problem, weight "
+                "FROM reports WHERE counted AND ts >= ?",
+                [_naive(since)],
+            ).fetchnumpy()
+        return pl.DataFrame(
+            {
+                "ts": cols["ts"],
+                "service": cols["service"],
+                "region": cols["region"],
+                "problem": cols["problem"],
+                "weight": cols["weight"],
+                "counted": [True] * len(cols["ts"]),
+            },
+            schema={
+                "ts": pl.Float64,
+                "service": pl.String,
+                "region": pl.String,
+                "problem": pl.String,
+                "weight": pl.Int64,
+                "counted": pl.Boolean,
+            },
+        )
+
+    def known_services(self) -> list[str]:
+        with self._reader() as cur:
+            rows = cur.execute("SELECT DISTINCT service FROM reports ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
+
+    def count(self, table: str) -> int:
+        if table not in {"reports", "series_buckets", "problem_buckets", "incidents"}:
+            raise ValueError(table)
+        with self._reader() as cur:
+            row = cur.execute(f"SELECT count(*) FROM {table}").fetchone()
+        return int(row[0]) if row else 0
+
+
+def _parse_iso(text: str | None) -> float | None:
+    if text is None:
+        return None
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def encode_cursor(opened_at: float, incident_id: str) -> str:
+    raw = orjson.dumps([opened_at, incident_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, incident_id = orjson.loads(raw)
+        return float(at), str(incident_id)
+    except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+        raise ValueError("cursor is not one this server gave out; start without it") from exc
