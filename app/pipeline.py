@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
+from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,10 +175,9 @@ class Pipeline:
         for i, start in enumerate(batch.starts):
             counts = batch.counts[i]
             step = self.bank.score(float(start), counts)
-            problems = self._problems(batch, bounds, i) if self.tracker.open else {}
             incidents, learn, lv = self.tracker.observe(
                 float(start), float(start) + width + self.config.allowed_lateness_s,
-                step, counts, keys, problems, allowed=allowed,
+                step, counts, keys, partial(self._problems, batch, bounds, i), allowed=allowed,
             )  # fmt: skip
             self.bank.learn(learn)
             if self.tracker.just_opened:
@@ -219,15 +219,16 @@ class Pipeline:
         )
         return frame, probs
 
+    @staticmethod
     def _problems(
-        self, batch: ClosedBatch, bounds: np.ndarray, i: int
+        batch: ClosedBatch, bounds: np.ndarray, i: int, sids: list[int]
     ) -> dict[int, dict[str, int]]:
-        """Problem counts of bucket i for the series with an open incident."""
+        """Problem counts of bucket i for the given series."""
         lo, hi = int(bounds[i]), int(bounds[i + 1])
         if hi == lo:
             return {}
         part = batch.problems.slice(lo, hi - lo).filter(
-            pl.col("sid").is_in(list(self.tracker.open)) & pl.col("problem").is_not_null()
+            pl.col("sid").is_in(sids) & pl.col("problem").is_not_null()
         )
         out: dict[int, dict[str, int]] = {}
         for _, sid, prob, k in part.iter_rows():

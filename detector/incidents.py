@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -201,11 +202,13 @@ class IncidentTracker:
         step: Step,
         counts: npt.NDArray[np.float64],
         keys: list[SeriesKey],
-        problems: dict[int, dict[str, int]] | None = None,
+        problems: Callable[[list[int]], dict[int, dict[str, int]]] | None = None,
         allowed: npt.NDArray[np.bool_] | None = None,
     ) -> tuple[list[Incident], npt.NDArray[np.bool_], npt.NDArray[np.int8]]:
         """One closed bucket [t, t + width), decided at stream time `now`.
 
+        `problems(sids)` gives this bucket's problem counts for those series; it is
+        called only when incidents are open (the breakdown is costly to build).
         Returns the incidents that changed, the learn mask for the model, and the
         per-series level of this bucket (what `--scores` shows).
         """
@@ -225,7 +228,6 @@ class IncidentTracker:
         active |= (step.cusum >= p.active_cusum) & step.rising
         active |= step.p_mid <= p.alive_p
         changed: dict[int, Incident] = {}
-        problems = problems or {}
         self.just_opened, self.just_resolved = [], []
 
         # Open new incidents.
@@ -257,13 +259,14 @@ class IncidentTracker:
             changed[sid] = inc
 
         # Update open incidents.
+        by_problem = problems(list(self.open)) if problems is not None and self.open else {}
         for sid, inc in list(self.open.items()):
             if sid >= n:
                 continue
             c = int(counts[sid]) if sid < len(counts) else 0
             inc.total_reports += c
             inc.max_score = max(inc.max_score, float(step.score[sid]))
-            for prob, k in problems.get(sid, {}).items():
+            for prob, k in by_problem.get(sid, {}).items():
                 inc.problems[prob] = inc.problems.get(prob, 0) + k
             if c > inc.peak_reports:
                 inc.peak_at, inc.peak_reports = t, c

@@ -72,13 +72,13 @@ class Aggregator:
         df = df.with_columns(
             ((pl.col("ts") / self.width).floor() * self.width).alias("bucket")
         )
-        if self.closed_until is None:
-            self.closed_until = float(df["bucket"].min())  # type: ignore[arg-type]
-        late = df.filter(pl.col("bucket") < self.closed_until)
-        n_late = int(late["weight"].sum()) if not late.is_empty() else 0
-        if n_late:
-            df = df.filter(pl.col("bucket") >= self.closed_until)
-            self.too_late += n_late
+        n_late = 0
+        if self.closed_until is not None:  # nothing is late before a bucket has closed
+            late = df.filter(pl.col("bucket") < self.closed_until)
+            n_late = int(late["weight"].sum()) if not late.is_empty() else 0
+            if n_late:
+                df = df.filter(pl.col("bucket") >= self.closed_until)
+                self.too_late += n_late
         if not df.is_empty():
             self._pending.append(df.group_by(_KEYS).agg(pl.col("weight").sum().alias("n")))
         return n_late
@@ -89,7 +89,9 @@ class Aggregator:
     def close(self, now: float) -> list[ClosedBatch]:
         """Close every bucket whose end plus lateness has passed by stream time `now`."""
         if self.closed_until is None:
-            return []
+            if not self._pending:
+                return []
+            self.closed_until = min(float(p["bucket"].min()) for p in self._pending)  # type: ignore[arg-type]
         cutoff = math.floor(self.watermark_for(now) / self.width) * self.width
         out: list[ClosedBatch] = []
         while self.closed_until < cutoff:
@@ -114,7 +116,7 @@ class Aggregator:
             rest = merged.filter(pl.col("bucket") >= hi)
             self._pending = [rest] if not rest.is_empty() else []
         else:
-            ready = pl.DataFrame(schema={k: BATCH_SCHEMA.get(k, pl.Float64()) for k in _KEYS})
+            ready = _empty_pending()
         counts, problems = self._dense(ready, starts, lo)
         return ClosedBatch(starts, counts, problems)
 
@@ -144,6 +146,18 @@ class Aggregator:
             "b", "sid", "problem", pl.col("n").cast(pl.Int64).alias("count")
         ).sort("b", "sid")
         return counts, problems
+
+
+def _empty_pending() -> pl.DataFrame:
+    return pl.DataFrame(
+        schema={
+            "bucket": pl.Float64,
+            "service": pl.String,
+            "region": pl.String,
+            "problem": pl.String,
+            "n": pl.Int64,
+        }
+    )
 
 
 def _empty_problems() -> pl.DataFrame:

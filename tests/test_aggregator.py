@@ -1,0 +1,119 @@
+"""Bucket edges, lateness, zero buckets, and conservation (hypothesis)."""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ingest.aggregator import Aggregator
+
+
+def batch(rows: list[tuple[float, str, str | None, str | None, int]]) -> pl.DataFrame:
+    return pl.DataFrame(
+        rows,
+        schema={
+            "ts": pl.Float64,
+            "service": pl.String,
+            "region": pl.String,
+            "problem": pl.String,
+            "weight": pl.Int64,
+        },
+        orient="row",
+    )
+
+
+def closed(agg: Aggregator, now: float) -> dict[float, np.ndarray]:
+    out: dict[float, np.ndarray] = {}
+    for b in agg.close(now):
+        for bucket in b:
+            out[bucket.start] = bucket.counts
+    return out
+
+
+def test_bucket_edges_belong_to_the_bucket_they_start() -> None:
+    agg = Aggregator(60, lateness=0)
+    agg.add(batch([(59.999, "a", None, None, 1), (60.0, "a", None, None, 1)]))
+    got = closed(agg, 120.0)
+    assert got[0.0].tolist() == [1.0]
+    assert got[60.0].tolist() == [1.0]
+
+
+def test_regional_reports_count_toward_both_levels() -> None:
+    agg = Aggregator(60, lateness=0)
+    agg.add(batch([(1, "a", "IT", "login", 1), (2, "a", "FR", None, 2), (3, "a", None, None, 1)]))
+    got = closed(agg, 60.0)
+    ids = {k: agg.series.get(k) for k in [("a", "IT"), ("a", "FR"), ("a", None)]}
+    counts = got[0.0]
+    assert counts[ids[("a", "IT")]] == 1
+    assert counts[ids[("a", "FR")]] == 2
+    assert counts[ids[("a", None)]] == 4
+
+
+def test_quiet_buckets_are_emitted_as_zeros() -> None:
+    agg = Aggregator(60, lateness=0)
+    agg.add(batch([(0, "a", None, None, 3)]))
+    got = closed(agg, 300.0)
+    assert sorted(got) == [0.0, 60.0, 120.0, 180.0, 240.0]
+    assert [got[t][0] for t in sorted(got)] == [3, 0, 0, 0, 0]
+
+
+def test_late_report_within_lateness_lands_in_its_own_bucket() -> None:
+    agg = Aggregator(60, lateness=10)
+    agg.add(batch([(50, "a", None, None, 1)]))
+    assert closed(agg, 65.0) == {}  # bucket [0, 60) waits until 70
+    agg.add(batch([(59, "a", None, None, 1)]))  # late by 6 s: still counted in [0, 60)
+    got = closed(agg, 70.0)
+    assert got[0.0].tolist() == [2.0]
+    assert agg.add(batch([(10, "a", None, None, 5)])) == 5  # too late now
+    assert agg.too_late == 5
+
+
+def test_uncounted_reports_do_not_count() -> None:
+    agg = Aggregator(60, lateness=0)
+    agg.add(batch([(1, "a", None, None, 0), (2, "a", None, None, 1)]))
+    assert closed(agg, 60.0)[0.0].tolist() == [1.0]
+
+
+report = st.tuples(
+    st.floats(min_value=0, max_value=3000, allow_nan=False),
+    st.sampled_from(["a", "b", "c"]),
+    st.sampled_from([None, "IT", "US"]),
+    st.sampled_from([None, "login", "app"]),
+    st.integers(min_value=1, max_value=5),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(report, min_size=1, max_size=80), seed=st.integers(0, 2**16))
+def test_counts_are_conserved_and_order_independent(
+    rows: list[tuple[float, str, str | None, str | None, int]], seed: int
+) -> None:
+    """Any arrival order, in any batching, gives the same buckets, and every report
+    is counted once at each of its levels."""
+
+    def run(order: list[int], cuts: int) -> dict[tuple[float, str, str | None], float]:
+        # Arrivals are ordered in time up to the allowed lateness: feed the rows sorted
+        # by ts with shuffles inside each lateness-sized group, in several batches.
+        agg = Aggregator(60, lateness=3000)
+        shuffled = [rows[i] for i in order]
+        for part in np.array_split(np.arange(len(shuffled)), cuts):
+            if len(part):
+                agg.add(batch([shuffled[i] for i in part]))
+        out: dict[tuple[float, str, str | None], float] = {}
+        for t, counts in closed(agg, 10_000.0).items():
+            for sid, c in enumerate(counts):
+                if c:
+                    key = agg.series.key(sid)
+                    out[(t, key[0], key[1])] = float(c)
+        return out
+
+    rng = np.random.default_rng(seed)
+    base = run(list(range(len(rows))), 1)
+    other = run(list(rng.permutation(len(rows))), int(rng.integers(1, 5)))
+    assert base == other
+    total_wide = sum(c for (_, _, region), c in base.items() if region is None)
+    assert total_wide == sum(r[4] for r in rows)
+    total_regional = sum(c for (_, _, region), c in base.items() if region is not None)
+    assert total_regional == sum(r[4] for r in rows if r[2] is not None)

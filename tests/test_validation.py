@@ -1,0 +1,112 @@
+"""Every bad input gets a 4xx with the contract's error body; never a 500."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from ingest.report import ReportError, parse_report
+
+BAD_BODIES = [
+    (b"{", "application/json", 400, "invalid_json", None),
+    (b"[1, 2]", "application/json", 422, "invalid_body", None),
+    (b'"amazon"', "application/json", 422, "invalid_body", None),
+    (b"{}", "application/json", 422, "missing_field", "service"),
+    (b'{"service": ""}', "application/json", 422, "missing_field", "service"),
+    (b'{"service": "Amazon"}', "application/json", 422, "invalid_service", "service"),
+    (b'{"service": "<script>alert(1)</script>"}', "application/json", 422, "invalid_service",
+     "service"),
+    (b'{"service": "caf\\u00e9"}', "application/json", 422, "invalid_service", "service"),
+    (b'{"service": "a\\u0000b"}', "application/json", 422, "invalid_service", "service"),
+    (b'{"service": 5}', "application/json", 422, "missing_field", "service"),
+    (b'{"service": "amazon", "region": "XX"}', "application/json", 422, "invalid_region",
+     "region"),
+    (b'{"service": "amazon", "region": ["IT"]}', "application/json", 422, "invalid_region",
+     "region"),
+    (b'{"service": "amazon", "problem": "Log In"}', "application/json", 422,
+     "invalid_problem", "problem"),
+    (b'{"service": "amazon", "reporter": "a b"}', "application/json", 422, "invalid_reporter",
+     "reporter"),
+    (b'{"service": "amazon", "ts": 0}', "application/json", 422, "unknown_field", "ts"),
+    (b'{"service": "amazon", "count": 1000}', "application/json", 422, "unknown_field",
+     "count"),
+    (b'{"service": "amazon"}', "application/xml", 415, "unsupported_media_type", None),
+    (b"\xff\xfe", "application/json", 400, "invalid_json", None),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("body", "ctype", "status", "code", "field"), BAD_BODIES)
+def test_bad_report_gets_clear_4xx(
+    client: TestClient, body: bytes, ctype: str, status: int, code: str, field: str | None
+) -> None:
+    resp = client.post("/v1/reports", content=body, headers={"content-type": ctype})
+    assert resp.status_code == status
+    err = resp.json()["error"]
+    assert err["code"] == code
+    assert err["field"] == field
+    assert len(err["message"]) > 10
+
+
+def test_huge_body_is_refused_with_413(client: TestClient) -> None:
+    big = b'{"service": "amazon", "problem": "' + b"x" * 100_000 + b'"}'
+    resp = client.post("/v1/reports", content=big, headers={"content-type": "application/json"})
+    assert resp.status_code == 413
+    assert resp.json()["error"]["code"] == "body_too_large"
+
+
+def test_good_report_is_accepted_and_region_normalised(client: TestClient) -> None:
+    resp = client.post("/v1/reports", json={"service": "amazon", "region": "it"})
+    assert resp.status_code == 202
+    assert resp.json() == {"accepted": True, "counted": True}
+    assert resp.headers["access-control-allow-origin"] == "*"
+
+
+def test_cors_preflight_for_report_button(client: TestClient) -> None:
+    resp = client.options(
+        "/v1/reports",
+        headers={"origin": "https://example.org", "access-control-request-method": "POST"},
+    )
+    assert resp.status_code == 204
+    assert "POST" in resp.headers["access-control-allow-methods"]
+
+
+def test_errors_elsewhere_use_the_same_body(client: TestClient) -> None:
+    for path, status in [
+        ("/nope", 404),
+        ("/v1/outages/nope", 404),
+        ("/v1/outages?level=huge", 422),
+        ("/v1/outages?limit=0", 422),
+        ("/v1/outages?since=yesterday", 422),
+        ("/v1/outages?cursor=%%%", 422),
+        ("/v1/services/Not%20A%20Slug", 422),
+        ("/v1/services/never-seen", 404),
+    ]:
+        resp = client.get(path)
+        assert resp.status_code == status, path
+        assert set(resp.json()["error"]) == {"code", "message", "field"}, path
+    resp = client.delete("/v1/outages")
+    assert resp.status_code == 405
+    assert resp.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_bulk_import_needs_a_key_and_names_the_bad_row(client: TestClient) -> None:
+    body = b'{"ts": 1793577600, "service": "aws"}\n{"ts": "2026-11-02T00:00:00", "service": "aws"}'
+    assert client.post("/v1/import", content=body).status_code == 401
+    resp = client.post("/v1/import", content=body, headers={"x-api-key": "wrong"})
+    assert resp.status_code == 401
+    resp = client.post("/v1/import", content=body, headers={"x-api-key": "test-key"})
+    assert resp.status_code == 422
+    err = resp.json()["error"]
+    assert err["code"] == "invalid_ts" and err["message"].startswith("row 2:")
+    resp = client.post("/v1/import", content=b"[1]", headers={"x-api-key": "test-key"})
+    assert resp.status_code == 422
+    resp = client.post("/v1/import", content=b"nope", headers={"x-api-key": "test-key"})
+    assert resp.status_code == 400
+
+
+def test_parse_report_unit() -> None:
+    r = parse_report({"service": "aws", "region": "us", "problem": "login", "reporter": "tok-1"})
+    assert (r.service, r.region, r.problem, r.reporter) == ("aws", "US", "login", "tok-1")
+    with pytest.raises(ReportError) as info:
+        parse_report({"service": "aws", "regoin": "US"})
+    assert info.value.field == "regoin"
