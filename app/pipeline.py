@@ -170,18 +170,19 @@ class Pipeline:
         expected = np.empty((nb, n))
         score = np.empty((nb, n))
         levels = np.empty((nb, n), dtype=np.int8)
-        allowed = self._allowed(n)
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
         for i, start in enumerate(batch.starts):
             counts = batch.counts[i]
+            allowed = self._allowed(n)
+            warming = np.flatnonzero(~allowed).tolist()  # their CUSUM starts with watching
             step = self.bank.score(float(start), counts)
             incidents, learn, lv = self.tracker.observe(
                 float(start), float(start) + width + self.config.allowed_lateness_s,
                 step, counts, keys, partial(self._problems, batch, bounds, i), allowed=allowed,
             )  # fmt: skip
             self.bank.learn(learn)
-            if self.tracker.just_opened:
-                self.bank.restart_cusum(self.tracker.just_opened)
+            if self.tracker.just_opened or warming:
+                self.bank.restart_cusum(self.tracker.just_opened + warming)
             if self.tracker.just_resolved:
                 self.bank.consume_evidence(self.tracker.just_resolved)
             for inc in incidents:

@@ -6,13 +6,16 @@ same model for one series behind river's `AnomalyDetector` interface.
 
 Per bucket, for each series:
 
-    expected  mu = level x week[hour-of-week]
-    week[s]   = (Xw[s] + k * day[hour(s)]) / (Ew[s] + k)   gamma-Poisson posteriors:
-    day[h]    = (Xd[h] + k * pool[h]) / (Ed[h] + k)        the series' own discounted
-                counts X against its exposure E, shrunk toward the hour-of-day shape
-                (learned in days), which is shrunk toward the pooled shape of all
-                series (borrowed while a series has little data of its own)
-    level     = EWMA of count / shape (halflife ~12 h): growth is normal
+    expected  mu = level x day[hour] x week[hour-of-week]
+    day[h]    = (Xd[h] + k * pool[h]) / (Ed[h] + k)   gamma-Poisson posteriors: the
+    week[s]   = (Xw[s] + k) / (Ew[s] + k)             series' discounted counts X
+                against its exposure E, where exposure is the plain daily-mean rate
+                (and, for the week, that times the day shape). The day shape is shrunk
+                toward the pool of all series (borrowed while a series has little
+                data), the weekly correction toward 1.
+    level     = EWMA of count / shape (halflife ~12 h): growth is normal. Shapes are
+                measured against the daily mean, not the level, so the two cannot
+                drift against each other.
     dispersion phi (variance = mu + phi mu^2), learned from residuals
 
 Evidence is the negative-binomial tail probability of the last 1, 5, 15 and 60
@@ -120,6 +123,7 @@ class SeriesBank:
         self.windows = p.windows
         width = p.bucket_seconds
         self._a_level = halflife_alpha(p.level_halflife_s / width)
+        self._a_dmean = halflife_alpha(86400 / width)
         per_slot_week = max(3600 / width, 1.0)
         self._d_shape = 0.5 ** (1.0 / (p.shape_halflife_weeks * per_slot_week))
         self._d_day = 0.5 ** (1.0 / (p.day_halflife_days * per_slot_week / 7))
@@ -138,6 +142,7 @@ class SeriesBank:
     def _alloc(self, cap: int) -> None:
         self.cap = cap
         self.level = np.zeros(cap)
+        self.dmean = np.zeros(cap)  # EWMA of raw counts over about a day
         self.age = np.zeros(cap, dtype=np.int64)
         self.born_warm = np.zeros(cap, dtype=np.bool_)
         self.shape_x = np.zeros((cap, SLOTS), dtype=np.float32)
@@ -160,7 +165,7 @@ class SeriesBank:
 
     @staticmethod
     def _array_names() -> tuple[str, ...]:
-        return ("level", "age", "born_warm", "shape_x", "shape_e", "day_x", "day_e",
+        return ("level", "dmean", "age", "born_warm", "shape_x", "shape_e", "day_x", "day_e",
                 "phi_d", "phi_q", "cusum", "ring_x", "ring_mu")  # fmt: skip
 
     def ensure(self, n: int) -> None:
@@ -177,19 +182,24 @@ class SeriesBank:
         return self.pool_age * self.params.bucket_seconds >= 86400
 
     def pool_shape(self) -> F64:
-        k = 10.0 * self.params.shape_prior_reports
-        return (self.pool_x + k) / (self.pool_e + k)
+        k = 30.0  # buckets of pooled evidence that outweigh a flat shape
+        return np.clip((self.pool_x + k) / (self.pool_e + k), 0.05, 20.0)
 
     def expected(self, t: float, n: int | None = None) -> F64:
         n = self.n if n is None else n
         s = hour_of_week(t)
         h = s % 24
-        k = self.params.shape_prior_reports
-        pool = self.pool_shape()[h]
-        day = (self.day_x[:n, h] + k * pool) / (self.day_e[:n, h] + k)
-        shape = (self.shape_x[:n, s] + k * day) / (self.shape_e[:n, s] + k)
         level = np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))
-        return np.maximum(level * np.clip(shape, 0.05, 20.0), 1e-6)
+        return np.maximum(level * self._shape(s, n), 1e-6)
+
+    def _day(self, h: int, n: int) -> F64:
+        k = self.params.shape_prior_reports
+        return (self.day_x[:n, h] + k * self.pool_shape()[h]) / (self.day_e[:n, h] + k)
+
+    def _shape(self, s: int, n: int) -> F64:
+        k = self.params.shape_prior_reports
+        week = (self.shape_x[:n, s] + k) / (self.shape_e[:n, s] + k)
+        return np.clip(self._day(s % 24, n) * week, 0.05, 20.0)
 
     def _prior_level(self, n: int) -> F64:
         per_bucket = self.params.new_series_level * self.params.bucket_seconds / 60
@@ -277,34 +287,40 @@ class SeriesBank:
         s = hour_of_week(t)
         # Robust: a spike teaches at most mu + clip_sd * sd.
         sd = np.sqrt(mu + phi * mu * mu)
-        xc = np.minimum(x, mu + p.clip_sd * sd)
+        # Robust once there is a baseline to be robust about (an hour of history).
+        xc = np.where(self.age[:n] >= 60, np.minimum(x, mu + p.clip_sd * sd), x)
         age = self.age[:n]
-        shape = np.maximum(mu / np.maximum(self._level_or_prior(n), 1e-9), 0.05)
-        a = np.maximum(self._a_level, 1.0 / (age + 1.0))
-        new_level = self.level[:n] + a * (xc / shape - self.level[:n])
         first = age == 0
-        new_level = np.where(first, x / shape, new_level)  # first sight: no clipping basis
+        h = s % 24
+        day = self._day(h, n)
+        shape = self._shape(s, n)
+        a = np.maximum(self._a_level, 1.0 / (age + 1.0))
+        new_level = np.where(first, x / shape, self.level[:n] + a * (xc / shape - self.level[:n]))
         self.level[:n] = np.where(lm, new_level, self.level[:n])
-        d, dd, h = self._d_shape, self._d_day, s % 24
-        level = np.maximum(self.level[:n], 1e-9)
-        sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
-        self.shape_x[:n, s] = np.where(lm, d * sx + xc, sx)
-        self.shape_e[:n, s] = np.where(lm, d * se + level, se)
+        ad = np.maximum(self._a_dmean, 1.0 / (age + 1.0))
+        new_dmean = np.where(first, x, self.dmean[:n] + ad * (xc - self.dmean[:n]))
+        self.dmean[:n] = np.where(lm, new_dmean, self.dmean[:n])
+        dm = np.maximum(self.dmean[:n], 1e-9)
+        d, dd = self._d_shape, self._d_day
         hx, he = self.day_x[:n, h], self.day_e[:n, h]
         self.day_x[:n, h] = np.where(lm, dd * hx + xc, hx)
-        self.day_e[:n, h] = np.where(lm, dd * he + level, he)
+        self.day_e[:n, h] = np.where(lm, dd * he + dm, he)
+        sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
+        self.shape_x[:n, s] = np.where(lm, d * sx + xc, sx)
+        self.shape_e[:n, s] = np.where(lm, d * se + dm * day, se)
         ap = self._a_phi
         resid = (xc - mu) ** 2 - mu
         self.phi_d[:n] = np.where(lm, (1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
         self.phi_q[:n] = np.where(lm, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
         self.age[:n] += 1
-        # The pool learns from the total of all series, whatever their state.
-        total = float(x.sum())
-        pool_shape = self.pool_shape()[h]
-        a_pool = max(self._a_level, 1.0 / (self.pool_age + 1.0))
-        self.pool_level += a_pool * (total / pool_shape - self.pool_level)
-        self.pool_x[h] = dd * self.pool_x[h] + total
-        self.pool_e[h] = dd * self.pool_e[h] + max(self.pool_level, 1e-9)
+        # The pool is the average normalised count (count / daily mean) of the series
+        # that are learning, each weighing the same: one series' surge or growth
+        # barely moves what every new series borrows.
+        ok = lm & (dm > 1e-6)
+        if ok.any():
+            ratio = float(np.mean(np.minimum(xc[ok] / dm[ok], 20.0)))
+            self.pool_x[h] = dd * self.pool_x[h] + ratio
+            self.pool_e[h] = dd * self.pool_e[h] + 1.0
         self.pool_age += 1
 
     def restart_cusum(self, sids: list[int]) -> None:

@@ -1,0 +1,115 @@
+"""The model: seasonal expectations, calibrated tails, cold start, memory."""
+
+from __future__ import annotations
+
+import numpy as np
+from river import base as river_base
+
+from detector.model import ModelParams, SeriesBank, hour_of_week, nb_sf
+from detector.river_model import SeasonalNB
+from tests.conftest import T0
+
+
+def test_hour_of_week_starts_monday() -> None:
+    assert hour_of_week(T0) == 0  # T0 is a Monday 00:00 UTC
+    assert hour_of_week(T0 + 25 * 3600) == 25
+
+
+def test_nb_tail_is_calibrated_against_simulation() -> None:
+    rng = np.random.default_rng(0)
+    mu, phi = 4.0, 0.3
+    r = 1 / phi
+    draws = rng.negative_binomial(r, r / (r + mu), size=200_000)
+    for x in (5, 10, 15):
+        empirical = float((draws >= x).mean())
+        model = float(nb_sf(np.array([float(x)]), np.array([mu]), np.array([phi]))[0])
+        assert abs(model - empirical) < 0.01 + 0.1 * empirical
+
+
+def test_river_interface_and_score_before_learn() -> None:
+    m = SeasonalNB()
+    assert isinstance(m, river_base.AnomalyDetector)
+    for i in range(3 * 1440):
+        m.learn_one({"t": T0 + i * 60.0, "count": 3})
+    t = T0 + 3 * 86400.0
+    normal, surge = m.score_one({"t": t, "count": 3}), m.score_one({"t": t, "count": 80})
+    assert normal < 0.9 and surge > 1 - 1e-9
+    # Scoring twice gives the same: scoring does not learn.
+    assert m.score_one({"t": t, "count": 80}) == surge
+    assert abs(m.expected_one(t) - 3) < 0.5
+
+
+def test_daily_pattern_is_learned_not_alarmed() -> None:
+    """Nights at 0.5/min, days at 5/min: after a few days the 08:00 ramp is normal."""
+    rng = np.random.default_rng(1)
+    bank = SeriesBank()
+    worst = 1.0
+    for i in range(6 * 1440):
+        t = T0 + i * 60.0
+        hour = int(t // 3600) % 24
+        rate = 5.0 if 8 <= hour < 20 else 0.5
+        step = bank.step(t, np.array([float(rng.poisson(rate))]))
+        if i >= 4 * 1440:
+            worst = min(worst, float(step.p[0]))
+    assert worst > 1e-5  # never even `possible` evidence on days 5 and 6
+    noon = T0 + 6 * 86400 + 12 * 3600.0
+    assert 3.5 < bank.expected(noon)[0] < 6.5
+
+
+def test_sparse_and_busy_series_share_one_scale() -> None:
+    """4 reports a day hit by 12 at once, and 4,000 an hour hit by 3x: both far out."""
+    rng = np.random.default_rng(2)
+    bank = SeriesBank()
+    rates = np.array([4 / 1440, 4000 / 60])
+    for i in range(3 * 1440):
+        bank.step(T0 + i * 60.0, rng.poisson(rates).astype(float))
+    t = T0 + 3 * 86400.0
+    quiet = bank.step(t, rng.poisson(rates).astype(float))
+    assert (quiet.p > 1e-5).all()
+    surge = bank.step(t + 60, np.array([12.0, 3 * rates[1]]))
+    assert (surge.p < 1e-7).all()
+
+
+def test_new_series_on_a_warm_system_stands_out_at_once() -> None:
+    bank = SeriesBank()
+    rng = np.random.default_rng(3)
+    for i in range(1441):
+        bank.step(T0 + i * 60.0, rng.poisson([20.0]).astype(float))
+    assert bank.warm
+    t = T0 + 1441 * 60.0
+    step = bank.step(t, np.array([20.0, 15.0]))  # series 1 is brand new: 15 reports
+    assert bank.born_warm[1]
+    assert step.p[1] < 1e-7 and step.p[0] > 1e-3
+
+
+def test_frozen_series_do_not_learn() -> None:
+    bank = SeriesBank()
+    start = 2 * 1440
+    for i in range(start):
+        bank.step(T0 + i * 60.0, np.array([2.0, 2.0]))
+    t = T0 + start * 60.0
+    before = bank.expected(t).copy()
+    own = {k: v[0].copy() for k, v in bank.state().items() if k not in ("pool", "scalars")}
+    for i in range(start, start + 50):
+        bank.step(T0 + i * 60.0, np.array([200.0, 200.0]), learn=np.array([False, True]))
+    after = bank.expected(t)
+    for k, v in bank.state().items():  # the frozen series' own state is untouched
+        if k in own and k not in ("age", "ring_x", "ring_mu"):  # observations, not learning
+            np.testing.assert_array_equal(v[0], own[k])
+    assert abs(after[0] - before[0]) / before[0] < 0.05  # only the shared pool moved
+    assert after[1] > before[1] * 2
+
+
+def test_state_is_small_and_snapshots_round_trip() -> None:
+    bank = SeriesBank(ModelParams(), capacity=1000)
+    bank.ensure(1000)
+    assert bank.nbytes_per_series() <= 16 * 1024
+    for i in range(50):
+        bank.step(T0 + i * 60.0, np.full(1000, 3.0))
+    clone = SeriesBank()
+    clone.load(bank.state())
+    t = T0 + 50 * 60.0
+    np.testing.assert_allclose(clone.expected(t), bank.expected(t))
+    a = clone.step(t, np.full(1000, 9.0))
+    b = bank.step(t, np.full(1000, 9.0))
+    np.testing.assert_allclose(a.p, b.p)
