@@ -15,8 +15,8 @@ from fastapi.responses import Response
 from scipy import stats
 
 from app.errors import ApiError
-from app.responses import JSON
 from app.intake import Intake
+from app.responses import JSON
 from app.runtime import Runtime
 from ingest.batch import normalize
 from ingest.report import SERVICE_RE, ReportError
@@ -87,7 +87,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             raise ApiError(422, exc.code, exc.message, exc.field) from None
         tokens = batch["reporter"].to_list()
         batch = batch.with_columns(
-            pl.Series("reporter", [None if t is None else rt.reporter_id(t, "", "") for t in tokens])
+            pl.Series(
+                "reporter", [None if t is None else rt.reporter_id(t, "", "") for t in tokens]
+            )
         )
         result = rt.pipeline.ingest(batch)
         return {"accepted": result.accepted, "reports": result.reports, "counted": result.counted}
@@ -230,7 +232,7 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
     hour = {s: n for s, n, _ in rt.store.report_totals(now - 3600)}
     levels = _levels(rt)
     names = set(day) | set(levels)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "service": s,
             "level": _service_level(levels.get(s, {})),
@@ -239,8 +241,12 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
         }
         for s in names
     ]
-    rows.sort(key=lambda r: (-LEVEL_RANK[r["level"]], -r["reports_1h"], -r["reports_24h"], r["service"]))
+    rows.sort(key=_busiest)
     return rows[:limit]
+
+
+def _busiest(r: dict[str, Any]) -> tuple[int, int, int, str]:
+    return (-LEVEL_RANK[r["level"]], -r["reports_1h"], -r["reports_24h"], r["service"])
 
 
 def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
@@ -271,9 +277,7 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
         "top_problems": [
             {"problem": p, "share": round(n / total, 3), "reports": n} for p, n in problems[:6]
         ],
-        "regions": [
-            {"region": r, "reports": n, "level": levels.get(r)} for r, n in regions[:30]
-        ],
+        "regions": [{"region": r, "reports": n, "level": levels.get(r)} for r, n in regions[:30]],
     }
 
 
@@ -288,7 +292,9 @@ def _series_points(
         pl.col("level").fill_null(""),
     )
     sid = rt.pipeline.agg.series.get((service, None))
-    phi = float(rt.pipeline.bank.phi()[sid]) if sid is not None and sid < rt.pipeline.bank.n else 0.1
+    phi = (
+        float(rt.pipeline.bank.phi()[sid]) if sid is not None and sid < rt.pipeline.bank.n else 0.1
+    )
     mu = np.maximum(full["expected"].to_numpy(), 1e-6)
     r = 1.0 / phi
     upper = stats.nbinom.ppf(0.999, r, r / (r + mu))

@@ -54,9 +54,7 @@ def install(app: FastAPI) -> None:
             message = f"nothing at {request.url.path}; see /docs for the API"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return JSON(
-            body(code, message), status_code=exc.status_code, headers=exc.headers
-        )
+        return JSON(body(code, message), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSON:

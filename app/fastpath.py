@@ -68,15 +68,11 @@ class FastIntake:
                 return
         client = scope.get("client")
         address = client[0] if client else ""
-        status, out = self.intake.handle(
-            body, content_type, address, user_agent.decode("latin-1")
-        )
+        status, out = self.intake.handle(body, content_type, address, user_agent.decode("latin-1"))
         await _respond(send, status, out, CORS)
 
 
-async def _respond(
-    send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]
-) -> None:
+async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

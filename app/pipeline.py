@@ -12,9 +12,9 @@ from __future__ import annotations
 import hashlib
 import io
 import threading
-from functools import partial
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -98,9 +98,7 @@ class Pipeline:
         """
         reporters = df["reporter"].to_list()
         with self._lock:
-            counted = self.dedup.check_many(
-                reporters, df["service"].to_list(), df["ts"].to_list()
-            )
+            counted = self.dedup.check_many(reporters, df["service"].to_list(), df["ts"].to_list())
         batch = df.select(
             pl.col("ts").cast(pl.Float64),
             "service",
@@ -261,9 +259,7 @@ class Pipeline:
                     scores
                     if self.config.store_quiet_series
                     else scores.filter(
-                        pl.col("region").is_null()
-                        | (pl.col("count") > 0)
-                        | (pl.col("level") != "")
+                        pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
                     )
                 )
                 self.store.append_series_buckets(keep)

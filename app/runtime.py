@@ -65,9 +65,7 @@ class Runtime:
         if closed_until is not None:
             pending = self.store.reports_since(closed_until)
             if not pending.is_empty():
-                self.pipeline.agg.add(
-                    pending.with_columns(pl.col("weight") * pl.col("counted"))
-                )
+                self.pipeline.agg.add(pending.with_columns(pl.col("weight") * pl.col("counted")))
 
     # --- reporter identity ------------------------------------------------------------
     def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:

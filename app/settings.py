@@ -38,9 +38,7 @@ class Settings:
         return parse_bucket(self.bucket)
 
     @classmethod
-    def from_env(
-        cls, env: Mapping[str, str] | None = None, **overrides: Any
-    ) -> Settings:
+    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
         """Environment first, then explicit overrides (CLI flags win)."""
         env = os.environ if env is None else env
         values: dict[str, Any] = {}

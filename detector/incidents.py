@@ -116,14 +116,11 @@ class Incident:
                 "expected": round(self.peak_expected, 3),
             },
             "total_reports": self.total_reports,
-            "top_problems": [
-                {"problem": k, "share": round(v / problems_total, 3)} for k, v in top
-            ]
+            "top_problems": [{"problem": k, "share": round(v / problems_total, 3)} for k, v in top]
             if problems_total
             else [],
             "regions": [
-                {"region": r, "reports": n, "level": self.region_levels.get(r)}
-                for r, n in regions
+                {"region": r, "reports": n, "level": self.region_levels.get(r)} for r, n in regions
             ],
             "related": sorted(self.related),
             "resolved_at": _iso(self.resolved_at),
@@ -150,9 +147,7 @@ class Incident:
             peak_expected=float(peak.get("expected", 0.0)),
             total_reports=int(d.get("total_reports", 0)),
             last_active_end=_parse(d.get("opened_at")) or 0.0,
-            problems={
-                p["problem"]: round(p["share"] * 1000) for p in d.get("top_problems", [])
-            },
+            problems={p["problem"]: round(p["share"] * 1000) for p in d.get("top_problems", [])},
             regions={r["region"]: int(r["reports"]) for r in d.get("regions", [])},
             related=set(d.get("related", [])),
             max_score=float(d.get("max_score", 0.0)),
@@ -232,8 +227,8 @@ class IncidentTracker:
 
         # Open new incidents.
         opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible))
-        for sid in np.flatnonzero(opening):
-            sid = int(sid)
+        for found in np.flatnonzero(opening):
+            sid = int(found)
             if sid in self.open:
                 continue
             service, region = keys[sid]

@@ -188,13 +188,13 @@ class SeriesBank:
     def expected(self, t: float, n: int | None = None) -> F64:
         n = self.n if n is None else n
         s = hour_of_week(t)
-        h = s % 24
         level = np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))
         return np.maximum(level * self._shape(s, n), 1e-6)
 
     def _day(self, h: int, n: int) -> F64:
         k = self.params.shape_prior_reports
-        return (self.day_x[:n, h] + k * self.pool_shape()[h]) / (self.day_e[:n, h] + k)
+        day: F64 = (self.day_x[:n, h] + k * self.pool_shape()[h]) / (self.day_e[:n, h] + k)
+        return day
 
     def _shape(self, s: int, n: int) -> F64:
         k = self.params.shape_prior_reports
@@ -337,7 +337,8 @@ class SeriesBank:
         return np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))
 
     def nbytes_per_series(self) -> float:
-        return sum(getattr(self, k).nbytes for k in self._array_names()) / max(self.cap, 1)
+        total = sum(int(getattr(self, k).nbytes) for k in self._array_names())
+        return total / max(self.cap, 1)
 
     # Snapshots: a dict of arrays (np.savez-able) and back.
     def state(self) -> dict[str, npt.NDArray[np.generic]]:

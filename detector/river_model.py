@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Hashable
 from typing import Any
 
 import numpy as np
@@ -23,16 +24,16 @@ from river import base as river_base
 from detector.model import ModelParams, SeriesBank
 
 
-class SeasonalNB(river_base.AnomalyDetector):  # type: ignore[misc]
+class SeasonalNB(river_base.AnomalyDetector):
     def __init__(self, params: ModelParams | None = None) -> None:
         self.params = params
         self._bank = SeriesBank(params, capacity=1)
         self._bank.ensure(1)
 
-    def learn_one(self, x: dict[str, Any]) -> None:
+    def learn_one(self, x: dict[Hashable, Any]) -> None:
         self._bank.step(float(x["t"]), np.array([float(x["count"])]))
 
-    def score_one(self, x: dict[str, Any]) -> float:
+    def score_one(self, x: dict[Hashable, Any]) -> float:
         # Scoring writes only the ring slot the next learn_one overwrites: no state change.
         step = self._bank.score(float(x["t"]), np.array([float(x["count"])]))
         return float(step.score[0])

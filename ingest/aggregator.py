@@ -69,9 +69,7 @@ class Aggregator:
         df = batch.filter(pl.col("weight") > 0)
         if df.is_empty():
             return 0
-        df = df.with_columns(
-            ((pl.col("ts") / self.width).floor() * self.width).alias("bucket")
-        )
+        df = df.with_columns(((pl.col("ts") / self.width).floor() * self.width).alias("bucket"))
         n_late = 0
         if self.closed_until is not None:  # nothing is late before a bucket has closed
             late = df.filter(pl.col("bucket") < self.closed_until)
@@ -127,7 +125,7 @@ class Aggregator:
         regional = ready.filter(pl.col("region").is_not_null())
         wide = ready.with_columns(pl.lit(None, dtype=pl.String).alias("region"))
         both = (
-            pl.concat([regional.select(_KEYS + ["n"]), wide.select(_KEYS + ["n"])])
+            pl.concat([regional.select([*_KEYS, "n"]), wide.select([*_KEYS, "n"])])
             .group_by(_KEYS)
             .agg(pl.col("n").sum())
         )
@@ -139,9 +137,9 @@ class Aggregator:
         ).with_columns(((pl.col("bucket") - lo) / self.width).cast(pl.Int64).alias("b"))
         n_series, n_b = len(self.series), len(starts)
         flat = mapped["b"].to_numpy() * n_series + mapped["sid"].to_numpy()
-        counts = np.bincount(
-            flat, weights=mapped["n"].to_numpy().astype(np.float64), minlength=n_b * n_series
-        ).reshape(n_b, n_series)
+        weights = mapped["n"].to_numpy().astype(np.float64)
+        flat_counts = np.bincount(flat, weights=weights, minlength=n_b * n_series)
+        counts = flat_counts.astype(np.float64).reshape(n_b, n_series)
         problems = mapped.select(
             "b", "sid", "problem", pl.col("n").cast(pl.Int64).alias("count")
         ).sort("b", "sid")

@@ -35,6 +35,8 @@ OUT_SCHEMA: dict[str, Any] = {
     "count": pl.Int64,
 }
 _REGION_LIST = sorted(REGIONS)
+_PROBLEM = f"^{PROBLEM_RE.pattern}$"
+_REPORTER = f"^{REPORTER_RE.pattern}$"
 
 
 def _ts_seconds(col: pl.Expr) -> pl.Expr:
@@ -82,8 +84,8 @@ def normalize(df: pl.DataFrame, *, offset: int = 0) -> pl.DataFrame:
         | pl.col("service").is_null()
         | ~pl.col("service").str.contains(f"^{SERVICE_RE.pattern}$")
         | (pl.col("region").is_not_null() & ~pl.col("region").is_in(_REGION_LIST))
-        | (pl.col("problem").is_not_null() & ~pl.col("problem").str.contains(f"^{PROBLEM_RE.pattern}$"))
-        | (pl.col("reporter").is_not_null() & ~pl.col("reporter").str.contains(f"^{REPORTER_RE.pattern}$"))
+        | (pl.col("problem").is_not_null() & ~pl.col("problem").str.contains(_PROBLEM))
+        | (pl.col("reporter").is_not_null() & ~pl.col("reporter").str.contains(_REPORTER))
         | (pl.col("count") < 0)
         | (pl.col("count") > MAX_COUNT)
         | (pl.col("count") != pl.col("count").floor())

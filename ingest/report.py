@@ -51,7 +51,9 @@ def _clip(value: object) -> str:
 
 def check_service(value: object) -> str:
     if not isinstance(value, str) or not value:
-        raise ReportError("missing_field", "service is required: a slug such as 'amazon'", "service")
+        raise ReportError(
+            "missing_field", "service is required: a slug such as 'amazon'", "service"
+        )
     if SERVICE_RE.fullmatch(value) is None:
         raise ReportError(
             "invalid_service",
@@ -102,8 +104,11 @@ def check_reporter(value: object) -> str | None:
 
 def check_fields(obj: object, allowed: frozenset[str]) -> dict[str, Any]:
     if not isinstance(obj, dict):
-        raise ReportError("invalid_body", "a report must be a JSON object such as "
-                          '{"service": "amazon", "region": "IT", "problem": "login"}')
+        raise ReportError(
+            "invalid_body",
+            "a report must be a JSON object such as "
+            '{"service": "amazon", "region": "IT", "problem": "login"}',
+        )
     unknown = obj.keys() - allowed
     if unknown:
         name = sorted(str(k) for k in unknown)[0]

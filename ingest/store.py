@@ -246,7 +246,8 @@ class Store:
         limit: int = 50,
     ) -> tuple[list[dict[str, Any]], str | None]:
         """Newest first; `cursor` continues after the last item of the previous page."""
-        where, args = ["TRUE"], []
+        where: list[str] = ["TRUE"]
+        args: list[Any] = []
         if service is not None:
             where.append("service = ?")
             args.append(service)
@@ -307,9 +308,7 @@ class Store:
             },
         )
 
-    def report_totals(
-        self, since: float, service: str | None = None
-    ) -> list[tuple[str, int, int]]:
+    def report_totals(self, since: float, service: str | None = None) -> list[tuple[str, int, int]]:
         """(service, counted reports since `since`, all reports) per service, busiest first."""
         args: list[Any] = [_naive(since)]
         extra = ""

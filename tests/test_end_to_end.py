@@ -34,7 +34,12 @@ def live_run(app: OutageWatch, client: TestClient, clock: ManualClock) -> list[d
     # Then 45 quiet minutes, with busy's usual traffic, ticking every 20 s as live.
     for minute in range(45):
         for j in range(3):
-            body = {"service": "busy", "region": "US", "problem": "app", "reporter": f"b{minute}-{j}"}
+            body = {
+                "service": "busy",
+                "region": "US",
+                "problem": "app",
+                "reporter": f"b{minute}-{j}",
+            }
             client.post("/v1/reports", json=body)
             sent.append({**body, "ts": round(clock.now(), 3)})
             clock.advance(20)

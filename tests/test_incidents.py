@@ -26,7 +26,9 @@ def step(p: list[float], recent: float = 50.0, p1: list[float] | None = None) ->
     )
 
 
-def run(tracker: IncidentTracker, t: float, p: list[float], counts: list[float], **kw) -> list[Incident]:  # type: ignore[no-untyped-def]
+def run(
+    tracker: IncidentTracker, t: float, p: list[float], counts: list[float], **kw
+) -> list[Incident]:  # type: ignore[no-untyped-def]
     changed, _, _ = tracker.observe(t, t + 70, step(p, **kw), np.array(counts), KEYS)
     return changed
 
