@@ -74,7 +74,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        _require_key(rt, authorization, x_api_key)
+        require_key(rt, authorization, x_api_key)
         body = await request.body()
         if len(body) > rt.settings.max_import_bytes:
             raise ApiError(
@@ -161,7 +161,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     return api
 
 
-def _require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -> None:
+def require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -> None:
     if not rt.settings.api_keys:
         raise ApiError(
             403, "import_disabled", "bulk import is off: start the server with OUTAGEWATCH_API_KEYS"

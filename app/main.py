@@ -16,6 +16,7 @@ from app.api import router
 from app.clock import WallClock
 from app.fastpath import FastIntake
 from app.intake import Intake
+from app.routes_live import router as live_router
 from app.runtime import Runtime
 from app.settings import Settings
 from ingest.clock import Clock
@@ -55,5 +56,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     api.state.runtime = runtime
     errors.install(api)
+    api.include_router(live_router(runtime))  # first: /v1/outages/stream before /{id}
     api.include_router(router(runtime, intake))
     return OutageWatch(api, intake, runtime)

@@ -18,8 +18,10 @@ from typing import Any
 
 import polars as pl
 
+from app.events import EventLog
 from app.pipeline import Pipeline, PipelineConfig
 from app.settings import Settings
+from app.webhooks import Webhooks
 from ingest.clock import Clock
 from ingest.store import Store
 
@@ -42,8 +44,12 @@ class Runtime:
             self.store,
         )
         self.salt = self._load_salt()
+        self.events = EventLog(self.store)
+        self.webhooks = Webhooks(self.store, settings.public_url)
+        self.pipeline.listeners.append(self._on_changes)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._deliverer: threading.Thread | None = None
         self._last_snapshot = clock.now()
         self.last_error: str | None = None
         self._restore()
@@ -78,6 +84,15 @@ class Runtime:
             h.update(b"a:" + address.encode() + b"\0" + user_agent.encode())
         return h.hexdigest()
 
+    def _on_changes(self, changed: list[dict[str, Any]]) -> None:
+        """Writer thread: incident changes become events, and events become deliveries."""
+        events = self.events.record(changed, self.pipeline.now)
+        if events:
+            self.webhooks.enqueue(events)
+
+    def deliver(self) -> dict[str, int]:
+        return self.webhooks.deliver_due(self.clock.now())
+
     # --- the writer -------------------------------------------------------------------
     def tick(self) -> list[dict[str, Any]]:
         now = self.clock.now()
@@ -99,16 +114,29 @@ class Runtime:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("tick failed")
 
+    def _deliver_loop(self) -> None:
+        while not self._stop.wait(1.0):
+            try:
+                self.deliver()
+            except Exception:  # a bad receiver must not stop the others
+                log.exception("webhook delivery round failed")
+
     def start(self) -> None:
         if self.settings.tick_interval_s > 0 and self._thread is None:
             self._thread = threading.Thread(target=self._run, name="writer", daemon=True)
             self._thread.start()
+            self._deliverer = threading.Thread(
+                target=self._deliver_loop, name="webhooks", daemon=True
+            )
+            self._deliverer.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
-            self._thread = None
+        for thread in (self._thread, self._deliverer):
+            if thread is not None:
+                thread.join()
+        self._thread = self._deliverer = None
+        self.webhooks.close()
         self.tick()
         self.snapshot()
         self.store.checkpoint()

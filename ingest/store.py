@@ -116,16 +116,43 @@ class Store:
         finally:
             cur.close()
 
-    # --- writes (the pipeline's writer thread only) ---------------------------------
-    def _append(self, table: str, df: pl.DataFrame) -> None:
+    # --- writes (serialised by one lock: the database has one writer at a time) -------
+    def _append(self, table: str, df: pl.DataFrame, verb: str = "INSERT") -> None:
         if df.is_empty():
             return
         with self._write_lock:
             self._con.register("_batch", df.to_arrow())
             try:
-                self._con.execute(f"INSERT INTO {table} SELECT * FROM _batch")
+                self._con.execute(f"{verb} INTO {table} SELECT * FROM _batch")
             finally:
                 self._con.unregister("_batch")
+
+    def append(self, table: str, df: pl.DataFrame, *, replace: bool = False) -> None:
+        """A batch into a table the app owns (events, webhooks): Arrow, never row by row."""
+        self._append(table, df, "INSERT OR REPLACE" if replace else "INSERT")
+
+    def update_from(self, table: str, df: pl.DataFrame, *, key: str) -> None:
+        """Set columns of many rows at once from a batch keyed by `key`."""
+        if df.is_empty():
+            return
+        sets = ", ".join(f"{c} = _upd.{c}" for c in df.columns if c != key)
+        with self._write_lock:
+            self._con.register("_upd", df.to_arrow())
+            try:
+                self._con.execute(
+                    f"UPDATE {table} SET {sets} FROM _upd WHERE {table}.{key} = _upd.{key}"
+                )
+            finally:
+                self._con.unregister("_upd")
+
+    def write(self, sql: str, params: list[Any] | None = None) -> None:
+        """One statement that changes many rows at once (DDL, set-based updates)."""
+        with self._write_lock:
+            self._con.execute(sql, params or [])
+
+    def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
+        with self._reader() as cur:
+            return cur.execute(sql, params or []).fetchall()
 
     def append_reports(self, df: pl.DataFrame) -> None:
         """Columns as REPORT_COLUMNS; ts in epoch seconds."""

@@ -73,3 +73,48 @@ def import_rows(client: TestClient, rows: list[dict[str, Any]]) -> dict[str, Any
 
 
 Poster = Callable[..., Any]
+
+
+HISTORY_MIN = 26 * 60
+SURGE_AT = T0 + HISTORY_MIN * 60 + 7.0
+
+
+def warm_up(app: OutageWatch, client: Any, clock: ManualClock) -> None:
+    """A day of ordinary traffic, so series are past warm-up and may raise incidents."""
+    from tests.scenario import background
+
+    import_rows(client, background(T0, HISTORY_MIN))
+    tick_to(app, clock, SURGE_AT, step=3600)
+
+
+def surge(client: Any, clock: ManualClock, service: str = "tinyapp", n: int = 300) -> None:
+    for i in range(n):
+        body = {"service": service, "region": "IT", "problem": "login", "reporter": f"s{i}"}
+        assert client.post("/v1/reports", json=body).status_code == 202
+        clock.advance(0.15)
+
+
+@contextmanager
+def serving(app: OutageWatch) -> Iterator[str]:
+    """The app on a real uvicorn server on loopback (a thread); yields its base URL."""
+    import threading
+
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    import time
+
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

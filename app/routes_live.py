@@ -1,0 +1,136 @@
+"""Live faces: the server-sent event stream and the webhook subscription API."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from app.api import require_key
+from app.errors import ApiError
+from app.responses import JSON
+from app.runtime import Runtime
+from app.webhooks import FORMATS
+from ingest.report import ReportError, check_region, check_service
+
+POLL_S = 0.25
+KEEPALIVE_S = 15.0
+
+
+def router(rt: Runtime) -> APIRouter:
+    live = APIRouter()
+
+    @live.get(
+        "/v1/outages/stream",
+        tags=["feed"],
+        summary="Server-sent events: incident opened, escalated, resolved",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/event-stream": {}}}},
+    )
+    async def stream(
+        request: Request,
+        service: str | None = None,
+        last_event_id: Annotated[str | None, Header()] = None,
+        since_id: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+    ) -> StreamingResponse:
+        start = since_id
+        if start is None and last_event_id is not None:
+            try:
+                start = int(last_event_id)
+            except ValueError:
+                raise ApiError(
+                    422, "invalid_last_event_id", "Last-Event-ID must be an event id number"
+                ) from None
+        cursor = rt.events.last_id if start is None else start
+
+        async def events() -> AsyncIterator[bytes]:
+            last, idle = cursor, 0.0
+            while not await request.is_disconnected():
+                batch = rt.events.since(last)
+                for e in batch:
+                    last = e.id
+                    if service is None or e.incident["service"] == service:
+                        yield e.sse()
+                if batch:
+                    idle = 0.0
+                    continue
+                await asyncio.sleep(POLL_S)
+                idle += POLL_S
+                if idle >= KEEPALIVE_S:
+                    idle = 0.0
+                    yield b": keepalive\n\n"
+
+        return StreamingResponse(
+            events(),
+            media_type="text/event-stream",
+            headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+        )
+
+    @live.post("/v1/webhooks", status_code=201, tags=["webhooks"], summary="Subscribe (API key)")
+    async def subscribe(
+        request: Request,
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> JSON:
+        require_key(rt, authorization, x_api_key)
+        body = _object(await request.body())
+        url = body.get("url")
+        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+            raise ApiError(422, "invalid_url", "url must be an http(s) URL to POST to", "url")
+        fmt = body.get("format", "json")
+        if fmt not in FORMATS:
+            raise ApiError(422, "invalid_format", "format must be json or slack", "format")
+        try:
+            service = None if body.get("service") is None else check_service(body["service"])
+            region = check_region(body.get("region"))
+        except ReportError as exc:
+            raise ApiError(422, exc.code, exc.message, exc.field) from None
+        sub = rt.webhooks.subscribe(url, service, region, fmt, rt.clock.now())
+        return JSON({**sub.public(), "secret": sub.secret}, status_code=201)
+
+    @live.get("/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)")
+    def subscriptions(
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> JSON:
+        require_key(rt, authorization, x_api_key)
+        return JSON({"webhooks": [s.public() for s in rt.webhooks.subscriptions()]})
+
+    @live.get("/v1/webhooks/{webhook_id}/deliveries", tags=["webhooks"], summary="Delivery log")
+    def deliveries(
+        webhook_id: str,
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> JSON:
+        require_key(rt, authorization, x_api_key)
+        return JSON({"deliveries": rt.webhooks.deliveries(webhook_id)})
+
+    @live.delete(
+        "/v1/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Unsubscribe"
+    )
+    def unsubscribe(
+        webhook_id: str,
+        authorization: Annotated[str | None, Header()] = None,
+        x_api_key: Annotated[str | None, Header()] = None,
+    ) -> Response:
+        require_key(rt, authorization, x_api_key)
+        if not rt.webhooks.unsubscribe(webhook_id):
+            raise ApiError(404, "not_found", f"no webhook {webhook_id!r}")
+        return Response(status_code=204)
+
+    return live
+
+
+def _object(raw: bytes) -> dict[str, Any]:
+    import orjson
+
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "invalid_json", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise ApiError(422, "invalid_body", 'send an object such as {"url": "https://..."}')
+    return body
