@@ -27,9 +27,11 @@ def serve(
     """Start the embedded server (DuckDB file under --data)."""
     import uvicorn
 
+    from app.logs import configure
     from app.main import create_app
     from app.settings import Settings
 
+    configure()
     try:
         settings = Settings.from_env(host=host, port=port, data=data)
         app = create_app(settings)

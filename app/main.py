@@ -6,16 +6,19 @@ starts the writer thread and, on shutdown, flushes, snapshots and closes DuckDB.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import Response
 
 from app import errors
 from app.api import router
 from app.clock import WallClock
-from app.fastpath import FastIntake
+from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send
 from app.intake import Intake
+from app.metrics import Metrics
 from app.routes_live import router as live_router
 from app.runtime import Runtime
 from app.settings import Settings
@@ -25,10 +28,19 @@ from ingest.clock import Clock
 class OutageWatch(FastIntake):
     """The ASGI app: fast intake in front, FastAPI behind; `.runtime` for tests and CLI."""
 
-    def __init__(self, api: FastAPI, intake: Intake, runtime: Runtime) -> None:
+    def __init__(self, api: FastAPI, intake: Intake, runtime: Runtime, metrics: Metrics) -> None:
         super().__init__(api, intake)
         self.api = api
         self.runtime = runtime
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"] == REPORTS_PATH:
+            started = time.perf_counter()
+            await super().__call__(scope, receive, send)
+            self.metrics.intake_latency.observe(time.perf_counter() - started)
+        else:
+            await super().__call__(scope, receive, send)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> OutageWatch:
@@ -36,6 +48,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     clock = clock or WallClock()
     runtime = Runtime(settings, clock)
     intake = Intake(runtime)
+    metrics = Metrics(runtime, intake)
+    runtime.on_tick = metrics.tick_seconds.observe
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -58,4 +72,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(api)
     api.include_router(live_router(runtime))  # first: /v1/outages/stream before /{id}
     api.include_router(router(runtime, intake))
-    return OutageWatch(api, intake, runtime)
+
+    @api.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=True)
+    def prometheus() -> Response:
+        return Response(metrics.render(), media_type="text/plain; version=0.0.4")
+
+    return OutageWatch(api, intake, runtime, metrics)

@@ -13,6 +13,8 @@ import hashlib
 import logging
 import secrets
 import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +54,7 @@ class Runtime:
         self._deliverer: threading.Thread | None = None
         self._last_snapshot = clock.now()
         self.last_error: str | None = None
+        self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
         self._restore()
 
     def _load_salt(self) -> bytes:
@@ -96,7 +99,10 @@ class Runtime:
     # --- the writer -------------------------------------------------------------------
     def tick(self) -> list[dict[str, Any]]:
         now = self.clock.now()
+        started = time.perf_counter()
         changed = self.pipeline.advance(now)
+        if self.on_tick is not None:
+            self.on_tick(time.perf_counter() - started)
         if now - self._last_snapshot >= self.settings.snapshot_interval_s:
             self.snapshot()
         return changed
