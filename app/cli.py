@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from ingest.readers import FileFormatError
 from ingest.report import ReportError
 from ingest.store import StoreError
 from ingest.windows import BUCKET_CHOICES, parse_bucket
@@ -78,7 +79,7 @@ def replay(
                 scores=scores,
                 on_progress=lambda n: progress.advance(task, n),
             )
-    except (ReportError, ValueError) as exc:
+    except (ReportError, FileFormatError) as exc:
         message = exc.message if isinstance(exc, ReportError) else str(exc)
         err.print(f"[red]{file}:[/] {message}")
         raise typer.Exit(2) from None

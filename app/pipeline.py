@@ -165,12 +165,16 @@ class Pipeline:
         width = self.config.bucket_seconds
         keys = self.agg.series.keys()
         n, nb = len(keys), len(batch.starts)
+        self.bank.ensure(n)
+        counts_all = batch.counts
+        if counts_all.shape[1] < n:  # series born in a later batch of the same close
+            counts_all = np.pad(counts_all, ((0, 0), (0, n - counts_all.shape[1])))
         expected = np.empty((nb, n))
         score = np.empty((nb, n))
         levels = np.empty((nb, n), dtype=np.int8)
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
         for i, start in enumerate(batch.starts):
-            counts = batch.counts[i]
+            counts = counts_all[i]
             allowed = self._allowed(n)
             warming = np.flatnonzero(~allowed).tolist()  # their CUSUM starts with watching
             step = self.bank.score(float(start), counts)
@@ -194,7 +198,7 @@ class Pipeline:
                 "ts": np.repeat(batch.starts, n),
                 "service": keys_df["service"].gather(sid),
                 "region": keys_df["region"].gather(sid),
-                "count": batch.counts.ravel(),
+                "count": counts_all.ravel(),
                 "expected": expected.ravel(),
                 "score": score.ravel(),
                 "level": LEVEL_NAMES[levels.ravel()],

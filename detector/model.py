@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -87,14 +88,20 @@ def nb_sf(x: F64, mu: F64, phi: F64) -> F64:
 
     >>> float(nb_sf(np.array([0.0]), np.array([3.0]), np.array([0.1]))[0])
     1.0
+    >>> round(float(nb_sf(np.array([5.0]), np.array([3.0]), np.array([0.1]))[0]), 3)
+    0.204
     >>> 0.0 < float(nb_sf(np.array([30.0]), np.array([3.0]), np.array([0.1]))[0]) < 1e-9
     True
     """
-    r = 1.0 / phi
-    q = mu / (mu + r)  # probability of a "failure" in the NB parametrisation
-    safe_x = np.maximum(x, 1.0)
-    p = special.betainc(safe_x, r, q)
-    return np.where(x <= 0, 1.0, p)
+    out = np.ones(np.broadcast(x, mu, phi).shape)
+    # Only counts above their mean can be evidence: elsewhere the tail is >= ~1/2, and
+    # leaving it at 1 spares the incomplete beta for most series in most buckets.
+    above = x > mu
+    if above.any():
+        xa, ma, pa = (np.broadcast_to(a, out.shape)[above] for a in (x, mu, phi))
+        r = 1.0 / pa
+        out[above] = special.betainc(xa, r, ma / (ma + r))
+    return out
 
 
 @dataclass
@@ -154,6 +161,11 @@ class SeriesBank:
         self.cusum = np.zeros(cap)
         self.ring_x = np.zeros((cap, RING), dtype=np.float32)
         self.ring_mu = np.zeros((cap, RING), dtype=np.float32)
+        # Running sums over each window of the ring (count, mu, mu^2), kept in step.
+        nw = len(self.windows)
+        self.win_x = np.zeros((cap, nw))
+        self.win_mu = np.zeros((cap, nw))
+        self.win_mu2 = np.zeros((cap, nw))
 
     def _grow(self, n: int) -> None:
         if n <= self.cap:
@@ -166,7 +178,8 @@ class SeriesBank:
     @staticmethod
     def _array_names() -> tuple[str, ...]:
         return ("level", "dmean", "age", "born_warm", "shape_x", "shape_e", "day_x", "day_e",
-                "phi_d", "phi_q", "cusum", "ring_x", "ring_mu")  # fmt: skip
+                "phi_d", "phi_q", "cusum", "ring_x", "ring_mu",
+                "win_x", "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
         """Make room for series ids < n; new series start from the pool."""
@@ -227,20 +240,21 @@ class SeriesBank:
         mu = self.expected(t, n)
         phi = self.phi(n)
 
-        # Windowed tail tests over the ring, including this bucket.
-        rx = self.ring_x[:n]
-        rm = self.ring_mu[:n]
-        rx[:, self.pos] = x
-        rm[:, self.pos] = mu
+        # Windowed tail tests over the ring, including this bucket: running sums
+        # gain this bucket and lose the one that leaves each window.
         filled = np.minimum(self.age[:n] + 1, RING)
+        mu32 = mu.astype(np.float32).astype(np.float64)  # as the ring will hold it
+        leaving = (self.pos - np.asarray(self.windows)) % RING
+        wx = self.win_x[:n] + x[:, None] - self.ring_x[:n][:, leaving]
+        wm = self.win_mu[:n] + mu32[:, None] - self.ring_mu[:n][:, leaving]
+        gone_mu = self.ring_mu[:n][:, leaving].astype(np.float64)
+        wm2 = self.win_mu2[:n] + (mu32**2)[:, None] - gone_mu**2
         pmin = np.ones(n)
         by_window: list[F64] = []
-        for w in self.windows:
-            idx = (self.pos - np.arange(w)) % RING
-            xs = rx[:, idx].sum(axis=1, dtype=np.float64)
-            ms = rm[:, idx].astype(np.float64)
-            m = ms.sum(axis=1)
-            share = (ms**2).sum(axis=1) / np.maximum(m, 1e-12) ** 2
+        for j, w in enumerate(self.windows):
+            xs = np.maximum(wx[:, j], 0.0)
+            m = np.maximum(wm[:, j], 1e-12)
+            share = np.maximum(wm2[:, j], 0.0) / m**2
             phi_w = phi * (p.phi_persistent + (1 - p.phi_persistent) * share)
             pw = np.where(filled >= w, nb_sf(xs, m, phi_w), 1.0)
             by_window.append(pw)
@@ -248,8 +262,8 @@ class SeriesBank:
         p1 = by_window[0]
         p_short = by_window[1] if len(by_window) > 1 else p1
         p_mid = by_window[2] if len(by_window) > 2 else p_short
-        idx = (self.pos - np.arange(self._recent_w)) % RING
-        recent = rx[:, idx].sum(axis=1, dtype=np.float64)
+        before = (self.pos - np.arange(1, self._recent_w)) % RING
+        recent = x + self.ring_x[:n][:, before].sum(axis=1, dtype=np.float64)
         p_window = np.minimum(pmin * len(self.windows), 1.0)
 
         # CUSUM for a k-fold rate, scaled down by overdispersion (quasi-likelihood).
@@ -269,13 +283,20 @@ class SeriesBank:
             recent=recent,
         )
 
-        self._pending = (t, x, mu, phi, cusum)
+        self._pending = (t, x, mu, phi, cusum, (wx, wm, wm2))
         return out
 
     def learn(self, learn: B | None = None) -> None:
         """Learn the scored bucket, only where `learn` is set (frozen series keep state)."""
-        t, x, mu, phi, cusum = self._pending
+        t, x, mu, phi, cusum, sums = self._pending
         n = len(x)
+        # The scored bucket enters the ring and the running sums only now: scoring
+        # alone changes nothing (river may score the same observation twice).
+        self.ring_x[:n, self.pos] = x
+        self.ring_mu[:n, self.pos] = mu
+        self.win_x[:n], self.win_mu[:n], self.win_mu2[:n] = sums
+        if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
+            self._resum(n, self.pos)
         lm = np.ones(n, dtype=np.bool_) if learn is None else learn[:n].copy()
         self.cusum[:n] = np.where(lm, cusum, self.cusum[:n])
         self._learn(t, x, mu, phi, lm)
@@ -284,6 +305,12 @@ class SeriesBank:
 
     def _learn(self, t: float, x: F64, mu: F64, phi: F64, lm: B) -> None:
         p, n = self.params, self.n
+        # Most buckets every series learns: skip the masking then.
+        every = bool(lm.all())
+
+        def sel(new: F64, old: npt.NDArray[np.floating[Any]]) -> F64:
+            return new if every else np.where(lm, new, old)
+
         s = hour_of_week(t)
         # Robust: a spike teaches at most mu + clip_sd * sd.
         sd = np.sqrt(mu + phi * mu * mu)
@@ -296,22 +323,22 @@ class SeriesBank:
         shape = self._shape(s, n)
         a = np.maximum(self._a_level, 1.0 / (age + 1.0))
         new_level = np.where(first, x / shape, self.level[:n] + a * (xc / shape - self.level[:n]))
-        self.level[:n] = np.where(lm, new_level, self.level[:n])
+        self.level[:n] = sel(new_level, self.level[:n])
         ad = np.maximum(self._a_dmean, 1.0 / (age + 1.0))
         new_dmean = np.where(first, x, self.dmean[:n] + ad * (xc - self.dmean[:n]))
-        self.dmean[:n] = np.where(lm, new_dmean, self.dmean[:n])
+        self.dmean[:n] = sel(new_dmean, self.dmean[:n])
         dm = np.maximum(self.dmean[:n], 1e-9)
         d, dd = self._d_shape, self._d_day
         hx, he = self.day_x[:n, h], self.day_e[:n, h]
-        self.day_x[:n, h] = np.where(lm, dd * hx + xc, hx)
-        self.day_e[:n, h] = np.where(lm, dd * he + dm, he)
+        self.day_x[:n, h] = sel(dd * hx + xc, hx)
+        self.day_e[:n, h] = sel(dd * he + dm, he)
         sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
-        self.shape_x[:n, s] = np.where(lm, d * sx + xc, sx)
-        self.shape_e[:n, s] = np.where(lm, d * se + dm * day, se)
+        self.shape_x[:n, s] = sel(d * sx + xc, sx)
+        self.shape_e[:n, s] = sel(d * se + dm * day, se)
         ap = self._a_phi
         resid = (xc - mu) ** 2 - mu
-        self.phi_d[:n] = np.where(lm, (1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
-        self.phi_q[:n] = np.where(lm, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
+        self.phi_d[:n] = sel((1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
+        self.phi_q[:n] = sel((1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
         self.age[:n] += 1
         # The pool is the average normalised count (count / daily mean) of the series
         # that are learning, each weighing the same: one series' surge or growth
@@ -332,6 +359,16 @@ class SeriesBank:
         windows' history is set to what was expected, and the CUSUM restarts."""
         self.ring_x[sids] = self.ring_mu[sids]
         self.cusum[sids] = 0.0
+        self._resum(self.n, (self.pos - 1) % RING)
+
+    def _resum(self, n: int, newest: int) -> None:
+        """Window sums recomputed exactly from the ring (drift, or the ring was edited)."""
+        for j, w in enumerate(self.windows):
+            idx = (newest - np.arange(w)) % RING
+            self.win_x[:n, j] = self.ring_x[:n][:, idx].sum(axis=1, dtype=np.float64)
+            ms = self.ring_mu[:n][:, idx].astype(np.float64)
+            self.win_mu[:n, j] = ms.sum(axis=1)
+            self.win_mu2[:n, j] = (ms**2).sum(axis=1)
 
     def _level_or_prior(self, n: int) -> F64:
         return np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))

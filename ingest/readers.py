@@ -17,8 +17,18 @@ import pyarrow.parquet as pq
 CHUNK_ROWS = 100_000
 
 
+class FileFormatError(ValueError):
+    """The file cannot be read as reports: the message says what to fix."""
+
+
 def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.DataFrame]:
-    p = Path(path)
+    try:
+        yield from _read(Path(path), chunk_rows)
+    except (pa.ArrowInvalid, pl.exceptions.ComputeError, OSError) as exc:
+        raise FileFormatError(f"{Path(path).name}: cannot be read: {exc}") from None
+
+
+def _read(p: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
     suffix = p.suffix.lower()
     if suffix == ".csv":
         yield from _csv(p, chunk_rows)
@@ -29,7 +39,7 @@ def read_chunks(path: str | Path, chunk_rows: int = CHUNK_ROWS) -> Iterator[pl.D
         for batch in pf.iter_batches(batch_size=chunk_rows):
             yield pl.from_arrow(pa.Table.from_batches([batch]))  # type: ignore[misc]
     else:
-        raise ValueError(f"{p.name}: the file must end in .csv, .ndjson or .parquet")
+        raise FileFormatError(f"{p.name}: the file must end in .csv, .ndjson or .parquet")
 
 
 def _csv(p: Path, chunk_rows: int) -> Iterator[pl.DataFrame]:
