@@ -34,8 +34,8 @@ SeriesKey = tuple[str, str | None]
 
 @dataclass(frozen=True)
 class IncidentParams:
-    p_possible: float = 1e-5
-    p_outage: float = 1e-7
+    p_possible: float = 1e-6  # ~0.01 false alarms per series-week per test at 1-min buckets
+    p_outage: float = 1e-8
     min_reporters_possible: int = 5
     min_reporters_outage: int = 10
     sustain_possible: int = 2

@@ -13,7 +13,9 @@ Per bucket, for each series:
                 (and, for the week, that times the day shape). The day shape is shrunk
                 toward the pool of all series (borrowed while a series has little
                 data), the weekly correction toward 1.
-    level     = EWMA of count / shape (halflife ~12 h): growth is normal. Shapes are
+    level     = (XL + k * base) / (EL + k): recent discounted counts against recent
+                exposure (halflife ~12 h, so growth is normal), shrunk toward `base`,
+                the two-week level, when the recent past holds few reports. Shapes are
                 measured against the daily mean, not the level, so the two cannot
                 drift against each other.
     dispersion phi (variance = mu + phi mu^2), learned from residuals
@@ -64,7 +66,8 @@ class ModelParams:
     level_halflife_s: float = 12 * 3600
     shape_halflife_weeks: float = 3.0
     day_halflife_days: float = 7.0
-    shape_prior_reports: float = 10.0  # k: how many reports in an hour slot outweigh the pool
+    shape_prior_reports: float = 10.0
+    level_prior_reports: float = 5.0  # recent reports that outweigh the two-week level  # k: how many reports in an hour slot outweigh the pool
     phi_prior: float = 0.1
     phi_prior_weight: float = 50.0  # in units of mu^2 evidence
     phi_halflife_s: float = 7 * 86400
@@ -131,6 +134,8 @@ class SeriesBank:
         width = p.bucket_seconds
         self._a_level = halflife_alpha(p.level_halflife_s / width)
         self._a_dmean = halflife_alpha(86400 / width)
+        self._a_base = halflife_alpha(14 * 86400 / width)
+        self._d_level = 1.0 - self._a_level
         per_slot_week = max(3600 / width, 1.0)
         self._d_shape = 0.5 ** (1.0 / (p.shape_halflife_weeks * per_slot_week))
         self._d_day = 0.5 ** (1.0 / (p.day_halflife_days * per_slot_week / 7))
@@ -148,7 +153,10 @@ class SeriesBank:
 
     def _alloc(self, cap: int) -> None:
         self.cap = cap
-        self.level = np.zeros(cap)
+        self.level = np.zeros(cap)  # the level in use (kept for snapshots and readers)
+        self.lvl_x = np.zeros(cap)  # recent discounted counts
+        self.lvl_e = np.zeros(cap)  # recent discounted exposure (shape units)
+        self.base = np.zeros(cap)  # two-week level: EWMA of count / shape
         self.dmean = np.zeros(cap)  # EWMA of raw counts over about a day
         self.age = np.zeros(cap, dtype=np.int64)
         self.born_warm = np.zeros(cap, dtype=np.bool_)
@@ -177,7 +185,7 @@ class SeriesBank:
 
     @staticmethod
     def _array_names() -> tuple[str, ...]:
-        return ("level", "dmean", "age", "born_warm", "shape_x", "shape_e", "day_x", "day_e",
+        return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "shape_x", "shape_e", "day_x", "day_e",
                 "phi_d", "phi_q", "cusum", "ring_x", "ring_mu",
                 "win_x", "win_mu", "win_mu2")  # fmt: skip
 
@@ -225,6 +233,20 @@ class SeriesBank:
         est = (self.phi_d[:n] + p.phi_prior * w) / (self.phi_q[:n] + w)
         return np.clip(est, p.phi_min, p.phi_max)
 
+    def estimate_variance(self, t: float, n: int) -> F64:
+        """Relative variance of the expectation itself (posterior predictive): a rate
+        learned from few reports is uncertain, and that does not average out over a
+        window. About 1/(reports behind it) for the level and each shape."""
+        s = hour_of_week(t)
+        k = self.params.shape_prior_reports
+        level_reports = self.lvl_x[:n] + self.params.level_prior_reports
+        out: F64 = (
+            1.0 / (self.day_e[:n, s % 24] + k)
+            + 1.0 / (self.shape_e[:n, s] + k)
+            + 1.0 / level_reports
+        )
+        return out
+
     def step(self, t: float, counts: F64, learn: B | None = None) -> Step:
         """Score bucket `t` (its start) for every series, then learn where `learn` is set."""
         out = self.score(t, counts)
@@ -239,6 +261,7 @@ class SeriesBank:
         x[: len(counts)] = counts
         mu = self.expected(t, n)
         phi = self.phi(n)
+        extra = self.estimate_variance(t, n)
 
         # Windowed tail tests over the ring, including this bucket: running sums
         # gain this bucket and lose the one that leaves each window.
@@ -255,7 +278,7 @@ class SeriesBank:
             xs = np.maximum(wx[:, j], 0.0)
             m = np.maximum(wm[:, j], 1e-12)
             share = np.maximum(wm2[:, j], 0.0) / m**2
-            phi_w = phi * (p.phi_persistent + (1 - p.phi_persistent) * share)
+            phi_w = phi * (p.phi_persistent + (1 - p.phi_persistent) * share) + extra
             pw = np.where(filled >= w, nb_sf(xs, m, phi_w), 1.0)
             by_window.append(pw)
             pmin = np.minimum(pmin, pw)
@@ -267,8 +290,10 @@ class SeriesBank:
         p_window = np.minimum(pmin * len(self.windows), 1.0)
 
         # CUSUM for a k-fold rate, scaled down by overdispersion (quasi-likelihood).
+        # Against an upper credible mean: an uncertain rate must not drift it upward.
         k = p.cusum_k
-        inc = (x * math.log(k) - mu * (k - 1)) / (1 + phi * mu)
+        mu_hi = mu * (1.0 + 2.0 * np.sqrt(extra))
+        inc = (x * math.log(k) - mu_hi * (k - 1)) / (1 + phi * mu)
         # Capped: beyond ~1e-13 more evidence says nothing, and a cap lets it fall fast.
         cusum = np.minimum(np.maximum(0.0, self.cusum[:n] + inc), p.cusum_cap)
         p_cusum = np.exp(-cusum)
@@ -321,9 +346,16 @@ class SeriesBank:
         h = s % 24
         day = self._day(h, n)
         shape = self._shape(s, n)
-        a = np.maximum(self._a_level, 1.0 / (age + 1.0))
-        new_level = np.where(first, x / shape, self.level[:n] + a * (xc / shape - self.level[:n]))
-        self.level[:n] = sel(new_level, self.level[:n])
+        # Level: a gamma-Poisson posterior of recent counts over recent exposure,
+        # shrunk toward the two-week level (running means while young).
+        dl, kl = self._d_level, p.level_prior_reports
+        ab = np.maximum(self._a_base, 1.0 / (age + 1.0))
+        new_base = np.where(first, x / shape, self.base[:n] + ab * (xc / shape - self.base[:n]))
+        self.base[:n] = sel(new_base, self.base[:n])
+        self.lvl_x[:n] = sel(dl * self.lvl_x[:n] + xc, self.lvl_x[:n])
+        self.lvl_e[:n] = sel(dl * self.lvl_e[:n] + shape, self.lvl_e[:n])
+        level = (self.lvl_x[:n] + kl * self.base[:n]) / (self.lvl_e[:n] + kl)
+        self.level[:n] = sel(level, self.level[:n])
         ad = np.maximum(self._a_dmean, 1.0 / (age + 1.0))
         new_dmean = np.where(first, x, self.dmean[:n] + ad * (xc - self.dmean[:n]))
         self.dmean[:n] = sel(new_dmean, self.dmean[:n])
