@@ -66,8 +66,8 @@ class ModelParams:
     level_halflife_s: float = 12 * 3600
     shape_halflife_weeks: float = 3.0
     day_halflife_days: float = 7.0
-    shape_prior_reports: float = 10.0
-    level_prior_reports: float = 5.0  # recent reports that outweigh the two-week level  # k: how many reports in an hour slot outweigh the pool
+    shape_prior_reports: float = 10.0  # k: reports in an hour slot that outweigh the prior
+    level_prior_reports: float = 5.0  # recent reports that outweigh the two-week level
     phi_prior: float = 0.1
     phi_prior_weight: float = 50.0  # in units of mu^2 evidence
     phi_halflife_s: float = 7 * 86400
@@ -340,7 +340,9 @@ class SeriesBank:
         # Robust: a spike teaches at most mu + clip_sd * sd.
         sd = np.sqrt(mu + phi * mu * mu)
         # Robust once there is a baseline to be robust about (an hour of history).
-        xc = np.where(self.age[:n] >= 60, np.minimum(x, mu + p.clip_sd * sd), x)
+        # The +2 lets a sparse series learn its odd single report (a clip at mu + 4 sd
+        # alone would teach it a tenth of each report, and its normal would collapse).
+        xc = np.where(self.age[:n] >= 60, np.minimum(x, mu + p.clip_sd * sd + 2.0), x)
         age = self.age[:n]
         first = age == 0
         h = s % 24
