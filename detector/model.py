@@ -185,9 +185,9 @@ class SeriesBank:
 
     @staticmethod
     def _array_names() -> tuple[str, ...]:
-        return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "shape_x", "shape_e", "day_x", "day_e",
-                "phi_d", "phi_q", "cusum", "ring_x", "ring_mu",
-                "win_x", "win_mu", "win_mu2")  # fmt: skip
+        return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm",
+                "shape_x", "shape_e", "day_x", "day_e", "phi_d", "phi_q", "cusum",
+                "ring_x", "ring_mu", "win_x", "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
         """Make room for series ids < n; new series start from the pool."""
