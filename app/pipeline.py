@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,8 +22,9 @@ import numpy as np
 import orjson
 import polars as pl
 
+from app.early import PartialBuckets
 from detector.incidents import Incident, IncidentParams, IncidentTracker
-from detector.model import ModelParams, SeriesBank
+from detector.model import ModelParams, SeriesBank, nb_sf
 from ingest.aggregator import Aggregator, ClosedBatch
 from ingest.dedup import Dedup
 from ingest.store import REPORT_COLUMNS, Store
@@ -38,6 +40,7 @@ class PipelineConfig:
     model: ModelParams = field(default_factory=ModelParams)
     incidents: IncidentParams = field(default_factory=IncidentParams)
     store_quiet_series: bool = False  # store every zero bucket of every regional series
+    early_check_s: float = 15.0  # partial buckets are checked this often (0: never)
 
 
 @dataclass
@@ -68,6 +71,7 @@ class Pipeline:
             ModelParams(**{**cfg.model.__dict__, "bucket_seconds": cfg.bucket_seconds})
         )
         self.tracker = IncidentTracker(cfg.incidents, cfg.bucket_seconds)
+        self.partial = PartialBuckets(cfg.bucket_seconds, cfg.early_check_s, self.agg.series)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # every incident this process has seen
         self.series_levels: dict[tuple[str, str | None], str] = {}
@@ -141,19 +145,87 @@ class Pipeline:
             if raw is not None:
                 if self.store is not None:
                     self.store.append_reports(raw)
-                too_late = self.agg.add(raw.with_columns(pl.col("weight") * pl.col("counted")))
-                if too_late and self.store is not None:
-                    pass  # stored raw above; they just do not move closed buckets
+                counted = raw.with_columns(pl.col("weight") * pl.col("counted"))
+                self.agg.add(counted)  # too-late reports are stored, just not counted
+                if self.config.early_check_s > 0:
+                    self.partial.add(counted)
             changed: dict[str, dict[str, Any]] = {}
             score_frames: list[pl.DataFrame] = []
             problem_frames: list[pl.DataFrame] = []
-            for batch in self.agg.close(self.now):
-                frame, probs = self._steps(batch, changed)
-                score_frames.append(frame)
-                if not probs.is_empty():
-                    problem_frames.append(probs)
+
+            def close(until: float) -> None:
+                for batch in self.agg.close(until):
+                    frame, probs = self._steps(batch, changed)
+                    score_frames.append(frame)
+                    if not probs.is_empty():
+                        problem_frames.append(probs)
+
+            if self.config.early_check_s > 0:
+                self._check_partial(close, changed)
+            close(self.now)
+            if self.agg.closed_until is not None:
+                self.partial.prune(self.agg.closed_until)
             self._write(score_frames, problem_frames, list(changed.values()))
             return list(changed.values())
+
+    def _check_partial(
+        self, close: Callable[[float], None], changed: dict[str, dict[str, Any]]
+    ) -> None:
+        """Open outages that partial buckets already prove (see app/early.py).
+
+        A cheap screen against each series' daily peak finds the grid points worth a
+        look; only there is the model brought up to that moment (closing the buckets
+        a live server would have closed by then) for the exact test.
+        """
+        grid = self.partial.grid(self.now)
+        if not grid:
+            return
+        ip = self.config.incidents
+        width = self.config.bucket_seconds
+        peak = self._daily_peak()
+        for g in grid:
+            n = len(self.agg.series)
+            counts = self.partial.counts(g, n)
+            ref = np.zeros(n)
+            ref[: len(peak)] = peak[:n]
+            screen = counts >= np.maximum(ip.min_reporters_outage, 4 * ref + 10)
+            if not screen.any():
+                continue
+            close(g)
+            n = len(self.agg.series)
+            self.bank.ensure(n)
+            allowed = self._allowed(n)
+            cand = [
+                int(s)
+                for s in np.flatnonzero(screen[:n] & allowed)
+                if int(s) not in self.tracker.open
+            ]
+            if not cand:
+                continue
+            b = math.floor(g / width) * width
+            mu = self.bank.expected(b, n)[cand]
+            phi = (self.bank.phi(n) + self.bank.estimate_variance(b, n))[cand]
+            p = nb_sf(counts[cand], mu, phi) * len(self.bank.windows)
+            keys = self.agg.series.keys()
+            for sid, pv, m in zip(cand, p, mu, strict=True):
+                if pv <= ip.p_outage:
+                    inc = self.tracker.open_early(sid, keys[sid], b, g, counts[sid], float(m))
+                    if inc is not None:
+                        self.bank.restart_cusum([sid])
+                        self.incidents[inc.id] = inc
+                        changed[inc.id] = inc.to_dict()
+
+    def _daily_peak(self) -> np.ndarray:
+        """Each series' expected count at its busiest hour of the day (a generous bar)."""
+        bank = self.bank
+        n = bank.n
+        if n == 0:
+            return np.zeros(0)
+        k = bank.params.shape_prior_reports
+        pool = bank.pool_shape()
+        day = (bank.day_x[:n] + k * pool) / (bank.day_e[:n] + k)
+        level = np.where(bank.age[:n] > 0, bank.level[:n], bank._prior_level(n))
+        return np.asarray(level * np.clip(day.max(axis=1), 0.05, 20.0) * 2.0)
 
     def _steps(
         self, batch: ClosedBatch, changed: dict[str, dict[str, Any]]

@@ -293,6 +293,30 @@ class IncidentTracker:
                 learn[sid] = now - inc.opened_at >= p.max_freeze_s
         return list(changed.values()), learn, e
 
+    def open_early(
+        self, sid: int, key: SeriesKey, bucket: float, now: float, count: float, expected: float
+    ) -> Incident | None:
+        """Open an outage from a partial bucket that already proves it (see app/early.py)."""
+        if sid in self.open:
+            return None
+        self._ensure(sid + 1)
+        onset = self._onset[sid]
+        inc = Incident(
+            id=incident_id(key[0], key[1], now),
+            service=key[0],
+            region=key[1],
+            level="outage",
+            started_at=float(onset) if not np.isnan(onset) else bucket,
+            opened_at=now,
+            confirmed_at=now,
+            last_active_end=bucket + self.width,
+            peak_at=bucket,
+            peak_expected=expected,
+        )
+        self.open[sid] = inc
+        self._link_related(inc, now)
+        return inc
+
     def _link_related(self, inc: Incident, now: float) -> None:
         window = self.params.related_window_s
         while self._recent and now - self._recent[0].opened_at > window:
