@@ -16,7 +16,7 @@ from scipy import stats
 
 from app.errors import ApiError
 from app.intake import Intake
-from app.responses import JSON
+from app.responses import JSON, cached
 from app.runtime import Runtime
 from ingest.batch import normalize
 from ingest.report import SERVICE_RE, ReportError
@@ -96,6 +96,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
     @api.get("/v1/outages", tags=["feed"], summary="Incidents, newest first (open by default)")
     def outages(
+        request: Request,
         service: str | None = None,
         region: Annotated[str | None, Query(description="country code, or 'all'")] = None,
         level: str | None = None,
@@ -103,7 +104,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         since: Annotated[str | None, Query(description="ISO-8601 or epoch seconds")] = None,
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    ) -> JSON:
+    ) -> Response:
         if level is not None and level not in LEVELS:
             raise ApiError(422, "invalid_level", "level must be possible or outage", "level")
         if state not in ("open", "resolved", "all"):
@@ -122,22 +123,22 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             )
         except ValueError as exc:
             raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
-        return JSON({"outages": items, "next_cursor": nxt})
+        return cached(request, {"outages": items, "next_cursor": nxt})
 
     @api.get("/v1/outages/{incident_id}", tags=["feed"], summary="One incident")
-    def outage(incident_id: str) -> JSON:
+    def outage(request: Request, incident_id: str) -> Response:
         item = rt.store.incident(incident_id)
         if item is None:
             raise ApiError(404, "not_found", f"no incident {incident_id!r}")
-        return JSON(item)
+        return cached(request, item)
 
     @api.get("/v1/services", tags=["services"], summary="Services by reports in the last hour")
-    def services(limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> JSON:
-        return JSON({"services": services_list(rt, limit)})
+    def services(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
+        return cached(request, {"services": services_list(rt, limit)})
 
     @api.get("/v1/services/{service}", tags=["services"], summary="One service, last 24 h")
-    def service(service: str) -> JSON:
-        return JSON(service_detail(rt, service))
+    def service(request: Request, service: str) -> Response:
+        return cached(request, service_detail(rt, service))
 
     @api.get("/healthz", tags=["ops"], summary="Liveness and the truth about the pipeline")
     def healthz() -> JSON:

@@ -46,6 +46,37 @@ def serve(
 
 
 @cli.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data: Annotated[Path | None, typer.Option(help="Directory (default: a temp dir).")] = None,
+) -> None:
+    """The server with simulated traffic and, a minute in, a cascading outage."""
+    import tempfile
+
+    import uvicorn
+
+    from app.demo import Demo
+    from app.logs import configure
+    from app.main import create_app
+    from app.settings import Settings
+
+    configure()
+    where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
+    app = create_app(Settings.from_env(host=host, port=port, data=where))
+    show = Demo(app.runtime)
+    err.print("loading a day of ordinary traffic for the detector to learn ...")
+    rows = show.preload()
+    url = f"http://{host}:{port}"
+    err.print(f"{rows:,} reports loaded. Open [bold]{url}/[/] ; the outage starts in a minute.")
+    show.start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    finally:
+        show.stop()
+
+
+@cli.command()
 def replay(
     file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet of reports.")],
     bucket: Annotated[str, typer.Option(help=f"One of {', '.join(BUCKET_CHOICES)}.")] = "1m",

@@ -110,3 +110,14 @@ def test_parse_report_unit() -> None:
     with pytest.raises(ReportError) as info:
         parse_report({"service": "aws", "regoin": "US"})
     assert info.value.field == "regoin"
+
+
+def test_feed_has_etag_and_answers_304(client: TestClient) -> None:
+    first = client.get("/v1/outages")
+    assert first.status_code == 200
+    tag = first.headers["etag"]
+    assert "max-age" in first.headers["cache-control"]
+    again = client.get("/v1/outages", headers={"if-none-match": tag})
+    assert again.status_code == 304 and again.content == b""
+    other = client.get("/v1/outages", headers={"if-none-match": '"stale"'})
+    assert other.status_code == 200
