@@ -45,7 +45,7 @@ class Traffic:
     def rates(self, t: float) -> np.ndarray:
         hour = (t / 3600) % 24
         daily = 0.35 + 0.65 * np.clip(np.sin((hour - 6) / 24 * 2 * np.pi) + 0.4, 0, 1.4)
-        return np.array(list(SERVICES.values())) * daily / 60.0
+        return np.asarray(np.array(list(SERVICES.values())) * daily / 60.0)
 
     def rows(
         self, start: float, seconds: int, surge: dict[str, float] | None = None
