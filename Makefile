@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./data
 
-.PHONY: run test check lint fmt bench clean
+.PHONY: run test check lint fmt bench demo clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -31,6 +31,16 @@ fmt: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 check: lint test
+
+demo: $(STAMP)
+	$(BIN)/outagewatch demo --host $(HOST) --port $(PORT)
+
+# Figures for docs/benchmarks.md: in-process first, then HTTP under wrk.
+bench: $(STAMP)
+	bash scripts/install-bench-tools.sh
+	mkdir -p benchmarks/out
+	$(BIN)/python -m benchmarks.pipeline_bench --json benchmarks/out/pipeline.json
+	$(BIN)/python -m benchmarks.http.run
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

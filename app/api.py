@@ -16,7 +16,7 @@ from scipy import stats
 
 from app.errors import ApiError
 from app.intake import Intake
-from app.responses import JSON, cached
+from app.responses import JSON, Rendered
 from app.runtime import Runtime
 from ingest.batch import normalize
 from ingest.report import SERVICE_RE, ReportError
@@ -39,6 +39,7 @@ REPORT_SCHEMA = {
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     api = APIRouter()
+    rendered = Rendered()
 
     @api.post(
         "/v1/reports",
@@ -111,34 +112,44 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             raise ApiError(422, "invalid_state", "state must be open, resolved or all", "state")
         if region is not None and region != "all":
             region = region.upper()
-        try:
-            items, nxt = rt.store.incidents(
-                service=service,
-                region=region,
-                level=level,
-                state=None if state == "all" else state,
-                since=_since(since),
-                cursor=cursor,
-                limit=limit,
-            )
-        except ValueError as exc:
-            raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
-        return cached(request, {"outages": items, "next_cursor": nxt})
+        since_ts = _since(since)
+
+        def render() -> dict[str, Any]:
+            try:
+                items, nxt = rt.store.incidents(
+                    service=service,
+                    region=region,
+                    level=level,
+                    state=None if state == "all" else state,
+                    since=since_ts,
+                    cursor=cursor,
+                    limit=limit,
+                )
+            except ValueError as exc:
+                raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
+            return {"outages": items, "next_cursor": nxt}
+
+        return rendered.get(request, rt.pipeline.version, render)
 
     @api.get("/v1/outages/{incident_id}", tags=["feed"], summary="One incident")
     def outage(request: Request, incident_id: str) -> Response:
-        item = rt.store.incident(incident_id)
-        if item is None:
-            raise ApiError(404, "not_found", f"no incident {incident_id!r}")
-        return cached(request, item)
+        def render() -> dict[str, Any]:
+            item = rt.store.incident(incident_id)
+            if item is None:
+                raise ApiError(404, "not_found", f"no incident {incident_id!r}")
+            return item
+
+        return rendered.get(request, rt.pipeline.version, render)
 
     @api.get("/v1/services", tags=["services"], summary="Services by reports in the last hour")
     def services(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
-        return cached(request, {"services": services_list(rt, limit)})
+        return rendered.get(
+            request, rt.pipeline.version, lambda: {"services": services_list(rt, limit)}
+        )
 
     @api.get("/v1/services/{service}", tags=["services"], summary="One service, last 24 h")
     def service(request: Request, service: str) -> Response:
-        return cached(request, service_detail(rt, service))
+        return rendered.get(request, rt.pipeline.version, lambda: service_detail(rt, service))
 
     @api.get("/healthz", tags=["ops"], summary="Liveness and the truth about the pipeline")
     def healthz() -> JSON:
@@ -228,20 +239,19 @@ def _service_level(levels: dict[str | None, str]) -> str:
 
 
 def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
-    now = rt.clock.now()
-    day = {s: n for s, n, _ in rt.store.report_totals(now - 86400)}
-    hour = {s: n for s, n, _ in rt.store.report_totals(now - 3600)}
+    hour, day = rt.pipeline.totals()
     levels = _levels(rt)
-    names = set(day) | set(levels)
-    rows: list[dict[str, Any]] = [
-        {
-            "service": s,
-            "level": _service_level(levels.get(s, {})),
-            "reports_1h": hour.get(s, 0),
-            "reports_24h": day.get(s, 0),
-        }
-        for s in names
-    ]
+    rows: list[dict[str, Any]] = []
+    for sid, (service, region) in enumerate(rt.pipeline.agg.series.keys()):
+        if region is None and (day[sid] > 0 or service in levels):
+            rows.append(
+                {
+                    "service": service,
+                    "level": _service_level(levels.get(service, {})),
+                    "reports_1h": int(hour[sid]),
+                    "reports_24h": int(day[sid]),
+                }
+            )
     rows.sort(key=_busiest)
     return rows[:limit]
 
@@ -255,11 +265,10 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
         raise ApiError(422, "invalid_service", "service must be a lower-case slug", "service")
     now = rt.clock.now()
     width = rt.settings.bucket_seconds
-    hour = rt.store.report_totals(now - 3600, service)
-    day = rt.store.report_totals(now - 86400, service)
-    known = rt.pipeline.agg.series.get((service, None)) is not None
-    if not day and not known:
+    sid = rt.pipeline.agg.series.get((service, None))
+    if sid is None:
         raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
+    hour, day = rt.pipeline.totals()
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     levels = {d["region"]: d["level"] for d in open_items}
     end = rt.pipeline.agg.closed_until or (now // width) * width
@@ -271,8 +280,8 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
         "service": service,
         "level": _service_level(levels),
         "bucket_seconds": width,
-        "reports_1h": hour[0][1] if hour else 0,
-        "reports_24h": day[0][1] if day else 0,
+        "reports_1h": int(hour[sid]),
+        "reports_24h": int(day[sid]),
         "open_incidents": open_items,
         "series": series,
         "top_problems": [

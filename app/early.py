@@ -63,6 +63,13 @@ class PartialBuckets:
         self.sid_region = np.concatenate([self.sid_region, mapped["r"].to_numpy()])[order]
         self.weight = np.concatenate([self.weight, mapped["weight"].to_numpy()])[order]
 
+    def open_totals(self, n: int) -> F64:
+        """Counted reports per series in the buckets still open."""
+        out = np.bincount(self.sid_wide, weights=self.weight, minlength=n).astype(np.float64)
+        has = self.sid_region >= 0
+        out += np.bincount(self.sid_region[has], weights=self.weight[has], minlength=len(out))
+        return out[:n] if len(out) > n else np.pad(out, (0, n - len(out)))
+
     def prune(self, before: float) -> None:
         """Forget reports of buckets that have closed."""
         cut = int(np.searchsorted(self.ts, before))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -16,11 +17,40 @@ class JSON(Response):
         return orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
-def cached(request: Any, content: Any, max_age: int = 5, swr: int = 30) -> Response:
+class Rendered:
+    """Responses already rendered for the current data version: on outage day many
+    people ask the same question within a tick, and only the first pays for it."""
+
+    def __init__(self, size: int = 2048) -> None:
+        self.size = size
+        self._items: dict[str, tuple[int, bytes, str]] = {}
+
+    def get(
+        self, request: Any, version: int, render: Callable[[], Any], max_age: int = 5
+    ) -> Response:
+        key = request.url.path + "?" + str(request.url.query)
+        hit = self._items.get(key)
+        if hit is None or hit[0] != version:
+            body = orjson.dumps(render(), option=orjson.OPT_SERIALIZE_NUMPY)
+            hit = (version, body, _etag(body))
+            if len(self._items) >= self.size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = hit
+        return _respond(request, hit[1], hit[2], max_age)
+
+
+def _etag(body: bytes) -> str:
+    return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+
+
+def cached(request: Any, content: Any, max_age: int = 5) -> Response:
     """JSON with a strong ETag and Cache-Control, answering 304 to a matching
     If-None-Match: on outage day a CDN (or the browser) serves the repeats."""
     body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
-    tag = '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
+    return _respond(request, body, _etag(body), max_age)
+
+
+def _respond(request: Any, body: bytes, tag: str, max_age: int, swr: int = 30) -> Response:
     headers = {
         "etag": tag,
         "cache-control": f"public, max-age={max_age}, stale-while-revalidate={swr}",

@@ -74,7 +74,9 @@ class Runtime:
         if closed_until is not None:
             pending = self.store.reports_since(closed_until)
             if not pending.is_empty():
-                self.pipeline.agg.add(pending.with_columns(pl.col("weight") * pl.col("counted")))
+                counted = pending.with_columns(pl.col("weight") * pl.col("counted"))
+                self.pipeline.agg.add(counted)
+                self.pipeline.partial.add(counted)  # open buckets: early checks and totals
 
     # --- reporter identity ------------------------------------------------------------
     def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:

@@ -1,0 +1,185 @@
+"""HTTP figures in one run, each beside the bare-ASGI ceiling measured the same way.
+
+    .venv/bin/python -m benchmarks.http.run [--duration 10] [--connections 64]
+
+The server gets core 0 and the load generator core 1 (taskset), so the two do not
+fight for a core. Results: a Markdown table on stdout and benchmarks/out/http.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+HERE = Path(__file__).parent
+ROOT = HERE.parent.parent
+BIN = Path(sys.executable).parent
+OUT = ROOT / "benchmarks" / "out"
+
+
+def pin(core: int) -> list[str]:
+    return ["taskset", "-c", str(core)] if shutil.which("taskset") else []
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    proc = subprocess.Popen(
+        pin(0) + cmd, env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            httpx.get(base + "/healthz", timeout=1)
+            break
+        except httpx.HTTPError:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"server did not start: {proc.stderr.read()!r}") from None
+            time.sleep(0.1)
+    try:
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def wrk(
+    base: str, script: str, duration: int, connections: int, env: dict[str, str] | None = None
+) -> dict[str, float]:
+    cmd = [
+        *pin(1),
+        "wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency",
+        "-s", str(HERE / "wrk" / script), base,
+    ]  # fmt: skip
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, env={**os.environ, **(env or {})}, check=True
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("WRKJSON "))
+    result: dict[str, float] = orjson.loads(line[len("WRKJSON ") :])
+    return result
+
+
+def paced(base: str, rate: float, duration: int, connections: int = 50) -> dict[str, float]:
+    """Open-ish loop: each connection waits connections/rate between requests."""
+    delay_ms = max(1, round(connections * 1000 / rate))
+    return wrk(base, "post_report.lua", duration, connections, {"RATE_DELAY_MS": str(delay_ms)})
+
+
+def bulk_import(base: str, batches: int = 20, rows: int = 10_000) -> float:
+    t0 = 1_793_577_600.0
+    bodies = [
+        b"\n".join(
+            orjson.dumps(
+                {
+                    "ts": t0 + b * rows + i,
+                    "service": f"svc{i % 500}",
+                    "region": "IT",
+                    "reporter": f"b{b}-{i}",
+                }
+            )
+            for i in range(rows)
+        )
+        for b in range(batches)
+    ]
+    with httpx.Client(base_url=base, timeout=120, headers={"x-api-key": "bench"}) as c:
+        start = time.perf_counter()
+        for body in bodies:
+            c.post("/v1/import", content=body).raise_for_status()
+        return batches * rows / (time.perf_counter() - start)
+
+
+def replay_rate(tmp: Path) -> dict[str, float]:
+    from benchmarks.gen_reports import generate
+
+    path = tmp / "reports.csv"
+    df = generate(3, 600_000, 40)
+    df.write_csv(path)
+    start = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "outagewatch"), "replay", str(path), "--feed", str(tmp / "feed.json")],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    seconds = time.perf_counter() - start
+    return {"reports": len(df), "seconds": seconds, "reports_per_s": len(df) / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--duration", type=int, default=10)
+    parser.add_argument("--connections", type=int, default=64)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: run scripts/install-bench-tools.sh")
+    d, c = args.duration, args.connections
+    results: dict[str, Any] = {"pinned": bool(pin(0)), "duration_s": d, "connections": c}
+    uvicorn = [str(BIN / "python"), "-m", "uvicorn", "benchmarks.http.bare_asgi:app",
+               "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    port = free_port()
+    with server([*uvicorn, "--port", str(port)], port) as base:
+        results["bare_post"] = wrk(base, "post_report.lua", d, c)
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        cmd = [str(BIN / "outagewatch"), "serve", "--port", str(port), "--data", tmp]
+        with server(cmd, port, {"OUTAGEWATCH_API_KEYS": "bench"}) as base:
+            real = results["real_post"] = wrk(base, "post_report.lua", d, c)
+            results["real_post_half_rate"] = paced(base, real["rps"] / 2, d)
+            results["bulk_import_reports_per_s"] = bulk_import(base)
+            # Reads while ~2k reports/s come in: the poster runs in the background.
+            poster = subprocess.Popen(
+                [*pin(1), "wrk", "-t1", "-c20", f"-d{d + 4}s", "-s",
+                 str(HERE / "wrk" / "post_report.lua"), base],
+                env={**os.environ, "RATE_DELAY_MS": "10"}, stdout=subprocess.DEVNULL,
+            )  # fmt: skip
+            time.sleep(2)
+            for name, path in [("feed", "/v1/outages"), ("service", "/v1/services/svc-1"),
+                               ("services", "/v1/services")]:  # fmt: skip
+                results[f"get_{name}_under_ingest"] = wrk(
+                    base, "get.lua", max(3, d // 3), 4, {"GET_PATH": path}
+                )
+            poster.wait()
+        results["replay"] = replay_rate(Path(tmp))
+    bare, real = results["bare_post"]["rps"], results["real_post"]["rps"]
+    results["ratio_real_to_bare"] = real / bare
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "http.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+    half = results["real_post_half_rate"]
+    rows = [
+        ("bare ASGI POST", f"{bare:,.0f}/s", "ceiling"),
+        ("POST /v1/reports", f"{real:,.0f}/s ({real / bare:.2f}x bare)", ">= 0.7x bare"),
+        ("POST p99 at max", f"{results['real_post']['p99_ms']:.1f} ms", ""),
+        (f"POST p99 at {half['rps']:,.0f}/s", f"{half['p99_ms']:.1f} ms", "< 25 ms"),
+        ("bulk import", f"{results['bulk_import_reports_per_s']:,.0f} reports/s", ">= 200k/s"),
+        ("GET /v1/outages p99 under ingest",
+         f"{results['get_feed_under_ingest']['p99_ms']:.1f} ms", "<= 10 ms"),
+        ("GET /v1/services/{s} p99 under ingest",
+         f"{results['get_service_under_ingest']['p99_ms']:.1f} ms", "<= 30 ms"),
+        ("replay 3 weeks", f"{results['replay']['reports_per_s']:,.0f} reports/s "
+         f"({results['replay']['seconds']:.1f} s)", ""),
+    ]  # fmt: skip
+    print("| figure | value | target |\n|---|---|---|")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    main()
