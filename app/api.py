@@ -271,10 +271,13 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     hour, day = rt.pipeline.totals()
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     levels = {d["region"]: d["level"] for d in open_items}
-    end = rt.pipeline.agg.closed_until or (now // width) * width
-    start = end - 86400
-    series = _series_points(rt, service, start, end, width)
-    problems, regions = rt.store.breakdown(service, now - 86400)
+    series = _series_points(rt, sid)
+    problems = rt.store.top_problems(service, now - 3600)
+    keys = rt.pipeline.agg.series.keys()
+    regions = sorted(
+        ((k[1], int(day[i])) for i, k in enumerate(keys) if k[0] == service and k[1] and day[i]),
+        key=lambda rn: (-rn[1], rn[0]),
+    )
     total = sum(n for _, n in problems) or 1
     return {
         "service": service,
@@ -291,26 +294,20 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     }
 
 
-def _series_points(
-    rt: Runtime, service: str, start: float, end: float, width: int
-) -> list[dict[str, Any]]:
-    got = rt.store.service_series(service, None, start, end)
-    grid = pl.DataFrame({"ts": np.arange(start, end, width, dtype=np.float64)})
-    full = grid.join(got, on="ts", how="left").with_columns(
-        pl.col("count").fill_null(0.0),
-        pl.col("expected").fill_null(0.0),
-        pl.col("level").fill_null(""),
-    )
-    sid = rt.pipeline.agg.series.get((service, None))
-    phi = (
-        float(rt.pipeline.bank.phi()[sid]) if sid is not None and sid < rt.pipeline.bank.n else 0.1
-    )
-    mu = np.maximum(full["expected"].to_numpy(), 1e-6)
+def _series_points(rt: Runtime, sid: int) -> list[dict[str, Any]]:
+    starts, counts, expected, levels = rt.pipeline.chart.points(sid)
+    phi = float(rt.pipeline.bank.phi()[sid]) if sid < rt.pipeline.bank.n else 0.1
     r = 1.0 / phi
+    mu = np.maximum(expected, 1e-6)
     upper = stats.nbinom.ppf(0.999, r, r / (r + mu))
+    names = ("", "possible", "outage")
     return [
-        {"ts": iso(t), "count": int(c), "expected": round(e, 3), "upper": float(u), "level": lv}
-        for t, c, e, u, lv in zip(
-            full["ts"], full["count"], full["expected"], upper, full["level"], strict=True
-        )
+        {
+            "ts": iso(t),
+            "count": int(c),
+            "expected": round(float(e), 3),
+            "upper": float(u),
+            "level": names[lv],
+        }
+        for t, c, e, u, lv in zip(starts, counts, expected, upper, levels, strict=True)
     ]

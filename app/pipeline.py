@@ -22,6 +22,7 @@ import numpy as np
 import orjson
 import polars as pl
 
+from app.chart import DayChart
 from app.early import PartialBuckets
 from detector.incidents import Incident, IncidentParams, IncidentTracker
 from detector.model import ModelParams, SeriesBank, nb_sf
@@ -77,6 +78,7 @@ class Pipeline:
         self.hourly = np.zeros((64, 24))
         self._hour_of: float | None = None
         self.version = 0
+        self.chart = DayChart(cfg.bucket_seconds)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # every incident this process has seen
         self.series_levels: dict[tuple[str, str | None], str] = {}
@@ -271,6 +273,7 @@ class Pipeline:
                 changed[inc.id] = inc.to_dict()
             expected[i], score[i], levels[i] = step.expected, step.score, lv
             self._count_hour(float(start), counts)
+            self.chart.record(float(start), counts, step.expected, lv, keys)
         keys_df = self.agg.series.frame()
         sid = np.tile(np.arange(n), nb)
         frame = pl.DataFrame(

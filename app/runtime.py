@@ -77,6 +77,12 @@ class Runtime:
                 counted = pending.with_columns(pl.col("weight") * pl.col("counted"))
                 self.pipeline.agg.add(counted)
                 self.pipeline.partial.add(counted)  # open buckets: early checks and totals
+            keys = self.pipeline.agg.series.keys()
+            self.pipeline.chart.load(
+                self.store.wide_buckets(closed_until - 86400),
+                {k: i for i, k in enumerate(keys)},
+                keys,
+            )
 
     # --- reporter identity ------------------------------------------------------------
     def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:

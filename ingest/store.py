@@ -309,65 +309,6 @@ class Store:
         nxt = encode_cursor(rows[-1][1] / 1e6, rows[-1][2]) if more and rows else None
         return [orjson.loads(r[0]) for r in rows], nxt
 
-    def service_series(
-        self, service: str, region: str | None, since: float, until: float
-    ) -> pl.DataFrame:
-        """ts (epoch s), count, expected, score, level for one series in [since, until)."""
-        region_sql = "region IS NULL" if region is None else "region = ?"
-        args: list[Any] = [service, _naive(since), _naive(until)]
-        if region is not None:
-            args.insert(1, region)
-        with self._reader() as cur:
-            rel = cur.execute(
-                "SELECT epoch(ts) AS ts, count, expected, score, level FROM series_buckets "
-                f"WHERE service = ? AND {region_sql} AND ts >= ? AND ts < ? ORDER BY ts",
-                args,
-            )
-            cols = rel.fetchnumpy()
-        return pl.DataFrame(
-            {k: cols[k] for k in ("ts", "count", "expected", "score", "level")},
-            schema={
-                "ts": pl.Float64,
-                "count": pl.Float64,
-                "expected": pl.Float64,
-                "score": pl.Float64,
-                "level": pl.String,
-            },
-        )
-
-    def report_totals(self, since: float, service: str | None = None) -> list[tuple[str, int, int]]:
-        """(service, counted reports since `since`, all reports) per service, busiest first."""
-        args: list[Any] = [_naive(since)]
-        extra = ""
-        if service is not None:
-            extra = " AND service = ?"
-            args.append(service)
-        with self._reader() as cur:
-            rows = cur.execute(
-                "SELECT service, sum(weight) FILTER (WHERE counted), sum(weight) FROM reports "
-                f"WHERE ts >= ?{extra} GROUP BY service ORDER BY 2 DESC NULLS LAST, 1",
-                args,
-            ).fetchall()
-        return [(r[0], int(r[1] or 0), int(r[2] or 0)) for r in rows]
-
-    def breakdown(self, service: str, since: float) -> tuple[list[tuple[str, int]], ...]:
-        """Counted reports since `since` by problem and by region for one service."""
-        with self._reader() as cur:
-            problems = cur.execute(
-                "SELECT coalesce(problem, 'unspecified'), sum(weight) FROM reports "
-                "WHERE service = ? AND counted AND ts >= ? GROUP BY 1 ORDER BY 2 DESC, 1",
-                [service, _naive(since)],
-            ).fetchall()
-            regions = cur.execute(
-                "SELECT region, sum(weight) FROM reports WHERE service = ? AND counted "
-                "AND ts >= ? AND region IS NOT NULL GROUP BY 1 ORDER BY 2 DESC, 1",
-                [service, _naive(since)],
-            ).fetchall()
-        return (
-            [(str(p), int(n)) for p, n in problems],
-            [(str(r), int(n)) for r, n in regions],
-        )
-
     def reports_since(self, since: float) -> pl.DataFrame:
         """Counted reports at or after `since` (the buckets still open at a restart)."""
         with self._reader() as cur:
@@ -395,10 +336,25 @@ class Store:
             },
         )
 
-    def known_services(self) -> list[str]:
+    def top_problems(self, service: str, since: float) -> list[tuple[str, int]]:
+        """Counted reports by problem for one service since `since`, from bucket counts."""
         with self._reader() as cur:
-            rows = cur.execute("SELECT DISTINCT service FROM reports ORDER BY 1").fetchall()
-        return [r[0] for r in rows]
+            rows = cur.execute(
+                "SELECT coalesce(problem, 'unspecified'), sum(count) FROM problem_buckets "
+                "WHERE service = ? AND region IS NULL AND ts >= ? GROUP BY 1 ORDER BY 2 DESC, 1",
+                [service, _naive(since)],
+            ).fetchall()
+        return [(str(p), int(n)) for p, n in rows]
+
+    def wide_buckets(self, since: float) -> pl.DataFrame:
+        """Service-wide bucket rows since `since` (ts, service, count, expected, level)."""
+        with self._reader() as cur:
+            cols = cur.execute(
+                "SELECT epoch(ts) AS ts, service, count, expected, level FROM series_buckets "
+                "WHERE region IS NULL AND ts >= ? ORDER BY ts",
+                [_naive(since)],
+            ).fetchnumpy()
+        return pl.DataFrame({k: cols[k] for k in ("ts", "service", "count", "expected", "level")})
 
     def count(self, table: str) -> int:
         if table not in {"reports", "series_buckets", "problem_buckets", "incidents"}:
