@@ -42,6 +42,7 @@ class IncidentParams:
     active_p: float = 1e-3
     active_cusum: float = 6.0
     alive_p: float = 0.01
+    hold_cusum: float = 3.0  # a CUSUM this high stops learning (rare under the null)
     onset_p: float = 0.05
     end_p: float = 0.01
     quiet_s: int = 600
@@ -287,7 +288,11 @@ class IncidentTracker:
                 changed[sid] = inc
 
         # Learn everywhere except series with an incident (bounded) or a candidate run.
-        learn = e[:n] == 0
+        # A series whose evidence is building (a candidate) holds its learning too:
+        # else a slow rise is learned as normal before the CUSUM can prove it.
+        # (The CUSUM only: it is held at zero while a series warms up, so a model that
+        # has not learned yet cannot stop itself from learning.)
+        learn = (e[:n] == 0) & (step.cusum < p.hold_cusum)
         for sid, inc in self.open.items():
             if sid < n:
                 learn[sid] = now - inc.opened_at >= p.max_freeze_s

@@ -6,13 +6,14 @@ same model for one series behind river's `AnomalyDetector` interface.
 
 Per bucket, for each series:
 
-    expected  mu = level x day[hour] x week[hour-of-week]
-    day[h]    = (Xd[h] + k * pool[h]) / (Ed[h] + k)   gamma-Poisson posteriors: the
-    week[s]   = (Xw[s] + k) / (Ew[s] + k)             series' discounted counts X
-                against its exposure E, where exposure is the plain daily-mean rate
-                (and, for the week, that times the day shape). The day shape is shrunk
-                toward the pool of all series (borrowed while a series has little
-                data), the weekly correction toward 1.
+    expected  mu = level x week[hour-of-week]
+    week[s]   = (Xw[s] + k * day[hour(s)]) / (Ew[s] + k)   gamma-Poisson posteriors:
+    day[h]    = (Xd[h] + k * pool[h]) / (Ed[h] + k)        a series' discounted counts
+                X in that slot against its exposure E there, exposure being the plain
+                daily-mean rate. The hour-of-week shape is shrunk toward the current
+                hour-of-day shape (learned within days), which is shrunk toward the
+                pool of all series (borrowed while a series has little data). Shapes
+                learn from whole hours, never from the hour being judged.
     level     = (XL + k * base) / (EL + k): recent discounted counts against recent
                 exposure (halflife ~12 h, so growth is normal), shrunk toward `base`,
                 the two-week level, when the recent past holds few reports. Shapes are
@@ -135,6 +136,7 @@ class SeriesBank:
         self._a_level = halflife_alpha(p.level_halflife_s / width)
         self._a_dmean = halflife_alpha(86400 / width)
         self._a_base = halflife_alpha(14 * 86400 / width)
+        self._day_buckets = max(1, 86400 // width)
         self._d_level = 1.0 - self._a_level
         per_slot_week = max(3600 / width, 1.0)
         self._d_shape = 0.5 ** (1.0 / (p.shape_halflife_weeks * per_slot_week))
@@ -150,6 +152,7 @@ class SeriesBank:
         self.pool_e = np.zeros(24)
         self.pool_level = 0.0
         self.pool_age = 0
+        self.slot: int | None = None  # hour of the week the hour_* sums belong to
 
     def _alloc(self, cap: int) -> None:
         self.cap = cap
@@ -164,6 +167,12 @@ class SeriesBank:
         self.shape_e = np.zeros((cap, SLOTS), dtype=np.float32)
         self.day_x = np.zeros((cap, 24), dtype=np.float32)
         self.day_e = np.zeros((cap, 24), dtype=np.float32)
+        # The hour in progress: shapes learn from whole hours, never from the hour
+        # being judged (else a degradation is absorbed within the hour it starts).
+        self.hour_x = np.zeros(cap)
+        self.hour_ed = np.zeros(cap)  # exposure for the day shape
+        self.hour_ew = np.zeros(cap)  # exposure for the week shape
+        self.hour_n = np.zeros(cap)  # buckets learned this hour
         self.phi_d = np.zeros(cap)  # discounted sum of (x - mu)^2 - mu
         self.phi_q = np.zeros(cap)  # discounted sum of mu^2
         self.cusum = np.zeros(cap)
@@ -186,7 +195,8 @@ class SeriesBank:
     @staticmethod
     def _array_names() -> tuple[str, ...]:
         return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm",
-                "shape_x", "shape_e", "day_x", "day_e", "phi_d", "phi_q", "cusum",
+                "shape_x", "shape_e", "day_x", "day_e", "hour_x", "hour_ed", "hour_ew",
+                "hour_n", "phi_d", "phi_q", "cusum",
                 "ring_x", "ring_mu", "win_x", "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
@@ -219,8 +229,9 @@ class SeriesBank:
 
     def _shape(self, s: int, n: int) -> F64:
         k = self.params.shape_prior_reports
-        week = (self.shape_x[:n, s] + k) / (self.shape_e[:n, s] + k)
-        return np.clip(self._day(s % 24, n) * week, 0.05, 20.0)
+        day = self._day(s % 24, n)
+        week = (self.shape_x[:n, s] + k * day) / (self.shape_e[:n, s] + k)
+        return np.clip(week, 0.05, 20.0)
 
     def _prior_level(self, n: int) -> F64:
         per_bucket = self.params.new_series_level * self.params.bucket_seconds / 60
@@ -323,7 +334,7 @@ class SeriesBank:
         if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
             self._resum(n, self.pos)
         lm = np.ones(n, dtype=np.bool_) if learn is None else learn[:n].copy()
-        self.cusum[:n] = np.where(lm, cusum, self.cusum[:n])
+        self.cusum[:n] = cusum  # evidence, not learning: it advances for frozen series too
         self._learn(t, x, mu, phi, lm)
         self.pos = (self.pos + 1) % RING
         self.steps += 1
@@ -362,27 +373,45 @@ class SeriesBank:
         new_dmean = np.where(first, x, self.dmean[:n] + ad * (xc - self.dmean[:n]))
         self.dmean[:n] = sel(new_dmean, self.dmean[:n])
         dm = np.maximum(self.dmean[:n], 1e-9)
-        d, dd = self._d_shape, self._d_day
-        hx, he = self.day_x[:n, h], self.day_e[:n, h]
-        self.day_x[:n, h] = sel(dd * hx + xc, hx)
-        self.day_e[:n, h] = sel(dd * he + dm, he)
-        sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
-        self.shape_x[:n, s] = sel(d * sx + xc, sx)
-        self.shape_e[:n, s] = sel(d * se + dm * day, se)
+        if self.slot is not None and s != self.slot:
+            self._fold_hour(n)
+        self.slot = s
+        self.hour_x[:n] += sel(xc, np.zeros(n))
+        self.hour_ed[:n] += sel(dm, np.zeros(n))
+        self.hour_ew[:n] += sel(dm, np.zeros(n))
+        self.hour_n[:n] += sel(np.ones(n), np.zeros(n))
         ap = self._a_phi
         resid = (xc - mu) ** 2 - mu
-        self.phi_d[:n] = sel((1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
-        self.phi_q[:n] = sel((1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
+        # Dispersion learns after a day: before that, residuals measure a model that
+        # does not know the series yet, not the series.
+        grown = lm & (age >= self._day_buckets)
+        self.phi_d[:n] = np.where(grown, (1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
+        self.phi_q[:n] = np.where(grown, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
         self.age[:n] += 1
         # The pool is the average normalised count (count / daily mean) of the series
         # that are learning, each weighing the same: one series' surge or growth
         # barely moves what every new series borrows.
+        d, dd = self._d_shape, self._d_day
         ok = lm & (dm > 1e-6)
         if ok.any():
             ratio = float(np.mean(np.minimum(xc[ok] / dm[ok], 20.0)))
             self.pool_x[h] = dd * self.pool_x[h] + ratio
             self.pool_e[h] = dd * self.pool_e[h] + 1.0
         self.pool_age += 1
+
+    def _fold_hour(self, n: int) -> None:
+        """The finished hour joins the shapes of its slot, decayed once per bucket."""
+        if self.slot is None:
+            return
+        s, h = self.slot, self.slot % 24
+        k = self.hour_n[:n]
+        dd, d = self._d_day**k, self._d_shape**k
+        self.day_x[:n, h] = dd * self.day_x[:n, h] + self.hour_x[:n]
+        self.day_e[:n, h] = dd * self.day_e[:n, h] + self.hour_ed[:n]
+        self.shape_x[:n, s] = d * self.shape_x[:n, s] + self.hour_x[:n]
+        self.shape_e[:n, s] = d * self.shape_e[:n, s] + self.hour_ew[:n]
+        for arr in (self.hour_x, self.hour_ed, self.hour_ew, self.hour_n):
+            arr[:n] = 0.0
 
     def restart_cusum(self, sids: list[int]) -> None:
         """After an alarm the CUSUM starts again, so it speaks only of what follows."""
@@ -417,13 +446,15 @@ class SeriesBank:
             k: getattr(self, k)[: self.n].copy() for k in self._array_names()
         }
         out["pool"] = np.concatenate([self.pool_x, self.pool_e])
+        slot = -1 if self.slot is None else self.slot
         out["scalars"] = np.array(
-            [self.n, self.steps, self.pos, self.pool_level, self.pool_age], dtype=np.float64
+            [self.n, self.steps, self.pos, self.pool_level, self.pool_age, slot],
+            dtype=np.float64,
         )
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
-        n, steps, pos, pool_level, pool_age = (float(v) for v in state["scalars"])
+        n, steps, pos, pool_level, pool_age, slot = (float(v) for v in state["scalars"])
         self._alloc(max(int(n), 64))
         for k in self._array_names():
             getattr(self, k)[: int(n)] = state[k]
@@ -431,3 +462,4 @@ class SeriesBank:
         self.pool_x, self.pool_e = pool[:24].copy(), pool[24:].copy()
         self.n, self.steps, self.pos = int(n), int(steps), int(pos)
         self.pool_level, self.pool_age = pool_level, int(pool_age)
+        self.slot = None if slot < 0 else int(slot)
