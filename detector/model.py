@@ -357,7 +357,6 @@ class SeriesBank:
         age = self.age[:n]
         first = age == 0
         h = s % 24
-        day = self._day(h, n)
         shape = self._shape(s, n)
         # Level: a gamma-Poisson posterior of recent counts over recent exposure,
         # shrunk toward the two-week level (running means while young).
@@ -391,7 +390,7 @@ class SeriesBank:
         # The pool is the average normalised count (count / daily mean) of the series
         # that are learning, each weighing the same: one series' surge or growth
         # barely moves what every new series borrows.
-        d, dd = self._d_shape, self._d_day
+        dd = self._d_day
         ok = lm & (dm > 1e-6)
         if ok.any():
             ratio = float(np.mean(np.minimum(xc[ok] / dm[ok], 20.0)))
