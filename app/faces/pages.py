@@ -38,7 +38,9 @@ def layout(title: str, body: str, *, embed: bool = False) -> str:
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title>"
-        f'<link rel="stylesheet" href="/static/style.css">{head_links}{script}</head>'
+        '<link rel="stylesheet" href="/static/style.css">'
+        '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
+        f"{head_links}{script}</head>"
         f'<body class="{"embed" if embed else "page"}">{top}<main>{body}</main>{foot}'
         "</body></html>"
     )
