@@ -3,10 +3,13 @@
 Server-rendered so the page reads without JavaScript; presentation attributes and
 classes only (the CSP forbids inline styles). Buckets are binned to at most
 MAX_POINTS columns: the busiest bucket of a bin is drawn, so a spike survives.
+The y axis is square-root: an outage is 100x normal, and on a linear axis the
+normal band it is judged against would be a flat line at zero.
 """
 
 from __future__ import annotations
 
+import math
 from html import escape
 from typing import Any
 
@@ -14,8 +17,8 @@ W, H, PAD_L, PAD_B, PAD_T = 720, 220, 34, 22, 10
 MAX_POINTS = 288
 
 
-def _bins(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    step = max(1, -(-len(series) // MAX_POINTS))
+def _bins(series: list[dict[str, Any]], points: int = MAX_POINTS) -> list[dict[str, Any]]:
+    step = max(1, -(-len(series) // points))
     out = []
     for i in range(0, len(series), step):
         chunk = series[i : i + step]
@@ -32,10 +35,17 @@ def _bins(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _nice(top: float) -> float:
-    for n in (5, 10, 20, 25, 50, 100, 200, 250, 500, 1000, 2000, 5000, 10000):
-        if top <= n:
-            return n
-    return top
+    """The smallest 1, 2, 3, 4, 5 or 8 x 10^k at or above top."""
+    scale = 10 ** math.floor(math.log10(max(top, 1)))
+    return next(m * scale for m in (1, 2, 3, 4, 5, 8, 10) if m * scale >= top)
+
+
+def _round1(v: float) -> float:
+    """One significant digit, for tick labels."""
+    if v < 1:
+        return 0.0
+    scale = 10 ** math.floor(math.log10(v))
+    return round(v / scale) * scale
 
 
 def chart(series: list[dict[str, Any]], label: str) -> str:
@@ -50,7 +60,7 @@ def chart(series: list[dict[str, Any]], label: str) -> str:
         return round(PAD_L + i * dx, 1)
 
     def y(v: float) -> float:
-        return round(PAD_T + ih - ih * min(v, top) / top, 1)
+        return round(PAD_T + ih - ih * math.sqrt(max(0.0, min(v, top)) / top), 1)
 
     band = " ".join(f"{x(i)},{y(p['upper'])}" for i, p in enumerate(pts))
     band += " " + " ".join(f"{x(i)},{y(p['expected'])}" for i, p in reversed(list(enumerate(pts))))
@@ -58,12 +68,11 @@ def chart(series: list[dict[str, Any]], label: str) -> str:
     counts = " ".join(f"{x(i)},{y(p['count'])}" for i, p in enumerate(pts))
     area = f"{x(0)},{y(0)} {counts} {x(len(pts) - 1)},{y(0)}"
     grid = []
-    for frac in (0, 0.5, 1):
-        gy = y(top * frac)
+    for tick in sorted({0.0, _round1(top / 25), _round1(top / 4), top}):
+        gy = y(tick)
         grid.append(f'<line class="grid" x1="{PAD_L}" x2="{W - 4}" y1="{gy}" y2="{gy}"/>')
         grid.append(
-            f'<text class="axis" x="{PAD_L - 6}" y="{gy + 4}" text-anchor="end">'
-            f"{top * frac:g}</text>"
+            f'<text class="axis" x="{PAD_L - 6}" y="{gy + 4}" text-anchor="end">{tick:g}</text>'
         )
     ticks = []
     for i in range(0, len(pts), max(1, len(pts) // 6)):
@@ -91,13 +100,14 @@ def chart(series: list[dict[str, Any]], label: str) -> str:
 
 
 def sparkline(series: list[dict[str, Any]], w: int = 160, h: int = 32) -> str:
-    pts = _bins(series)[-96:] if series else []
+    pts = _bins(series, 96)
     if not pts:
         return ""
     top = max(1.0, *(p["count"] for p in pts))
     dx = w / max(1, len(pts) - 1)
     line = " ".join(
-        f"{i * dx:.1f},{h - 2 - (h - 4) * p['count'] / top:.1f}" for i, p in enumerate(pts)
+        f"{i * dx:.1f},{h - 2 - (h - 4) * math.sqrt(p['count'] / top):.1f}"
+        for i, p in enumerate(pts)
     )
     return (
         f'<svg class="spark" viewBox="0 0 {w} {h}" preserveAspectRatio="none" '

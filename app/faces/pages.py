@@ -57,7 +57,7 @@ def _incident_rows(items: list[dict[str, Any]]) -> str:
     rows = "".join(
         f'<li class="incident {esc(i["level"])}"><a href="/s/{esc(i["service"])}">'
         f"{esc(incident_title(i))}</a>"
-        f'<span class="meta">since {esc(i["started_at"][11:16])} UTC · '
+        f'<span class="meta">{esc(i["level"])} · since {esc(i["started_at"][11:16])} UTC · '
         f"{int(i['total_reports'])} reports</span></li>"
         for i in items
     )
@@ -93,11 +93,20 @@ def _problems(d: dict[str, Any]) -> str:
         return '<p class="muted">No problems reported in the last 24 hours.</p>'
     rows = "".join(
         f'<li><span class="name">{esc(p["problem"])}</span>'
-        f'<meter min="0" max="1" value="{float(p["share"]):.3f}"></meter>'
+        f"{_bar(float(p['share']))}"
         f'<span class="num">{round(100 * float(p["share"]))}%</span></li>'
         for p in d["top_problems"]
     )
     return f'<ul class="bars">{rows}</ul>'
+
+
+def _bar(share: float) -> str:
+    """A share bar as SVG: its width is an attribute, which the CSP allows (style is not)."""
+    return (
+        '<svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">'
+        f'<rect class="track" width="100" height="8" rx="4"/>'
+        f'<rect class="fill" width="{max(2.0, 100 * share):.1f}" height="8" rx="4"/></svg>'
+    )
 
 
 def _regions(d: dict[str, Any]) -> str:
@@ -110,7 +119,7 @@ def _regions(d: dict[str, Any]) -> str:
     )
     return (
         '<table class="regions"><thead><tr><th>Region</th><th>Status</th>'
-        f'<th class="num">Reports 24 h</th></tr></thead><tbody>{rows}</tbody></table>'
+        f'<th class="num">Reports</th></tr></thead><tbody>{rows}</tbody></table>'
     )
 
 
@@ -140,14 +149,14 @@ def service_page(d: dict[str, Any], thanks: bool = False) -> str:
     body = (
         f'<section class="status {esc(d["level"])}"><div><h1>{esc(s)}</h1>'
         f"<p>{esc(_status_line(d))}</p></div>{pill(d['level'])}</section>"
-        f'<div class="grid"><section class="card wide"><h2>Reports in the last 24 hours</h2>'
+        f'<div class="grid"><section class="card"><h2>Reports in the last 24 hours</h2>'
         f"{chart(d['series'], f'Reports per {unit} for {s}, with the expected range')}"
         '<p class="legend"><span class="key count"></span>reports per '
         f'{esc(unit)}<span class="key expected"></span>expected'
         '<span class="key band"></span>normal range</p></section>'
-        f'<section class="card">{report_form(s, thanks)}</section>'
-        f'<section class="card"><h2>Open incidents</h2>{_incident_rows(d["open_incidents"])}'
-        "</section>"
+        f'<section class="card">{report_form(s, thanks)}</section></div>'
+        f'<div class="grid3"><section class="card"><h2>Open incidents</h2>'
+        f"{_incident_rows(d['open_incidents'])}</section>"
         f'<section class="card"><h2>Top problems</h2>{_problems(d)}</section>'
         f'<section class="card"><h2>Regions</h2>{_regions(d)}</section></div>'
         f'<p class="muted embed-hint">Badge: <code>/v1/services/{esc(s)}/badge.svg</code> · '

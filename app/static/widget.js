@@ -72,7 +72,8 @@
   }
 
   function drawSpark(series) {
-    // 24 h of buckets -> 96 columns, the busiest bucket of each, so a spike shows.
+    // 24 h of buckets -> 96 columns, the busiest bucket of each, so a spike shows;
+    // square-root heights so normal traffic is not flattened by an outage.
     var n = 96, step = Math.max(1, Math.ceil(series.length / n)), vals = [];
     for (var i = 0; i < series.length; i += step) {
       var top = 0;
@@ -81,7 +82,7 @@
     }
     if (vals.length < 2) return;
     var max = Math.max(1, Math.max.apply(null, vals)), dx = 200 / (vals.length - 1), pts = [];
-    vals.forEach(function (v, k) { pts.push((k * dx).toFixed(1) + "," + (38 - 36 * v / max).toFixed(1)); });
+    vals.forEach(function (v, k) { pts.push((k * dx).toFixed(1) + "," + (38 - 36 * Math.sqrt(v / max)).toFixed(1)); });
     var area = document.createElementNS(SVG, "polygon");
     area.setAttribute("class", "area");
     area.setAttribute("points", "0,40 " + pts.join(" ") + " 200,40");

@@ -15,7 +15,7 @@ import pytest
 
 from app.main import create_app
 from ingest.clock import ManualClock
-from tests.conftest import serving, settings
+from tests.conftest import serving, settings, tick_to
 from tests.faces.conftest import DOCS, counted, start_outage
 
 pytestmark = pytest.mark.browser
@@ -60,6 +60,14 @@ def live(clock: ManualClock) -> Iterator[str]:
     app = create_app(settings(), clock)
     with serving(app) as base, httpx.Client(base_url=base, timeout=20) as client:
         start_outage(app, client, clock)
+        # It goes on: a tail of reports over 20 minutes, from many people and places.
+        for minute in range(20):
+            for i in range(int(120 * 0.85**minute)):
+                problem = ("login", "login", "app", "website", "payments")[i % 5]
+                region = ("IT", "IT", "FR", "ES", "DE", "US")[i % 6]
+                body = {"service": "tinyapp", "region": region, "problem": problem}
+                client.post("/v1/reports", json={**body, "reporter": f"t{minute}-{i}"})
+            tick_to(app, clock, clock.now() + 60)
         yield base
 
 
@@ -87,7 +95,7 @@ def test_widget_on_a_third_party_page_shows_outage_and_counts_a_report(live: str
         points = card.locator("svg polyline").get_attribute("points") or ""
         assert len(points.split()) > 50
         assert re.fullmatch(
-            r"3\d\d reports in the last hour . outagewatch", card.locator(".meta").inner_text()
+            r"\d{3,} reports in the last hour . outagewatch", card.locator(".meta").inner_text()
         )
         before = counted(httpx.get(live + "/metrics").text)
         card.get_by_role("button", name="Report a problem").click()
