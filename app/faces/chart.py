@@ -36,7 +36,7 @@ def _bins(series: list[dict[str, Any]], points: int = MAX_POINTS) -> list[dict[s
 
 def _nice(top: float) -> float:
     """The smallest 1, 2, 3, 4, 5 or 8 x 10^k at or above top."""
-    scale = 10 ** math.floor(math.log10(max(top, 1)))
+    scale = 10.0 ** math.floor(math.log10(max(top, 1)))
     return next(m * scale for m in (1, 2, 3, 4, 5, 8, 10) if m * scale >= top)
 
 
@@ -44,7 +44,7 @@ def _round1(v: float) -> float:
     """One significant digit, for tick labels."""
     if v < 1:
         return 0.0
-    scale = 10 ** math.floor(math.log10(v))
+    scale = 10.0 ** math.floor(math.log10(v))
     return round(v / scale) * scale
 
 
