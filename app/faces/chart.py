@@ -89,7 +89,7 @@ def chart(series: list[dict[str, Any]], label: str) -> str:
             )
     return (
         f'<svg class="chart" viewBox="0 0 {W} {H}" role="img" aria-label="{label}" '
-        f'preserveAspectRatio="none" id="chart">'
+        f'id="chart">'
         f"<title>{label}</title>{''.join(hot)}{''.join(grid)}"
         f'<polygon class="band" points="{band}"/>'
         f'<polygon class="area" points="{area}"/>'
