@@ -70,7 +70,7 @@ def chart(series: list[dict[str, Any]], label: str) -> str:
     grid = []
     for tick in sorted({0.0, _round1(top / 25), _round1(top / 4), top}):
         gy = y(tick)
-        grid.append(f'<line class="grid" x1="{PAD_L}" x2="{W - 4}" y1="{gy}" y2="{gy}"/>')
+        grid.append(f'<line class="gridline" x1="{PAD_L}" x2="{W - 4}" y1="{gy}" y2="{gy}"/>')
         grid.append(
             f'<text class="axis" x="{PAD_L - 6}" y="{gy + 4}" text-anchor="end">{tick:g}</text>'
         )

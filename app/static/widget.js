@@ -38,7 +38,9 @@
 
   var host = el("div");
   host.setAttribute("data-outagewatch", service);
-  script.parentNode.insertBefore(host, script.nextSibling);
+  var parent = script.parentNode;
+  if (parent && parent !== document.head) parent.insertBefore(host, script.nextSibling);
+  else document.body.appendChild(host); // a tag in <head> renders at the end of <body>
   var root = host.attachShadow({ mode: "open" });
   var style = el("style", null, CSS);
   var card = el("div", "card unknown");

@@ -16,9 +16,15 @@ import pytest
 from app.main import create_app
 from ingest.clock import ManualClock
 from tests.conftest import serving, settings, tick_to
-from tests.faces.conftest import DOCS, counted, start_outage
+from tests.faces.conftest import CHROMIUM, DOCS, counted, start_outage
 
-pytestmark = pytest.mark.browser
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(),
+        reason="no /usr/bin/chromium: run scripts/install-chromium.sh as root (make test does)",
+    ),
+]
 
 THIRD_PARTY = """<!doctype html><html><head><meta charset="utf-8"><title>Acme shop</title>
 <style>body{{font:16px/1.5 Georgia,serif;margin:0;background:#fbfaf7;color:#222}}
