@@ -26,6 +26,7 @@ from ingest.windows import iso
 
 STATIC = Path(__file__).parent / "static"
 FEED_LIMIT = 100
+FORM_MAX_BYTES = 4096
 
 
 def _base(request: Request) -> str:
@@ -64,7 +65,10 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     @faces.post("/s/{service}/report", include_in_schema=False)
     async def form_report(request: Request, service: str) -> Response:
         """The no-JS path of the report form: the same intake as POST /v1/reports."""
-        form = parse_qs((await request.body()).decode("utf-8", "replace"))
+        raw = await request.body()
+        if len(raw) > FORM_MAX_BYTES:  # a choice of problem is a few bytes
+            return page(pages.notice("Too large", "A report is only a choice of problem."), 413)
+        form = parse_qs(raw.decode("utf-8", "replace"))
         problem = next(iter(form.get("problem", [])), None)
         body = orjson.dumps(
             {"service": service, "problem": problem if problem in PROBLEMS else None}

@@ -197,3 +197,11 @@ def not_found(what: str, *, embed: bool = False, form: bool = False) -> str:
         f"{first}"
     )
     return layout("Not found | outagewatch", body, embed=embed)
+
+
+def notice(heading: str, text: str) -> str:
+    body = (
+        f'<section class="card notfound"><h1>{esc(heading)}</h1><p>{esc(text)}</p>'
+        '<p><a href="/">Back to all services</a>.</p></section>'
+    )
+    return layout(f"{heading} | outagewatch", body)

@@ -68,6 +68,8 @@ def test_report_form_posts_without_javascript(outage: Outage) -> None:
     assert "Thanks, your report was counted." in client.get(resp.headers["location"]).text
     bad = client.post("/s/" + "x" * 80 + "/report", data={"problem": "app"})
     assert bad.status_code == 404
+    huge = client.post("/s/tinyapp/report", content=b"problem=" + b"x" * 10_000)
+    assert huge.status_code == 413
 
 
 def test_cors_only_on_public_reads(outage: Outage) -> None:
