@@ -8,6 +8,8 @@ import feedparser
 from fastapi.testclient import TestClient
 
 from app.main import OutageWatch
+from ingest.clock import ManualClock
+from tests.conftest import tick_to
 
 Outage = tuple[OutageWatch, TestClient]
 
@@ -40,9 +42,7 @@ def test_atom_parses_with_one_entry_per_incident(outage: Outage) -> None:
     }
 
 
-def test_resolved_incidents_stay_in_the_feeds(outage: Outage, clock) -> None:  # type: ignore[no-untyped-def]
-    from tests.conftest import tick_to
-
+def test_resolved_incidents_stay_in_the_feeds(outage: Outage, clock: ManualClock) -> None:
     app, client = outage
     tick_to(app, clock, clock.now() + 45 * 60)
     feed = feedparser.parse(client.get("/v1/outages.atom").content)
