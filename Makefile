@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./data
 
-.PHONY: run test check lint fmt bench demo clean
+.PHONY: run test check lint fmt bench demo clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -18,7 +18,11 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/outagewatch serve --host $(HOST) --port $(PORT) --data $(DATA)
 
-test: $(STAMP)
+# The browser tests drive Debian's chromium; installs it when root, else they skip.
+chromium:
+	sh scripts/install-chromium.sh
+
+test: $(STAMP) chromium
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)

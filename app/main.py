@@ -12,14 +12,18 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import Response
+from fastapi.staticfiles import StaticFiles
 
 from app import errors
 from app.api import router
 from app.clock import WallClock
+from app.faces.headers import FaceHeaders
 from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send
 from app.intake import Intake
 from app.metrics import Metrics
 from app.routes_live import router as live_router
+from app.routes_pages import STATIC
+from app.routes_pages import router as pages_router
 from app.runtime import Runtime
 from app.settings import Settings
 from ingest.clock import Clock
@@ -71,6 +75,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.state.runtime = runtime
     errors.install(api)
     api.include_router(live_router(runtime))  # first: /v1/outages/stream before /{id}
+    api.include_router(pages_router(runtime, intake))  # also first: /v1/outages.atom
+    api.mount("/static", StaticFiles(directory=STATIC), name="static")
+    api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
     api.include_router(router(runtime, intake))
 
     @api.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=True)

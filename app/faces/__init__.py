@@ -1,0 +1,1 @@
+"""Public faces for people and other sites: feeds, badges, status pages, the widget."""

@@ -1,0 +1,118 @@
+"""Public faces: Atom and JSON feeds, SVG badges, server-rendered status pages with a
+no-JS report form, the embeddable card and the widget script.
+
+Included before the JSON API router: /v1/outages.atom must win over /v1/outages/{id}.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, quote
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from app.api import LEVEL_RANK, service_detail, services_list
+from app.errors import ApiError
+from app.faces import feeds, pages
+from app.faces.badge import badge
+from app.faces.http import etagged, page
+from app.intake import Intake
+from app.runtime import Runtime
+from ingest.report import PROBLEMS, SERVICE_RE
+from ingest.windows import iso
+
+STATIC = Path(__file__).parent / "static"
+FEED_LIMIT = 100
+FORM_MAX_BYTES = 4096
+
+
+def _base(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+def router(rt: Runtime, intake: Intake) -> APIRouter:
+    faces = APIRouter()
+
+    def detail(service: str) -> dict[str, Any] | None:
+        try:
+            return service_detail(rt, service)
+        except ApiError:  # invalid slug or no reports: a page, not an error body
+            return None
+
+    @faces.get("/v1/outages.atom", tags=["feed"], summary="Recent incidents as Atom 1.0")
+    def atom(request: Request) -> Response:
+        items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
+        body = feeds.atom(items, _base(request), iso(rt.clock.now()) or "")
+        return etagged(request, body, "application/atom+xml; charset=utf-8")
+
+    @faces.get("/v1/outages.feed.json", tags=["feed"], summary="Recent incidents, JSON Feed 1.1")
+    def json_feed(request: Request) -> Response:
+        items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
+        return etagged(request, feeds.json_feed(items, _base(request)), "application/feed+json")
+
+    @faces.get("/v1/services/{service}/badge.svg", tags=["services"], summary="Status badge")
+    def service_badge(request: Request, service: str) -> Response:
+        svg = badge(service, _level(rt, service)).encode()
+        return etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300)
+
+    @faces.get("/", include_in_schema=False)
+    def home() -> Response:
+        return page(pages.home(rt.store.open_incidents(), services_list(rt, 25)))
+
+    @faces.post("/s/{service}/report", include_in_schema=False)
+    async def form_report(request: Request, service: str) -> Response:
+        """The no-JS path of the report form: the same intake as POST /v1/reports."""
+        raw = await request.body()
+        if len(raw) > FORM_MAX_BYTES:  # a choice of problem is a few bytes
+            return page(pages.notice("Too large", "A report is only a choice of problem."), 413)
+        form = parse_qs(raw.decode("utf-8", "replace"))
+        problem = next(iter(form.get("problem", [])), None)
+        body = orjson.dumps(
+            {"service": service, "problem": problem if problem in PROBLEMS else None}
+        )
+        address = request.client.host if request.client else ""
+        status, _ = intake.handle(
+            body, b"application/json", address, request.headers.get("user-agent", "")
+        )
+        if status >= 400:
+            return page(pages.not_found(service), 404)
+        return RedirectResponse(f"/s/{quote(service)}?thanks=1#report", status_code=303)
+
+    @faces.get("/s/{service:path}", include_in_schema=False)
+    def service_page(service: str, thanks: str | None = None) -> Response:
+        d = detail(service)
+        if d is None:
+            return page(pages.not_found(service, form=_valid(service)), 404)
+        return page(pages.service_page(d, thanks=thanks is not None))
+
+    @faces.get("/embed/{service:path}", include_in_schema=False)
+    def embed(request: Request, service: str) -> Response:
+        d = detail(service)
+        if d is None:
+            return page(pages.not_found(service, embed=True), 404, embed=True)
+        return page(pages.embed_card(d, _base(request)), embed=True)
+
+    @faces.get("/widget.js", include_in_schema=False)
+    def widget(request: Request) -> Response:
+        body = (STATIC / "widget.js").read_bytes()
+        return etagged(request, body, "text/javascript; charset=utf-8", max_age=300, swr=3600)
+
+    return faces
+
+
+def _valid(service: str) -> bool:
+    return SERVICE_RE.fullmatch(service) is not None
+
+
+def _level(rt: Runtime, service: str) -> str:
+    """The badge needs only the level: skip the 24-hour series of service_detail."""
+    if not _valid(service):
+        return "unknown"
+    open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
+    if open_items:
+        return str(max((i["level"] for i in open_items), key=LEVEL_RANK.__getitem__))
+    known = rt.pipeline.agg.series.get((service, None)) is not None
+    return "none" if known else "unknown"

@@ -1,0 +1,30 @@
+// Progressive enhancement of the report form: post to /v1/reports without leaving
+// the page. Without JavaScript the form still posts to /s/{service}/report.
+(function () {
+  "use strict";
+  document.addEventListener("DOMContentLoaded", function () {
+    var form = document.querySelector("form.report");
+    if (!form || !window.fetch) return;
+    var note = form.querySelector(".thanks");
+    var button = form.querySelector("button");
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var picked = form.querySelector("input[name=problem]:checked");
+      var body = { service: form.dataset.service };
+      if (picked) body.problem = picked.value;
+      button.disabled = true;
+      fetch("/v1/reports", {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body)
+      }).then(function (resp) {
+        note.textContent = resp.ok ? "Thanks, your report was counted." : "Sorry, that failed.";
+      }).catch(function () {
+        note.textContent = "Sorry, that failed: are you offline?";
+      }).then(function () {
+        note.hidden = false;
+        button.disabled = false;
+      });
+    });
+  });
+})();

@@ -1,0 +1,145 @@
+/* outagewatch widget: <script src="https://HOST/widget.js" data-service="amazon" async></script>
+ * Renders a status card in a shadow root next to the script tag: level, a 24-hour
+ * sparkline, and "Report a problem". Talks only to the origin it was loaded from;
+ * data goes in through textContent and setAttribute, never innerHTML. */
+(function () {
+  "use strict";
+  var script = document.currentScript;
+  if (!script || !script.src) return;
+  var origin = new URL(script.src).origin;
+  var service = (script.getAttribute("data-service") || "").trim();
+  var PROBLEMS = ["login", "app", "website", "payments", "connection", "other"];
+  var TEXT = { none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet" };
+  var SVG = "http://www.w3.org/2000/svg";
+  var CSS =
+    ":host{all:initial;display:block;max-width:340px;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1c2330}" +
+    ".card{border:1px solid #e4e7ec;border-radius:12px;background:#fff;padding:14px 16px;box-shadow:0 1px 3px rgba(16,24,40,.08)}" +
+    ".head{display:flex;align-items:center;justify-content:space-between;gap:8px}" +
+    ".name{font-weight:700;font-size:16px;color:#1c2330;text-decoration:none}" +
+    ".pill{padding:3px 10px;border-radius:999px;font-size:12px;font-weight:600;background:#e7f6ec;color:#1f9d55;white-space:nowrap}" +
+    ".possible .pill{background:#fdf1e4;color:#c4620f}.outage .pill{background:#fde8ea;color:#c8283a}" +
+    ".unknown .pill{background:#eef0f4;color:#667085}" +
+    "svg{display:block;width:100%;height:40px;margin:10px 0 4px}" +
+    "polyline{fill:none;stroke:#c8283a;stroke-width:1.5;stroke-linejoin:round}" +
+    ".none polyline{stroke:#1f9d55}.area{stroke:none;fill:#c8283a;fill-opacity:.1}.none .area{fill:#1f9d55}" +
+    ".meta{color:#667085;font-size:12px}.meta a{color:#667085}" +
+    "button{font:inherit;cursor:pointer;border-radius:8px}" +
+    ".report{margin-top:10px;width:100%;padding:8px;border:0;background:#c8283a;color:#fff;font-weight:600}" +
+    ".choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:10px}.choices[hidden]{display:none}" +
+    ".choice{padding:5px 10px;border:1px solid #e4e7ec;background:#fff;color:#1c2330;font-size:13px;border-radius:999px}" +
+    ".choice:hover{border-color:#1c2330}.thanks{margin-top:10px;color:#1f9d55;font-weight:600}";
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text != null) node.textContent = String(text);
+    return node;
+  }
+
+  var host = el("div");
+  host.setAttribute("data-outagewatch", service);
+  var parent = script.parentNode;
+  if (parent && parent !== document.head) parent.insertBefore(host, script.nextSibling);
+  else document.body.appendChild(host); // a tag in <head> renders at the end of <body>
+  var root = host.attachShadow({ mode: "open" });
+  var style = el("style", null, CSS);
+  var card = el("div", "card unknown");
+  root.appendChild(style);
+  root.appendChild(card);
+
+  var head = el("div", "head");
+  var name = el("a", "name", service || "outagewatch");
+  var pill = el("span", "pill", "Loading");
+  var spark = document.createElementNS(SVG, "svg");
+  var meta = el("div", "meta", "");
+  var report = el("button", "report", "Report a problem");
+  var choices = el("div", "choices");
+  var thanks = el("div", "thanks", "");
+  thanks.hidden = true;
+  choices.hidden = true;
+  report.type = "button";
+  name.href = origin + "/s/" + encodeURIComponent(service);
+  name.target = "_blank";
+  name.rel = "noopener";
+  spark.setAttribute("viewBox", "0 0 200 40");
+  spark.setAttribute("preserveAspectRatio", "none");
+  spark.setAttribute("aria-hidden", "true");
+  head.appendChild(name);
+  head.appendChild(pill);
+  [head, spark, meta, report, choices, thanks].forEach(function (n) { card.appendChild(n); });
+
+  function setLevel(level) {
+    card.className = "card " + (TEXT[level] ? level : "unknown");
+    pill.textContent = TEXT[level] || TEXT.unknown;
+  }
+
+  function drawSpark(series) {
+    // 24 h of buckets -> 96 columns, the busiest bucket of each, so a spike shows;
+    // square-root heights so normal traffic is not flattened by an outage.
+    var n = 96, step = Math.max(1, Math.ceil(series.length / n)), vals = [];
+    for (var i = 0; i < series.length; i += step) {
+      var top = 0;
+      for (var j = i; j < Math.min(series.length, i + step); j++) top = Math.max(top, +series[j].count || 0);
+      vals.push(top);
+    }
+    if (vals.length < 2) return;
+    var max = Math.max(1, Math.max.apply(null, vals)), dx = 200 / (vals.length - 1), pts = [];
+    vals.forEach(function (v, k) { pts.push((k * dx).toFixed(1) + "," + (38 - 36 * Math.sqrt(v / max)).toFixed(1)); });
+    var area = document.createElementNS(SVG, "polygon");
+    area.setAttribute("class", "area");
+    area.setAttribute("points", "0,40 " + pts.join(" ") + " 200,40");
+    var line = document.createElementNS(SVG, "polyline");
+    line.setAttribute("points", pts.join(" "));
+    while (spark.firstChild) spark.removeChild(spark.firstChild);
+    spark.appendChild(area);
+    spark.appendChild(line);
+  }
+
+  function load() {
+    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(service)) {
+      setLevel("unknown");
+      meta.textContent = "Set data-service to a service name, like amazon.";
+      report.hidden = true;
+      return;
+    }
+    fetch(origin + "/v1/services/" + service, { credentials: "omit" })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (d) {
+        if (!d) { setLevel("unknown"); meta.textContent = "No reports in the last 24 hours."; return; }
+        setLevel(d.level);
+        drawSpark(d.series || []);
+        meta.textContent = d.reports_1h + " reports in the last hour \u00b7 outagewatch";
+      })
+      .catch(function () { setLevel("unknown"); meta.textContent = "Status unavailable."; });
+  }
+
+  report.addEventListener("click", function () {
+    choices.hidden = !choices.hidden;
+  });
+  PROBLEMS.forEach(function (p) {
+    var b = el("button", "choice", p);
+    b.type = "button";
+    b.setAttribute("data-problem", p);
+    b.addEventListener("click", function () {
+      choices.hidden = true;
+      report.disabled = true;
+      // text/plain keeps this a CORS "simple" request: no preflight round trip.
+      fetch(origin + "/v1/reports", {
+        method: "POST",
+        credentials: "omit",
+        headers: { "content-type": "text/plain" },
+        body: JSON.stringify({ service: service, problem: p })
+      }).then(function (r) {
+        thanks.textContent = r.ok ? "Thanks, your report was counted." : "Sorry, that failed.";
+      }).catch(function () {
+        thanks.textContent = "Sorry, that failed.";
+      }).then(function () {
+        thanks.hidden = false;
+        report.disabled = false;
+        setTimeout(load, 1500);
+      });
+    });
+    choices.appendChild(b);
+  });
+  load();
+})();
