@@ -18,6 +18,7 @@ from app.errors import ApiError
 from app.intake import Intake
 from app.responses import JSON, Rendered
 from app.runtime import Runtime
+from app.wal import WalError
 from ingest.batch import normalize
 from ingest.report import SERVICE_RE, ReportError
 from ingest.windows import iso, parse_iso
@@ -57,13 +58,17 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     async def post_report(request: Request) -> Response:
         body = await request.body()
         address = request.client.host if request.client else ""
-        status, out = intake.handle(
+        out = intake.handle(
             body,
             request.headers.get("content-type", "").encode(),
             address,
             request.headers.get("user-agent", ""),
         )
-        return Response(out, status_code=status, media_type="application/json")
+        out = await intake.durable(out)
+        headers = {k.decode(): v.decode() for k, v in out.headers}
+        return Response(
+            out.body, status_code=out.status, media_type="application/json", headers=headers
+        )
 
     @api.post(
         "/v1/import",
@@ -92,7 +97,23 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 "reporter", [None if t is None else rt.reporter_id(t, "", "") for t in tokens]
             )
         )
+        if rt.wal is not None:
+            first = rt.wal.reserve(len(batch))
+            batch = batch.with_columns(
+                pl.int_range(first, first + len(batch), eager=True).alias("seq")
+            )
         result = rt.pipeline.ingest(batch)
+        if rt.wal is not None:  # durable before answering, like single reports
+            lines = [
+                orjson.dumps(list(row)) + b"\n"
+                for row in result.rows.select(
+                    "seq", "ts", "service", "region", "problem", "reporter", "counted", "weight"
+                ).iter_rows()
+            ]
+            try:
+                await rt.wal.append(lines)
+            except WalError as exc:
+                raise ApiError(503, "unavailable", f"reports cannot be stored: {exc}") from None
         return {"accepted": result.accepted, "reports": result.reports, "counted": result.counted}
 
     @api.get("/v1/outages", tags=["feed"], summary="Incidents, newest first (open by default)")
@@ -154,11 +175,12 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     @api.get("/healthz", tags=["ops"], summary="Liveness and the truth about the pipeline")
     def healthz() -> JSON:
         p = rt.pipeline
-        ok = rt.last_error is None
+        wal_error = rt.wal.error if rt.wal is not None else None
+        ok = rt.last_error is None and wal_error is None
         return JSON(
             {
                 "status": "ok" if ok else "degraded",
-                "error": rt.last_error,
+                "error": rt.last_error or wal_error,
                 "stream_time": iso(rt.clock.now()),
                 "closed_until": iso(p.agg.closed_until),
                 "series": len(p.agg.series),

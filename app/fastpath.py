@@ -63,13 +63,14 @@ class FastIntake:
             body += message.get("body", b"")
             more = message.get("more_body", False)
             if len(body) > limit:  # stop reading a huge body at once
-                status, out = error(413, "body_too_large", f"a report is at most {limit} bytes")
-                await _respond(send, status, out, CORS)
+                out = error(413, "body_too_large", f"a report is at most {limit} bytes")
+                await _respond(send, out.status, out.body, CORS)
                 return
         client = scope.get("client")
         address = client[0] if client else ""
-        status, out = self.intake.handle(body, content_type, address, user_agent.decode("latin-1"))
-        await _respond(send, status, out, CORS)
+        out = self.intake.handle(body, content_type, address, user_agent.decode("latin-1"))
+        out = await self.intake.durable(out)
+        await _respond(send, out.status, out.body, CORS + out.headers)
 
 
 async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:

@@ -1,16 +1,22 @@
-"""Report intake: bytes in, (status, JSON bytes) out. No framework on this path.
+"""Report intake: bytes in, an outcome out. No framework on this path.
 
 It runs for every report on outage day, so it does the least that is safe: one
-orjson parse, hand-written checks, a dict lookup for dedup, an append to the
-pipeline's buffer. The raw-ASGI fast path and the documented FastAPI route both
-call `handle`, so the two cannot drift apart.
+orjson parse, hand-written checks, rate limits, a dict lookup for dedup, an append
+to the pipeline's buffer and a line for the write-ahead log. The raw-ASGI fast path
+and the documented FastAPI route both call `handle` and then await `durable`, so a
+202 is only sent once the report is on disk.
 """
 
 from __future__ import annotations
 
+import hashlib
+from dataclasses import dataclass, field
+
 import orjson
 
 from app.runtime import Runtime
+from app.wal import WalError
+from ingest.limits import PrefixCap, TokenBuckets, network_prefix
 from ingest.report import ReportError, parse_report
 
 ACCEPTED = {
@@ -20,28 +26,49 @@ ACCEPTED = {
 JSON_TYPES = (b"application/json", b"text/plain", b"")  # text/plain: CORS "simple" posts
 
 
-def error(status: int, code: str, message: str, field: str | None = None) -> tuple[int, bytes]:
-    return status, orjson.dumps({"error": {"code": code, "message": message, "field": field}})
+@dataclass
+class Outcome:
+    status: int
+    body: bytes
+    headers: list[tuple[bytes, bytes]] = field(default_factory=list)
+    wal: list[bytes] | None = None  # lines that must be durable before answering
+
+
+def error(status: int, code: str, message: str, field: str | None = None) -> Outcome:
+    body = orjson.dumps({"error": {"code": code, "message": message, "field": field}})
+    return Outcome(status, body)
 
 
 class Intake:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
-        self.max_bytes = runtime.settings.max_report_bytes
+        s = runtime.settings
+        self.max_bytes = s.max_report_bytes
         self.rejected: dict[str, int] = {}
+        self.by_address = TokenBuckets(s.rate_address_per_s, s.rate_address_burst)
+        self.by_reporter = TokenBuckets(s.rate_reporter_per_s, s.rate_reporter_burst)
+        self.prefix_cap = PrefixCap(s.prefix_cap, s.dedup_window_s) if s.prefix_cap else None
 
-    def handle(
-        self, body: bytes, content_type: bytes, address: str, user_agent: str
-    ) -> tuple[int, bytes]:
-        status, out = self._handle(body, content_type, address, user_agent)
-        if status >= 400:
-            code = orjson.loads(out)["error"]["code"]
+    def handle(self, body: bytes, content_type: bytes, address: str, user_agent: str) -> Outcome:
+        out = self._handle(body, content_type, address, user_agent)
+        if out.status >= 400:
+            code = orjson.loads(out.body)["error"]["code"]
             self.rejected[code] = self.rejected.get(code, 0) + 1
-        return status, out
+        return out
 
-    def _handle(
-        self, body: bytes, content_type: bytes, address: str, user_agent: str
-    ) -> tuple[int, bytes]:
+    async def durable(self, out: Outcome) -> Outcome:
+        """Wait for the write-ahead log; a log that cannot be written is a 503."""
+        wal = self.runtime.wal
+        if out.wal is None or wal is None:
+            return out
+        try:
+            await wal.append(out.wal)
+        except WalError as exc:
+            self.rejected["unavailable"] = self.rejected.get("unavailable", 0) + 1
+            return error(503, "unavailable", f"reports cannot be stored right now: {exc}")
+        return out
+
+    def _handle(self, body: bytes, content_type: bytes, address: str, user_agent: str) -> Outcome:
         if len(body) > self.max_bytes:
             return error(413, "body_too_large", f"a report is at most {self.max_bytes} bytes")
         mime = content_type.split(b";", 1)[0].strip().lower()
@@ -60,10 +87,45 @@ class Intake:
         try:
             report = parse_report(obj)
         except ReportError as exc:
-            return 422, orjson.dumps(exc.body())
+            return Outcome(422, orjson.dumps(exc.body()))
         rt = self.runtime
+        if rt.wal is not None and rt.wal.error is not None:
+            return error(503, "unavailable", f"reports cannot be stored right now: {rt.wal.error}")
+        now = rt.clock.now()
+        prefix = network_prefix(address)
+        limited = self._limit(_hash(rt.salt, prefix), report.reporter, now)
+        if limited is not None:
+            return limited
         reporter = rt.reporter_id(report.reporter, address, user_agent)
+        net = _hash(rt.salt, prefix)
+        allow = self.prefix_cap is None or self.prefix_cap.allows(net, report.service, now)
+        seq = rt.wal.reserve() if rt.wal is not None else None
         counted = rt.pipeline.submit(
-            rt.clock.now(), report.service, report.region, report.problem, reporter
+            now, report.service, report.region, report.problem, reporter, seq, allow
         )
-        return 202, ACCEPTED[counted]
+        if counted and self.prefix_cap is not None:
+            self.prefix_cap.note(net, report.service, now)
+        out = Outcome(202, ACCEPTED[counted])
+        if seq is not None:
+            out.wal = [
+                orjson.dumps(
+                    [seq, now, report.service, report.region, report.problem, reporter, counted]
+                )
+                + b"\n"
+            ]
+        return out
+
+    def _limit(self, network: str, token: str | None, now: float) -> Outcome | None:
+        ok, wait = self.by_address.take(network, now)
+        if ok and token is not None:
+            ok, wait = self.by_reporter.take(token, now)
+        if ok:
+            return None
+        seconds = max(1, int(wait + 0.999))
+        out = error(429, "rate_limited", f"too many reports from this client; retry in {seconds} s")
+        out.headers.append((b"retry-after", str(seconds).encode()))
+        return out
+
+
+def _hash(salt: bytes, text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8, key=salt[:64]).hexdigest()

@@ -49,6 +49,7 @@ class IngestResult:
     accepted: int  # rows
     reports: int  # reports the rows stand for (sum of count)
     counted: int
+    rows: pl.DataFrame  # as buffered: with the dedup verdict per row
 
 
 def reporter_hash(token: str) -> str:
@@ -87,17 +88,27 @@ class Pipeline:
         self.reports_counted = 0
         self._lock = threading.Lock()  # intake buffer vs the writer thread
         self._work = threading.Lock()  # one advance at a time
-        self._buf: list[tuple[float, str, str | None, str | None, str | None, int, bool]] = []
+        self._buf: list[
+            tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
+        ] = []
         self._pending_raw: list[pl.DataFrame] = []
 
     # --- intake -----------------------------------------------------------------------
     def submit(
-        self, ts: float, service: str, region: str | None, problem: str | None, reporter: str
+        self,
+        ts: float,
+        service: str,
+        region: str | None,
+        problem: str | None,
+        reporter: str,
+        seq: int | None = None,
+        allow: bool = True,
     ) -> bool:
-        """One live report, already validated; returns whether it counts."""
+        """One live report, already validated; returns whether it counts. `allow` False
+        stores it uncounted whatever dedup says (a policy such as the prefix cap)."""
         with self._lock:
-            counted = self.dedup.check(reporter, service, ts)
-            self._buf.append((ts, service, region, problem, reporter, 1, counted))
+            counted = self.dedup.check(reporter, service, ts) and allow
+            self._buf.append((ts, service, region, problem, reporter, 1, counted, seq))
             self.reports_accepted += 1
             self.reports_counted += counted
         return counted
@@ -118,6 +129,7 @@ class Pipeline:
             "reporter",
             pl.col("count").cast(pl.Int64).alias("weight"),
             pl.Series("counted", counted),
+            (pl.col("seq") if "seq" in df.columns else pl.lit(None)).cast(pl.Int64).alias("seq"),
         )
         n_reports = int(batch["weight"].sum() or 0)
         n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
@@ -125,7 +137,20 @@ class Pipeline:
             self._pending_raw.append(batch)
             self.reports_accepted += n_reports
             self.reports_counted += n_counted
-        return IngestResult(len(batch), n_reports, n_counted)
+        return IngestResult(len(batch), n_reports, n_counted, batch)
+
+    def replay_raw(self, batch: pl.DataFrame) -> None:
+        """Reports from the write-ahead log that DuckDB never got: stored and counted as
+        they were acknowledged (their dedup verdict travels with them)."""
+        if batch.is_empty():
+            return
+        with self._lock:
+            for r, s, t, c in batch.select("reporter", "service", "ts", "counted").iter_rows():
+                if c and r is not None:
+                    self.dedup.check(r, s, t)  # remember them, as live
+            self._pending_raw.append(batch.select(list(REPORT_COLUMNS)))
+            self.reports_accepted += int(batch["weight"].sum() or 0)
+            self.reports_counted += int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
 
     def _drain(self) -> pl.DataFrame | None:
         with self._lock:

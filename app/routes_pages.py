@@ -74,10 +74,11 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             {"service": service, "problem": problem if problem in PROBLEMS else None}
         )
         address = request.client.host if request.client else ""
-        status, _ = intake.handle(
+        out = intake.handle(
             body, b"application/json", address, request.headers.get("user-agent", "")
         )
-        if status >= 400:
+        out = await intake.durable(out)
+        if out.status >= 400:
             return page(pages.not_found(service), 404)
         return RedirectResponse(f"/s/{quote(service)}?thanks=1#report", status_code=303)
 

@@ -14,7 +14,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +23,10 @@ import polars as pl
 from app.events import EventLog
 from app.pipeline import Pipeline, PipelineConfig
 from app.settings import Settings
+from app.wal import WriteAheadLog
 from app.webhooks import Webhooks
 from ingest.clock import Clock
-from ingest.store import Store
+from ingest.store import REPORT_COLUMNS, Store
 
 log = logging.getLogger("outagewatch")
 SNAPSHOT = "pipeline"
@@ -37,6 +38,11 @@ class Runtime:
         self.clock = clock
         db = None if settings.data is None else Path(settings.data) / "outagewatch.duckdb"
         self.store = Store(db)
+        self.wal = (
+            None
+            if settings.data is None
+            else WriteAheadLog(Path(settings.data) / "wal", settings.wal_group_ms)
+        )
         self.pipeline = Pipeline(
             PipelineConfig(
                 bucket_seconds=settings.bucket_seconds,
@@ -72,6 +78,13 @@ class Runtime:
         self.pipeline.restore(snap[1] if snap else None, self.store.open_incidents())
         closed_until = self.pipeline.agg.closed_until
         if closed_until is not None:
+            # Buckets closed after the snapshot are closed again from the same reports:
+            # their stored counts go first, so nothing is counted twice.
+            for table in ("series_buckets", "problem_buckets"):
+                self.store.write(
+                    f"DELETE FROM {table} WHERE ts >= make_timestamp(?::BIGINT)",
+                    [int(closed_until * 1e6)],
+                )
             pending = self.store.reports_since(closed_until)
             if not pending.is_empty():
                 counted = pending.with_columns(pl.col("weight") * pl.col("counted"))
@@ -83,6 +96,8 @@ class Runtime:
                 {k: i for i, k in enumerate(keys)},
                 keys,
             )
+        if self.wal is not None:  # acknowledged, never reached DuckDB: replay them
+            self.pipeline.replay_raw(wal_frame(self.wal.replay(self.store.max_seq())))
 
     # --- reporter identity ------------------------------------------------------------
     def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:
@@ -118,6 +133,9 @@ class Runtime:
     def snapshot(self) -> None:
         self.store.save_snapshot(SNAPSHOT, self.clock.now(), self.pipeline.snapshot())
         self._last_snapshot = self.clock.now()
+        if self.wal is not None:  # segments DuckDB holds durably can go
+            self.store.checkpoint()
+            self.wal.truncate(self.store.max_seq())
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.tick_interval_s):
@@ -154,4 +172,19 @@ class Runtime:
         self.tick()
         self.snapshot()
         self.store.checkpoint()
+        if self.wal is not None:
+            self.wal.close()
         self.store.close()
+
+
+def wal_frame(records: Iterable[list[Any]]) -> pl.DataFrame:
+    """WAL records ([seq, ts, service, region, problem, reporter, counted, weight?]) as
+    raw report rows."""
+    rows = [
+        {
+            "ts": r[1], "service": r[2], "region": r[3], "problem": r[4], "reporter": r[5],
+            "weight": r[7] if len(r) > 7 else 1, "counted": bool(r[6]), "seq": r[0],
+        }
+        for r in records
+    ]  # fmt: skip
+    return pl.DataFrame(rows, schema=REPORT_COLUMNS)

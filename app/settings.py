@@ -29,6 +29,12 @@ class Settings:
     snapshot_interval_s: float = 60.0
     max_report_bytes: int = 4096
     max_import_bytes: int = 64 << 20
+    wal_group_ms: float = 2.0  # group commit: one fsync per this many ms of reports
+    rate_address_per_s: float = 20.0  # per network (/24, /48): carriers share addresses
+    rate_address_burst: float = 400.0
+    rate_reporter_per_s: float = 0.2  # per reporter token
+    rate_reporter_burst: float = 10.0
+    prefix_cap: int = 25  # counted reports per network per service per dedup window (0: off)
     api_keys: tuple[str, ...] = ()  # for bulk import and admin; empty: those endpoints are off
     reporter_salt: str = ""  # empty: a random salt kept in the data directory
     public_url: str = ""  # for feeds' absolute links; empty: taken from the request

@@ -28,7 +28,8 @@ CREATE TABLE IF NOT EXISTS reports (
     problem VARCHAR,
     reporter VARCHAR,
     weight INTEGER NOT NULL,
-    counted BOOLEAN NOT NULL
+    counted BOOLEAN NOT NULL,
+    seq BIGINT
 );
 CREATE TABLE IF NOT EXISTS series_buckets (
     ts TIMESTAMP NOT NULL,
@@ -71,6 +72,7 @@ REPORT_COLUMNS = {
     "reporter": pl.String,
     "weight": pl.Int64,
     "counted": pl.Boolean,
+    "seq": pl.Int64,  # the write-ahead log's sequence (null without a log)
 }
 
 
@@ -166,8 +168,15 @@ class Store:
                 "reporter",
                 pl.col("weight").cast(pl.Int32),
                 "counted",
+                "seq",
             ),
         )
+
+    def max_seq(self) -> int:
+        """The highest write-ahead-log sequence stored: what a restart need not replay."""
+        with self._reader() as cur:
+            row = cur.execute("SELECT coalesce(max(seq), 0) FROM reports").fetchone()
+        return int(row[0]) if row else 0
 
     def append_series_buckets(self, df: pl.DataFrame) -> None:
         self._append(

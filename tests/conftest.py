@@ -25,7 +25,10 @@ def clock() -> ManualClock:
 
 
 def settings(data: Path | None = None, **changes: Any) -> Settings:
-    return Settings(data=data, tick_interval_s=0, api_keys=(API_KEY,), **changes)
+    # A test client posts a whole crowd from one address: the per-network cap and rate
+    # limit are off unless a test is about them (tests/test_abuse.py).
+    base: dict[str, Any] = {"prefix_cap": 0, "rate_address_per_s": 1e9}
+    return Settings(data=data, tick_interval_s=0, api_keys=(API_KEY,), **{**base, **changes})
 
 
 @contextmanager

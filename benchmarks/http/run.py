@@ -140,7 +140,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         cmd = [str(BIN / "outagewatch"), "serve", "--port", str(port), "--data", tmp]
-        with server(cmd, port, {"OUTAGEWATCH_API_KEYS": "bench"}) as base:
+        # wrk is one client: lift the per-network limit (still checked on every request).
+        env = {"OUTAGEWATCH_API_KEYS": "bench", "OUTAGEWATCH_RATE_ADDRESS_PER_S": "1e9"}
+        with server(cmd, port, env) as base:
             real = results["real_post"] = wrk(base, "post_report.lua", d, c)
             results["real_post_half_rate"] = paced(base, real["rps"] / 2, d)
             results["bulk_import_reports_per_s"] = bulk_import(base)

@@ -1,0 +1,175 @@
+"""The write-ahead log: a 202 means the report is on disk.
+
+Accepted reports join the current group; a committer thread writes the group to an
+append-only segment and fsyncs it every `group_ms`, then wakes every request of the
+group at once (one future per group, not per report). Each record carries a
+sequence number that is also stored with the report in DuckDB, in the same atomic
+batch insert; on start, records beyond the highest stored sequence are replayed, so
+a crash anywhere loses nothing acknowledged and counts nothing twice. Segments that
+DuckDB already holds (after a checkpoint) are deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+SEGMENT_BYTES = 64 << 20
+
+
+class WalError(RuntimeError):
+    """The log cannot be written: intake must stop acknowledging (503)."""
+
+
+class WriteAheadLog:
+    def __init__(self, directory: Path, group_ms: float = 2.0, fsync: bool = True) -> None:
+        self.dir = Path(directory)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.group_s = group_ms / 1000
+        self.fsync = fsync
+        self.error: str | None = None
+        self._lock = threading.Lock()
+        self._group: list[bytes] = []
+        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        segments = self.segments()
+        self.seq = self._last_seq(segments[-1]) if segments else 0
+        self._fh = self._open(self.seq + 1)
+        self._thread = threading.Thread(target=self._run, name="wal", daemon=True)
+        self._thread.start()
+
+    # --- appending (any thread; the event loop for live reports) -----------------------
+    def reserve(self, n: int = 1) -> int:
+        """The first of n new sequence numbers (call under the caller's ordering lock)."""
+        with self._lock:
+            first = self.seq + 1
+            self.seq += n
+            return first
+
+    def append(self, lines: list[bytes]) -> asyncio.Future[None]:
+        """Queue records; the future completes once they are fsynced (or fails)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        with self._lock:
+            if self.error is not None:
+                fut.set_exception(WalError(self.error))
+                return fut
+            self._group.extend(lines)
+            self._waiters.append((loop, fut))
+        self._wake.set()
+        return fut
+
+    def append_sync(self, lines: list[bytes], timeout: float = 30.0) -> None:
+        """For callers outside an event loop (bulk import runs in a worker thread)."""
+        done = threading.Event()
+        box: dict[str, Any] = {}
+
+        def finish(error: str | None) -> None:
+            box["error"] = error
+            done.set()
+
+        with self._lock:
+            if self.error is not None:
+                raise WalError(self.error)
+            self._group.extend(lines)
+            self._waiters.append((None, finish))  # type: ignore[arg-type]
+        self._wake.set()
+        if not done.wait(timeout) or box.get("error"):
+            raise WalError(box.get("error") or "the log did not answer in time")
+
+    # --- the committer ----------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self._wake.wait()
+            self._wake.clear()
+            if self.group_s:
+                self._stop.wait(self.group_s)  # let the group fill: one fsync for many
+            self._commit()
+        self._commit()
+
+    def _commit(self) -> None:
+        with self._lock:
+            group, self._group = self._group, []
+            waiters, self._waiters = self._waiters, []
+        if not waiters:
+            return
+        error: str | None = None
+        try:
+            self._fh.write(b"".join(group))
+            self._fh.flush()
+            if self.fsync:
+                os.fsync(self._fh.fileno())
+            if self._fh.tell() > SEGMENT_BYTES:
+                self._fh.close()
+                self._fh = self._open(self.seq + 1)
+        except OSError as exc:
+            error = f"cannot write the log in {self.dir}: {exc.strerror or exc}"
+            with self._lock:
+                self.error = error
+        for loop, fut in waiters:
+            if loop is None:
+                fut(error)  # type: ignore[operator]
+            elif error is None:
+                loop.call_soon_threadsafe(_resolve, fut)
+            else:
+                loop.call_soon_threadsafe(_fail, fut, error)
+
+    def close(self) -> None:
+        self._stop.set()
+        self._wake.set()
+        self._thread.join()
+        self._fh.close()
+
+    # --- segments, replay, truncation -------------------------------------------------
+    def _open(self, first_seq: int) -> Any:
+        return (self.dir / f"wal-{first_seq:016d}.log").open("ab")
+
+    def segments(self) -> list[Path]:
+        return sorted(self.dir.glob("wal-*.log"))
+
+    @staticmethod
+    def _last_seq(path: Path) -> int:
+        last = int(path.stem.split("-")[1]) - 1
+        for record in _records(path):
+            last = record[0]
+        return last
+
+    def replay(self, after: int) -> Iterator[list[Any]]:
+        """Records with a sequence above `after`, oldest first (torn tails skipped)."""
+        for path in self.segments():
+            for record in _records(path):
+                if record[0] > after:
+                    yield record
+
+    def truncate(self, applied: int) -> None:
+        """Delete whole segments that DuckDB holds (call after a checkpoint)."""
+        segments = self.segments()
+        for path, nxt in zip(segments, segments[1:], strict=False):
+            if int(nxt.stem.split("-")[1]) - 1 <= applied:
+                path.unlink(missing_ok=True)
+
+
+def _records(path: Path) -> Iterator[list[Any]]:
+    with path.open("rb") as fh:
+        for line in fh:
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                return  # a torn last write: it was never acknowledged
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)
+
+
+def _fail(fut: asyncio.Future[None], error: str) -> None:
+    if not fut.done():
+        fut.set_exception(WalError(error))
