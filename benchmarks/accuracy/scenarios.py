@@ -85,11 +85,11 @@ def _services(rng: np.random.Generator, small: bool) -> list[Service]:
         names = [(n, "consumer") for n in consumer] + [(n, "business") for n in business]
         names += [(n, "provider") for n in provider]
         u = np.linspace(1.0, 0.0, len(names))
-        sizes = 4.0 * (16000.0 / 4.0) ** (u**2.7)  # reports per day: few big, many small
+        sizes = 4.0 * (10000.0 / 4.0) ** (u**2.7)  # reports per day: few big, many small
         rng.shuffle(sizes[1:-1])
         spec = [(n, k, float(s)) for (n, k), s in zip(names, sizes, strict=True)]
         spec[-1] = ("tinybank", "consumer", 4.0)
-        spec[0] = ("streamflix", "consumer", 16000.0)
+        spec[0] = ("streamflix", "consumer", 10000.0)
     out = []
     for name, kind, per_day in spec:
         regional = rng.dirichlet(np.full(len(REGIONS), 2.0)) * (1 - NO_REGION_SHARE)
