@@ -33,9 +33,9 @@ def minute_counts(path: Path, dedup: bool = True) -> tuple[pl.DataFrame, int, in
     """Counts per (service, region, minute) incl. service-wide rows (region null)."""
     lf = pl.scan_csv(path, schema_overrides={"region": pl.Utf8, "reporter": pl.Utf8})
     lf = lf.with_columns(
-        (
-            pl.col("ts").str.to_datetime(time_zone="UTC", time_unit="ms").dt.epoch("s") // 60
-        ).alias("minute"),
+        (pl.col("ts").str.to_datetime(time_zone="UTC", time_unit="ms").dt.epoch("s") // 60).alias(
+            "minute"
+        ),
         pl.when(pl.col("region") == "").then(None).otherwise(pl.col("region")).alias("region"),
     )
     if dedup:
@@ -44,9 +44,9 @@ def minute_counts(path: Path, dedup: bool = True) -> tuple[pl.DataFrame, int, in
         )
     df = lf.select("service", "region", "minute").collect()
     first, last = int(df["minute"].min()), int(df["minute"].max())  # type: ignore[arg-type]
-    regional = df.filter(pl.col("region").is_not_null()).group_by(
-        "service", "region", "minute"
-    ).len()
+    regional = (
+        df.filter(pl.col("region").is_not_null()).group_by("service", "region", "minute").len()
+    )
     wide = df.group_by("service", "minute").len().with_columns(region=pl.lit(None, pl.Utf8))
     out = pl.concat([regional, wide.select(regional.columns)])
     return out, first, last

@@ -77,10 +77,12 @@ def compute(
     traps = [lab for lab in labels if lab["kind"] == "trap"]
     outage_labels = [lab for lab in inc_labels if lab["expected_level"] == "outage"]
 
-    found_outage = [lab for lab in outage_labels
-                    if any(_recall_match(i, lab, "outage") for i in incidents)]
-    found_possible = [lab for lab in inc_labels
-                      if any(_recall_match(i, lab, "possible") for i in incidents)]
+    found_outage = [
+        lab for lab in outage_labels if any(_recall_match(i, lab, "outage") for i in incidents)
+    ]
+    found_possible = [
+        lab for lab in inc_labels if any(_recall_match(i, lab, "possible") for i in incidents)
+    ]
 
     open_delays: list[float] = []
     conf_delays: list[float] = []
@@ -113,7 +115,8 @@ def compute(
     unconfirmed = len(surge_labels) - len(conf_delays)
 
     false = [
-        i for i in incidents
+        i
+        for i in incidents
         if (ts(i["opened_at"]) or 0) >= warm_end
         and not any(_loose_match(i, lab) for lab in inc_labels)
     ]

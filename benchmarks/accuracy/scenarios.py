@@ -60,8 +60,10 @@ def _profiles() -> dict[str, np.ndarray]:
     business = np.where(work, 2.2, np.where((dow < 5) & (hod >= 7) & (hod < 20), 0.7, 0.12))
     business = business * np.where((dow == 0) & (hod >= 8) & (hod < 11), 1.35, 1.0)  # Monday
     provider = 0.6 + 0.4 * consumer + 0.3 * np.where(work, 1.0, 0.0)
-    return {k: v / v.mean() for k, v in {"consumer": consumer, "business": business,
-                                         "provider": provider}.items()}
+    return {
+        k: v / v.mean()
+        for k, v in {"consumer": consumer, "business": business, "provider": provider}.items()
+    }
 
 
 def _services(rng: np.random.Generator, small: bool) -> list[Service]:
@@ -75,12 +77,44 @@ def _services(rng: np.random.Generator, small: bool) -> list[Service]:
             ("smallgame", "consumer", 40.0),
         ]
     else:
-        consumer = ["streamflix", "chatapp", "photogram", "vidtube", "shopzone", "mailbox",
-                    "musicly", "gamenet", "bankone", "banktwo", "telco-a", "telco-b",
-                    "rideshare", "fooddash", "socialx", "newsfeed", "smallgame", "tinybank",
-                    "localisp", "podcastr", "fitapp", "weatherly", "tickets", "dating"]
-        business = ["officesuite", "teamchat", "videomeet", "crmcloud", "devhub", "payroll",
-                    "docsign", "ticketdesk", "vpnpro", "erpone"]
+        consumer = [
+            "streamflix",
+            "chatapp",
+            "photogram",
+            "vidtube",
+            "shopzone",
+            "mailbox",
+            "musicly",
+            "gamenet",
+            "bankone",
+            "banktwo",
+            "telco-a",
+            "telco-b",
+            "rideshare",
+            "fooddash",
+            "socialx",
+            "newsfeed",
+            "smallgame",
+            "tinybank",
+            "localisp",
+            "podcastr",
+            "fitapp",
+            "weatherly",
+            "tickets",
+            "dating",
+        ]
+        business = [
+            "officesuite",
+            "teamchat",
+            "videomeet",
+            "crmcloud",
+            "devhub",
+            "payroll",
+            "docsign",
+            "ticketdesk",
+            "vpnpro",
+            "erpone",
+        ]
         provider = ["cloudco", "cdnfast", "dnsone", "authhub", "paygate", "smsgw"]
         names = [(n, "consumer") for n in consumer] + [(n, "business") for n in business]
         names += [(n, "provider") for n in provider]
@@ -133,18 +167,38 @@ class Scenario:
                     return True
         return False
 
-    def _label(self, kind: str, shape: str, s: int | None, region: str | None, start: int,
-               end: int, level: str | None, mult: float | None) -> None:
-        self.labels.append({
-            "kind": kind, "shape": shape,
-            "service": self.services[s].name if s is not None else "*",
-            "region": region, "start": _iso(start), "end": _iso(end),
-            "expected_level": level, "multiplier": None if mult is None else round(mult, 2),
-            "_span": (start, end),
-        })
+    def _label(
+        self,
+        kind: str,
+        shape: str,
+        s: int | None,
+        region: str | None,
+        start: int,
+        end: int,
+        level: str | None,
+        mult: float | None,
+    ) -> None:
+        self.labels.append(
+            {
+                "kind": kind,
+                "shape": shape,
+                "service": self.services[s].name if s is not None else "*",
+                "region": region,
+                "start": _iso(start),
+                "end": _iso(end),
+                "expected_level": level,
+                "multiplier": None if mult is None else round(mult, 2),
+                "_span": (start, end),
+            }
+        )
 
-    def _place(self, rng: np.random.Generator, candidates: list[int], dur: int,
-               hours: tuple[int, int] | None = None) -> tuple[int, int] | None:
+    def _place(
+        self,
+        rng: np.random.Generator,
+        candidates: list[int],
+        dur: int,
+        hours: tuple[int, int] | None = None,
+    ) -> tuple[int, int] | None:
         lo, hi = WARMUP_DAYS * 1440 + 60, self.minutes - dur - 120
         for _ in range(200):
             s = int(rng.choice(candidates))
@@ -167,29 +221,41 @@ class Scenario:
         n = len(self.services)
         inc_days = self.days - WARMUP_DAYS
         scale = inc_days / 14
-        by_kind = {k: [i for i, s in enumerate(self.services) if s.kind == k]
-                   for k in ("consumer", "business", "provider")}
+        by_kind = {
+            k: [i for i, s in enumerate(self.services) if s.kind == k]
+            for k in ("consumer", "business", "provider")
+        }
         rate = np.array([self.base_per_min(i) for i in range(n)])
 
         # Traps that shape the whole system first.
         if self.days >= 12:
             day = WARMUP_DAYS + 2  # a Wednesday
             self.holiday = day
-            self._label("trap", "holiday", None, None, day * 1440, (day + 1) * 1440 + 720,
-                        None, None)
+            self._label(
+                "trap", "holiday", None, None, day * 1440, (day + 1) * 1440 + 720, None, None
+            )
             g0 = (WARMUP_DAYS + 4) * 1440 + 14 * 60
             self.gap = (g0, g0 + 30)
             self._label("trap", "ingest_gap", None, None, g0, g0 + 90, None, None)
             for d in range(WARMUP_DAYS, self.days, 7):
                 for s in by_kind["business"]:
-                    self._label("trap", "monday_peak", s, None, d * 1440 + 7 * 60,
-                                d * 1440 + 12 * 60, None, None)
+                    self._label(
+                        "trap",
+                        "monday_peak",
+                        s,
+                        None,
+                        d * 1440 + 7 * 60,
+                        d * 1440 + 12 * 60,
+                        None,
+                        None,
+                    )
             cands = [i for i in by_kind["consumer"] if 0.3 < rate[i] < 5]
             g = int(rng.choice(cands))
             self.services[g].growth = 0.0
             self.growth_trap = g
-            self._label("trap", "gradual_growth", g, None, WARMUP_DAYS * 1440, self.minutes,
-                        None, 1.5)
+            self._label(
+                "trap", "gradual_growth", g, None, WARMUP_DAYS * 1440, self.minutes, None, 1.5
+            )
 
         def count(c: float) -> int:
             return max(1, round(c * scale))
@@ -220,8 +286,9 @@ class Scenario:
             regs = sorted(int(r) for r in rng.choice(order[:3], 2, replace=False))
             self.events.append(Event(s, regs, start, start + dur, 20.0))
             for r in regs:
-                self._label("incident", "regional", s, REGIONS[r], start, start + dur,
-                            "outage", 20.0)
+                self._label(
+                    "incident", "regional", s, REGIONS[r], start, start + dur, "outage", 20.0
+                )
 
         # Tiny services: 12-30 reports within a few minutes.
         tiny = [i for i in range(n) if rate[i] < 0.05]
@@ -234,8 +301,9 @@ class Scenario:
             total = int(rng.integers(12, 31))
             extra = total / dur
             self.events.append(Event(s, None, start, start + dur, extra_per_min=extra))
-            self._label("incident", "tiny", s, None, start, start + dur, "outage",
-                        1 + extra / rate[s])
+            self._label(
+                "incident", "tiny", s, None, start, start + dur, "outage", 1 + extra / rate[s]
+            )
 
         # Slow multi-day degradations during working hours.
         slow_cands = [i for i in by_kind["business"] if rate[i] >= 0.5]
@@ -248,10 +316,19 @@ class Scenario:
                 s, start = got
                 start = start - start % 1440
                 mult = float(rng.uniform(2, 3))
-                self.events.append(Event(s, None, start, start + days * 1440, mult,
-                                         work_hours_only=True))
-                self._label("incident", "slow_degradation", s, None, start + 9 * 60,
-                            start + (days - 1) * 1440 + 17 * 60, "possible", mult)
+                self.events.append(
+                    Event(s, None, start, start + days * 1440, mult, work_hours_only=True)
+                )
+                self._label(
+                    "incident",
+                    "slow_degradation",
+                    s,
+                    None,
+                    start + 9 * 60,
+                    start + (days - 1) * 1440 + 17 * 60,
+                    "possible",
+                    mult,
+                )
 
         # Cascades: a provider at 50x, then 3-4 dependants at 10x 1-5 minutes later.
         for _ in range(count(2)):
@@ -262,18 +339,24 @@ class Scenario:
             p, start = got
             mult = max(50.0, 1 + 10 / rate[p])
             self.events.append(Event(p, None, start, start + dur, mult))
-            self._label("incident", "cascade_provider", p, None, start, start + dur,
-                        "outage", mult)
-            deps = [i for i in flash_cands if i != p and self.services[i].kind != "provider"
-                    and not self._busy(i, start, start + dur + 10)]
+            self._label("incident", "cascade_provider", p, None, start, start + dur, "outage", mult)
+            deps = [
+                i
+                for i in flash_cands
+                if i != p
+                and self.services[i].kind != "provider"
+                and not self._busy(i, start, start + dur + 10)
+            ]
             k = int(rng.integers(3, 5))
             for d in rng.permutation(deps)[:k]:
                 d = int(d)
                 lag = int(rng.integers(1, 6))
-                dm = max(10.0, 1 + 5 / rate[d])
+                now = rate[d] * self.profiles[self.services[d].kind][((start + lag) // 60) % 168]
+                dm = max(10.0, 1 + 5 / now)  # enough reports to see at this hour
                 self.events.append(Event(d, None, start + lag, start + dur, dm))
-                self._label("incident", "cascade_dependant", d, None, start + lag,
-                            start + dur, "outage", dm)
+                self._label(
+                    "incident", "cascade_dependant", d, None, start + lag, start + dur, "outage", dm
+                )
 
         # Outages during quiet nights.
         night_cands = [i for i in by_kind["consumer"] if rate[i] >= 2.0]
@@ -350,8 +433,16 @@ class Scenario:
         total = len(svc)
         ms = (day * 1440 + minute) * 60_000 + rng.integers(0, 60_000, total)
         reporter = np.char.add("u", np.arange(token0, token0 + total).astype(str))
-        frames = [pl.DataFrame({"ms": ms, "svc": svc.astype(np.int32),
-                                "reg": reg.astype(np.int32), "reporter": reporter})]
+        frames = [
+            pl.DataFrame(
+                {
+                    "ms": ms,
+                    "svc": svc.astype(np.int32),
+                    "reg": reg.astype(np.int32),
+                    "reporter": reporter,
+                }
+            )
+        ]
         for s, a, b, n in self.floods:
             lo, hi = max(a, day * 1440), min(b, (day + 1) * 1440)
             if lo >= hi:
@@ -359,8 +450,16 @@ class Scenario:
             k = int(n * (hi - lo) / (b - a))
             fms = rng.integers(lo * 60_000, hi * 60_000, k)
             tok = np.array([f"flood-{s}-{j}" for j in range(3)])[rng.integers(0, 3, k)]
-            frames.append(pl.DataFrame({"ms": fms, "svc": np.full(k, s, np.int32),
-                                        "reg": np.full(k, 0, np.int32), "reporter": tok}))
+            frames.append(
+                pl.DataFrame(
+                    {
+                        "ms": fms,
+                        "svc": np.full(k, s, np.int32),
+                        "reg": np.full(k, 0, np.int32),
+                        "reporter": tok,
+                    }
+                )
+            )
         df = pl.concat(frames)
         problem = rng.choice(len(PROBLEMS), len(df), p=[0.3, 0.25, 0.15, 0.1, 0.15, 0.05])
         names = pl.Series([s.name for s in self.services])
@@ -389,12 +488,18 @@ class Scenario:
                 df = self.day_frame(day, rng, rows)
                 df.write_csv(fh, include_header=day == 0)
                 rows += len(df)
-        labels = [{k: v for k, v in lab.items() if not k.startswith("_")}
-                  for lab in self.labels]
+        labels = [{k: v for k, v in lab.items() if not k.startswith("_")} for lab in self.labels]
         (out / "labels.json").write_text(json.dumps(labels, indent=1))
-        meta = {"seed": self.seed, "days": self.days, "warmup_days": WARMUP_DAYS,
-                "start": _iso(0), "end": _iso(self.minutes), "rows": rows,
-                "services": [s.name for s in self.services], "small": self.small}
+        meta = {
+            "seed": self.seed,
+            "days": self.days,
+            "warmup_days": WARMUP_DAYS,
+            "start": _iso(0),
+            "end": _iso(self.minutes),
+            "rows": rows,
+            "services": [s.name for s in self.services],
+            "small": self.small,
+        }
         (out / "meta.json").write_text(json.dumps(meta, indent=1))
         return meta
 
