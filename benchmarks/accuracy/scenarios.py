@@ -121,9 +121,10 @@ def _services(rng: np.random.Generator, small: bool) -> list[Service]:
         u = np.linspace(1.0, 0.0, len(names))
         sizes = 4.0 * (10000.0 / 4.0) ** (u**2.7)  # reports per day: few big, many small
         rng.shuffle(sizes[1:-1])
+        # The biggest is streamflix (first), the smallest tinybank (4/day).
+        t = next(i for i, (n, _) in enumerate(names) if n == "tinybank")
+        sizes[t], sizes[-1] = sizes[-1], sizes[t]
         spec = [(n, k, float(s)) for (n, k), s in zip(names, sizes, strict=True)]
-        spec[-1] = ("tinybank", "consumer", 4.0)
-        spec[0] = ("streamflix", "consumer", 10000.0)
     out = []
     for name, kind, per_day in spec:
         regional = rng.dirichlet(np.full(len(REGIONS), 2.0)) * (1 - NO_REGION_SHARE)
@@ -187,7 +188,7 @@ class Scenario:
                 "start": _iso(start),
                 "end": _iso(end),
                 "expected_level": level,
-                "multiplier": None if mult is None else round(mult, 2),
+                "multiplier": None if mult is None else round(float(mult), 2),
                 "_span": (start, end),
             }
         )
@@ -291,10 +292,12 @@ class Scenario:
                 )
 
         # Tiny services: 12-30 reports within a few minutes.
-        tiny = [i for i in range(n) if rate[i] < 0.05]
-        for _ in range(count(3)):
+        tiny = [i for i in range(n) if rate[i] < 0.01]  # under ~15 reports/day
+        for k in range(count(3)):
             dur = int(rng.integers(3, 8))
-            got = self._place(rng, tiny, dur, hours=(8, 22))
+            # The first burst always hits the 4/day service.
+            cands = [self.index["tinybank"]] if k == 0 else tiny
+            got = self._place(rng, cands, dur, hours=(8, 22))
             if got is None:
                 continue
             s, start = got
