@@ -1,0 +1,151 @@
+"""Accuracy metrics of a feed ({"outages": [...]}) against labels.json.
+
+Matching rules:
+- recall: a label is found when an incident of the same service and region (a
+  service-wide label needs a region-null incident) reaching the level overlaps
+  [start, end + 30 min] (incident span: started_at/opened_at .. ended_at or open).
+- false incidents: incidents (opened after the warm-up) matching no incident label;
+  an incident matches a label of its service when the regions are equal or either is
+  service-wide (a global outage shows in every region; a regional one in the total).
+- per series-week: series = distinct (service, region) pairs incl. service-wide ones
+  in the data; weeks = data span minus the warm-up days.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+GRACE = 30 * 60
+LEVELS = {"possible": 1, "outage": 2}
+
+
+def ts(s: str | None) -> float | None:
+    if s is None:
+        return None
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).astimezone(UTC).timestamp()
+
+
+def _span(inc: dict[str, Any]) -> tuple[float, float]:
+    a = ts(inc.get("opened_at")) or ts(inc.get("started_at"))
+    s = ts(inc.get("started_at"))
+    lo = min(a, s) if a is not None and s is not None else (a or s or 0.0)
+    end = ts(inc.get("ended_at"))
+    return lo, end if end is not None else float("inf")
+
+
+def _overlaps(inc: dict[str, Any], lab: dict[str, Any]) -> bool:
+    lo, hi = _span(inc)
+    return lo <= ts(lab["end"]) + GRACE and hi >= ts(lab["start"])  # type: ignore[operator]
+
+
+def _recall_match(inc: dict[str, Any], lab: dict[str, Any], level: str) -> bool:
+    return (
+        inc["service"] == lab["service"]
+        and inc.get("region") == lab["region"]
+        and LEVELS.get(inc.get("level", ""), 0) >= LEVELS[level]
+        and _overlaps(inc, lab)
+    )
+
+
+def _loose_match(inc: dict[str, Any], lab: dict[str, Any]) -> bool:
+    if lab["service"] not in (inc["service"], "*"):
+        return False
+    r, lr = inc.get("region"), lab["region"]
+    return (r is None or lr is None or r == lr) and _overlaps(inc, lab)
+
+
+def _q(xs: list[float], q: float) -> float | None:
+    return float(np.percentile(xs, q)) if xs else None
+
+
+def compute(
+    labels: list[dict[str, Any]],
+    feed: dict[str, Any],
+    *,
+    series: int,
+    data_start: str,
+    data_end: str,
+    warmup_days: int = 7,
+) -> dict[str, Any]:
+    incidents = feed["outages"]
+    warm_end = ts(data_start) + warmup_days * 86400  # type: ignore[operator]
+    weeks = max((ts(data_end) - warm_end) / (7 * 86400), 1e-9)  # type: ignore[operator]
+    inc_labels = [lab for lab in labels if lab["kind"] == "incident"]
+    traps = [lab for lab in labels if lab["kind"] == "trap"]
+    outage_labels = [lab for lab in inc_labels if lab["expected_level"] == "outage"]
+
+    found_outage = [
+        lab for lab in outage_labels if any(_recall_match(i, lab, "outage") for i in incidents)
+    ]
+    found_possible = [
+        lab for lab in inc_labels if any(_recall_match(i, lab, "possible") for i in incidents)
+    ]
+
+    open_delays: list[float] = []
+    conf_delays: list[float] = []
+    frag: list[int] = []
+    end_err: list[float] = []
+    per_label: list[dict[str, Any]] = []
+    for lab in inc_labels:
+        hits = [i for i in incidents if _recall_match(i, lab, "possible")]
+        row = {k: lab[k] for k in ("shape", "service", "region", "start", "multiplier")}
+        row["expected_level"] = lab["expected_level"]
+        row["found_level"] = max((i["level"] for i in hits), key=LEVELS.get, default=None)
+        row["open_delay_buckets"] = row["confirm_delay_buckets"] = None
+        if hits:
+            frag.append(len(hits))
+            start = ts(lab["start"])
+            opened = min(ts(i["opened_at"]) for i in hits)  # type: ignore[type-var]
+            row["open_delay_buckets"] = (opened - start) // 60  # type: ignore[operator]
+            confs = [ts(i["confirmed_at"]) for i in hits if i.get("confirmed_at")]
+            if confs:
+                row["confirm_delay_buckets"] = (min(confs) - start) // 60  # type: ignore
+            if (lab["multiplier"] or 0) >= 10:
+                open_delays.append(row["open_delay_buckets"])
+                if row["confirm_delay_buckets"] is not None:
+                    conf_delays.append(row["confirm_delay_buckets"])
+            ends = [ts(i["ended_at"]) for i in hits if i.get("ended_at")]
+            if ends:
+                end_err.append(abs(max(ends) - ts(lab["end"])) / 60)  # type: ignore
+        per_label.append(row)
+    surge_labels = [lab for lab in inc_labels if (lab["multiplier"] or 0) >= 10]
+    unconfirmed = len(surge_labels) - len(conf_delays)
+
+    false = [
+        i
+        for i in incidents
+        if (ts(i["opened_at"]) or 0) >= warm_end
+        and not any(_loose_match(i, lab) for lab in inc_labels)
+    ]
+    false_outage = [i for i in false if i.get("level") == "outage"]
+    on_traps: dict[str, int] = {}
+    for lab in traps:
+        on_traps.setdefault(lab["shape"], 0)
+        on_traps[lab["shape"]] += sum(1 for i in false if _loose_match(i, lab))
+
+    return {
+        "outage_labels": len(outage_labels),
+        "recall_outage": len(found_outage) / len(outage_labels) if outage_labels else None,
+        "incident_labels": len(inc_labels),
+        "recall_possible": len(found_possible) / len(inc_labels) if inc_labels else None,
+        "surge_labels": len(surge_labels),
+        "open_delay_median": _q(open_delays, 50),
+        "open_delay_p90": _q(open_delays, 90),
+        "confirm_delay_median": _q(conf_delays, 50),
+        "confirm_delay_p90": _q(conf_delays, 90),
+        "surges_never_confirmed": unconfirmed,
+        "false_outage_per_series_week": len(false_outage) / (series * weeks),
+        "false_possible_per_series_week": len(false) / (series * weeks),
+        "false_outage": len(false_outage),
+        "false_any": len(false),
+        "fragmentation": float(np.mean(frag)) if frag else None,
+        "end_error_median_min": _q(end_err, 50),
+        "false_on_traps": on_traps,
+        "series": series,
+        "weeks": weeks,
+        "per_label": per_label,
+        "false_incidents": false,
+    }
