@@ -12,6 +12,7 @@ DuckDB already holds (after a checkpoint) are deleted.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import threading
 from collections.abc import Iterator
@@ -66,24 +67,6 @@ class WriteAheadLog:
         self._wake.set()
         return fut
 
-    def append_sync(self, lines: list[bytes], timeout: float = 30.0) -> None:
-        """For callers outside an event loop (bulk import runs in a worker thread)."""
-        done = threading.Event()
-        box: dict[str, Any] = {}
-
-        def finish(error: str | None) -> None:
-            box["error"] = error
-            done.set()
-
-        with self._lock:
-            if self.error is not None:
-                raise WalError(self.error)
-            self._group.extend(lines)
-            self._waiters.append((None, finish))  # type: ignore[arg-type]
-        self._wake.set()
-        if not done.wait(timeout) or box.get("error"):
-            raise WalError(box.get("error") or "the log did not answer in time")
-
     # --- the committer ----------------------------------------------------------------
     def _run(self) -> None:
         while not self._stop.is_set():
@@ -114,9 +97,7 @@ class WriteAheadLog:
             with self._lock:
                 self.error = error
         for loop, fut in waiters:
-            if loop is None:
-                fut(error)  # type: ignore[operator]
-            elif error is None:
+            if error is None:
                 loop.call_soon_threadsafe(_resolve, fut)
             else:
                 loop.call_soon_threadsafe(_fail, fut, error)
@@ -151,7 +132,7 @@ class WriteAheadLog:
     def truncate(self, applied: int) -> None:
         """Delete whole segments that DuckDB holds (call after a checkpoint)."""
         segments = self.segments()
-        for path, nxt in zip(segments, segments[1:], strict=False):
+        for path, nxt in itertools.pairwise(segments):
             if int(nxt.stem.split("-")[1]) - 1 <= applied:
                 path.unlink(missing_ok=True)
 
