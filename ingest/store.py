@@ -109,6 +109,17 @@ class Store:
             self._con.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all (a worker's batch + offset)."""
+        self._con.begin()
+        try:
+            yield
+        except BaseException:
+            self._con.rollback()
+            raise
+        self._con.commit()
+
+    @contextmanager
     def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         cur = self._con.cursor()
         try:

@@ -1,0 +1,209 @@
+"""A worker: consumes its partitions of REPORTS and runs the embedded Pipeline on each.
+
+Every partition is its own unit of state: a Pipeline and a DuckDB file
+(`<data>/p<N>.duckdb`). Per fetched batch, the raw reports, closed buckets,
+incidents, the pipeline snapshot and the last applied stream sequence are written
+in ONE DuckDB transaction, and only then is the batch acknowledged. After a crash,
+JetStream redelivers what was not acknowledged; messages with a sequence at or
+below the stored one are skipped, so nothing is counted twice and nothing
+acknowledged to a client is lost (it is in the R3 stream until a worker commits it).
+
+Stream time of a partition is the newest server timestamp in it (reports and the
+intake nodes' ticks), so a worker decides exactly what a replay of the same
+reports decides. A replacement worker takes a partition over by opening the same
+DuckDB file (shared disk) and restoring its snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import nats
+import orjson
+import polars as pl
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+
+from app.broker.subjects import (
+    INCIDENTS,
+    KV_INCIDENTS,
+    REPORTS,
+    TICK,
+    ensure_streams,
+    incident_key,
+    partition_filter,
+)
+from app.pipeline import Pipeline, PipelineConfig
+from app.settings import Settings
+from ingest.store import Store
+
+log = logging.getLogger("outagewatch.worker")
+SNAPSHOT, OFFSET = "pipeline", "offset"
+BATCH_SCHEMA = {
+    "ts": pl.Float64,
+    "service": pl.String,
+    "region": pl.String,
+    "problem": pl.String,
+    "reporter": pl.String,
+    "count": pl.Int64,
+}
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    return PipelineConfig(
+        bucket_seconds=settings.bucket_seconds,
+        allowed_lateness_s=settings.allowed_lateness_s,
+        dedup_window_s=settings.dedup_window_s,
+    )
+
+
+class PartitionState:
+    """One partition's pipeline and DuckDB file; restored as Runtime restores."""
+
+    def __init__(self, partition: int, settings: Settings) -> None:
+        self.partition = partition
+        path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
+        self.store = Store(path)
+        self.pipeline = Pipeline(pipeline_config(settings), self.store)
+        self.seq = 0
+        snap = self.store.load_snapshot(SNAPSHOT)
+        self.pipeline.restore(snap[1] if snap else None, self.store.open_incidents())
+        closed_until = self.pipeline.agg.closed_until
+        if closed_until is not None:  # reports of still-open buckets are in the file
+            pending = self.store.reports_since(closed_until)
+            if not pending.is_empty():
+                self.pipeline.agg.add(pending.with_columns(pl.col("weight") * pl.col("counted")))
+        offset = self.store.load_snapshot(OFFSET)
+        if offset is not None:
+            self.seq = int(offset[1])
+
+    def apply(self, messages: Iterable[tuple[int, bytes]]) -> list[dict[str, Any]] | None:
+        """Apply (stream sequence, payload) pairs; returns changed incidents, or None if
+        every message had been applied already (a redelivery)."""
+        rows: list[tuple[float, str, str | None, str | None, str | None, int]] = []
+        last, now = self.seq, self.pipeline.now
+        for seq, data in messages:
+            if seq <= self.seq:
+                continue  # committed before a crash: redelivered, never counted twice
+            ts, service, region, problem, reporter = orjson.loads(data)
+            last, now = seq, max(now, ts)
+            if service != TICK:
+                rows.append((ts, service, region, problem, reporter, 1))
+        if last == self.seq:
+            return None
+        with self.store.transaction():
+            if rows:
+                self.pipeline.ingest(pl.DataFrame(rows, schema=BATCH_SCHEMA, orient="row"))
+            changed = self.pipeline.advance(now)
+            self.store.save_snapshot(SNAPSHOT, now, self.pipeline.snapshot())
+            self.store.save_snapshot(OFFSET, now, str(last).encode())
+        self.seq = last
+        return changed
+
+    def close(self) -> None:
+        self.store.checkpoint()
+        self.store.close()
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        servers: list[str],
+        partitions: list[int],
+        batch: int = 2000,
+        fetch_timeout: float = 0.2,
+    ) -> None:
+        self.settings = settings
+        self.servers = servers
+        self.partitions = partitions
+        self.batch = batch
+        self.fetch_timeout = fetch_timeout
+        self.states: dict[int, PartitionState] = {}
+        self.applied = 0  # messages applied (not skipped), for measurements
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
+        js = nc.jetstream()
+        await ensure_streams(js, min(3, len(self.servers)))
+        kv = await js.key_value(KV_INCIDENTS)
+        try:
+            subs = {}
+            for p in self.partitions:
+                self.states[p] = state = PartitionState(p, self.settings)
+                # After a crash the commit may have outrun the publish: put open ones again.
+                await _publish(js, kv, state.store.open_incidents())
+                subs[p] = await js.pull_subscribe(
+                    partition_filter(p),
+                    durable=f"p{p}",
+                    stream=REPORTS,
+                    config=ConsumerConfig(
+                        ack_policy=AckPolicy.ALL,  # acking a batch's last message acks it all
+                        deliver_policy=DeliverPolicy.ALL,
+                        ack_wait=30.0,
+                        max_ack_pending=20 * self.batch,
+                    ),
+                )
+            await asyncio.gather(*(self._consume(js, kv, p, subs[p]) for p in self.partitions))
+        finally:
+            for state in self.states.values():
+                state.close()
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    async def _consume(self, js: JetStreamContext, kv: Any, p: int, sub: Any) -> None:
+        state = self.states[p]
+        while not self._stop.is_set():
+            try:
+                msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+            except (NatsTimeout, asyncio.TimeoutError):
+                continue
+            except Exception as exc:  # leader election, reconnect: try again shortly
+                log.warning("partition %d fetch: %r", p, exc)
+                await asyncio.sleep(0.2)
+                continue
+            if not msgs:
+                continue
+            pairs = [(m.metadata.sequence.stream, m.data) for m in msgs]
+            # DuckDB and the detector are blocking: keep the event loop (acks, pings) free.
+            before = state.seq
+            changed = await asyncio.to_thread(state.apply, pairs)
+            if changed is not None:
+                self.applied += sum(1 for s, _ in pairs if s > before)
+                if changed:
+                    await _publish(js, kv, changed)
+            await _retry(msgs[-1].ack)
+
+
+async def _publish(js: JetStreamContext, kv: Any, incidents: list[dict[str, Any]]) -> None:
+    for inc in incidents:
+        body = orjson.dumps(inc)
+        version = f"{inc['id']}:{inc['state']}:{inc['level']}:{inc['total_reports']}"
+        await _retry(
+            lambda b=body, v=version, s=inc["service"]: js.publish(
+                f"incidents.{s}", b, stream=INCIDENTS, headers={"Nats-Msg-Id": v}
+            )
+        )
+        await _retry(lambda b=body, k=incident_key(inc): kv.put(k, b))
+
+
+async def _retry(call: Any, attempts: int = 50) -> Any:
+    for i in range(attempts):
+        try:
+            return await call()
+        except Exception as exc:
+            if i == attempts - 1:
+                raise
+            log.warning("retrying after %s", exc)
+            await asyncio.sleep(0.2)
+    return None
