@@ -125,7 +125,9 @@ class IntakeNode:
         deadline = time.monotonic() + PUBLISH_TIMEOUT_S
         while True:
             try:
-                await self.js.publish(subject, payload, timeout=2.0, stream=REPORTS, headers=headers)
+                await self.js.publish(
+                    subject, payload, timeout=2.0, stream=REPORTS, headers=headers
+                )
                 return
             except Exception:
                 if time.monotonic() > deadline:
@@ -140,7 +142,9 @@ class IntakeNode:
                 413, "body_too_large", f"a report is at most {self.settings.max_report_bytes} bytes"
             )
         if content_type.split(b";", 1)[0].strip().lower() not in JSON_TYPES:
-            return error(415, "unsupported_media_type", "send the report as JSON (application/json)")
+            return error(
+                415, "unsupported_media_type", "send the report as JSON (application/json)"
+            )
         try:
             report = parse_report(orjson.loads(body))
         except orjson.JSONDecodeError:

@@ -27,7 +27,7 @@ class IncidentReadModel:
         while True:
             try:
                 entry = await watcher.updates(timeout=5.0)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 continue
             except Exception:
                 await asyncio.sleep(0.2)  # reconnecting: the watcher resumes

@@ -74,7 +74,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
                     break  # another node created it first
                 if time.monotonic() > deadline:
                     raise
-            except (ServiceUnavailableError, asyncio.TimeoutError):
+            except (TimeoutError, ServiceUnavailableError):
                 if time.monotonic() > deadline:
                     raise
             await asyncio.sleep(0.25)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -45,14 +46,6 @@ from ingest.store import Store
 
 log = logging.getLogger("outagewatch.worker")
 SNAPSHOT, OFFSET = "pipeline", "offset"
-BATCH_SCHEMA = {
-    "ts": pl.Float64,
-    "service": pl.String,
-    "region": pl.String,
-    "problem": pl.String,
-    "reporter": pl.String,
-    "count": pl.Int64,
-}
 
 
 def pipeline_config(settings: Settings) -> PipelineConfig:
@@ -61,6 +54,40 @@ def pipeline_config(settings: Settings) -> PipelineConfig:
         allowed_lateness_s=settings.allowed_lateness_s,
         dedup_window_s=settings.dedup_window_s,
     )
+
+
+def step_through(pipeline: Pipeline, reports: Iterable[list[Any]]) -> list[dict[str, Any]]:
+    """Feed [ts, service, region, problem, reporter] in stream order, as the live server
+    does: submit each, and advance at every moment a bucket closes, one bucket at a time.
+
+    Closing one bucket per advance (as a live server ticking every 0.5 s does) makes
+    the result independent of how messages were batched by fetches or how long a
+    partition stayed quiet; the Pipeline is not invariant to that when a series is
+    born inside a multi-bucket close (see docs/scale-out.md).
+    """
+    cfg = pipeline.config
+    width, late = cfg.bucket_seconds, cfg.allowed_lateness_s
+    changed: dict[str, dict[str, Any]] = {}
+
+    def step_to(t: float) -> None:
+        if pipeline.now <= 0:  # a fresh pipeline: nothing to close before the first report
+            pipeline.now = t
+            return
+        nxt = (math.floor((pipeline.now - late) / width) + 1) * width + late
+        while nxt <= t:
+            for inc in pipeline.advance(nxt):
+                changed[inc["id"]] = inc
+            nxt += width
+        for inc in pipeline.advance(t):
+            changed[inc["id"]] = inc
+
+    for ts, service, region, problem, reporter in reports:
+        if ts > pipeline.now:
+            step_to(ts)
+        if service != TICK:
+            pipeline.submit(ts, service, region, problem, reporter)
+    step_to(pipeline.now)
+    return list(changed.values())
 
 
 class PartitionState:
@@ -86,24 +113,15 @@ class PartitionState:
     def apply(self, messages: Iterable[tuple[int, bytes]]) -> list[dict[str, Any]] | None:
         """Apply (stream sequence, payload) pairs; returns changed incidents, or None if
         every message had been applied already (a redelivery)."""
-        rows: list[tuple[float, str, str | None, str | None, str | None, int]] = []
-        last, now = self.seq, self.pipeline.now
-        for seq, data in messages:
-            if seq <= self.seq:
-                continue  # committed before a crash: redelivered, never counted twice
-            ts, service, region, problem, reporter = orjson.loads(data)
-            last, now = seq, max(now, ts)
-            if service != TICK:
-                rows.append((ts, service, region, problem, reporter, 1))
-        if last == self.seq:
-            return None
+        fresh = [(seq, orjson.loads(data)) for seq, data in messages if seq > self.seq]
+        if not fresh:
+            return None  # committed before a crash: redelivered, never counted twice
         with self.store.transaction():
-            if rows:
-                self.pipeline.ingest(pl.DataFrame(rows, schema=BATCH_SCHEMA, orient="row"))
-            changed = self.pipeline.advance(now)
+            changed = step_through(self.pipeline, (m for _, m in fresh))
+            now = self.pipeline.now
             self.store.save_snapshot(SNAPSHOT, now, self.pipeline.snapshot())
-            self.store.save_snapshot(OFFSET, now, str(last).encode())
-        self.seq = last
+            self.store.save_snapshot(OFFSET, now, str(fresh[-1][0]).encode())
+        self.seq = fresh[-1][0]
         return changed
 
     def close(self) -> None:
@@ -166,7 +184,7 @@ class Worker:
         while not self._stop.is_set():
             try:
                 msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
-            except (NatsTimeout, asyncio.TimeoutError):
+            except (TimeoutError, NatsTimeout):
                 continue
             except Exception as exc:  # leader election, reconnect: try again shortly
                 log.warning("partition %d fetch: %r", p, exc)
