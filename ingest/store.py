@@ -355,28 +355,24 @@ class Store:
     def reports_since(self, since: float) -> pl.DataFrame:
         """Counted reports at or after `since` (the buckets still open at a restart)."""
         with self._reader() as cur:
-            cols = cur.execute(
-                "SELECT epoch_us(ts) / 1e6 AS ts, service, region, problem, weight "
-                "FROM reports WHERE counted AND ts >= ?",
+            # Arrow, not numpy: a region column mixing strings and NULLs comes back from
+            # fetchnumpy as an object array that polars cannot cast.
+            table = cur.execute(
+                "SELECT epoch_us(ts) / 1e6 AS ts, service, region, problem, weight, "
+                "true AS counted FROM reports WHERE counted AND ts >= ?",
                 [_naive(since)],
-            ).fetchnumpy()
-        return pl.DataFrame(
+            ).to_arrow_table()
+        df = pl.from_arrow(table)
+        assert isinstance(df, pl.DataFrame)
+        return df.cast(
             {
-                "ts": cols["ts"],
-                "service": cols["service"],
-                "region": cols["region"],
-                "problem": cols["problem"],
-                "weight": cols["weight"],
-                "counted": [True] * len(cols["ts"]),
-            },
-            schema={
                 "ts": pl.Float64,
                 "service": pl.String,
                 "region": pl.String,
                 "problem": pl.String,
                 "weight": pl.Int64,
                 "counted": pl.Boolean,
-            },
+            }
         )
 
     def known_services(self) -> list[str]:
