@@ -30,6 +30,7 @@ import polars as pl
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
 
 from app.broker.subjects import (
     INCIDENTS,
@@ -161,17 +162,23 @@ class Worker:
                 self.states[p] = state = PartitionState(p, self.settings)
                 # After a crash the commit may have outrun the publish: put open ones again.
                 await _publish(js, kv, state.store.open_incidents())
-                subs[p] = await js.pull_subscribe(
+                # The DuckDB file, not the consumer, is the truth: start the cursor right
+                # after the stored sequence. A consumer left by a dead worker may hold
+                # delivered-but-unapplied messages that acking later ones (AckPolicy.ALL)
+                # would silently drop, so it is replaced.
+                await _retry(lambda p=p: _delete_consumer(js, p))
+                subs[p] = await _retry(lambda p=p, state=state: js.pull_subscribe(
                     partition_filter(p),
                     durable=f"p{p}",
                     stream=REPORTS,
                     config=ConsumerConfig(
                         ack_policy=AckPolicy.ALL,  # acking a batch's last message acks it all
-                        deliver_policy=DeliverPolicy.ALL,
+                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                        opt_start_seq=state.seq + 1,
                         ack_wait=30.0,
                         max_ack_pending=20 * self.batch,
                     ),
-                )
+                ))  # fmt: skip
             await asyncio.gather(*(self._consume(js, kv, p, subs[p]) for p in self.partitions))
         finally:
             for state in self.states.values():
@@ -201,6 +208,11 @@ class Worker:
                 if changed:
                     await _publish(js, kv, changed)
             await _retry(msgs[-1].ack)
+
+
+async def _delete_consumer(js: JetStreamContext, p: int) -> None:
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(REPORTS, f"p{p}")
 
 
 async def _publish(js: JetStreamContext, kv: Any, incidents: list[dict[str, Any]]) -> None:

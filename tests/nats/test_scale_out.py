@@ -67,7 +67,6 @@ def test_two_intake_nodes_three_workers_match_embedded(
     sent: list[dict[str, Any]] = []
     with TestClient(a) as ca, TestClient(b) as cb:
         clients = [ca, cb]
-        T = time.monotonic()
 
         def post(body: dict[str, Any], i: int) -> None:
             resp = clients[i % 2].post("/v1/reports", json=body)
@@ -87,11 +86,9 @@ def test_two_intake_nodes_three_workers_match_embedded(
                         "reporter": f"b{minute}-{j}"}  # fmt: skip
                 post(body, j)
                 clock.advance(20)
-        print("posted", time.monotonic() - T, [w.worker.applied for w in workers])
         clock.set(max(r["ts"] for r in sent) + 60 + 10)
         clients[0].portal.call(a.state.node.publish_ticks)  # type: ignore[union-attr]
         drained(cluster.urls, PARTITIONS, 120)
-        print("drained", time.monotonic() - T, [w.worker.applied for w in workers])
 
         # The embedded live server, ticking at least once a bucket, on the same reports.
         reference = Pipeline()
