@@ -56,6 +56,7 @@ async def intake(urls: list[str], n: int, nodes: int, inflight: int, clock: Manu
 
 
 def drain(urls: list[str], root: Path, workers: int) -> float:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.nats helpers
     from tests.nats.conftest import drained
 
     parts = [list(range(8))[i::workers] for i in range(workers)]
@@ -63,10 +64,19 @@ def drain(urls: list[str], root: Path, workers: int) -> float:
     t = time.perf_counter()
     procs = [
         subprocess.Popen(
-            [exe, "worker", "--broker", ",".join(urls), "--partitions",
-             ",".join(map(str, p)), "--data", str(root / f"w{workers}-{i}")],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
+            [
+                exe,
+                "worker",
+                "--broker",
+                ",".join(urls),
+                "--partitions",
+                ",".join(map(str, p)),
+                "--data",
+                str(root / f"w{workers}-{i}"),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for i, p in enumerate(parts)
     ]
     drained(urls, 8, 600)
