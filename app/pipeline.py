@@ -242,7 +242,10 @@ class Pipeline:
         """
         bank = self.bank
         warm_age = 86400 // self.config.bucket_seconds
-        return (bank.age[:n] >= warm_age) | bank.born_warm[:n]
+        known = (bank.age[:n] >= warm_age) | bank.born_warm[:n]
+        # The bank grows in score(), after this: series beyond its capacity are unknown
+        # yet, as those below it that were never scored (zeros): not allowed.
+        return np.pad(known, (0, n - len(known)))
 
     def _write(
         self,
