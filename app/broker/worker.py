@@ -182,7 +182,8 @@ class Worker:
             await asyncio.gather(*(self._consume(js, kv, p, subs[p]) for p in self.partitions))
         finally:
             for state in self.states.values():
-                state.close()
+                with contextlib.suppress(Exception):  # never mask the error that stopped us
+                    state.close()
             with contextlib.suppress(Exception):
                 await nc.close()
 
