@@ -55,11 +55,21 @@ async def intake(urls: list[str], n: int, nodes: int, inflight: int, clock: Manu
     return n / took
 
 
+async def forget_consumers(urls: list[str]) -> None:
+    import nats
+
+    nc = await nats.connect(servers=urls)
+    for p in range(8):
+        await nc.jetstream().delete_consumer("REPORTS", f"p{p}")
+    await nc.close()
+
+
 def drain(urls: list[str], root: Path, workers: int) -> float:
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # for tests.nats helpers
     from tests.nats.conftest import drained
 
     parts = [list(range(8))[i::workers] for i in range(workers)]
+    asyncio.run(forget_consumers(urls))  # else `drained` sees the last run's cursors
     exe = str(Path(sys.executable).parent / "outagewatch")
     t = time.perf_counter()
     procs = [

@@ -70,24 +70,22 @@ def step_through(pipeline: Pipeline, reports: Iterable[list[Any]]) -> list[dict[
     width, late = cfg.bucket_seconds, cfg.allowed_lateness_s
     changed: dict[str, dict[str, Any]] = {}
 
-    def step_to(t: float) -> None:
-        if pipeline.now <= 0:  # a fresh pipeline: nothing to close before the first report
-            pipeline.now = t
-            return
-        nxt = (math.floor((pipeline.now - late) / width) + 1) * width + late
-        while nxt <= t:
-            for inc in pipeline.advance(nxt):
-                changed[inc["id"]] = inc
-            nxt += width
+    def advance(t: float) -> None:
         for inc in pipeline.advance(t):
             changed[inc["id"]] = inc
 
+    now = pipeline.now
     for ts, service, region, problem, reporter in reports:
-        if ts > pipeline.now:
-            step_to(ts)
+        if ts > now:
+            if now > 0:  # a fresh pipeline has nothing to close before its first report
+                nxt = (math.floor((now - late) / width) + 1) * width + late
+                while nxt <= ts:  # every moment a bucket closes, one at a time
+                    advance(nxt)
+                    nxt += width
+            now = ts
         if service != TICK:
             pipeline.submit(ts, service, region, problem, reporter)
-    step_to(pipeline.now)
+    advance(now)  # flushes the rest in one batch; closes nothing new
     return list(changed.values())
 
 
