@@ -24,8 +24,12 @@ def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
     data: Annotated[Path | None, typer.Option(help="Directory for the DuckDB file.")] = None,
+    broker: Annotated[
+        str | None, typer.Option(help="nats://host:port[,...]: run a stateless intake node.")
+    ] = None,
+    partitions: Annotated[int | None, typer.Option(help="Report partitions (broker).")] = None,
 ) -> None:
-    """Start the embedded server (DuckDB file under --data)."""
+    """Start the embedded server (DuckDB file under --data), or an intake node (--broker)."""
     import uvicorn
 
     from app.logs import configure
@@ -34,7 +38,21 @@ def serve(
 
     configure()
     try:
-        settings = Settings.from_env(host=host, port=port, data=data)
+        settings = Settings.from_env(
+            host=host, port=port, data=data, broker=broker, partitions=partitions
+        )
+    except ValueError as exc:
+        err.print(f"[red]cannot start:[/] {exc}")
+        raise typer.Exit(2) from None
+    if settings.broker:
+        from app.broker.intake_node import create_intake_node
+
+        err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
+        node = create_intake_node(settings)
+        uvicorn.run(node, host=settings.host, port=settings.port, log_level="warning",
+                    access_log=False)  # fmt: skip
+        return
+    try:
         app = create_app(settings)
     except (StoreError, ValueError, OSError) as exc:
         err.print(f"[red]cannot start:[/] {exc}")
@@ -120,6 +138,37 @@ def replay(
         f"{summary.series:,} series, {summary.buckets:,} buckets, "
         f"{summary.incidents} incidents in {summary.seconds:.1f} s ({rate:,.0f} rows/s)"
     )
+
+
+@cli.command()
+def worker(
+    broker: Annotated[str, typer.Option(help="nats://host:port[,...]")],
+    partitions: Annotated[str, typer.Option(help="Partitions to consume, e.g. 0,1,2.")],
+    data: Annotated[Path | None, typer.Option(help="Directory for p<N>.duckdb files.")] = None,
+) -> None:
+    """Consume report partitions from JetStream through the same pipeline as `serve`."""
+    import asyncio
+    import signal
+
+    from app.broker.intake_node import servers_of
+    from app.broker.worker import Worker
+    from app.settings import Settings
+
+    settings = Settings.from_env(data=data, broker=broker)
+    parts = [int(p) for p in partitions.split(",") if p.strip()]
+    if not parts or any(not 0 <= p < settings.partitions for p in parts):
+        err.print(f"[red]--partitions must be in 0..{settings.partitions - 1}[/]")
+        raise typer.Exit(2)
+    w = Worker(settings, servers_of(broker), parts)
+
+    async def run() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, w.stop)
+        await w.run()
+
+    err.print(f"worker on partitions {parts} of {broker}; data in {settings.data}")
+    asyncio.run(run())
 
 
 def main() -> None:

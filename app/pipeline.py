@@ -256,8 +256,7 @@ class Pipeline:
         if n == 0:
             return np.zeros(0)
         k = bank.params.shape_prior_reports
-        pool = bank.pool_shape()
-        day = (bank.day_x[:n] + k * pool) / (bank.day_e[:n] + k)
+        day = (bank.day_x[:n] + k) / (bank.day_e[:n] + k)
         level = np.where(bank.age[:n] > 0, bank.level[:n], bank._prior_level(n))
         return np.asarray(level * np.clip(day.max(axis=1), 0.05, 20.0) * 2.0)
 
@@ -347,14 +346,14 @@ class Pipeline:
         return out
 
     def _allowed(self, n: int) -> np.ndarray:
-        """Series that may raise incidents: a day old, or born after the system warmed up.
+        """Series that may raise incidents: every one, once the system has seen a day.
 
-        A series born on a cold system has no normal to compare with yet; one born on a
-        warm system is genuinely new, and the pool's prior makes a burst stand out.
+        Before that nothing has a normal to compare with; after it, a series born
+        yesterday has its own day of data, and one born now (a service never seen
+        before) has the new-series prior, against which a burst stands out. CUSUMs are held at zero until then, so no
+        evidence piles up while alarms are not allowed.
         """
-        bank = self.bank
-        warm_age = 86400 // self.config.bucket_seconds
-        return (bank.age[:n] >= warm_age) | bank.born_warm[:n]
+        return np.full(n, self.bank.warm, dtype=bool)
 
     def _write(
         self,

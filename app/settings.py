@@ -38,6 +38,8 @@ class Settings:
     api_keys: tuple[str, ...] = ()  # for bulk import and admin; empty: those endpoints are off
     reporter_salt: str = ""  # empty: a random salt kept in the data directory
     public_url: str = ""  # for feeds' absolute links; empty: taken from the request
+    broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
+    partitions: int = 8  # report partitions on the broker (hash of service mod N)
 
     @property
     def bucket_seconds(self) -> int:

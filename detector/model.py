@@ -8,12 +8,14 @@ Per bucket, for each series:
 
     expected  mu = level x week[hour-of-week]
     week[s]   = (Xw[s] + k * day[hour(s)]) / (Ew[s] + k)   gamma-Poisson posteriors:
-    day[h]    = (Xd[h] + k * pool[h]) / (Ed[h] + k)        a series' discounted counts
+    day[h]    = (Xd[h] + k) / (Ed[h] + k)                  a series' discounted counts
                 X in that slot against its exposure E there, exposure being the plain
                 daily-mean rate. The hour-of-week shape is shrunk toward the current
-                hour-of-day shape (learned within days), which is shrunk toward the
-                pool of all series (borrowed while a series has little data). Shapes
-                learn from whole hours, never from the hour being judged.
+                hour-of-day shape (learned within days), which is shrunk toward a flat
+                day while a series has little data. Nothing is shared between series,
+                so a partitioned deployment (workers each holding some series) gives
+                exactly the embedded mode's results. Shapes learn from whole hours,
+                never from the hour being judged.
     level     = (XL + k * base) / (EL + k): recent discounted counts against recent
                 exposure (halflife ~12 h, so growth is normal), shrunk toward `base`,
                 the two-week level, when the recent past holds few reports. Shapes are
@@ -147,11 +149,7 @@ class SeriesBank:
         self.steps = 0
         self.pos = 0  # ring position of the next bucket, shared by all series
         self._alloc(capacity)
-        # The pool: the shape of all series together, lent to series with little data.
-        self.pool_x = np.zeros(24)
-        self.pool_e = np.zeros(24)
-        self.pool_level = 0.0
-        self.pool_age = 0
+        self.system_age = 0  # buckets stepped: the system's own warm-up
         self.slot: int | None = None  # hour of the week the hour_* sums belong to
 
     def _alloc(self, cap: int) -> None:
@@ -163,6 +161,9 @@ class SeriesBank:
         self.dmean = np.zeros(cap)  # EWMA of raw counts over about a day
         self.age = np.zeros(cap, dtype=np.int64)
         self.born_warm = np.zeros(cap, dtype=np.bool_)
+        # A series is born at its first report, not when it was registered: its age,
+        # learning and cold/warm start then do not depend on how buckets were batched.
+        self.alive = np.zeros(cap, dtype=np.bool_)
         self.shape_x = np.zeros((cap, SLOTS), dtype=np.float32)
         self.shape_e = np.zeros((cap, SLOTS), dtype=np.float32)
         self.day_x = np.zeros((cap, 24), dtype=np.float32)
@@ -194,27 +195,22 @@ class SeriesBank:
 
     @staticmethod
     def _array_names() -> tuple[str, ...]:
-        return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm",
+        return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "alive",
                 "shape_x", "shape_e", "day_x", "day_e", "hour_x", "hour_ed", "hour_ew",
                 "hour_n", "phi_d", "phi_q", "cusum",
                 "ring_x", "ring_mu", "win_x", "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
-        """Make room for series ids < n; new series start from the pool."""
+        """Make room for series ids < n (born at their first report)."""
         if n <= self.n:
             return
         self._grow(n)
-        self.born_warm[self.n : n] = self.warm
         self.n = n
 
     @property
     def warm(self) -> bool:
         """The system has seen a day of data: a series born now is genuinely new."""
-        return self.pool_age * self.params.bucket_seconds >= 86400
-
-    def pool_shape(self) -> F64:
-        k = 30.0  # buckets of pooled evidence that outweigh a flat shape
-        return np.clip((self.pool_x + k) / (self.pool_e + k), 0.05, 20.0)
+        return self.system_age * self.params.bucket_seconds >= 86400
 
     def expected(self, t: float, n: int | None = None) -> F64:
         n = self.n if n is None else n
@@ -224,7 +220,7 @@ class SeriesBank:
 
     def _day(self, h: int, n: int) -> F64:
         k = self.params.shape_prior_reports
-        day: F64 = (self.day_x[:n, h] + k * self.pool_shape()[h]) / (self.day_e[:n, h] + k)
+        day: F64 = (self.day_x[:n, h] + k) / (self.day_e[:n, h] + k)
         return day
 
     def _shape(self, s: int, n: int) -> F64:
@@ -270,6 +266,10 @@ class SeriesBank:
         n, p = self.n, self.params
         x = np.zeros(n)
         x[: len(counts)] = counts
+        born = (x > 0) & ~self.alive[:n]  # idempotent: scoring twice births once
+        if born.any():
+            self.alive[:n] |= born
+            self.born_warm[:n] |= born & self.warm
         mu = self.expected(t, n)
         phi = self.phi(n)
         extra = self.estimate_variance(t, n)
@@ -334,6 +334,7 @@ class SeriesBank:
         if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
             self._resum(n, self.pos)
         lm = np.ones(n, dtype=np.bool_) if learn is None else learn[:n].copy()
+        lm &= self.alive[:n]  # not yet born: nothing to learn
         self.cusum[:n] = cusum  # evidence, not learning: it advances for frozen series too
         self._learn(t, x, mu, phi, lm)
         self.pos = (self.pos + 1) % RING
@@ -386,17 +387,8 @@ class SeriesBank:
         grown = lm & (age >= self._day_buckets)
         self.phi_d[:n] = np.where(grown, (1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
         self.phi_q[:n] = np.where(grown, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
-        self.age[:n] += 1
-        # The pool is the average normalised count (count / daily mean) of the series
-        # that are learning, each weighing the same: one series' surge or growth
-        # barely moves what every new series borrows.
-        dd = self._d_day
-        ok = lm & (dm > 1e-6)
-        if ok.any():
-            ratio = float(np.mean(np.minimum(xc[ok] / dm[ok], 20.0)))
-            self.pool_x[h] = dd * self.pool_x[h] + ratio
-            self.pool_e[h] = dd * self.pool_e[h] + 1.0
-        self.pool_age += 1
+        self.age[:n] += self.alive[:n]
+        self.system_age += 1
 
     def _fold_hour(self, n: int) -> None:
         """The finished hour joins the shapes of its slot, decayed once per bucket."""
@@ -444,21 +436,18 @@ class SeriesBank:
         out: dict[str, npt.NDArray[np.generic]] = {
             k: getattr(self, k)[: self.n].copy() for k in self._array_names()
         }
-        out["pool"] = np.concatenate([self.pool_x, self.pool_e])
         slot = -1 if self.slot is None else self.slot
         out["scalars"] = np.array(
-            [self.n, self.steps, self.pos, self.pool_level, self.pool_age, slot],
+            [self.n, self.steps, self.pos, self.system_age, slot],
             dtype=np.float64,
         )
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
-        n, steps, pos, pool_level, pool_age, slot = (float(v) for v in state["scalars"])
+        n, steps, pos, system_age, slot = (float(v) for v in state["scalars"])
         self._alloc(max(int(n), 64))
         for k in self._array_names():
             getattr(self, k)[: int(n)] = state[k]
-        pool = np.asarray(state["pool"], dtype=np.float64)
-        self.pool_x, self.pool_e = pool[:24].copy(), pool[24:].copy()
         self.n, self.steps, self.pos = int(n), int(steps), int(pos)
-        self.pool_level, self.pool_age = pool_level, int(pool_age)
+        self.system_age = int(system_age)
         self.slot = None if slot < 0 else int(slot)

@@ -111,6 +111,17 @@ class Store:
             self._con.close()
 
     @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All writes inside commit together or not at all (a worker's batch + offset)."""
+        self._con.begin()
+        try:
+            yield
+        except BaseException:
+            self._con.rollback()
+            raise
+        self._con.commit()
+
+    @contextmanager
     def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
         cur = self._con.cursor()
         try:
@@ -321,28 +332,24 @@ class Store:
     def reports_since(self, since: float) -> pl.DataFrame:
         """Counted reports at or after `since` (the buckets still open at a restart)."""
         with self._reader() as cur:
-            cols = cur.execute(
-                "SELECT epoch_us(ts) / 1e6 AS ts, service, region, problem, weight "
-                "FROM reports WHERE counted AND ts >= ?",
+            # Arrow, not numpy: a region column mixing strings and NULLs comes back from
+            # fetchnumpy as an object array that polars cannot cast.
+            table = cur.execute(
+                "SELECT epoch_us(ts) / 1e6 AS ts, service, region, problem, weight, "
+                "true AS counted FROM reports WHERE counted AND ts >= ?",
                 [_naive(since)],
-            ).fetchnumpy()
-        return pl.DataFrame(
+            ).to_arrow_table()
+        df = pl.from_arrow(table)
+        assert isinstance(df, pl.DataFrame)
+        return df.cast(
             {
-                "ts": cols["ts"],
-                "service": cols["service"],
-                "region": cols["region"],
-                "problem": cols["problem"],
-                "weight": cols["weight"],
-                "counted": [True] * len(cols["ts"]),
-            },
-            schema={
                 "ts": pl.Float64,
                 "service": pl.String,
                 "region": pl.String,
                 "problem": pl.String,
                 "weight": pl.Int64,
                 "counted": pl.Boolean,
-            },
+            }
         )
 
     def top_problems(self, service: str, since: float) -> list[tuple[str, int]]:

@@ -41,9 +41,12 @@ def test_slow_degradation_is_caught_by_the_cumulative_test() -> None:
         rate = 0.8 if 9 <= hour < 17 else 0.1
         degraded = i >= 8 * 1440 and 9 <= hour < 17
         counts = rng.poisson([rate * (2.5 if degraded else 1.0)]).astype(float)
+        warm = np.array([bank.warm])  # the pipeline's gating: nothing alarms on day one
         step = bank.score(t, counts)
-        changed, learn, _ = tracker.observe(t, t + 70, step, counts, keys)
+        changed, learn, _ = tracker.observe(t, t + 70, step, counts, keys, allowed=warm)
         bank.learn(learn)
+        if not warm[0]:
+            bank.restart_cusum([0])
         if changed and opened is None and i >= 8 * 1440:
             opened = changed[0]
             assert float(step.p1[0]) > 1e-6  # no single bucket gave it away

@@ -1,0 +1,67 @@
+"""The intake node's view of incidents: a dict kept current by watching the KV bucket.
+
+Workers put every incident's current state under its id; this never reads a
+worker's DuckDB file, so intake nodes stay stateless and any of them can answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+
+
+class IncidentReadModel:
+    def __init__(self) -> None:
+        self.incidents: dict[str, dict[str, Any]] = {}
+        self.ready = asyncio.Event()  # the initial values have been read
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self, kv: Any) -> None:
+        watcher = await kv.watchall()
+        self._task = asyncio.create_task(self._follow(watcher))
+
+    async def _follow(self, watcher: Any) -> None:
+        while True:
+            try:
+                entry = await watcher.updates(timeout=5.0)
+            except TimeoutError:
+                continue
+            except Exception:
+                await asyncio.sleep(0.2)  # reconnecting: the watcher resumes
+                continue
+            if entry is None:  # end of the initial values
+                self.ready.set()
+                continue
+            if entry.value:
+                inc = orjson.loads(entry.value)
+                self.incidents[inc["id"]] = inc
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    def query(
+        self,
+        state: str = "open",
+        service: str | None = None,
+        region: str | None = None,
+        level: str | None = None,
+        since: str | None = None,
+        limit: int = 100,
+    ) -> list[dict[str, Any]]:
+        out = [
+            inc
+            for inc in self.incidents.values()
+            if (state == "all" or inc["state"] == state)
+            and (service is None or inc["service"] == service)
+            and (region is None or inc["region"] == region)
+            and (level is None or inc["level"] == level)
+            and (since is None or inc["opened_at"] >= since)
+        ]
+        out.sort(key=lambda o: (o["opened_at"], o["id"]))
+        return out[:limit]

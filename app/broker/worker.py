@@ -1,0 +1,238 @@
+"""A worker: consumes its partitions of REPORTS and runs the embedded Pipeline on each.
+
+Every partition is its own unit of state: a Pipeline and a DuckDB file
+(`<data>/p<N>.duckdb`). Per fetched batch, the raw reports, closed buckets,
+incidents, the pipeline snapshot and the last applied stream sequence are written
+in ONE DuckDB transaction, and only then is the batch acknowledged. After a crash,
+JetStream redelivers what was not acknowledged; messages with a sequence at or
+below the stored one are skipped, so nothing is counted twice and nothing
+acknowledged to a client is lost (it is in the R3 stream until a worker commits it).
+
+Stream time of a partition is the newest server timestamp in it (reports and the
+intake nodes' ticks), so a worker decides exactly what a replay of the same
+reports decides. A replacement worker takes a partition over by opening the same
+DuckDB file (shared disk) and restoring its snapshot.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import nats
+import orjson
+import polars as pl
+from nats.errors import TimeoutError as NatsTimeout
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError
+
+from app.broker.subjects import (
+    INCIDENTS,
+    KV_INCIDENTS,
+    REPORTS,
+    TICK,
+    ensure_streams,
+    incident_key,
+    partition_filter,
+)
+from app.pipeline import Pipeline, PipelineConfig
+from app.settings import Settings
+from ingest.store import Store
+
+log = logging.getLogger("outagewatch.worker")
+SNAPSHOT, OFFSET = "pipeline", "offset"
+
+
+def pipeline_config(settings: Settings) -> PipelineConfig:
+    return PipelineConfig(
+        bucket_seconds=settings.bucket_seconds,
+        allowed_lateness_s=settings.allowed_lateness_s,
+        dedup_window_s=settings.dedup_window_s,
+    )
+
+
+def step_through(pipeline: Pipeline, reports: Iterable[list[Any]]) -> list[dict[str, Any]]:
+    """Feed [ts, service, region, problem, reporter] in stream order, as the live server
+    does: submit each, and advance at every moment a bucket closes, one bucket at a time.
+
+    Closing one bucket per advance (as a live server ticking every 0.5 s does) makes
+    the result independent of how messages were batched by fetches or how long a
+    partition stayed quiet; the Pipeline is not invariant to that when a series is
+    born inside a multi-bucket close (see docs/scale-out.md).
+    """
+    cfg = pipeline.config
+    width, late = cfg.bucket_seconds, cfg.allowed_lateness_s
+    changed: dict[str, dict[str, Any]] = {}
+
+    def advance(t: float) -> None:
+        for inc in pipeline.advance(t):
+            changed[inc["id"]] = inc
+
+    now = pipeline.now
+    for ts, service, region, problem, reporter in reports:
+        if ts > now:
+            if now > 0:  # a fresh pipeline has nothing to close before its first report
+                nxt = (math.floor((now - late) / width) + 1) * width + late
+                while nxt <= ts:  # every moment a bucket closes, one at a time
+                    advance(nxt)
+                    nxt += width
+            now = ts
+        if service != TICK:
+            pipeline.submit(ts, service, region, problem, reporter)
+    advance(now)  # flushes the rest in one batch; closes nothing new
+    return list(changed.values())
+
+
+class PartitionState:
+    """One partition's pipeline and DuckDB file; restored as Runtime restores."""
+
+    def __init__(self, partition: int, settings: Settings) -> None:
+        self.partition = partition
+        path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
+        self.store = Store(path)
+        self.pipeline = Pipeline(pipeline_config(settings), self.store)
+        self.seq = 0
+        snap = self.store.load_snapshot(SNAPSHOT)
+        self.pipeline.restore(snap[1] if snap else None, self.store.open_incidents())
+        closed_until = self.pipeline.agg.closed_until
+        if closed_until is not None:  # reports of still-open buckets are in the file
+            pending = self.store.reports_since(closed_until)
+            if not pending.is_empty():
+                self.pipeline.agg.add(pending.with_columns(pl.col("weight") * pl.col("counted")))
+        offset = self.store.load_snapshot(OFFSET)
+        if offset is not None:
+            self.seq = int(offset[1])
+
+    def apply(self, messages: Iterable[tuple[int, bytes]]) -> list[dict[str, Any]] | None:
+        """Apply (stream sequence, payload) pairs; returns changed incidents, or None if
+        every message had been applied already (a redelivery)."""
+        fresh = [(seq, orjson.loads(data)) for seq, data in messages if seq > self.seq]
+        if not fresh:
+            return None  # committed before a crash: redelivered, never counted twice
+        with self.store.transaction():
+            changed = step_through(self.pipeline, (m for _, m in fresh))
+            now = self.pipeline.now
+            self.store.save_snapshot(SNAPSHOT, now, self.pipeline.snapshot())
+            self.store.save_snapshot(OFFSET, now, str(fresh[-1][0]).encode())
+        self.seq = fresh[-1][0]
+        return changed
+
+    def close(self) -> None:
+        self.store.checkpoint()
+        self.store.close()
+
+
+class Worker:
+    def __init__(
+        self,
+        settings: Settings,
+        servers: list[str],
+        partitions: list[int],
+        batch: int = 2000,
+        fetch_timeout: float = 0.2,
+    ) -> None:
+        self.settings = settings
+        self.servers = servers
+        self.partitions = partitions
+        self.batch = batch
+        self.fetch_timeout = fetch_timeout
+        self.states: dict[int, PartitionState] = {}
+        self.applied = 0  # messages applied (not skipped), for measurements
+        self._stop = asyncio.Event()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def run(self) -> None:
+        nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
+        js = nc.jetstream()
+        await ensure_streams(js, min(3, len(self.servers)))
+        kv = await js.key_value(KV_INCIDENTS)
+        try:
+            subs = {}
+            for p in self.partitions:
+                self.states[p] = state = PartitionState(p, self.settings)
+                # After a crash the commit may have outrun the publish: put open ones again.
+                await _publish(js, kv, state.store.open_incidents())
+                # The DuckDB file, not the consumer, is the truth: start the cursor right
+                # after the stored sequence. A consumer left by a dead worker may hold
+                # delivered-but-unapplied messages that acking later ones (AckPolicy.ALL)
+                # would silently drop, so it is replaced.
+                await _retry(lambda p=p: _delete_consumer(js, p))
+                subs[p] = await _retry(lambda p=p, state=state: js.pull_subscribe(
+                    partition_filter(p),
+                    durable=f"p{p}",
+                    stream=REPORTS,
+                    config=ConsumerConfig(
+                        ack_policy=AckPolicy.ALL,  # acking a batch's last message acks it all
+                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                        opt_start_seq=state.seq + 1,
+                        ack_wait=30.0,
+                        max_ack_pending=20 * self.batch,
+                    ),
+                ))  # fmt: skip
+            await asyncio.gather(*(self._consume(js, kv, p, subs[p]) for p in self.partitions))
+        finally:
+            for state in self.states.values():
+                with contextlib.suppress(Exception):  # never mask the error that stopped us
+                    state.close()
+            with contextlib.suppress(Exception):
+                await nc.close()
+
+    async def _consume(self, js: JetStreamContext, kv: Any, p: int, sub: Any) -> None:
+        state = self.states[p]
+        while not self._stop.is_set():
+            try:
+                msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
+            except (TimeoutError, NatsTimeout):
+                continue
+            except Exception as exc:  # leader election, reconnect: try again shortly
+                log.warning("partition %d fetch: %r", p, exc)
+                await asyncio.sleep(0.2)
+                continue
+            if not msgs:
+                continue
+            pairs = [(m.metadata.sequence.stream, m.data) for m in msgs]
+            # DuckDB and the detector are blocking: keep the event loop (acks, pings) free.
+            before = state.seq
+            changed = await asyncio.to_thread(state.apply, pairs)
+            if changed is not None:
+                self.applied += sum(1 for s, _ in pairs if s > before)
+                if changed:
+                    await _publish(js, kv, changed)
+            await _retry(msgs[-1].ack)
+
+
+async def _delete_consumer(js: JetStreamContext, p: int) -> None:
+    with contextlib.suppress(NotFoundError):
+        await js.delete_consumer(REPORTS, f"p{p}")
+
+
+async def _publish(js: JetStreamContext, kv: Any, incidents: list[dict[str, Any]]) -> None:
+    for inc in incidents:
+        body = orjson.dumps(inc)
+        version = f"{inc['id']}:{inc['state']}:{inc['level']}:{inc['total_reports']}"
+        await _retry(
+            lambda b=body, v=version, s=inc["service"]: js.publish(
+                f"incidents.{s}", b, stream=INCIDENTS, headers={"Nats-Msg-Id": v}
+            )
+        )
+        await _retry(lambda b=body, k=incident_key(inc): kv.put(k, b))
+
+
+async def _retry(call: Any, attempts: int = 50) -> Any:
+    for i in range(attempts):
+        try:
+            return await call()
+        except Exception as exc:
+            if i == attempts - 1:
+                raise
+            log.warning("retrying after %s", exc)
+            await asyncio.sleep(0.2)
+    return None
