@@ -350,8 +350,8 @@ class Pipeline:
 
         Before that nothing has a normal to compare with; after it, a series born
         yesterday has its own day of data, and one born now (a service never seen
-        before) has the new-series prior, against which a burst stands out. CUSUMs are held at zero until then, so no
-        evidence piles up while alarms are not allowed.
+        before) has the new-series prior, against which a burst stands out. CUSUMs are
+        held at zero until then, so no evidence piles up while alarms are not allowed.
         """
         return np.full(n, self.bank.warm, dtype=bool)
 
