@@ -357,7 +357,6 @@ class SeriesBank:
         xc = np.where(self.age[:n] >= 60, np.minimum(x, mu + p.clip_sd * sd + 2.0), x)
         age = self.age[:n]
         first = age == 0
-        h = s % 24
         shape = self._shape(s, n)
         # Level: a gamma-Poisson posterior of recent counts over recent exposure,
         # shrunk toward the two-week level (running means while young).
