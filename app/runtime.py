@@ -103,12 +103,7 @@ class Runtime:
     def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:
         """A client token, or a salted hash of address and user agent; raw addresses
         are never stored, and tokens are stored hashed too."""
-        h = hashlib.blake2b(digest_size=10, key=self.salt[:64])
-        if token is not None:
-            h.update(b"t:" + token.encode())
-        else:
-            h.update(b"a:" + address.encode() + b"\0" + user_agent.encode())
-        return h.hexdigest()
+        return reporter_hash(self.salt, token, address, user_agent)
 
     def _on_changes(self, changed: list[dict[str, Any]]) -> None:
         """Writer thread: incident changes become events, and events become deliveries."""
@@ -188,3 +183,14 @@ def wal_frame(records: Iterable[list[Any]]) -> pl.DataFrame:
         for r in records
     ]  # fmt: skip
     return pl.DataFrame(rows, schema=REPORT_COLUMNS)
+
+
+def reporter_hash(salt: bytes, token: str | None, address: str = "", user_agent: str = "") -> str:
+    """The stored identity of a reporter: keyed blake2b of the token, or of address and
+    user agent; neither is ever stored raw."""
+    h = hashlib.blake2b(digest_size=10, key=salt[:64])
+    if token is not None:
+        h.update(b"t:" + token.encode())
+    else:
+        h.update(b"a:" + address.encode() + b"\0" + user_agent.encode())
+    return h.hexdigest()
