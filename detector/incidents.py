@@ -293,8 +293,10 @@ class IncidentTracker:
         # (The CUSUM only: it is held at zero while a series warms up, so a model that
         # has not learned yet cannot stop itself from learning.)
         learn = (e[:n] == 0) & (step.cusum < p.hold_cusum)
+        # Outages freeze their series (bounded); a `possible` keeps learning, clipped
+        # by the model, so a normal the model had wrong cannot freeze into a daily loop.
         for sid, inc in self.open.items():
-            if sid < n:
+            if sid < n and inc.level == "outage":
                 learn[sid] = now - inc.opened_at >= p.max_freeze_s
         return list(changed.values()), learn, e
 

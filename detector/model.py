@@ -398,8 +398,13 @@ class SeriesBank:
         dd, d = self._d_day**k, self._d_shape**k
         self.day_x[:n, h] = dd * self.day_x[:n, h] + self.hour_x[:n]
         self.day_e[:n, h] = dd * self.day_e[:n, h] + self.hour_ed[:n]
-        self.shape_x[:n, s] = d * self.shape_x[:n, s] + self.hour_x[:n]
-        self.shape_e[:n, s] = d * self.shape_e[:n, s] + self.hour_ew[:n]
+        # The week learns from series with a day behind them: on a series' first day
+        # its daily mean is a running mean of that day alone, and a weekday learned
+        # against it would misjudge the same weekday a week later.
+        grown = self.age[:n] >= self._day_buckets
+        d = np.where(grown, d, 1.0)
+        self.shape_x[:n, s] = d * self.shape_x[:n, s] + np.where(grown, self.hour_x[:n], 0.0)
+        self.shape_e[:n, s] = d * self.shape_e[:n, s] + np.where(grown, self.hour_ew[:n], 0.0)
         for arr in (self.hour_x, self.hour_ed, self.hour_ew, self.hour_n):
             arr[:n] = 0.0
 
