@@ -42,7 +42,7 @@ class IncidentParams:
     active_p: float = 1e-3
     active_cusum: float = 6.0
     alive_p: float = 0.01
-    hold_cusum: float = 3.0  # a CUSUM this high stops learning (rare under the null)
+    hold_cusum: float = 6.0  # a CUSUM this high stops learning (rare under the null)
     onset_p: float = 0.05
     end_p: float = 0.01
     quiet_s: int = 600

@@ -14,8 +14,7 @@ Per bucket, for each series:
                 hour-of-day shape (learned within days), which is shrunk toward a flat
                 day while a series has little data. Nothing is shared between series,
                 so a partitioned deployment (workers each holding some series) gives
-                exactly the embedded mode's results. Shapes learn from whole hours,
-                never from the hour being judged.
+                exactly the embedded mode's results. Shapes learn every bucket.
     level     = (XL + k * base) / (EL + k): recent discounted counts against recent
                 exposure (halflife ~12 h, so growth is normal), shrunk toward `base`,
                 the two-week level, when the recent past holds few reports. Shapes are
@@ -70,7 +69,8 @@ class ModelParams:
     shape_halflife_weeks: float = 3.0
     day_halflife_days: float = 7.0
     shape_prior_reports: float = 10.0  # k: reports in an hour slot that outweigh the prior
-    level_prior_reports: float = 5.0  # recent reports that outweigh the two-week level
+    level_prior_reports: float = 5.0
+    # recent reports that outweigh the two-week level
     phi_prior: float = 0.1
     phi_prior_weight: float = 50.0  # in units of mu^2 evidence
     phi_halflife_s: float = 7 * 86400
@@ -150,7 +150,6 @@ class SeriesBank:
         self.pos = 0  # ring position of the next bucket, shared by all series
         self._alloc(capacity)
         self.system_age = 0  # buckets stepped: the system's own warm-up
-        self.slot: int | None = None  # hour of the week the hour_* sums belong to
 
     def _alloc(self, cap: int) -> None:
         self.cap = cap
@@ -168,12 +167,6 @@ class SeriesBank:
         self.shape_e = np.zeros((cap, SLOTS), dtype=np.float32)
         self.day_x = np.zeros((cap, 24), dtype=np.float32)
         self.day_e = np.zeros((cap, 24), dtype=np.float32)
-        # The hour in progress: shapes learn from whole hours, never from the hour
-        # being judged (else a degradation is absorbed within the hour it starts).
-        self.hour_x = np.zeros(cap)
-        self.hour_ed = np.zeros(cap)  # exposure for the day shape
-        self.hour_ew = np.zeros(cap)  # exposure for the week shape
-        self.hour_n = np.zeros(cap)  # buckets learned this hour
         self.phi_d = np.zeros(cap)  # discounted sum of (x - mu)^2 - mu
         self.phi_q = np.zeros(cap)  # discounted sum of mu^2
         self.cusum = np.zeros(cap)
@@ -196,8 +189,7 @@ class SeriesBank:
     @staticmethod
     def _array_names() -> tuple[str, ...]:
         return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "alive",
-                "shape_x", "shape_e", "day_x", "day_e", "hour_x", "hour_ed", "hour_ew",
-                "hour_n", "phi_d", "phi_q", "cusum",
+                "shape_x", "shape_e", "day_x", "day_e", "phi_d", "phi_q", "cusum",
                 "ring_x", "ring_mu", "win_x", "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
@@ -372,13 +364,18 @@ class SeriesBank:
         new_dmean = np.where(first, x, self.dmean[:n] + ad * (xc - self.dmean[:n]))
         self.dmean[:n] = sel(new_dmean, self.dmean[:n])
         dm = np.maximum(self.dmean[:n], 1e-9)
-        if self.slot is not None and s != self.slot:
-            self._fold_hour(n)
-        self.slot = s
-        self.hour_x[:n] += sel(xc, np.zeros(n))
-        self.hour_ed[:n] += sel(dm, np.zeros(n))
-        self.hour_ew[:n] += sel(dm, np.zeros(n))
-        self.hour_n[:n] += sel(np.ones(n), np.zeros(n))
+        # Shapes learn every bucket, so a normal they had wrong (a weekday peak seen once)
+        # is corrected within minutes; a slow rise is kept from being learned by the
+        # CUSUM's hold on learning instead. The week learns once a series has a day
+        # behind it: on its first day the daily mean is a running mean of that day.
+        dd, d, h = self._d_day, self._d_shape, s % 24
+        hx, he = self.day_x[:n, h], self.day_e[:n, h]
+        self.day_x[:n, h] = sel(dd * hx + xc, hx)
+        self.day_e[:n, h] = sel(dd * he + dm, he)
+        wk = lm & (age >= self._day_buckets)
+        sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
+        self.shape_x[:n, s] = np.where(wk, d * sx + xc, sx)
+        self.shape_e[:n, s] = np.where(wk, d * se + dm, se)
         ap = self._a_phi
         resid = (xc - mu) ** 2 - mu
         # Dispersion learns after a day: before that, residuals measure a model that
@@ -388,25 +385,6 @@ class SeriesBank:
         self.phi_q[:n] = np.where(grown, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
         self.age[:n] += self.alive[:n]
         self.system_age += 1
-
-    def _fold_hour(self, n: int) -> None:
-        """The finished hour joins the shapes of its slot, decayed once per bucket."""
-        if self.slot is None:
-            return
-        s, h = self.slot, self.slot % 24
-        k = self.hour_n[:n]
-        dd, d = self._d_day**k, self._d_shape**k
-        self.day_x[:n, h] = dd * self.day_x[:n, h] + self.hour_x[:n]
-        self.day_e[:n, h] = dd * self.day_e[:n, h] + self.hour_ed[:n]
-        # The week learns from series with a day behind them: on a series' first day
-        # its daily mean is a running mean of that day alone, and a weekday learned
-        # against it would misjudge the same weekday a week later.
-        grown = self.age[:n] >= self._day_buckets
-        d = np.where(grown, d, 1.0)
-        self.shape_x[:n, s] = d * self.shape_x[:n, s] + np.where(grown, self.hour_x[:n], 0.0)
-        self.shape_e[:n, s] = d * self.shape_e[:n, s] + np.where(grown, self.hour_ew[:n], 0.0)
-        for arr in (self.hour_x, self.hour_ed, self.hour_ew, self.hour_n):
-            arr[:n] = 0.0
 
     def restart_cusum(self, sids: list[int]) -> None:
         """After an alarm the CUSUM starts again, so it speaks only of what follows."""
@@ -440,18 +418,13 @@ class SeriesBank:
         out: dict[str, npt.NDArray[np.generic]] = {
             k: getattr(self, k)[: self.n].copy() for k in self._array_names()
         }
-        slot = -1 if self.slot is None else self.slot
-        out["scalars"] = np.array(
-            [self.n, self.steps, self.pos, self.system_age, slot],
-            dtype=np.float64,
-        )
+        out["scalars"] = np.array([self.n, self.steps, self.pos, self.system_age], dtype=np.float64)
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
-        n, steps, pos, system_age, slot = (float(v) for v in state["scalars"])
+        n, steps, pos, system_age = (float(v) for v in state["scalars"])
         self._alloc(max(int(n), 64))
         for k in self._array_names():
             getattr(self, k)[: int(n)] = state[k]
         self.n, self.steps, self.pos = int(n), int(steps), int(pos)
         self.system_age = int(system_age)
-        self.slot = None if slot < 0 else int(slot)

@@ -6,7 +6,7 @@ import httpx
 
 from app.main import create_app
 from ingest.clock import ManualClock
-from tests.conftest import running, settings, tick_to, warm_up
+from tests.conftest import run_async, running, settings, tick_to, warm_up
 
 
 def test_flood_from_three_reporters_opens_nothing_sixty_people_do(clock: ManualClock) -> None:
@@ -46,9 +46,7 @@ def test_one_network_counts_as_a_few_people(clock: ManualClock) -> None:
                 out.append(r.json())
         return out
 
-    import asyncio
-
-    results = asyncio.run(post_all())
+    results = run_async(post_all())
     counted = [r["counted"] for r in results]
     assert counted[:3] == [True] * 3 and counted[3:10] == [False] * 7  # same /24: 3 count
     assert counted[10] is True  # another network is other people
