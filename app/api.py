@@ -4,7 +4,6 @@ writer's in-memory state, so a request cannot see a half-applied bucket."""
 
 from __future__ import annotations
 
-import hmac
 from typing import Annotated, Any
 
 import numpy as np
@@ -91,6 +90,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             batch = normalize(df)
         except ReportError as exc:
             raise ApiError(422, exc.code, exc.message, exc.field) from None
+        rt.catalog.add_trusted(batch["service"].unique().to_list(), rt.clock.now(), "import")
         tokens = batch["reporter"].to_list()
         batch = batch.with_columns(
             pl.Series(
@@ -158,9 +158,11 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             item = rt.store.incident(incident_id)
             if item is None:
                 raise ApiError(404, "not_found", f"no incident {incident_id!r}")
-            return item
+            return {**item, "annotations": rt.annotations.of(incident_id)}
 
-        return rendered.get(request, rt.pipeline.version, render)
+        # Both counters only grow, so their sum moves whenever either does.
+        version = rt.pipeline.version + rt.annotations.version
+        return rendered.get(request, version, render)
 
     @api.get("/v1/services", tags=["services"], summary="Services by reports in the last hour")
     def services(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
@@ -196,16 +198,19 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
 
 def require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -> None:
-    if not rt.settings.api_keys:
+    if not rt.api_keys:
         raise ApiError(
-            403, "import_disabled", "bulk import is off: start the server with OUTAGEWATCH_API_KEYS"
+            403,
+            "admin_disabled",
+            "admin endpoints are off: start the server with OUTAGEWATCH_API_KEYS "
+            "(`outagewatch new-key` makes one)",
         )
     given = x_api_key
     if given is None and authorization and authorization.lower().startswith("bearer "):
         given = authorization[7:].strip()
     if not given:
         raise ApiError(401, "missing_api_key", "send an API key as 'Authorization: Bearer KEY'")
-    if not any(hmac.compare_digest(given.encode(), k.encode()) for k in rt.settings.api_keys):
+    if not rt.api_keys.check(given):
         raise ApiError(401, "invalid_api_key", "that API key is not valid")
 
 

@@ -63,6 +63,20 @@ def serve(
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
 
 
+@cli.command("new-key")
+def new_key_cmd(
+    key: Annotated[str | None, typer.Argument(help="Hash this key instead of a new one.")] = None,
+) -> None:
+    """Make an API key: give the key to the client, put its hash in OUTAGEWATCH_API_KEYS."""
+    from app.keys import hash_key, new_key
+
+    key = key or new_key()
+    err.print("key (give to the client, shown once):")
+    print(key)
+    err.print("hash (for OUTAGEWATCH_API_KEYS; the server never needs the key itself):")
+    print(hash_key(key))
+
+
 @cli.command()
 def demo(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",

@@ -87,6 +87,7 @@ class Demo:
     def preload(self, hours: int = 26) -> int:
         """Ordinary history up to now, fed as a trusted bulk import would be."""
         now = self.rt.clock.now()
+        self.rt.catalog.add_trusted(list(SERVICES), now, "demo")  # report buttons work too
         start = now - hours * 3600
         total = 0
         for h in range(hours):

@@ -92,25 +92,42 @@ class Intake:
         if rt.wal is not None and rt.wal.error is not None:
             return error(503, "unavailable", f"reports cannot be stored right now: {rt.wal.error}")
         now = rt.clock.now()
-        prefix = network_prefix(address)
-        limited = self._limit(_hash(rt.salt, prefix), report.reporter, now)
+        net = _hash(rt.memory_key, network_prefix(address))
+        limited = self._limit(net, report.reporter, now)
         if limited is not None:
             return limited
-        reporter = rt.reporter_id(report.reporter, address, user_agent)
-        net = _hash(rt.salt, prefix)
+        admission = rt.catalog.admit(report.service, report.region, now)
+        if admission.verdict == "unknown":
+            return error(
+                422,
+                "unknown_service",
+                f"service {report.service!r} is not in the catalog; GET /v1/catalog lists "
+                "the known ones",
+                "service",
+            )
+        if admission.verdict == "limited":
+            seconds = max(1, int(admission.retry_after + 0.999))
+            out = error(
+                429,
+                "new_service_limit",
+                f"too many new services this hour; retry in {seconds} s",
+                "service",
+            )
+            out.headers.append((b"retry-after", str(seconds).encode()))
+            return out
+        reporter, alias = rt.reporter_ids(now, report.reporter, address, user_agent)
         allow = self.prefix_cap is None or self.prefix_cap.allows(net, report.service, now)
         seq = rt.wal.reserve() if rt.wal is not None else None
+        region = admission.region
         counted = rt.pipeline.submit(
-            now, report.service, report.region, report.problem, reporter, seq, allow
+            now, report.service, region, report.problem, reporter, seq, allow, alias
         )
         if counted and self.prefix_cap is not None:
             self.prefix_cap.note(net, report.service, now)
         out = Outcome(202, ACCEPTED[counted])
         if seq is not None:
             out.wal = [
-                orjson.dumps(
-                    [seq, now, report.service, report.region, report.problem, reporter, counted]
-                )
+                orjson.dumps([seq, now, report.service, region, report.problem, reporter, counted])
                 + b"\n"
             ]
         return out

@@ -21,6 +21,7 @@ from app.faces.headers import FaceHeaders
 from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send
 from app.intake import Intake
 from app.metrics import Metrics
+from app.routes_admin import router as admin_router
 from app.routes_live import router as live_router
 from app.routes_pages import STATIC
 from app.routes_pages import router as pages_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.include_router(pages_router(runtime, intake))  # also first: /v1/outages.atom
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
+    api.include_router(admin_router(runtime))  # before /v1/outages/{id}
     api.include_router(router(runtime, intake))
 
     @api.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=True)

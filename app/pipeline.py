@@ -103,11 +103,13 @@ class Pipeline:
         reporter: str,
         seq: int | None = None,
         allow: bool = True,
+        alias: str | None = None,
     ) -> bool:
         """One live report, already validated; returns whether it counts. `allow` False
-        stores it uncounted whatever dedup says (a policy such as the prefix cap)."""
+        stores it uncounted whatever dedup says (a policy such as the prefix cap); `alias`
+        is the reporter under the previous salt (see app/privacy.py)."""
         with self._lock:
-            counted = self.dedup.check(reporter, service, ts) and allow
+            counted = self.dedup.check(reporter, service, ts, alias) and allow
             self._buf.append((ts, service, region, problem, reporter, 1, counted, seq))
             self.reports_accepted += 1
             self.reports_counted += counted

@@ -76,7 +76,7 @@ def router(rt: Runtime) -> APIRouter:
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
         require_key(rt, authorization, x_api_key)
-        body = _object(await request.body())
+        body = json_object(await request.body())
         url = body.get("url")
         if not isinstance(url, str) or not url.startswith(("http://", "https://")):
             raise ApiError(422, "invalid_url", "url must be an http(s) URL to POST to", "url")
@@ -124,7 +124,7 @@ def router(rt: Runtime) -> APIRouter:
     return live
 
 
-def _object(raw: bytes) -> dict[str, Any]:
+def json_object(raw: bytes) -> dict[str, Any]:
     import orjson
 
     try:

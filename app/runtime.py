@@ -9,7 +9,6 @@ still-open buckets) are read back from DuckDB into the aggregator.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import threading
@@ -20,8 +19,12 @@ from typing import Any
 
 import polars as pl
 
+from app.annotations import Annotations
+from app.catalog import ServiceCatalog
 from app.events import EventLog
+from app.keys import ApiKeys
 from app.pipeline import Pipeline, PipelineConfig
+from app.privacy import ReporterSalts, reporter_hash
 from app.settings import Settings
 from app.wal import WriteAheadLog
 from app.webhooks import Webhooks
@@ -51,8 +54,18 @@ class Runtime:
             ),
             self.store,
         )
-        self.salt = self._load_salt()
+        data = None if settings.data is None else Path(settings.data)
+        self.salts = ReporterSalts(
+            None if data is None else data / "reporter-salts.json",
+            secret=settings.reporter_salt,
+            rotation_s=settings.salt_rotation_s,
+            keep_previous_s=settings.dedup_window_s,
+            now=clock.now(),
+        )
+        self.memory_key = secrets.token_bytes(16)  # in-memory keys only (rate limits)
+        self.api_keys = ApiKeys(settings.api_keys)
         self.events = EventLog(self.store)
+        self.annotations = Annotations(self.store)
         self.webhooks = Webhooks(self.store, settings.public_url)
         self.pipeline.listeners.append(self._on_changes)
         self._stop = threading.Event()
@@ -62,16 +75,6 @@ class Runtime:
         self.last_error: str | None = None
         self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
         self._restore()
-
-    def _load_salt(self) -> bytes:
-        if self.settings.reporter_salt:
-            return self.settings.reporter_salt.encode()
-        if self.settings.data is None:
-            return secrets.token_bytes(16)
-        path = Path(self.settings.data) / "reporter.salt"
-        if not path.exists():
-            path.write_bytes(secrets.token_bytes(16))
-        return path.read_bytes()
 
     def _restore(self) -> None:
         snap = self.store.load_snapshot(SNAPSHOT)
@@ -98,12 +101,30 @@ class Runtime:
             )
         if self.wal is not None:  # acknowledged, never reached DuckDB: replay them
             self.pipeline.replay_raw(wal_frame(self.wal.replay(self.store.max_seq())))
+        s = self.settings
+        series = self.pipeline.agg.series.keys()
+        self.catalog = ServiceCatalog(
+            self.store,
+            accept_unknown=s.accept_unknown_services,
+            new_services_per_hour=s.new_services_per_hour,
+            new_regions_per_hour=s.new_regions_per_hour,
+            now=self.clock.now(),
+            pairs=[(k[0], k[1]) for k in series if k[1] is not None],
+        )
 
     # --- reporter identity ------------------------------------------------------------
     def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:
         """A client token, or a salted hash of address and user agent; raw addresses
         are never stored, and tokens are stored hashed too."""
-        return reporter_hash(self.salt, token, address, user_agent)
+        return reporter_hash(self.salts.at(self.clock.now())[0], token, address, user_agent)
+
+    def reporter_ids(
+        self, now: float, token: str | None, address: str, user_agent: str
+    ) -> tuple[str, str | None]:
+        """The reporter's id now, and under the previous salt while dedup needs it."""
+        current, previous = self.salts.at(now)
+        alias = None if previous is None else reporter_hash(previous, token, address, user_agent)
+        return reporter_hash(current, token, address, user_agent), alias
 
     def _on_changes(self, changed: list[dict[str, Any]]) -> None:
         """Writer thread: incident changes become events, and events become deliveries."""
@@ -119,6 +140,7 @@ class Runtime:
         now = self.clock.now()
         started = time.perf_counter()
         changed = self.pipeline.advance(now)
+        self.catalog.flush()
         if self.on_tick is not None:
             self.on_tick(time.perf_counter() - started)
         if now - self._last_snapshot >= self.settings.snapshot_interval_s:
@@ -183,14 +205,3 @@ def wal_frame(records: Iterable[list[Any]]) -> pl.DataFrame:
         for r in records
     ]  # fmt: skip
     return pl.DataFrame(rows, schema=REPORT_COLUMNS)
-
-
-def reporter_hash(salt: bytes, token: str | None, address: str = "", user_agent: str = "") -> str:
-    """The stored identity of a reporter: keyed blake2b of the token, or of address and
-    user agent; neither is ever stored raw."""
-    h = hashlib.blake2b(digest_size=10, key=salt[:64])
-    if token is not None:
-        h.update(b"t:" + token.encode())
-    else:
-        h.update(b"a:" + address.encode() + b"\0" + user_agent.encode())
-    return h.hexdigest()

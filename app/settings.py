@@ -35,8 +35,12 @@ class Settings:
     rate_reporter_per_s: float = 0.2  # per reporter token
     rate_reporter_burst: float = 10.0
     prefix_cap: int = 25  # counted reports per network per service per dedup window (0: off)
-    api_keys: tuple[str, ...] = ()  # for bulk import and admin; empty: those endpoints are off
-    reporter_salt: str = ""  # empty: a random salt kept in the data directory
+    api_keys: tuple[str, ...] = ()  # raw or "sha256:<hex>" (app/keys.py); empty: admin off
+    reporter_salt: str = ""  # empty: random salts kept in the data directory, rotated
+    salt_rotation_s: float = 86400.0  # reporter-hash salts rotate this often (0: never)
+    accept_unknown_services: bool = False  # False: only services in the catalog
+    new_services_per_hour: int = 50  # when unknown services are accepted
+    new_regions_per_hour: int = 500  # new (service, region) series, same condition
     public_url: str = ""  # for feeds' absolute links; empty: taken from the request
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: int = 8  # report partitions on the broker (hash of service mod N)

@@ -33,12 +33,20 @@ class Dedup:
     def __len__(self) -> int:
         return len(self._last)
 
-    def check(self, reporter: str, service: str, ts: float) -> bool:
-        """True when this report counts; remembers it if so."""
+    def check(self, reporter: str, service: str, ts: float, alias: str | None = None) -> bool:
+        """True when this report counts; remembers it if so. `alias` is the same
+        reporter's identity under the previous salt, just after a salt rotation.
+
+        >>> d = Dedup(window_seconds=3600)
+        >>> d.check("old-hash", "aws", 0.0), d.check("new-hash", "aws", 60.0, alias="old-hash")
+        (True, False)
+        """
         if ts - self._swept_at >= self.window:
             self.sweep(ts)
         key = (reporter, service)
         last = self._last.get(key)
+        if last is None and alias is not None:
+            last = self._last.get((alias, service))
         if last is not None and abs(ts - last) < self.window:
             return False
         self._last[key] = ts

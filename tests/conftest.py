@@ -27,8 +27,15 @@ def clock() -> ManualClock:
 
 def settings(data: Path | None = None, **changes: Any) -> Settings:
     # A test client posts a whole crowd from one address: the per-network cap and rate
-    # limit are off unless a test is about them (tests/test_abuse.py).
-    base: dict[str, Any] = {"prefix_cap": 0, "rate_address_per_s": 1e9}
+    # limit are off unless a test is about them (tests/test_abuse.py). Tests make up
+    # service names, so unknown services are accepted unless a test is about the catalog.
+    base: dict[str, Any] = {
+        "prefix_cap": 0,
+        "rate_address_per_s": 1e9,
+        "accept_unknown_services": True,
+        "new_services_per_hour": 100_000,
+        "new_regions_per_hour": 100_000,
+    }
     return Settings(data=data, tick_interval_s=0, api_keys=(API_KEY,), **{**base, **changes})
 
 

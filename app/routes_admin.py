@@ -1,0 +1,104 @@
+"""Admin endpoints (API key): the service catalog and incident annotations.
+
+The catalog is readable by anyone (a report form needs the list); changing it, and
+annotating incidents, needs a key.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import Response
+
+from app.annotations import MAX_AUTHOR, MAX_TEXT
+from app.api import require_key
+from app.errors import ApiError
+from app.responses import JSON
+from app.routes_live import json_object
+from app.runtime import Runtime
+from ingest.report import ReportError, check_service
+
+Key = Annotated[str | None, Header()]
+
+
+def router(rt: Runtime) -> APIRouter:
+    admin = APIRouter()
+
+    @admin.get("/v1/catalog", tags=["catalog"], summary="Services the public intake accepts")
+    def catalog() -> JSON:
+        return JSON(
+            {
+                "accept_unknown_services": rt.catalog.policy.accept_unknown,
+                "services": rt.catalog.list(),
+            }
+        )
+
+    @admin.put("/v1/catalog/{service}", tags=["catalog"], summary="Add a service (API key)")
+    async def put_service(
+        request: Request, service: str, authorization: Key = None, x_api_key: Key = None
+    ) -> JSON:
+        require_key(rt, authorization, x_api_key)
+        slug = _slug(service)
+        raw = await request.body()
+        body = json_object(raw) if raw.strip() else {}
+        name = body.get("name")
+        if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 100):
+            raise ApiError(422, "invalid_name", "name must be a string of 1-100 characters", "name")
+        created = rt.catalog.put(slug, name, rt.clock.now())
+        return JSON({"service": slug, "name": name}, status_code=201 if created else 200)
+
+    @admin.delete(
+        "/v1/catalog/{service}", status_code=204, tags=["catalog"], summary="Remove (API key)"
+    )
+    def delete_service(service: str, authorization: Key = None, x_api_key: Key = None) -> Response:
+        require_key(rt, authorization, x_api_key)
+        if not rt.catalog.remove(_slug(service)):
+            raise ApiError(404, "not_found", f"service {service!r} is not in the catalog")
+        return Response(status_code=204)
+
+    @admin.get("/v1/outages/{incident_id}/annotations", tags=["feed"], summary="Operators' notes")
+    def annotations(incident_id: str) -> JSON:
+        _incident(rt, incident_id)
+        return JSON({"annotations": rt.annotations.of(incident_id)})
+
+    @admin.post(
+        "/v1/outages/{incident_id}/annotations",
+        status_code=201,
+        tags=["feed"],
+        summary="Annotate an incident (API key)",
+    )
+    async def annotate(
+        request: Request, incident_id: str, authorization: Key = None, x_api_key: Key = None
+    ) -> JSON:
+        require_key(rt, authorization, x_api_key)
+        _incident(rt, incident_id)
+        body = json_object(await request.body())
+        text = body.get("text")
+        if not isinstance(text, str) or not text.strip() or len(text) > MAX_TEXT:
+            raise ApiError(
+                422, "invalid_text", f"text must be a non-empty string of <= {MAX_TEXT}", "text"
+            )
+        author = body.get("author")
+        if author is not None and (not isinstance(author, str) or len(author) > MAX_AUTHOR):
+            raise ApiError(
+                422, "invalid_author", f"author must be a string of <= {MAX_AUTHOR}", "author"
+            )
+        note = rt.annotations.add(incident_id, text.strip(), author, rt.clock.now())
+        return JSON(note, status_code=201)
+
+    return admin
+
+
+def _slug(service: str) -> str:
+    try:
+        return check_service(service)
+    except ReportError as exc:
+        raise ApiError(422, exc.code, exc.message, "service") from None
+
+
+def _incident(rt: Runtime, incident_id: str) -> dict[str, Any]:
+    item = rt.store.incident(incident_id)
+    if item is None:
+        raise ApiError(404, "not_found", f"no incident {incident_id!r}")
+    return item
