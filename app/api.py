@@ -80,6 +80,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
         require_key(rt, authorization, x_api_key)
+        if rt.disk_low:
+            raise ApiError(503, "unavailable", "the server's disk is nearly full; retry later")
         body = await request.body()
         if len(body) > rt.settings.max_import_bytes:
             raise ApiError(
@@ -178,11 +180,18 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     def healthz() -> JSON:
         p = rt.pipeline
         wal_error = rt.wal.error if rt.wal is not None else None
-        ok = rt.last_error is None and wal_error is None
+        disk = (
+            f"disk nearly full: {rt.disk_free_mb:.0f} MB free, reports refused below "
+            f"{rt.settings.min_free_mb:.0f} MB"
+            if rt.disk_low
+            else None
+        )
+        error = rt.last_error or wal_error or disk
         return JSON(
             {
-                "status": "ok" if ok else "degraded",
-                "error": rt.last_error or wal_error,
+                "status": "ok" if error is None else "degraded",
+                "error": error,
+                "disk_free_mb": None if rt.disk_free_mb is None else round(rt.disk_free_mb),
                 "stream_time": iso(rt.clock.now()),
                 "closed_until": iso(p.agg.closed_until),
                 "series": len(p.agg.series),
@@ -191,7 +200,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 "reports_counted": p.reports_counted,
                 "database": rt.store.path,
             },
-            status_code=200 if ok else 503,
+            status_code=200 if error is None else 503,
         )
 
     return api

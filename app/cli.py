@@ -61,6 +61,9 @@ def serve(
     err.print(f"outagewatch on [bold]{url}[/]  (API docs {url}/docs, feed {url}/v1/outages)")
     err.print(f"data in {app.runtime.store.path}")
     uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    if app.runtime.stop_error is not None:
+        err.print(f"[red]stopped with an error:[/] {app.runtime.stop_error}")
+        raise typer.Exit(1)
 
 
 @cli.command("new-key")

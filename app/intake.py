@@ -89,7 +89,9 @@ class Intake:
         except ReportError as exc:
             return Outcome(422, orjson.dumps(exc.body()))
         rt = self.runtime
-        if rt.wal is not None and rt.wal.error is not None:
+        if rt.disk_low:
+            return _disk_full(rt.disk_free_mb)
+        if rt.wal is not None and not rt.wal.usable():
             return error(503, "unavailable", f"reports cannot be stored right now: {rt.wal.error}")
         now = rt.clock.now()
         net = _hash(rt.memory_key, network_prefix(address))
@@ -142,6 +144,17 @@ class Intake:
         out = error(429, "rate_limited", f"too many reports from this client; retry in {seconds} s")
         out.headers.append((b"retry-after", str(seconds).encode()))
         return out
+
+
+def _disk_full(free_mb: float | None) -> Outcome:
+    out = error(
+        503,
+        "unavailable",
+        f"the server's disk is nearly full ({free_mb or 0:.0f} MB free); reports are not "
+        "taken until space is freed, retry later",
+    )
+    out.headers.append((b"retry-after", b"30"))
+    return out
 
 
 def _hash(salt: bytes, text: str) -> str:

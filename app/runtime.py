@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import shutil
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -29,7 +30,7 @@ from app.settings import Settings
 from app.wal import WriteAheadLog
 from app.webhooks import Webhooks
 from ingest.clock import Clock
-from ingest.store import REPORT_COLUMNS, Store
+from ingest.store import REPORT_COLUMNS, Store, StoreError
 
 log = logging.getLogger("outagewatch")
 SNAPSHOT = "pipeline"
@@ -39,6 +40,16 @@ class Runtime:
     def __init__(self, settings: Settings, clock: Clock) -> None:
         self.settings = settings
         self.clock = clock
+        self.stop_error: str | None = None
+        self.disk_free_mb: float | None = None
+        if settings.data is not None:
+            _check_writable(Path(settings.data))
+            self.check_disk()
+            if self.disk_low:
+                raise StoreError(
+                    f"only {self.disk_free_mb:.0f} MB free in {settings.data}; outagewatch "
+                    f"needs {settings.min_free_mb:.0f} MB (OUTAGEWATCH_MIN_FREE_MB) to take reports"
+                )
         db = None if settings.data is None else Path(settings.data) / "outagewatch.duckdb"
         self.store = Store(db)
         self.wal = (
@@ -112,6 +123,17 @@ class Runtime:
             pairs=[(k[0], k[1]) for k in series if k[1] is not None],
         )
 
+    # --- the disk -----------------------------------------------------------------------
+    def check_disk(self) -> None:
+        """Free space under the data directory: below the floor, intake answers 503 while
+        what was acknowledged can still be written; it resumes when space is back."""
+        if self.settings.data is not None:
+            self.disk_free_mb = shutil.disk_usage(self.settings.data).free / 2**20
+
+    @property
+    def disk_low(self) -> bool:
+        return self.disk_free_mb is not None and self.disk_free_mb < self.settings.min_free_mb
+
     # --- reporter identity ------------------------------------------------------------
     def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:
         """A client token, or a salted hash of address and user agent; raw addresses
@@ -139,6 +161,7 @@ class Runtime:
     def tick(self) -> list[dict[str, Any]]:
         now = self.clock.now()
         started = time.perf_counter()
+        self.check_disk()
         changed = self.pipeline.advance(now)
         self.catalog.flush()
         if self.on_tick is not None:
@@ -186,12 +209,36 @@ class Runtime:
                 thread.join()
         self._thread = self._deliverer = None
         self.webhooks.close()
-        self.tick()
-        self.snapshot()
-        self.store.checkpoint()
+        try:
+            self.tick()
+            self.snapshot()
+            self.store.checkpoint()
+        except Exception as exc:  # a full disk at exit: the log still holds every report
+            self.stop_error = f"{type(exc).__name__}: {exc}"
+            log.error(
+                "could not write the final state (%s); acknowledged reports stay in the "
+                "write-ahead log and are replayed on the next start",
+                self.stop_error,
+            )
         if self.wal is not None:
             self.wal.close()
-        self.store.close()
+        try:
+            self.store.close()
+        except Exception:  # already reported above
+            log.exception("closing the database failed")
+
+
+def _check_writable(data: Path) -> None:
+    """Fail at start, with the reason, rather than on the first report."""
+    try:
+        data.mkdir(parents=True, exist_ok=True)
+        probe = data / ".write-probe"
+        probe.write_bytes(b"ok")
+        probe.unlink()
+    except OSError as exc:
+        raise StoreError(
+            f"the data directory {data} is not writable: {exc.strerror or exc}"
+        ) from None
 
 
 def wal_frame(records: Iterable[list[Any]]) -> pl.DataFrame:

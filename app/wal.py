@@ -12,9 +12,11 @@ DuckDB already holds (after a checkpoint) are deleted.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import os
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ class WriteAheadLog:
         self.group_s = group_ms / 1000
         self.fsync = fsync
         self.error: str | None = None
+        self._error_at = 0.0
         self._lock = threading.Lock()
         self._group: list[bytes] = []
         self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
@@ -59,13 +62,40 @@ class WriteAheadLog:
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
         with self._lock:
-            if self.error is not None:
+            if self.error is not None and not self._reopen():
                 fut.set_exception(WalError(self.error))
                 return fut
             self._group.extend(lines)
             self._waiters.append((loop, fut))
         self._wake.set()
         return fut
+
+    def usable(self) -> bool:
+        """False while the log cannot be written; retried at most once a second."""
+        if self.error is None:
+            return True
+        with self._lock:
+            return self._reopen()
+
+    def _reopen(self) -> bool:
+        """After a failed write (a full disk), start a fresh segment: the torn tail of
+        the old one is skipped on replay, and the records in it were never acknowledged.
+        Call under the lock."""
+        if self.error is None:
+            return True
+        now = time.monotonic()
+        if now - self._error_at < 1.0:
+            return False
+        self._error_at = now
+        with contextlib.suppress(OSError):  # a buffered torn tail may fail to flush again
+            self._fh.close()
+        try:
+            self._fh = self._open(self.seq + 1)
+        except OSError as exc:
+            self.error = f"cannot write the log in {self.dir}: {exc.strerror or exc}"
+            return False
+        self.error = None
+        return True
 
     # --- the committer ----------------------------------------------------------------
     def _run(self) -> None:
@@ -96,6 +126,7 @@ class WriteAheadLog:
             error = f"cannot write the log in {self.dir}: {exc.strerror or exc}"
             with self._lock:
                 self.error = error
+                self._error_at = time.monotonic()
         for loop, fut in waiters:
             if error is None:
                 loop.call_soon_threadsafe(_resolve, fut)

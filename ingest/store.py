@@ -334,10 +334,10 @@ class Store:
         with self._reader() as cur:
             # Arrow, not numpy: a region column mixing strings and NULLs comes back from
             # fetchnumpy as an object array that polars cannot cast.
-            table = cur.execute(
+            table = cur.sql(
                 "SELECT epoch_us(ts) / 1e6 AS ts, service, region, problem, weight, "
                 "true AS counted FROM reports WHERE counted AND ts >= ?",
-                [_naive(since)],
+                params=[_naive(since)],
             ).to_arrow_table()
         df = pl.from_arrow(table)
         assert isinstance(df, pl.DataFrame)

@@ -35,8 +35,9 @@ def settings(data: Path | None = None, **changes: Any) -> Settings:
         "accept_unknown_services": True,
         "new_services_per_hour": 100_000,
         "new_regions_per_hour": 100_000,
+        "api_keys": (API_KEY,),
     }
-    return Settings(data=data, tick_interval_s=0, api_keys=(API_KEY,), **{**base, **changes})
+    return Settings(data=data, tick_interval_s=0, **{**base, **changes})
 
 
 @contextmanager
