@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./data
 
-.PHONY: run test check lint fmt bench demo clean chromium
+.PHONY: run test check lint fmt bench load demo clean chromium
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -45,6 +45,18 @@ bench: $(STAMP)
 	mkdir -p benchmarks/out
 	$(BIN)/python -m benchmarks.pipeline_bench --json benchmarks/out/pipeline.json
 	$(BIN)/python -m benchmarks.http.run
+
+# Locust against a server you started (see load_tests/README.md for its settings).
+LOAD_SCENARIO ?= mixed
+LOAD_USERS ?= 100
+LOAD_TIME ?= 2m
+LOAD_HOST ?= http://127.0.0.1:8765
+load: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[load]'
+	mkdir -p benchmarks/out
+	LOAD_SCENARIO=$(LOAD_SCENARIO) $(BIN)/locust -f load_tests/locustfile.py --headless \
+		-u $(LOAD_USERS) -r $(LOAD_USERS) -t $(LOAD_TIME) -H $(LOAD_HOST) \
+		--csv benchmarks/out/load-$(LOAD_SCENARIO)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,10 +13,13 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from scipy import stats
 
+from app import schemas
 from app.errors import ApiError
 from app.intake import Intake
 from app.responses import JSON, Rendered
 from app.runtime import Runtime
+from app.schemas import ServicePath
+from app.settings import Settings
 from app.wal import WalError
 from ingest.batch import normalize
 from ingest.report import SERVICE_RE, ReportError
@@ -24,17 +27,6 @@ from ingest.windows import iso, parse_iso
 
 LEVELS = ("possible", "outage")
 LEVEL_RANK = {"none": 0, "possible": 1, "outage": 2}
-REPORT_SCHEMA = {
-    "type": "object",
-    "required": ["service"],
-    "additionalProperties": False,
-    "properties": {
-        "service": {"type": "string", "pattern": "^[a-z0-9][a-z0-9._-]{0,63}$"},
-        "region": {"type": "string", "description": "ISO 3166-1 alpha-2, e.g. IT"},
-        "problem": {"type": "string", "description": "login, app, website, payments, ..."},
-        "reporter": {"type": "string", "description": "opaque client token"},
-    },
-}
 
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
@@ -46,12 +38,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         status_code=202,
         tags=["intake"],
         summary="Report that a service is broken for you",
-        openapi_extra={
-            "requestBody": {
-                "required": True,
-                "content": {"application/json": {"schema": REPORT_SCHEMA}},
-            }
-        },
+        openapi_extra=schemas.body(schemas.REPORT),
         responses={202: {"description": '{"accepted": true, "counted": bool}'}},
     )
     async def post_report(request: Request) -> Response:
@@ -73,6 +60,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         "/v1/import",
         tags=["intake"],
         summary="Trusted bulk import (API key): NDJSON or a JSON array; may carry ts and count",
+        openapi_extra=schemas.IMPORT,
     )
     async def bulk_import(
         request: Request,
@@ -92,6 +80,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             batch = normalize(df)
         except ReportError as exc:
             raise ApiError(422, exc.code, exc.message, exc.field) from None
+        _check_times(batch, rt.clock.now(), rt.settings)
         rt.catalog.add_trusted(batch["service"].unique().to_list(), rt.clock.now(), "import")
         tokens = batch["reporter"].to_list()
         batch = batch.with_columns(
@@ -122,13 +111,19 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     def outages(
         request: Request,
         service: str | None = None,
-        region: Annotated[str | None, Query(description="country code, or 'all'")] = None,
-        level: str | None = None,
-        state: Annotated[str, Query(description="open, resolved or all")] = "open",
+        region: Annotated[
+            str | None, Query(description="country code, or 'all'", pattern="^([A-Za-z]{2}|all)?$")
+        ] = None,
+        level: Annotated[str | None, Query(pattern="^(possible|outage)?$")] = None,
+        state: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
         since: Annotated[str | None, Query(description="ISO-8601 or epoch seconds")] = None,
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Response:
+        # An empty filter (?service=) is no filter, as forms send it.
+        service, region, level, since, cursor = (
+            v or None for v in (service, region, level, since, cursor)
+        )
         if level is not None and level not in LEVELS:
             raise ApiError(422, "invalid_level", "level must be possible or outage", "level")
         if state not in ("open", "resolved", "all"):
@@ -173,7 +168,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         )
 
     @api.get("/v1/services/{service}", tags=["services"], summary="One service, last 24 h")
-    def service(request: Request, service: str) -> Response:
+    def service(request: Request, service: ServicePath) -> Response:
         return rendered.get(request, rt.pipeline.version, lambda: service_detail(rt, service))
 
     @api.get("/healthz", tags=["ops"], summary="Liveness and the truth about the pipeline")
@@ -270,15 +265,38 @@ def _levels(rt: Runtime) -> dict[str, dict[str | None, str]]:
     return out
 
 
+def _check_times(batch: pl.DataFrame, now: float, s: Settings) -> None:
+    """Imports backfill recent history; a time from 1970 or next year is a mistake (and
+    would have the stream step through decades of empty buckets)."""
+    lo, hi = now - s.import_max_age_s, now + s.import_max_ahead_s
+    bad = batch.with_row_index("_row").filter((pl.col("ts") < lo) | (pl.col("ts") > hi))
+    if not bad.is_empty():
+        row, ts = bad.select("_row", "ts").row(0)
+        raise ApiError(
+            422,
+            "invalid_ts",
+            f"row {row + 1}: ts {_when(ts)} is outside what an import may carry, "
+            f"{iso(lo)} to {iso(hi)} (at most {s.import_max_age_s / 86400:g} days back)",
+            "ts",
+        )
+
+
+def _when(ts: float) -> str:
+    try:
+        return str(iso(ts))
+    except (ValueError, OverflowError, OSError):  # before year 1 or after 9999
+        return f"{ts:g} (epoch seconds)"
+
+
 def _service_level(levels: dict[str | None, str]) -> str:
     return max(levels.values(), key=lambda v: LEVEL_RANK[v], default="none")
 
 
 def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
-    hour, day = rt.pipeline.totals()
+    keys, hour, day = rt.pipeline.totals()
     levels = _levels(rt)
     rows: list[dict[str, Any]] = []
-    for sid, (service, region) in enumerate(rt.pipeline.agg.series.keys()):
+    for sid, (service, region) in enumerate(keys):
         if region is None and (day[sid] > 0 or service in levels):
             rows.append(
                 {
@@ -304,12 +322,13 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     sid = rt.pipeline.agg.series.get((service, None))
     if sid is None:
         raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
-    hour, day = rt.pipeline.totals()
+    keys, hour, day = rt.pipeline.totals()
+    if sid >= len(keys):  # registered by the writer after the snapshot: nothing counted yet
+        raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     levels = {d["region"]: d["level"] for d in open_items}
     series = _series_points(rt, sid)
     problems = rt.store.top_problems(service, now - 3600)
-    keys = rt.pipeline.agg.series.keys()
     regions = sorted(
         ((k[1], int(day[i])) for i, k in enumerate(keys) if k[0] == service and k[1] and day[i]),
         key=lambda rn: (-rn[1], rn[0]),

@@ -29,10 +29,14 @@ class PartialBuckets:
         self.width = width
         self.check_s = check_s
         self.series = series
-        self.ts = np.empty(0)
-        self.sid_wide: I64 = np.empty(0, dtype=np.int64)
-        self.sid_region: I64 = np.empty(0, dtype=np.int64)  # -1: no region
-        self.weight = np.empty(0)
+        # ts, service-wide id, regional id (-1: no region), weight: one tuple swapped in
+        # a single assignment, so a reader without the writer's lock sees matching arrays.
+        self.cols: tuple[F64, I64, I64, F64] = (
+            np.empty(0),
+            np.empty(0, dtype=np.int64),
+            np.empty(0, dtype=np.int64),
+            np.empty(0),
+        )
         self.checked_until: float | None = None
 
     def add(self, rows: pl.DataFrame) -> None:
@@ -56,32 +60,47 @@ class PartialBuckets:
             how="left",
             nulls_equal=True,
         )
-        ts = np.concatenate([self.ts, mapped["ts"].to_numpy()])
+        old_ts, old_wide, old_region, old_weight = self.cols
+        ts = np.concatenate([old_ts, mapped["ts"].to_numpy()])
         order = np.argsort(ts, kind="stable")
-        self.ts = ts[order]
-        self.sid_wide = np.concatenate([self.sid_wide, mapped["w"].to_numpy()])[order]
-        self.sid_region = np.concatenate([self.sid_region, mapped["r"].to_numpy()])[order]
-        self.weight = np.concatenate([self.weight, mapped["weight"].to_numpy()])[order]
+        self.cols = (
+            ts[order],
+            np.concatenate([old_wide, mapped["w"].to_numpy()])[order],
+            np.concatenate([old_region, mapped["r"].to_numpy()])[order],
+            np.concatenate([old_weight, mapped["weight"].to_numpy()])[order],
+        )
+
+    @property
+    def ts(self) -> F64:
+        return self.cols[0]
 
     def open_totals(self, n: int) -> F64:
         """Counted reports per series in the buckets still open."""
-        out = np.bincount(self.sid_wide, weights=self.weight, minlength=n).astype(np.float64)
-        has = self.sid_region >= 0
-        out += np.bincount(self.sid_region[has], weights=self.weight[has], minlength=len(out))
+        _, wide, region, weight = self.cols
+        out = np.bincount(wide, weights=weight, minlength=n).astype(np.float64)
+        has = region >= 0
+        out += np.bincount(region[has], weights=weight[has], minlength=len(out))
         return out[:n] if len(out) > n else np.pad(out, (0, n - len(out)))
 
     def prune(self, before: float) -> None:
         """Forget reports of buckets that have closed."""
         cut = int(np.searchsorted(self.ts, before))
         if cut:
-            self.ts, self.weight = self.ts[cut:], self.weight[cut:]
-            self.sid_wide, self.sid_region = self.sid_wide[cut:], self.sid_region[cut:]
+            ts, wide, region, weight = self.cols
+            self.cols = (ts[cut:], wide[cut:], region[cut:], weight[cut:])
 
     def grid(self, now: float) -> list[float]:
         """Check points in (checked_until, now], never on a bucket boundary."""
         if self.checked_until is None:
             return []
         out: list[float] = []
+        ts = self.ts
+        # Points before the first held report see zero everywhere: skip them in one step,
+        # so a long gap in stream time costs nothing (and the grid stays the same).
+        first = float(ts[0]) if len(ts) else now
+        skip = math.floor((first - self.checked_until) / self.check_s) - 1
+        if skip > 0:
+            self.checked_until += skip * self.check_s
         g = self.checked_until + self.check_s
         while g <= now:
             if g % self.width:
@@ -93,12 +112,13 @@ class PartialBuckets:
     def counts(self, g: float, n: int) -> F64:
         """Per series, counted reports of g's bucket stamped before g."""
         b = math.floor(g / self.width) * self.width
-        lo, hi = np.searchsorted(self.ts, [b, g])
+        ts, wide, region, weight = self.cols
+        lo, hi = np.searchsorted(ts, [b, g])
         if hi <= lo:
             return np.zeros(n)
-        w = self.weight[lo:hi]
-        out = np.bincount(self.sid_wide[lo:hi], weights=w, minlength=n).astype(np.float64)
-        reg = self.sid_region[lo:hi]
+        w = weight[lo:hi]
+        out = np.bincount(wide[lo:hi], weights=w, minlength=n).astype(np.float64)
+        reg = region[lo:hi]
         has = reg >= 0
         out += np.bincount(reg[has], weights=w[has], minlength=n)
         return out[:n] if len(out) > n else out

@@ -4,6 +4,7 @@ act on; never FastAPI's default shapes, never a 500 for bad input."""
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -54,7 +55,10 @@ def install(app: FastAPI) -> None:
             message = f"nothing at {request.url.path}; see /docs for the API"
         elif exc.status_code == 405:
             message = f"{request.method} is not allowed on {request.url.path}; see /docs"
-        return JSON(body(code, message), status_code=exc.status_code, headers=exc.headers)
+        headers = {k: v for k, v in (exc.headers or {}).items() if k.lower() != "allow"}
+        if exc.status_code == 405:  # every method of every route on this path, not one route's
+            headers["allow"] = ", ".join(_allowed(request))
+        return JSON(body(code, message), status_code=exc.status_code, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> JSON:
@@ -63,3 +67,63 @@ def install(app: FastAPI) -> None:
         field = ".".join(loc) or None
         message = f"{field}: {first.get('msg', 'invalid')}" if field else first.get("msg", "")
         return JSON(body("invalid_input", message, field), status_code=422)
+
+
+def _allowed(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(request.url.path):
+            methods |= set(getattr(route, "methods", None) or ())
+    return sorted(methods)
+
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message"],
+            "properties": {
+                "code": {"type": "string", "description": "stable, machine-readable"},
+                "message": {"type": "string", "description": "what to fix, for a person"},
+                "field": {"type": ["string", "null"], "description": "the input at fault"},
+            },
+        }
+    },
+}
+# Statuses any operation may answer with the error body, and those of keyed operations.
+COMMON = {400: "Malformed request", 404: "Not found", 422: "Invalid input"}
+WRITES = {413: "Body too large", 415: "Unsupported media type", 429: "Rate limited",
+          503: "Cannot store right now (disk, log)"}  # fmt: skip
+KEYED = {401: "Missing or invalid API key", 403: "Admin endpoints are off"}
+
+
+def document(app: FastAPI) -> None:
+    """Write the error contract into the OpenAPI description, so clients (and
+    schemathesis) know every status an operation can answer with."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is not None:
+            return app.openapi_schema
+        spec = build()
+        spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        for item in spec.get("paths", {}).values():
+            for method, op in item.items():
+                if not isinstance(op, dict) or "responses" not in op:
+                    continue
+                params = {p.get("name") for p in op.get("parameters", [])}
+                codes = dict(COMMON)
+                if method in ("post", "put", "delete"):
+                    codes |= WRITES
+                if params & {"authorization", "x-api-key"}:
+                    codes |= KEYED
+                for status, text in codes.items():
+                    op["responses"].setdefault(str(status), {"description": text, **ref})
+        app.openapi_schema = spec
+        return spec
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -82,8 +82,15 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}
     api.include_router(router(runtime, intake))
 
-    @api.get("/metrics", tags=["ops"], summary="Prometheus metrics", include_in_schema=True)
+    @api.get(
+        "/metrics",
+        tags=["ops"],
+        summary="Prometheus metrics",
+        response_class=Response,
+        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
+    )
     def prometheus() -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
+    errors.document(api)
     return OutageWatch(api, intake, runtime, metrics)

@@ -28,6 +28,7 @@ from detector.incidents import Incident, IncidentParams, IncidentTracker
 from detector.model import ModelParams, SeriesBank, nb_sf
 from ingest.aggregator import Aggregator, ClosedBatch
 from ingest.dedup import Dedup
+from ingest.series import SeriesKey
 from ingest.store import REPORT_COLUMNS, Store
 
 LEVEL_NAMES = np.array(["", "possible", "outage"], dtype=object)
@@ -405,12 +406,14 @@ class Pipeline:
         self._hour_of = hour
         self.hourly[:n, hour % 24] += counts
 
-    def totals(self) -> tuple[np.ndarray, np.ndarray]:
+    def totals(self) -> tuple[list[SeriesKey], np.ndarray, np.ndarray]:
         """Counted reports per series over the last hour (the detector's longest window:
         an hour at 1m, 5m and 1h buckets) and the last day, closed buckets plus the
         still-open ones, so a report shows at once. Read without the writer's lock:
-        display figures may be a tick behind, never torn into errors."""
-        n = len(self.agg.series)
+        display figures may be a tick behind, never torn into errors, so the keys are
+        snapshotted first and every array is cut to them (the writer may add series)."""
+        keys = self.agg.series.keys()
+        n = len(keys)
         open_now = self.partial.open_totals(n)
         hour = np.zeros(n)
         k = min(n, self.bank.n)
@@ -418,7 +421,7 @@ class Pipeline:
         day = np.zeros(n)
         k = min(n, self.hourly.shape[0])
         day[:k] = self.hourly[:k].sum(axis=1)
-        return hour + open_now, day + open_now
+        return keys, hour + open_now, day + open_now
 
     def open_incidents(self) -> list[dict[str, Any]]:
         return [inc.to_dict() for inc in self.tracker.open.values()]

@@ -11,12 +11,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
+from app import schemas
 from app.annotations import MAX_AUTHOR, MAX_TEXT
 from app.api import require_key
 from app.errors import ApiError
 from app.responses import JSON
 from app.routes_live import json_object
 from app.runtime import Runtime
+from app.schemas import ServicePath
 from ingest.report import ReportError, check_service
 
 Key = Annotated[str | None, Header()]
@@ -34,9 +36,15 @@ def router(rt: Runtime) -> APIRouter:
             }
         )
 
-    @admin.put("/v1/catalog/{service}", tags=["catalog"], summary="Add a service (API key)")
+    @admin.put(
+        "/v1/catalog/{service}",
+        tags=["catalog"],
+        summary="Add a service (API key)",
+        openapi_extra=schemas.body(schemas.CATALOG_ENTRY, required=False),
+        responses={201: {"description": "Added"}, 200: {"description": "Updated"}},
+    )
     async def put_service(
-        request: Request, service: str, authorization: Key = None, x_api_key: Key = None
+        request: Request, service: ServicePath, authorization: Key = None, x_api_key: Key = None
     ) -> JSON:
         require_key(rt, authorization, x_api_key)
         slug = _slug(service)
@@ -51,7 +59,9 @@ def router(rt: Runtime) -> APIRouter:
     @admin.delete(
         "/v1/catalog/{service}", status_code=204, tags=["catalog"], summary="Remove (API key)"
     )
-    def delete_service(service: str, authorization: Key = None, x_api_key: Key = None) -> Response:
+    def delete_service(
+        service: ServicePath, authorization: Key = None, x_api_key: Key = None
+    ) -> Response:
         require_key(rt, authorization, x_api_key)
         if not rt.catalog.remove(_slug(service)):
             raise ApiError(404, "not_found", f"service {service!r} is not in the catalog")
@@ -67,6 +77,7 @@ def router(rt: Runtime) -> APIRouter:
         status_code=201,
         tags=["feed"],
         summary="Annotate an incident (API key)",
+        openapi_extra=schemas.body(schemas.ANNOTATION),
     )
     async def annotate(
         request: Request, incident_id: str, authorization: Key = None, x_api_key: Key = None

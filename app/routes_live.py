@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
+from app import schemas
 from app.api import require_key
 from app.errors import ApiError
 from app.responses import JSON
@@ -69,7 +70,13 @@ def router(rt: Runtime) -> APIRouter:
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
 
-    @live.post("/v1/webhooks", status_code=201, tags=["webhooks"], summary="Subscribe (API key)")
+    @live.post(
+        "/v1/webhooks",
+        status_code=201,
+        tags=["webhooks"],
+        summary="Subscribe (API key)",
+        openapi_extra=schemas.body(schemas.WEBHOOK),
+    )
     async def subscribe(
         request: Request,
         authorization: Annotated[str | None, Header()] = None,
@@ -78,8 +85,17 @@ def router(rt: Runtime) -> APIRouter:
         require_key(rt, authorization, x_api_key)
         body = json_object(await request.body())
         url = body.get("url")
-        if not isinstance(url, str) or not url.startswith(("http://", "https://")):
-            raise ApiError(422, "invalid_url", "url must be an http(s) URL to POST to", "url")
+        if (
+            not isinstance(url, str)
+            or len(url) > 2048
+            or schemas.WEBHOOK_URL_RE.fullmatch(url) is None
+        ):
+            raise ApiError(
+                422,
+                "invalid_url",
+                "url must be an http(s) URL to POST to, such as https://example.org/hook",
+                "url",
+            )
         fmt = body.get("format", "json")
         if fmt not in FORMATS:
             raise ApiError(422, "invalid_format", "format must be json or slack", "format")

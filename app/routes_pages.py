@@ -21,6 +21,7 @@ from app.faces.badge import badge
 from app.faces.http import etagged, page
 from app.intake import Intake
 from app.runtime import Runtime
+from app.schemas import ServicePath
 from ingest.report import PROBLEMS, SERVICE_RE
 from ingest.windows import iso
 
@@ -42,19 +43,37 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         except ApiError:  # invalid slug or no reports: a page, not an error body
             return None
 
-    @faces.get("/v1/outages.atom", tags=["feed"], summary="Recent incidents as Atom 1.0")
+    @faces.get(
+        "/v1/outages.atom",
+        tags=["feed"],
+        summary="Recent incidents as Atom 1.0",
+        response_class=Response,
+        responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom"}},
+    )
     def atom(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
         body = feeds.atom(items, _base(request), iso(rt.clock.now()) or "")
         return etagged(request, body, "application/atom+xml; charset=utf-8")
 
-    @faces.get("/v1/outages.feed.json", tags=["feed"], summary="Recent incidents, JSON Feed 1.1")
+    @faces.get(
+        "/v1/outages.feed.json",
+        tags=["feed"],
+        summary="Recent incidents, JSON Feed 1.1",
+        response_class=Response,
+        responses={200: {"content": {"application/feed+json": {}}, "description": "JSON Feed"}},
+    )
     def json_feed(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
         return etagged(request, feeds.json_feed(items, _base(request)), "application/feed+json")
 
-    @faces.get("/v1/services/{service}/badge.svg", tags=["services"], summary="Status badge")
-    def service_badge(request: Request, service: str) -> Response:
+    @faces.get(
+        "/v1/services/{service}/badge.svg",
+        tags=["services"],
+        summary="Status badge",
+        response_class=Response,
+        responses={200: {"content": {"image/svg+xml": {}}, "description": "SVG badge"}},
+    )
+    def service_badge(request: Request, service: ServicePath) -> Response:
         svg = badge(service, _level(rt, service)).encode()
         return etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300)
 

@@ -29,6 +29,8 @@ class Settings:
     snapshot_interval_s: float = 60.0
     max_report_bytes: int = 4096
     max_import_bytes: int = 64 << 20
+    import_max_age_s: float = 7 * 86400.0  # how far back an import may reach (a backfill)
+    import_max_ahead_s: float = 300.0  # clock skew allowed for import times
     min_free_mb: float = 64.0  # below this, stop acknowledging (503) before the disk fills
     wal_group_ms: float = 2.0  # group commit: one fsync per this many ms of reports
     rate_address_per_s: float = 20.0  # per network (/24, /48): carriers share addresses

@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from app.main import OutageWatch
 from app.replay import replay
 from ingest.clock import ManualClock
-from tests.conftest import T0, import_rows, running, tick_to
+from tests.conftest import T0, backfill, running, tick_to
 from tests.scenario import background, to_csv
 
 HISTORY_MIN = 26 * 60
@@ -22,8 +22,7 @@ SURGE_AT = T0 + HISTORY_MIN * 60 + 7.0
 def live_run(app: OutageWatch, client: TestClient, clock: ManualClock) -> list[dict[str, Any]]:
     """Drive the live server; returns every report it was sent, with server times."""
     sent = background(T0, HISTORY_MIN)
-    import_rows(client, sent)
-    tick_to(app, clock, SURGE_AT, step=3600)
+    backfill(app, client, clock, sent, SURGE_AT)
     # 300 people report tinyapp within a minute (it normally gets ~2 an hour).
     for i in range(300):
         body = {"service": "tinyapp", "region": "IT", "problem": "login", "reporter": f"s{i}"}
@@ -89,8 +88,7 @@ def strip(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
 def test_restart_keeps_counts_incidents_and_carries_on(clock: ManualClock, tmp_path: Path) -> None:
     data = tmp_path / "data"
     with running(clock, data) as (app, client):
-        import_rows(client, background(T0, HISTORY_MIN))
-        tick_to(app, clock, SURGE_AT, step=3600)
+        backfill(app, client, clock, background(T0, HISTORY_MIN), SURGE_AT)
         for i in range(200):
             client.post("/v1/reports", json={"service": "tinyapp", "reporter": f"s{i}"})
             clock.advance(0.2)

@@ -104,6 +104,24 @@ def test_bulk_import_needs_a_key_and_names_the_bad_row(client: TestClient) -> No
     assert resp.status_code == 400
 
 
+@pytest.mark.parametrize(
+    ("ts", "ok"),
+    [(0, False), (4_102_444_800, False), (1_793_577_600 - 8 * 86400, False),
+     (1_793_577_600 - 6 * 86400, True), (1_793_577_600 + 200, True)],
+)  # fmt: skip
+def test_bulk_import_times_stay_near_now(client: TestClient, ts: float, ok: bool) -> None:
+    # 1970 once had the stream step through 29 million empty buckets (found by schemathesis).
+    body = b'{"ts": %d, "service": "aws"}\n{"ts": %d, "service": "aws"}' % (1_793_577_500, ts)
+    resp = client.post("/v1/import", content=body, headers={"x-api-key": "test-key"})
+    if ok:
+        assert resp.status_code == 200 and resp.json()["reports"] == 2
+    else:
+        assert resp.status_code == 422
+        err = resp.json()["error"]
+        assert err["code"] == "invalid_ts" and err["message"].startswith("row 2:")
+        assert "7 days back" in err["message"]
+
+
 def test_parse_report_unit() -> None:
     r = parse_report({"service": "aws", "region": "us", "problem": "login", "reporter": "tok-1"})
     assert (r.service, r.region, r.problem, r.reporter) == ("aws", "US", "login", "tok-1")

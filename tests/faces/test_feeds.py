@@ -7,6 +7,7 @@ import xml.etree.ElementTree as ET
 import feedparser
 from fastapi.testclient import TestClient
 
+from app.faces.badge import badge
 from app.main import OutageWatch
 from ingest.clock import ManualClock
 from tests.conftest import tick_to
@@ -103,7 +104,13 @@ def test_badge_levels_and_colours(outage: Outage) -> None:
 
 def test_badge_escapes_a_hostile_name(client: TestClient) -> None:
     hostile = '<svg onload="alert(1)">&amp'
-    root, text = _badge(client, hostile)
+    # The route refuses what is not a service slug, with a JSON error, nothing reflected.
+    resp = client.get(f"/v1/services/{hostile}/badge.svg")
+    assert resp.status_code == 422 and resp.headers["content-type"] == "application/json"
+    assert "<svg" not in resp.text
+    # The renderer escapes whatever label it is given: defence in depth.
+    root = ET.fromstring(badge(hostile, "unknown"))
+    text = " ".join(t.text or "" for t in root.iter("{http://www.w3.org/2000/svg}text"))
     assert hostile in text  # text content, not markup
     assert len(list(root.iter("{http://www.w3.org/2000/svg}svg"))) == 1
     assert "unknown" in text

@@ -1,7 +1,8 @@
--- POST /v1/reports with pre-built bodies cycling over services, regions, problems and
--- reporter tokens. Optional pacing: RATE_DELAY_MS (env) delays each request, so a
--- fixed number of connections gives a fixed rate (wrk cannot rate-limit otherwise).
-local bodies = {}
+-- POST /v1/reports cycling over services, regions and problems, each request from a
+-- new reporter token (a crowd: the per-token rate limit and dedup run but never refuse).
+-- Optional pacing: RATE_DELAY_MS (env) delays each request, so a fixed number of
+-- connections gives a fixed rate (wrk cannot rate-limit otherwise).
+local prefixes = {}
 local regions = {"US", "GB", "DE", "FR", "IT", "ES", "BR", "IN", "JP"}
 local problems = {"login", "app", "website", "payments", "connection", "other"}
 local counter = 0
@@ -15,9 +16,9 @@ end
 
 function init(args)
   for i = 1, 4096 do
-    bodies[i] = string.format(
-      '{"service":"svc-%d","region":"%s","problem":"%s","reporter":"t%d-%d"}',
-      i % 3000, regions[i % #regions + 1], problems[i % #problems + 1], thread_id, i)
+    prefixes[i] = string.format(
+      '{"service":"svc-%d","region":"%s","problem":"%s","reporter":"t%d-',
+      i % 3000, regions[i % #regions + 1], problems[i % #problems + 1], thread_id)
   end
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
@@ -25,7 +26,8 @@ end
 
 function request()
   counter = counter + 1
-  return wrk.format(nil, "/v1/reports", nil, bodies[counter % #bodies + 1])
+  local body = prefixes[counter % #prefixes + 1] .. counter .. '"}'
+  return wrk.format(nil, "/v1/reports", nil, body)
 end
 
 function delay()
