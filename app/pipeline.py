@@ -436,17 +436,19 @@ class Pipeline:
             state["hourly"] = self.hourly[: len(self.agg.series)].copy()
             buf = io.BytesIO()
             np.savez_compressed(buf, **state)  # type: ignore[arg-type]
-            reporters, services, ts = self.dedup.export()
+            # No dedup memory: on start it is rebuilt from the stored reports, which
+            # also covers reports stored after this snapshot (and keeps snapshots small).
             meta = {
                 "keys": self.agg.series.keys(),
                 "closed_until": self.agg.closed_until,
                 "now": self.now,
-                "dedup": [reporters, services, ts],
                 "hour_of": self._hour_of,
             }
             return orjson.dumps({"meta": meta, "bank": buf.getvalue().hex()})
 
     def restore(self, blob: bytes | None, open_incidents: list[dict[str, Any]]) -> None:
+        if self.store is not None:
+            self.dedup.restore(*self.store.recent_reporters(self.dedup.window))
         if blob:
             data = orjson.loads(blob)
             meta = data["meta"]
@@ -454,7 +456,8 @@ class Pipeline:
                 self.agg.series.id((service, region))
             self.agg.closed_until = meta["closed_until"]
             self.now = meta["now"]
-            self.dedup.restore(*meta["dedup"])
+            if "dedup" in meta:  # snapshots before the memory was rebuilt from the store
+                self.dedup.restore(*meta["dedup"])
             with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
                 state = {k: npz[k] for k in npz.files}
             hourly = state.pop("hourly", None)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from fastapi.responses import Response
+
+T = TypeVar("T")
 
 
 class JSON(Response):
@@ -23,20 +25,29 @@ class Rendered:
 
     def __init__(self, size: int = 2048) -> None:
         self.size = size
-        self._items: dict[str, tuple[int, bytes, str]] = {}
+        self._items: dict[Any, tuple[int, Any]] = {}
+
+    def memo(self, key: Any, version: int, render: Callable[[], T]) -> T:
+        """render(), or what it gave for this key at this data version."""
+        hit = self._items.get(key)
+        if hit is None or hit[0] != version:
+            hit = (version, render())
+            if len(self._items) >= self.size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = hit
+        value: T = hit[1]
+        return value
 
     def get(
         self, request: Any, version: int, render: Callable[[], Any], max_age: int = 5
     ) -> Response:
-        key = request.url.path + "?" + str(request.url.query)
-        hit = self._items.get(key)
-        if hit is None or hit[0] != version:
+        def encode() -> tuple[bytes, str]:
             body = orjson.dumps(render(), option=orjson.OPT_SERIALIZE_NUMPY)
-            hit = (version, body, _etag(body))
-            if len(self._items) >= self.size:
-                self._items.pop(next(iter(self._items)))
-            self._items[key] = hit
-        return _respond(request, hit[1], hit[2], max_age)
+            return body, _etag(body)
+
+        key = request.url.path + "?" + str(request.url.query)
+        body, tag = self.memo(key, version, encode)
+        return _respond(request, body, tag, max_age)
 
 
 def _etag(body: bytes) -> str:

@@ -20,6 +20,7 @@ from app.faces import feeds, pages
 from app.faces.badge import badge
 from app.faces.http import etagged, page
 from app.intake import Intake
+from app.responses import Rendered
 from app.runtime import Runtime
 from app.schemas import ServicePath
 from ingest.report import PROBLEMS, SERVICE_RE
@@ -36,6 +37,9 @@ def _base(request: Request) -> str:
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     faces = APIRouter()
+    # Pages for the current data version, rendered once: outage day is many people
+    # asking for the same few pages within a tick.
+    rendered = Rendered(size=1024)
 
     def detail(service: str) -> dict[str, Any] | None:
         try:
@@ -74,12 +78,21 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         responses={200: {"content": {"image/svg+xml": {}}, "description": "SVG badge"}},
     )
     def service_badge(request: Request, service: ServicePath) -> Response:
-        svg = badge(service, _level(rt, service)).encode()
+        svg = rendered.memo(
+            ("badge", service),
+            rt.pipeline.version,
+            lambda: badge(service, _level(rt, service)).encode(),
+        )
         return etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300)
 
     @faces.get("/", include_in_schema=False)
     def home() -> Response:
-        return page(pages.home(rt.store.open_incidents(), services_list(rt, 25)))
+        html = rendered.memo(
+            "home",
+            rt.pipeline.version,
+            lambda: pages.home(rt.store.open_incidents(), services_list(rt, 25)),
+        )
+        return page(html)
 
     @faces.post("/s/{service}/report", include_in_schema=False)
     async def form_report(request: Request, service: str) -> Response:
@@ -103,17 +116,27 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
     @faces.get("/s/{service:path}", include_in_schema=False)
     def service_page(service: str, thanks: str | None = None) -> Response:
-        d = detail(service)
-        if d is None:
-            return page(pages.not_found(service, form=_valid(service)), 404)
-        return page(pages.service_page(d, thanks=thanks is not None))
+        def render() -> tuple[str, int]:
+            d = detail(service)
+            if d is None:
+                return pages.not_found(service, form=_valid(service)), 404
+            return pages.service_page(d, thanks=thanks is not None), 200
+
+        key = ("page", service, thanks is not None)
+        html, status = rendered.memo(key, rt.pipeline.version, render)
+        return page(html, status)
 
     @faces.get("/embed/{service:path}", include_in_schema=False)
     def embed(request: Request, service: str) -> Response:
-        d = detail(service)
-        if d is None:
-            return page(pages.not_found(service, embed=True), 404, embed=True)
-        return page(pages.embed_card(d, _base(request)), embed=True)
+        def render() -> tuple[str, int]:
+            d = detail(service)
+            if d is None:
+                return pages.not_found(service, embed=True), 404
+            return pages.embed_card(d, base), 200
+
+        base = _base(request)
+        html, status = rendered.memo(("embed", service, base), rt.pipeline.version, render)
+        return page(html, status, embed=True)
 
     @faces.get("/widget.js", include_in_schema=False)
     def widget(request: Request) -> Response:

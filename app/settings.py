@@ -32,7 +32,9 @@ class Settings:
     import_max_age_s: float = 7 * 86400.0  # how far back an import may reach (a backfill)
     import_max_ahead_s: float = 300.0  # clock skew allowed for import times
     min_free_mb: float = 64.0  # below this, stop acknowledging (503) before the disk fills
-    wal_group_ms: float = 2.0  # group commit: one fsync per this many ms of reports
+    # Group commit: 0 writes and fsyncs as soon as the committer is free, and the next
+    # group gathers meanwhile (measured best, benchmarks/wal_bench.py); > 0 also waits.
+    wal_group_ms: float = 0.0
     rate_address_per_s: float = 20.0  # per network (/24, /48): carriers share addresses
     rate_address_burst: float = 400.0
     rate_reporter_per_s: float = 0.2  # per reporter token

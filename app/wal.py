@@ -1,8 +1,9 @@
 """The write-ahead log: a 202 means the report is on disk.
 
 Accepted reports join the current group; a committer thread writes the group to an
-append-only segment and fsyncs it every `group_ms`, then wakes every request of the
-group at once (one future per group, not per report). Each record carries a
+append-only segment and fsyncs it (while the next group gathers; `group_ms` > 0 adds a
+wait), then wakes every request of the group at once (one future per group and event
+loop, not per report). Each record carries a
 sequence number that is also stored with the report in DuckDB, in the same atomic
 batch insert; on start, records beyond the highest stored sequence are replayed, so
 a crash anywhere loses nothing acknowledged and counts nothing twice. Segments that
@@ -31,7 +32,7 @@ class WalError(RuntimeError):
 
 
 class WriteAheadLog:
-    def __init__(self, directory: Path, group_ms: float = 2.0, fsync: bool = True) -> None:
+    def __init__(self, directory: Path, group_ms: float = 0.0, fsync: bool = True) -> None:
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
         self.group_s = group_ms / 1000
@@ -40,7 +41,9 @@ class WriteAheadLog:
         self._error_at = 0.0
         self._lock = threading.Lock()
         self._group: list[bytes] = []
-        self._waiters: list[tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
+        # One future per event loop per group: every request of the group awaits it, so
+        # a commit wakes a loop once (one call_soon_threadsafe), not once per report.
+        self._waiters: dict[asyncio.AbstractEventLoop, asyncio.Future[None]] = {}
         self._wake = threading.Event()
         self._stop = threading.Event()
         segments = self.segments()
@@ -60,15 +63,18 @@ class WriteAheadLog:
     def append(self, lines: list[bytes]) -> asyncio.Future[None]:
         """Queue records; the future completes once they are fsynced (or fails)."""
         loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
         with self._lock:
             if self.error is not None and not self._reopen():
-                fut.set_exception(WalError(self.error))
-                return fut
+                failed: asyncio.Future[None] = loop.create_future()
+                failed.set_exception(WalError(self.error))
+                return failed
             self._group.extend(lines)
-            self._waiters.append((loop, fut))
+            fut = self._waiters.get(loop)
+            if fut is None:
+                fut = self._waiters[loop] = loop.create_future()
         self._wake.set()
-        return fut
+        # Shielded: a client that hangs up cancels its own wait, not the whole group's.
+        return asyncio.shield(fut)
 
     def usable(self) -> bool:
         """False while the log cannot be written; retried at most once a second."""
@@ -110,7 +116,7 @@ class WriteAheadLog:
     def _commit(self) -> None:
         with self._lock:
             group, self._group = self._group, []
-            waiters, self._waiters = self._waiters, []
+            waiters, self._waiters = self._waiters, {}
         if not waiters:
             return
         error: str | None = None
@@ -127,7 +133,7 @@ class WriteAheadLog:
             with self._lock:
                 self.error = error
                 self._error_at = time.monotonic()
-        for loop, fut in waiters:
+        for loop, fut in waiters.items():
             if error is None:
                 loop.call_soon_threadsafe(_resolve, fut)
             else:

@@ -10,6 +10,7 @@ the window are swept once per window of stream time.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -74,4 +75,8 @@ class Dedup:
         return [k[0] for k in keys], [k[1] for k in keys], list(self._last.values())
 
     def restore(self, reporters: list[str], services: list[str], ts: list[float]) -> None:
-        self._last = dict(zip(zip(reporters, services, strict=True), ts, strict=True))
+        """Merge remembered reports in (the latest time per reporter and service wins)."""
+        last = self._last
+        for key, t in zip(zip(reporters, services, strict=True), ts, strict=True):
+            if t > last.get(key, -math.inf):
+                last[key] = t

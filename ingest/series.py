@@ -27,6 +27,7 @@ class SeriesIndex:
     def __init__(self, keys: Iterable[SeriesKey] = ()) -> None:
         self._keys: list[SeriesKey] = []
         self._ids: dict[SeriesKey, int] = {}
+        self._wide: list[int] = []  # ids of service-wide series, ascending
         for k in keys:
             self.id(k)
 
@@ -41,6 +42,8 @@ class SeriesIndex:
         if i is None:
             i = self._ids[key] = len(self._keys)
             self._keys.append(key)
+            if key[1] is None:
+                self._wide.append(i)
         return i
 
     def get(self, key: SeriesKey) -> int | None:
@@ -54,6 +57,14 @@ class SeriesIndex:
 
     def keys(self) -> list[SeriesKey]:
         return list(self._keys)
+
+    def wide_ids(self) -> npt.NDArray[np.int64]:
+        """Ids of the service-wide series (region None), ascending.
+
+        >>> SeriesIndex([("a", "IT"), ("a", None), ("b", None)]).wide_ids().tolist()
+        [1, 2]
+        """
+        return np.array(self._wide, dtype=np.int64)
 
     def frame(self) -> pl.DataFrame:
         """Columns sid, service, region: for joins that map many rows at once."""

@@ -329,6 +329,19 @@ class Store:
         nxt = encode_cursor(rows[-1][1] / 1e6, rows[-1][2]) if more and rows else None
         return [orjson.loads(r[0]) for r in rows], nxt
 
+    def recent_reporters(self, window_s: float) -> tuple[list[str], list[str], list[float]]:
+        """Each reporter's last counted report per service within `window_s` of the
+        newest stored report: the dedup memory, rebuilt from what is stored."""
+        with self._reader() as cur:
+            rows = cur.execute(
+                "SELECT reporter, service, max(epoch_us(ts)) / 1e6 FROM reports "
+                "WHERE counted AND reporter IS NOT NULL AND ts >= "
+                "(SELECT max(ts) FROM reports) - to_microseconds(?::BIGINT) "
+                "GROUP BY reporter, service",
+                [int(window_s * 1e6)],
+            ).fetchall()
+        return [r[0] for r in rows], [r[1] for r in rows], [float(r[2]) for r in rows]
+
     def reports_since(self, since: float) -> pl.DataFrame:
         """Counted reports at or after `since` (the buckets still open at a restart)."""
         with self._reader() as cur:

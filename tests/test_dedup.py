@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi.testclient import TestClient
 
 from ingest.clock import ManualClock
 from ingest.dedup import Dedup
+from ingest.store import Store
+from tests.conftest import running
 
 
 def test_first_report_per_reporter_per_service_per_window() -> None:
@@ -57,3 +61,23 @@ def test_raw_addresses_and_tokens_are_never_stored(app_client) -> None:  # type:
     stored = {r[0] for r in rows}
     assert len(stored) == 2
     assert all("secret" not in s and "testclient" not in s for s in stored)
+
+
+def test_dedup_memory_outlives_a_crash_before_any_snapshot(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    # The memory is rebuilt from the stored reports, not carried in the snapshot, so a
+    # report stored after the last snapshot still dedups after a restart.
+    data = tmp_path / "data"
+    body = {"service": "aws", "region": "IT", "reporter": "same-person"}
+    with running(clock, data) as (app, client):
+        assert client.post("/v1/reports", json=body).json()["counted"]
+        app.runtime.tick()
+    store = Store(data / "outagewatch.duckdb")
+    store.write("DELETE FROM snapshots")  # as if killed before the first snapshot
+    store.close()
+    clock.advance(600)
+    with running(clock, data) as (app, client):
+        assert not client.post("/v1/reports", json=body).json()["counted"]
+        clock.advance(3600)
+        assert client.post("/v1/reports", json=body).json()["counted"]

@@ -86,7 +86,7 @@ def paced(base: str, rate: float, duration: int, connections: int = 50) -> dict[
 
 
 def bulk_import(base: str, batches: int = 20, rows: int = 10_000) -> float:
-    t0 = 1_793_577_600.0
+    t0 = time.time() - 3 * 86400  # a backfill of recent days (imports reach 7 days back)
     bodies = [
         b"\n".join(
             orjson.dumps(
@@ -156,11 +156,11 @@ def main() -> None:
             results["bulk_import_reports_per_s"] = bulk_import(base)
             # Reads while ~2k reports/s come in: the poster runs in the background.
             poster = subprocess.Popen(
-                [*pin(1), "wrk", "-t1", "-c20", f"-d{d + 4}s", "-s",
+                [*pin(1), "wrk", "-t1", "-c20", f"-d{d * 2 + 8}s", "-s",
                  str(HERE / "wrk" / "post_report.lua"), base],
                 env={**os.environ, "RATE_DELAY_MS": "10"}, stdout=subprocess.DEVNULL,
             )  # fmt: skip
-            time.sleep(2)
+            time.sleep(5)  # past the first burst of new series: measure the steady state
             for name, path in [("feed", "/v1/outages"), ("service", "/v1/services/svc-1"),
                                ("services", "/v1/services"), ("page", "/s/svc-1"),
                                ("badge", "/v1/services/svc-1/badge.svg"),
