@@ -302,7 +302,8 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
     ids = ids[ids < len(keys)]
     leveled = np.zeros(len(ids), dtype=bool)
     if levels:
-        leveled = np.isin(ids, [rt.pipeline.agg.series.get((s, None)) for s in levels])
+        found = [rt.pipeline.agg.series.get((s, None)) for s in levels]
+        leveled = np.isin(ids, [i for i in found if i is not None])
     ids = ids[(day[ids] > 0) | leveled]
     names = np.array([keys[i][0] for i in ids.tolist()], dtype=object)
     rank = np.array([LEVEL_RANK[levels.get(n, "none")] for n in names], dtype=np.int64)
