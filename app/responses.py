@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -26,15 +27,19 @@ class Rendered:
     def __init__(self, size: int = 2048) -> None:
         self.size = size
         self._items: dict[Any, tuple[int, Any]] = {}
+        self._lock = threading.Lock()
 
     def memo(self, key: Any, version: int, render: Callable[[], T]) -> T:
         """render(), or what it gave for this key at this data version."""
         hit = self._items.get(key)
         if hit is None or hit[0] != version:
             hit = (version, render())
-            if len(self._items) >= self.size:
-                self._items.pop(next(iter(self._items)))
-            self._items[key] = hit
+            # Routes run on a thread pool: evicting (iterating the dict) while another
+            # thread inserts would raise "dictionary changed size during iteration".
+            with self._lock:
+                if len(self._items) >= self.size:
+                    self._items.pop(next(iter(self._items)))
+                self._items[key] = hit
         value: T = hit[1]
         return value
 
