@@ -1,7 +1,9 @@
 """Intake policies against hostile crowds: rate limits and per-network caps.
 
 Pure: time comes in as an argument. Keys are already-hashed identities, so no raw
-address is ever held here.
+address is ever held here. State is dicts of strings to floats only: such dicts are
+never tracked by Python's cyclic garbage collector, so a flood of new keys does not
+lengthen its full passes (which stop every thread).
 """
 
 from __future__ import annotations
@@ -23,29 +25,44 @@ class TokenBuckets:
         self.rate = rate
         self.burst = burst
         self.max_keys = max_keys
-        self._state: dict[str, tuple[float, float]] = {}
+        self._tokens: dict[str, float] = {}
+        self._at: dict[str, float] = {}
+        # Forget when the memory doubles, not whenever it is over max_keys: with more
+        # live keys than max_keys that would rebuild it on every request.
+        self._limit = max_keys
 
     def take(self, key: str, now: float) -> tuple[bool, float]:
         """(allowed, seconds until a token is available)."""
-        tokens, last = self._state.get(key, (self.burst, now))
-        tokens = min(self.burst, tokens + (now - last) * self.rate)
+        last = self._at.get(key)
+        tokens = (
+            self.burst
+            if last is None
+            else min(self.burst, self._tokens[key] + (now - last) * self.rate)
+        )
+        self._at[key] = now
         if tokens >= 1.0:
-            self._state[key] = (tokens - 1.0, now)
-            if len(self._state) > self.max_keys:
+            self._tokens[key] = tokens - 1.0
+            if len(self._at) > self._limit:
                 self._forget(now)
             return True, 0.0
-        self._state[key] = (tokens, now)
+        self._tokens[key] = tokens
         return False, (1.0 - tokens) / self.rate
 
     def _forget(self, now: float) -> None:
         """Drop keys whose bucket has refilled: they hold no information."""
         full = self.burst / self.rate
-        self._state = {k: v for k, v in self._state.items() if now - v[1] < full}
+        self._at = {k: t for k, t in self._at.items() if now - t < full}
+        self._tokens = {k: self._tokens[k] for k in self._at}
+        self._limit = max(self.max_keys, 2 * len(self._at))
 
 
 class PrefixCap:
     """At most `cap` counted reports per network prefix per service per window: a
     thousand reporter tokens from one network stand for a few people, not a crowd.
+
+    A generic cell rate algorithm (one float per key, the theoretical arrival time):
+    `cap` at once, then one per `window / cap`: `cap` a window over the long run, and
+    never more than 2 * `cap` - 1 in any one window.
 
     >>> pc = PrefixCap(cap=2, window=3600)
     >>> [pc.allows("net", "aws", 0.0) and pc.note("net", "aws", 0.0) is None for _ in range(3)]
@@ -57,22 +74,30 @@ class PrefixCap:
     def __init__(self, cap: int, window: float) -> None:
         self.cap = cap
         self.window = window
-        self._seen: dict[tuple[str, str], list[float]] = {}
-        self._swept = 0.0
+        self.interval = window / cap
+        # key: prefix + " " + service. Two generations, as in ingest/dedup.py: a key
+        # last noted more than a window ago has a TAT in the past, so dropping the
+        # older generation whole loses nothing (and costs no O(n) sweep on the loop).
+        self._tat: dict[str, float] = {}
+        self._prev: dict[str, float] = {}
+        self._gen_start: float | None = None
+
+    def _get(self, key: str, default: float) -> float:
+        tat = self._tat.get(key)
+        return self._prev.get(key, default) if tat is None else tat
 
     def allows(self, prefix: str, service: str, now: float) -> bool:
-        if now - self._swept > self.window:
-            self._sweep(now)
-        recent = [t for t in self._seen.get((prefix, service), []) if now - t < self.window]
-        self._seen[(prefix, service)] = recent
-        return len(recent) < self.cap
+        if self._gen_start is None:
+            self._gen_start = now
+        elif now - self._gen_start >= 2 * self.window:
+            self._tat, self._prev, self._gen_start = {}, {}, now
+        elif now - self._gen_start >= self.window:
+            self._prev, self._tat, self._gen_start = self._tat, {}, now
+        return self._get(prefix + " " + service, now) - now <= self.window - self.interval
 
     def note(self, prefix: str, service: str, now: float) -> None:
-        self._seen.setdefault((prefix, service), []).append(now)
-
-    def _sweep(self, now: float) -> None:
-        self._seen = {k: v for k, v in self._seen.items() if v and now - v[-1] < self.window}
-        self._swept = now
+        key = prefix + " " + service
+        self._tat[key] = max(self._get(key, now), now) + self.interval
 
 
 def network_prefix(address: str) -> str:
