@@ -324,11 +324,10 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
         raise ApiError(422, "invalid_service", "service must be a lower-case slug", "service")
     now = rt.clock.now()
     width = rt.settings.bucket_seconds
-    sid = rt.pipeline.agg.series.get((service, None))
-    if sid is None:
-        raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
     keys, hour, day = rt.pipeline.totals()
-    if sid >= len(keys):  # registered by the writer after the snapshot: nothing counted yet
+    sid = rt.pipeline.agg.series.get((service, None))
+    # Past the keys' snapshot: registered by the writer just now, nothing counted yet.
+    if sid is None or sid >= len(keys):
         raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     levels = {d["region"]: d["level"] for d in open_items}

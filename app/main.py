@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from app import errors
+from app import errors, schemas
 from app.api import router
 from app.clock import WallClock
 from app.faces.headers import FaceHeaders
@@ -87,7 +87,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         tags=["ops"],
         summary="Prometheus metrics",
         response_class=Response,
-        responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text"}},
+        responses=schemas.returns("text/plain", "Prometheus text"),
     )
     def prometheus() -> Response:
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")

@@ -29,7 +29,7 @@ def router(rt: Runtime) -> APIRouter:
         tags=["feed"],
         summary="Server-sent events: incident opened, escalated, resolved",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/event-stream": {}}}},
+        responses=schemas.returns("text/event-stream", "Server-sent events"),
     )
     async def stream(
         request: Request,

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
+from app import schemas
 from app.api import LEVEL_RANK, service_detail, services_list
 from app.errors import ApiError
 from app.faces import feeds, pages
@@ -52,7 +53,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         tags=["feed"],
         summary="Recent incidents as Atom 1.0",
         response_class=Response,
-        responses={200: {"content": {"application/atom+xml": {}}, "description": "Atom"}},
+        responses=schemas.returns("application/atom+xml", "Atom"),
     )
     def atom(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
@@ -64,7 +65,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         tags=["feed"],
         summary="Recent incidents, JSON Feed 1.1",
         response_class=Response,
-        responses={200: {"content": {"application/feed+json": {}}, "description": "JSON Feed"}},
+        responses=schemas.returns("application/feed+json", "JSON Feed"),
     )
     def json_feed(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
@@ -75,7 +76,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         tags=["services"],
         summary="Status badge",
         response_class=Response,
-        responses={200: {"content": {"image/svg+xml": {}}, "description": "SVG badge"}},
+        responses=schemas.returns("image/svg+xml", "SVG badge"),
     )
     def service_badge(request: Request, service: ServicePath) -> Response:
         svg = rendered.memo(

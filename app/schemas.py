@@ -106,3 +106,8 @@ def body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
             "content": {"application/json": {"schema": schema}},
         }
     }
+
+
+def returns(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses` for an operation whose 200 is not JSON (feeds, SVG, metrics, SSE)."""
+    return {200: {"content": {media_type: {}}, "description": description}}

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import ipaddress
 
+from ingest.generations import Generations
+
 
 class TokenBuckets:
     """One token bucket per key: `rate` tokens a second, at most `burst` saved up.
@@ -75,29 +77,19 @@ class PrefixCap:
         self.cap = cap
         self.window = window
         self.interval = window / cap
-        # key: prefix + " " + service. Two generations, as in ingest/dedup.py: a key
-        # last noted more than a window ago has a TAT in the past, so dropping the
-        # older generation whole loses nothing (and costs no O(n) sweep on the loop).
-        self._tat: dict[str, float] = {}
-        self._prev: dict[str, float] = {}
-        self._gen_start: float | None = None
-
-    def _get(self, key: str, default: float) -> float:
-        tat = self._tat.get(key)
-        return self._prev.get(key, default) if tat is None else tat
+        # key: prefix + " " + service. A key last noted more than a window ago has
+        # its TAT in the past, so forgetting it by generations loses nothing.
+        self._tat = Generations(window)
 
     def allows(self, prefix: str, service: str, now: float) -> bool:
-        if self._gen_start is None:
-            self._gen_start = now
-        elif now - self._gen_start >= 2 * self.window:
-            self._tat, self._prev, self._gen_start = {}, {}, now
-        elif now - self._gen_start >= self.window:
-            self._prev, self._tat, self._gen_start = self._tat, {}, now
-        return self._get(prefix + " " + service, now) - now <= self.window - self.interval
+        self._tat.advance(now)
+        tat = self._tat.get(prefix + " " + service)
+        return tat is None or tat - now <= self.window - self.interval
 
     def note(self, prefix: str, service: str, now: float) -> None:
         key = prefix + " " + service
-        self._tat[key] = max(self._get(key, now), now) + self.interval
+        tat = self._tat.get(key)
+        self._tat[key] = (now if tat is None else max(tat, now)) + self.interval
 
 
 def network_prefix(address: str) -> str:
