@@ -110,12 +110,66 @@ def nb_sf(x: F64, mu: F64, phi: F64) -> F64:
     return out
 
 
+def nb_logsf(x: F64, mu: F64, phi: F64) -> F64:
+    """log P(X >= x), exact where the tail is representable and asymptotic beyond it.
+
+    Where `betainc` underflows (tails below ~1e-300) the log is taken of the
+    probability mass at x times the geometric sum of the following terms, whose
+    ratio only falls as x grows: a strict, slightly generous bound that keeps
+    ranking stronger evidence higher however extreme it is.
+
+    >>> float(nb_logsf(np.array([0.0]), np.array([3.0]), np.array([0.1]))[0])
+    0.0
+    >>> a, b = nb_logsf(np.array([5000.0, 9000.0]), np.array([3.0, 3.0]), np.array([0.1, 0.1]))
+    >>> bool(b < a < math.log(1e-300))
+    True
+    >>> x, m, f = np.array([30.0]), np.array([3.0]), np.array([0.1])
+    >>> bool(abs(nb_logsf(x, m, f)[0] - math.log(nb_sf(x, m, f)[0])) < 1e-9)
+    True
+    """
+    shape = np.broadcast(x, mu, phi).shape
+    sf = nb_sf(x, mu, phi)
+    out = np.zeros(shape)
+    ok = sf > 1e-290
+    with np.errstate(divide="ignore"):
+        out[ok] = np.log(sf[ok])
+    far = ~ok
+    if far.any():
+        xa, ma, pa = (np.broadcast_to(a, shape)[far].astype(np.float64) for a in (x, mu, phi))
+        r = 1.0 / pa
+        log_q = np.log(ma) - np.log(ma + r)
+        log_pmf = (
+            special.gammaln(xa + r)
+            - special.gammaln(r)
+            - special.gammaln(xa + 1.0)
+            + r * (np.log(r) - np.log(ma + r))
+            + xa * log_q
+        )
+        ratio = np.minimum((xa + r) / (xa + 1.0) * np.exp(log_q), 1.0 - 1e-12)
+        out[far] = np.minimum(log_pmf - np.log1p(-ratio), math.log(1e-290))
+    return out
+
+
+def score_of(log_p: F64) -> F64:
+    """Evidence as a score in [0, 1): -log10(p) / (-log10(p) + 8), so 0.5 is p = 1e-8
+    (the outage bar), 0.43 is 1e-6 (possible) and it never saturates: p = 1e-100 is
+    0.93 and 1e-1000 is 0.992, always strictly higher for stronger evidence.
+
+    >>> [round(float(s), 3) for s in score_of(np.log(np.array([1.0, 1e-8, 1e-100])))]
+    [0.0, 0.5, 0.926]
+    """
+    lg = np.maximum(-log_p / math.log(10.0), 0.0)
+    out: F64 = lg / (lg + 8.0)
+    return out
+
+
 @dataclass
 class Step:
     """What one bucket did to every series, score-before-learn."""
 
     expected: F64
     p: F64  # combined evidence: the smaller of the window tests and the CUSUM bound
+    log_p: F64  # its natural log, exact far beyond where p underflows
     p1: F64  # single-bucket tail probability (for onset and activity)
     p_short: F64  # ~5-minute window tail probability (or p1 with coarse buckets)
     p_mid: F64  # ~15-minute window tail probability
@@ -125,7 +179,7 @@ class Step:
 
     @property
     def score(self) -> F64:
-        return 1.0 - self.p
+        return score_of(self.log_p)
 
 
 class SeriesBank:
@@ -275,22 +329,22 @@ class SeriesBank:
         wm = self.win_mu[:n] + mu32[:, None] - self.ring_mu[:n][:, leaving]
         gone_mu = self.ring_mu[:n][:, leaving].astype(np.float64)
         wm2 = self.win_mu2[:n] + (mu32**2)[:, None] - gone_mu**2
-        pmin = np.ones(n)
+        lmin = np.zeros(n)
         by_window: list[F64] = []
         for j, w in enumerate(self.windows):
             xs = np.maximum(wx[:, j], 0.0)
             m = np.maximum(wm[:, j], 1e-12)
             share = np.maximum(wm2[:, j], 0.0) / m**2
             phi_w = phi * (p.phi_persistent + (1 - p.phi_persistent) * share) + extra
-            pw = np.where(filled >= w, nb_sf(xs, m, phi_w), 1.0)
-            by_window.append(pw)
-            pmin = np.minimum(pmin, pw)
+            lw = np.where(filled >= w, nb_logsf(xs, m, phi_w), 0.0)
+            by_window.append(np.exp(lw))
+            lmin = np.minimum(lmin, lw)
         p1 = by_window[0]
         p_short = by_window[1] if len(by_window) > 1 else p1
         p_mid = by_window[2] if len(by_window) > 2 else p_short
         before = (self.pos - np.arange(1, self._recent_w)) % RING
         recent = x + self.ring_x[:n][:, before].sum(axis=1, dtype=np.float64)
-        p_window = np.minimum(pmin * len(self.windows), 1.0)
+        log_window = np.minimum(lmin + math.log(len(self.windows)), 0.0)  # Bonferroni
 
         # CUSUM for a k-fold rate, scaled down by overdispersion (quasi-likelihood).
         # Against an upper credible mean: an uncertain rate must not drift it upward.
@@ -299,10 +353,11 @@ class SeriesBank:
         inc = (x * math.log(k) - mu_hi * (k - 1)) / (1 + phi * mu)
         # Capped: beyond ~1e-13 more evidence says nothing, and a cap lets it fall fast.
         cusum = np.minimum(np.maximum(0.0, self.cusum[:n] + inc), p.cusum_cap)
-        p_cusum = np.exp(-cusum)
+        log_p = np.minimum(log_window, -cusum)
         out = Step(
             expected=mu,
-            p=np.minimum(p_window, p_cusum),
+            p=np.exp(log_p),
+            log_p=log_p,
             p1=p1,
             p_short=p_short,
             p_mid=p_mid,

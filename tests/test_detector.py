@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from river import base as river_base
 
-from detector.model import ModelParams, SeriesBank, hour_of_week, nb_sf
+from detector.model import ModelParams, SeriesBank, hour_of_week, nb_logsf, nb_sf, score_of
 from detector.river_model import SeasonalNB
 from tests.conftest import T0
 
@@ -33,7 +35,10 @@ def test_river_interface_and_score_before_learn() -> None:
         m.learn_one({"t": T0 + i * 60.0, "count": 3})
     t = T0 + 3 * 86400.0
     normal, surge = m.score_one({"t": t, "count": 3}), m.score_one({"t": t, "count": 80})
-    assert normal < 0.9 and surge > 1 - 1e-9
+    assert normal < 0.1 and surge > 0.5  # 0.5 is the outage bar, p = 1e-8
+    # Stronger evidence always scores higher: the score never saturates.
+    bigger = m.score_one({"t": t, "count": 800})
+    assert surge < bigger < m.score_one({"t": t, "count": 8000}) < 1.0
     # Scoring twice gives the same: scoring does not learn.
     assert m.score_one({"t": t, "count": 80}) == surge
     assert abs(m.expected_one(t) - 3) < 0.5
@@ -119,3 +124,20 @@ def test_state_is_small_and_snapshots_round_trip() -> None:
     a = clone.step(t, np.full(1000, 9.0))
     b = bank.step(t, np.full(1000, 9.0))
     np.testing.assert_allclose(a.p, b.p)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    mu=st.floats(0.01, 500.0),
+    phi=st.floats(0.005, 4.0),
+    x=st.integers(0, 100_000),
+    extra=st.integers(1, 100_000),
+)
+def test_score_is_monotone_and_never_saturates(mu: float, phi: float, x: int, extra: int) -> None:
+    """More reports against the same normal is never weaker evidence, and the score
+    stays below 1 however extreme the count (a threshold sweep can rank buckets)."""
+    a = np.array([float(x), float(x + extra)])
+    lp = nb_logsf(a, np.full(2, mu), np.full(2, phi))
+    s = score_of(lp)
+    assert lp[1] <= lp[0] <= 0.0
+    assert 0.0 <= s[0] <= s[1] < 1.0
