@@ -77,8 +77,24 @@ class ModelParams:
     phi_min: float = 0.005
     phi_max: float = 4.0
     phi_persistent: float = 0.5  # share of dispersion that does not average out over windows
+    # Evidence: a surge must be beyond counting noise (negative binomial, small fixed
+    # overdispersion) AND beyond the routine swings of a crowd's rate, which are
+    # multiplicative (news, pile-ons) and alike across series: log-normal, variance
+    # `rate_var` of the multiple. 0.3 puts a single bucket at 16x normal at p = 1e-8.
+    count_phi: float = 0.05
+    rate_var: float = 0.3
     windows_s: tuple[int, ...] = (60, 300, 900, 3600)
-    cusum_k: float = 2.0  # the rate multiple the CUSUM watches for
+    # Slow rises: a CUSUM over whole hours for a `cusum_k`-fold rate. An hour's multiple
+    # of normal is one observation, judged against the routine swings of a rate
+    # (log-normal, `rate_var`) plus its counting noise, because crowds swing for
+    # hours at a time: a news day at 2-3x for a few hours stays below the bar, a tool
+    # degraded at 2.5x through a working day reaches it.
+    # Windows longer than one bucket speak of a sustained rise: a bucket enters them at
+    # most `window_clip` x its normal plus `window_clip_reports`, so one spike (judged
+    # by the one-bucket test) does not keep them alarmed for the next hour.
+    window_clip: float = 16.0
+    window_clip_reports: float = 5.0
+    cusum_k: float = 2.0
     cusum_cap: float = 30.0
     new_series_level: float = 0.02  # reports per minute assumed for a brand-new series
     clip_sd: float = 4.0  # learn from counts clipped at mu + clip_sd * sd (robust to spikes)
@@ -150,6 +166,33 @@ def nb_logsf(x: F64, mu: F64, phi: F64) -> F64:
     return out
 
 
+def rate_logsf(x: F64, mu: F64, var: F64) -> F64:
+    """log P(the rate is at least the multiple of `mu` that x needs), for a log-normal
+    multiple with mean 1 and variance `var`.
+
+    Routine swings of a crowd's rate are multiplicative, so a rate k times normal is as
+    rare in a busy series as in a quiet one. Counting noise is left to the count test:
+    here x asks only for the rate that makes it with even odds, about x - sqrt(x).
+
+    >>> lp = rate_logsf(np.array([50.0, 160.0, 500.0]), np.full(3, 10.0), np.full(3, 0.3))
+    >>> [round(float(v), 1) for v in lp / math.log(10)]  # log10 p at 4x, 14x, 48x
+    [-3.0, -7.7, -14.5]
+    """
+    need = np.maximum(x - np.sqrt(x), 0.0) / np.maximum(mu, 1e-12)
+    s2 = np.log1p(var)
+    with np.errstate(divide="ignore"):
+        y = (np.log(np.maximum(need, 1e-300)) + s2 / 2) / np.sqrt(s2)
+    out: F64 = np.where(need > 1.0, special.log_ndtr(-y), 0.0)
+    return out
+
+
+def evidence_logsf(x: F64, mu: F64, count_phi: F64, rate_var: F64) -> F64:
+    """log p of x reports against `mu` expected: the weaker of the counting-noise and
+    the rate-swing tests, since a real surge has to pass both."""
+    out: F64 = np.maximum(nb_logsf(x, mu, count_phi), rate_logsf(x, mu, rate_var))
+    return out
+
+
 def score_of(log_p: F64) -> F64:
     """Evidence as a score in [0, 1): -log10(p) / (-log10(p) + 8), so 0.5 is p = 1e-8
     (the outage bar), 0.43 is 1e-6 (possible) and it never saturates: p = 1e-100 is
@@ -204,6 +247,7 @@ class SeriesBank:
         self.pos = 0  # ring position of the next bucket, shared by all series
         self._alloc(capacity)
         self.system_age = 0  # buckets stepped: the system's own warm-up
+        self.hour_of = -1  # the clock hour the hour sums belong to
 
     def _alloc(self, cap: int) -> None:
         self.cap = cap
@@ -224,11 +268,15 @@ class SeriesBank:
         self.phi_d = np.zeros(cap)  # discounted sum of (x - mu)^2 - mu
         self.phi_q = np.zeros(cap)  # discounted sum of mu^2
         self.cusum = np.zeros(cap)
+        self.hour_x = np.zeros(cap)  # counts of the hour in progress (for the CUSUM)
+        self.hour_mu = np.zeros(cap)  # and what was expected in it
         self.ring_x = np.zeros((cap, RING), dtype=np.float32)
+        self.ring_xc = np.zeros((cap, RING), dtype=np.float32)  # as the windows see it
         self.ring_mu = np.zeros((cap, RING), dtype=np.float32)
         # Running sums over each window of the ring (count, mu, mu^2), kept in step.
         nw = len(self.windows)
         self.win_x = np.zeros((cap, nw))
+        self.win_xc = np.zeros((cap, nw))
         self.win_mu = np.zeros((cap, nw))
         self.win_mu2 = np.zeros((cap, nw))
 
@@ -244,7 +292,8 @@ class SeriesBank:
     def _array_names() -> tuple[str, ...]:
         return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "alive",
                 "shape_x", "shape_e", "day_x", "day_e", "phi_d", "phi_q", "cusum",
-                "ring_x", "ring_mu", "win_x", "win_mu", "win_mu2")  # fmt: skip
+                "hour_x", "hour_mu", "ring_x", "ring_xc", "win_xc", "ring_mu", "win_x",
+                "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
         """Make room for series ids < n (born at their first report)."""
@@ -326,17 +375,21 @@ class SeriesBank:
         mu32 = mu.astype(np.float32).astype(np.float64)  # as the ring will hold it
         leaving = (self.pos - np.asarray(self.windows)) % RING
         wx = self.win_x[:n] + x[:, None] - self.ring_x[:n][:, leaving]
+        x_in = np.minimum(x, p.window_clip * mu + p.window_clip_reports)
+        wxc = self.win_xc[:n] + x_in[:, None] - self.ring_xc[:n][:, leaving]
         wm = self.win_mu[:n] + mu32[:, None] - self.ring_mu[:n][:, leaving]
         gone_mu = self.ring_mu[:n][:, leaving].astype(np.float64)
         wm2 = self.win_mu2[:n] + (mu32**2)[:, None] - gone_mu**2
         lmin = np.zeros(n)
         by_window: list[F64] = []
         for j, w in enumerate(self.windows):
-            xs = np.maximum(wx[:, j], 0.0)
+            xs = x if w == 1 else np.maximum(wxc[:, j], 0.0)
             m = np.maximum(wm[:, j], 1e-12)
             share = np.maximum(wm2[:, j], 0.0) / m**2
-            phi_w = phi * (p.phi_persistent + (1 - p.phi_persistent) * share) + extra
-            lw = np.where(filled >= w, nb_logsf(xs, m, phi_w), 0.0)
+            # A multiple sustained over a longer window is rarer than a one-bucket blip.
+            var_w = p.rate_var * (p.phi_persistent + (1 - p.phi_persistent) * share) + extra
+            lw = evidence_logsf(xs, m, p.count_phi + extra, var_w)
+            lw = np.where(filled >= w, lw, 0.0)
             by_window.append(np.exp(lw))
             lmin = np.minimum(lmin, lw)
         p1 = by_window[0]
@@ -346,13 +399,16 @@ class SeriesBank:
         recent = x + self.ring_x[:n][:, before].sum(axis=1, dtype=np.float64)
         log_window = np.minimum(lmin + math.log(len(self.windows)), 0.0)  # Bonferroni
 
-        # CUSUM for a k-fold rate, scaled down by overdispersion (quasi-likelihood).
-        # Against an upper credible mean: an uncertain rate must not drift it upward.
-        k = p.cusum_k
-        mu_hi = mu * (1.0 + 2.0 * np.sqrt(extra))
-        inc = (x * math.log(k) - mu_hi * (k - 1)) / (1 + phi * mu)
-        # Capped: beyond ~1e-13 more evidence says nothing, and a cap lets it fall fast.
-        cusum = np.minimum(np.maximum(0.0, self.cusum[:n] + inc), p.cusum_cap)
+        # The hourly CUSUM moves only when an hour closes (the first bucket of a new
+        # hour); within the hour it holds, so scoring a bucket twice changes nothing.
+        hour = math.floor(t / 3600)
+        cusum = self.cusum[:n].copy()
+        rising = np.zeros(n, dtype=np.bool_)
+        if self.hour_of >= 0 and hour != self.hour_of:
+            llr = self._hour_llr(self.hour_x[:n], self.hour_mu[:n])
+            cusum = np.minimum(np.maximum(0.0, cusum + llr), p.cusum_cap)
+            rising = llr > 0
+        rising |= self._hour_rising(n, x, mu)
         log_p = np.minimum(log_window, -cusum)
         out = Step(
             expected=mu,
@@ -362,11 +418,28 @@ class SeriesBank:
             p_short=p_short,
             p_mid=p_mid,
             cusum=cusum,
-            rising=inc > 0,
+            rising=rising,
             recent=recent,
         )
 
-        self._pending = (t, x, mu, phi, cusum, (wx, wm, wm2))
+        self._pending = (t, x, mu, phi, cusum, (wx, wm, wm2, x_in, wxc))
+        return out
+
+    def _hour_llr(self, hx: F64, hm: F64) -> F64:
+        """Log-likelihood ratio of a k-fold rate for one closed hour: its log multiple
+        of normal is log-normal with the routine swing plus counting noise."""
+        p = self.params
+        lk = math.log(p.cusum_k)
+        y = np.log((hx + 0.5) / (hm + 0.5))
+        s2 = math.log1p(p.rate_var) + 1.0 / (hm + 0.5)
+        llr: F64 = np.where(hm > 0, lk * (y + s2 / 2 - lk / 2) / s2, 0.0)
+        return llr
+
+    def _hour_rising(self, n: int, x: F64, mu: F64) -> B:
+        """The hour in progress, this bucket included, is so far above a k-fold step
+        half-way: the rise goes on (keeps an incident open)."""
+        llr = self._hour_llr(self.hour_x[:n] + x, self.hour_mu[:n] + mu)
+        out: B = llr > 0
         return out
 
     def learn(self, learn: B | None = None) -> None:
@@ -377,12 +450,20 @@ class SeriesBank:
         # alone changes nothing (river may score the same observation twice).
         self.ring_x[:n, self.pos] = x
         self.ring_mu[:n, self.pos] = mu
-        self.win_x[:n], self.win_mu[:n], self.win_mu2[:n] = sums
+        self.win_x[:n], self.win_mu[:n], self.win_mu2[:n], x_in, self.win_xc[:n] = sums
+        self.ring_xc[:n, self.pos] = x_in
         if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
             self._resum(n, self.pos)
         lm = np.ones(n, dtype=np.bool_) if learn is None else learn[:n].copy()
         lm &= self.alive[:n]  # not yet born: nothing to learn
         self.cusum[:n] = cusum  # evidence, not learning: it advances for frozen series too
+        hour = math.floor(t / 3600)
+        if hour != self.hour_of:
+            self.hour_x[:n] = 0.0
+            self.hour_mu[:n] = 0.0
+            self.hour_of = hour
+        self.hour_x[:n] += x
+        self.hour_mu[:n] += np.where(self.alive[:n], mu, 0.0)
         self._learn(t, x, mu, phi, lm)
         self.pos = (self.pos + 1) % RING
         self.steps += 1
@@ -444,12 +525,15 @@ class SeriesBank:
     def restart_cusum(self, sids: list[int]) -> None:
         """After an alarm the CUSUM starts again, so it speaks only of what follows."""
         self.cusum[sids] = 0.0
+        self.hour_x[sids] = 0.0
+        self.hour_mu[sids] = 0.0
 
     def consume_evidence(self, sids: list[int]) -> None:
         """After an incident resolves, its buckets must not open the next one: the
         windows' history is set to what was expected, and the CUSUM restarts."""
         self.ring_x[sids] = self.ring_mu[sids]
-        self.cusum[sids] = 0.0
+        self.ring_xc[sids] = self.ring_mu[sids]
+        self.restart_cusum(sids)
         self._resum(self.n, (self.pos - 1) % RING)
 
     def _resum(self, n: int, newest: int) -> None:
@@ -457,6 +541,7 @@ class SeriesBank:
         for j, w in enumerate(self.windows):
             idx = (newest - np.arange(w)) % RING
             self.win_x[:n, j] = self.ring_x[:n][:, idx].sum(axis=1, dtype=np.float64)
+            self.win_xc[:n, j] = self.ring_xc[:n][:, idx].sum(axis=1, dtype=np.float64)
             ms = self.ring_mu[:n][:, idx].astype(np.float64)
             self.win_mu[:n, j] = ms.sum(axis=1)
             self.win_mu2[:n, j] = (ms**2).sum(axis=1)
@@ -473,13 +558,18 @@ class SeriesBank:
         out: dict[str, npt.NDArray[np.generic]] = {
             k: getattr(self, k)[: self.n].copy() for k in self._array_names()
         }
-        out["scalars"] = np.array([self.n, self.steps, self.pos, self.system_age], dtype=np.float64)
+        out["scalars"] = np.array(
+            [self.n, self.steps, self.pos, self.system_age, self.hour_of], dtype=np.float64
+        )
         return out
 
     def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
-        n, steps, pos, system_age = (float(v) for v in state["scalars"])
+        scalars = [float(v) for v in state["scalars"]]
+        n, steps, pos, system_age = scalars[:4]
+        self.hour_of = int(scalars[4]) if len(scalars) > 4 else -1
         self._alloc(max(int(n), 64))
         for k in self._array_names():
-            getattr(self, k)[: int(n)] = state[k]
+            if k in state:  # a snapshot from before a state array existed starts it at 0
+                getattr(self, k)[: int(n)] = state[k]
         self.n, self.steps, self.pos = int(n), int(steps), int(pos)
         self.system_age = int(system_age)
