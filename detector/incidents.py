@@ -10,7 +10,9 @@ Per series, each closed bucket gives evidence (from `SeriesBank.step`):
 - A common cause: while another service is in a service-wide outage opened within
   `related_window_s`, a series whose rise began with it needs less evidence
   (`related_p_outage`, `related_p_possible`, `related_min_reporters`): a dependant's
-  rise beside a provider's outage is likelier to be real.
+  rise beside a provider's outage is likelier to be real. A series whose own outage
+  ended less than `recur_window_s` ago confirms at `recur_p_outage` (a tool broken
+  again the next working day is likely the same failure).
 An open incident escalates to `outage` on outage evidence (that is `confirmed_at`), or
 when the reports of its whole life so far are beyond any plausible normal (the tail
 of their sum against the sum expected, at a generous dispersion `incident_phi`): a
@@ -19,8 +21,10 @@ It resolves when the series is back to normal: `quiet_s` of buckets without clea
 excess in a row *and* a CUSUM for the end (counts at the normal rate against the
 rate seen during the incident) past `resolve_llr`, so a brief dip does not split it,
 a big outage resolves minutes after it ends, and a sparse one is not resolved by a
-few empty minutes. Its end is the last bucket with clearly excess counts (`end_p`),
-not the moment it was resolved.
+few empty minutes. A `possible` also ends once nothing is unusual for `quiet_s`
+(1 and 5 minutes above `active_p`, 15 minutes above `alive_p`): its evidence faded.
+Its end is the last bucket with clearly excess counts (`end_p`), not the moment it
+was resolved.
 While an outage is open, its series does not learn, for at most `max_freeze_s` (a
 working day), after which a lasting level shift is accepted as the new normal.
 """
@@ -49,6 +53,8 @@ class IncidentParams:
     min_reporters_possible: int = 5
     min_reporters_outage: int = 10
     sustain_possible: int = 2
+    active_p: float = 1e-3  # a `possible` stays while its 1 or 5 minutes are this unusual
+    alive_p: float = 0.01  # ... or its 15 minutes are this unusual
     hold_cusum: float = 6.0  # a CUSUM this high stops learning (rare under the null)
     onset_p: float = 0.05
     end_p: float = 0.01
@@ -59,7 +65,10 @@ class IncidentParams:
     related_p_outage: float = 1e-4  # with a common cause (another service in outage)
     related_p_possible: float = 1e-3
     related_min_reporters: int = 5
-    incident_phi: float = 0.5  # dispersion for an incident's whole-life evidence
+    related_cause_ratio: float = 10.0  # a cause is down hard: its reports / expected so far
+    recur_window_s: int = 20 * 3600  # a series out within this long: a rise is likely the same
+    recur_p_outage: float = 1e-6  # ... and confirms at this p (with min_reporters_outage)
+    incident_phi: float = 1.0  # dispersion for an incident's whole-life evidence
     cold_min_reporters: int = 50  # cold system: reports in 15 min no new series explains
     cold_phi: float = 1.0  # cold system: dispersion around the rate seen so far
 
@@ -116,6 +125,7 @@ class Incident:
     x_out: float = 0.0
     mu_out: float = 0.0
     end_llr: float = 0.0
+    faded: int = 0  # buckets in a row with nothing unusual (a `possible` then ends)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's feed object (plus a few added fields)."""
@@ -189,9 +199,12 @@ class IncidentTracker:
         self.open: dict[int, Incident] = {}
         self._run = np.zeros(0, dtype=np.int64)
         self._onset = np.zeros(0)
+        self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
         self._recent: deque[Incident] = deque()
         self._regional: dict[str, list[int]] = {}
         self._service_of = np.zeros(0, dtype=object)
+        self._last_out: dict[int, float] = {}  # series -> when its last outage resolved
+        self._wide = np.zeros(0, dtype=np.bool_)
         self._n_keys = 0
         self.just_opened: list[int] = []  # series ids opened by the last observe()
         self.just_resolved: list[int] = []
@@ -201,6 +214,7 @@ class IncidentTracker:
             grow = n - len(self._run)
             self._run = np.concatenate([self._run, np.zeros(grow, dtype=np.int64)])
             self._onset = np.concatenate([self._onset, np.full(grow, np.nan)])
+            self._bursts = np.concatenate([self._bursts, np.zeros(grow, dtype=np.int64)])
 
     def restore(self, incidents: list[Incident], ids: dict[SeriesKey, int]) -> None:
         for inc in incidents:
@@ -217,9 +231,10 @@ class IncidentTracker:
         return e
 
     def common_cause(self, t: float, now: float, keys: list[SeriesKey]) -> npt.NDArray[np.bool_]:
-        """Series with a common-cause prior this bucket: another service is in a
-        service-wide outage opened within `related_window_s`, and this series' rise
-        (its onset) began no earlier than that outage's own start."""
+        """Service-wide series with a common-cause prior this bucket: another service
+        is down hard (a service-wide outage opened within `related_window_s`, its
+        reports so far at least `related_cause_ratio` times what was expected), and
+        this series' rise (its onset) began no earlier than that outage's own start."""
         n = len(keys)
         out = np.zeros(n, dtype=np.bool_)
         causes = [
@@ -228,19 +243,24 @@ class IncidentTracker:
             if inc.level == "outage"
             and inc.region is None
             and now - inc.opened_at <= self.params.related_window_s
+            and inc.x_sum >= self.params.related_cause_ratio * inc.mu_sum
         ]
         if not causes:
             return out
-        services = self._services(keys)
+        services, wide = self._services(keys)
         onset = np.where(np.isnan(self._onset[:n]), t, self._onset[:n])
         for inc in causes:
-            out |= (services != inc.service) & (onset >= inc.started_at - self.width)
+            out |= wide & (services != inc.service) & (onset >= inc.started_at - self.width)
         return out
 
-    def _services(self, keys: list[SeriesKey]) -> npt.NDArray[np.object_]:
+    def _services(
+        self, keys: list[SeriesKey]
+    ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+        """Per series: its service, and whether it is service-wide (cached by length)."""
         if len(self._service_of) != len(keys):
             self._service_of = np.array([k[0] for k in keys], dtype=object)
-        return self._service_of
+            self._wide = np.array([k[1] is None for k in keys], dtype=np.bool_)
+        return self._service_of, self._wide
 
     def observe(
         self,
@@ -269,8 +289,18 @@ class IncidentTracker:
         self._onset[:n] = np.where(
             onset_hit, np.where(np.isnan(self._onset[:n]), t, self._onset[:n]), np.nan
         )
+        excess = step.p1 <= p.end_p
         e = self.levels(n, step)
         boost = self.common_cause(t, now, keys[:n]) if self.open else None
+        recur = [sid for sid, at in self._last_out.items() if now - at <= p.recur_window_s]
+        if len(recur) < len(self._last_out):
+            self._last_out = {sid: self._last_out[sid] for sid in recur}
+        if recur:  # a series whose outage ended lately: a new rise is likely the same
+            again = np.array([sid for sid in recur if sid < n], dtype=np.int64)
+            hit = (step.p[again] <= p.recur_p_outage) & (
+                step.recent[again] >= p.min_reporters_outage
+            )
+            e[again[hit]] = 2
         if boost is not None and boost.any():
             enough = step.recent >= p.related_min_reporters
             e = np.maximum(e, (boost & enough & (step.p <= p.related_p_possible)).astype(np.int8))
@@ -280,14 +310,19 @@ class IncidentTracker:
         if forced is not None:
             e = np.where(forced[:n], 2, e).astype(np.int8)
         self._run[:n] = np.where(e >= 1, self._run[:n] + 1, 0)
+        # Buckets with excess since the rise began, kept while its evidence lasts.
+        self._bursts[:n] = np.where(onset_hit | (e >= 1), self._bursts[:n] + excess, 0)
         end = t + self.width
-        excess = step.p1 <= p.end_p
+        faded = (step.p1 > p.active_p) & (step.p_short > p.active_p) & (step.p_mid > p.alive_p)
         changed: dict[int, Incident] = {}
         self.just_opened, self.just_resolved = [], []
 
         # Open new incidents. A `possible` opens only while its latest bucket is still
-        # above normal: a burst already over when it is noticed is not worth a person.
-        opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible) & excess)
+        # above normal or its rise had more than one bucket with excess: a one-bucket
+        # burst already over when it is noticed is not worth a person's attention.
+        lasting = excess | (self._bursts[:n] >= 2)
+        opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible) & lasting)
+        window = max(1, min(60, 900 // self.width))  # the model's `recent` window
         for found in np.flatnonzero(opening):
             sid = int(found)
             if sid in self.open:
@@ -309,6 +344,10 @@ class IncidentTracker:
                 peak_at=t,
                 peak_expected=float(step.expected[sid]),
             )
+            # The rise before it opened tells the rate it runs at (this bucket is
+            # added below, with every open incident's).
+            inc.x_sum = inc.x_out = max(0.0, float(step.recent[sid] - counts[sid]))
+            inc.mu_sum = inc.mu_out = float(step.expected[sid]) * (window - 1)
             self.open[sid] = inc
             self.just_opened.append(sid)
             self._link_related(inc, now)
@@ -336,12 +375,15 @@ class IncidentTracker:
             if inc.level != "outage" and (e[sid] == 2 or self._proven(inc)):
                 inc.level, inc.confirmed_at = "outage", now
                 changed[sid] = inc
+            inc.faded = inc.faded + 1 if faded[sid] else 0
             if excess[sid]:
                 inc.last_active_end = end
                 inc.x_out, inc.mu_out = inc.x_sum, inc.mu_sum
                 inc.quiet, inc.end_llr = 0, 0.0
             elif self._ended(inc, c, mu):
                 inc.state, inc.ended_at, inc.resolved_at = "resolved", inc.last_active_end, now
+                if inc.level == "outage":
+                    self._last_out[sid] = now
                 del self.open[sid]
                 self.just_resolved.append(sid)
                 changed[sid] = inc
@@ -384,7 +426,12 @@ class IncidentTracker:
         m = max(2.0, inc.x_out / inc.mu_out) if inc.mu_out > 0 else 2.0
         inc.end_llr = max(0.0, inc.end_llr + (m - 1.0) * mu - c * math.log(m))
         inc.quiet += 1
-        return inc.quiet >= self.quiet_buckets and inc.end_llr >= p.resolve_llr
+        if inc.quiet < self.quiet_buckets:
+            return False
+        # A `possible` is weak evidence: once nothing is unusual any more, it is over.
+        return inc.end_llr >= p.resolve_llr or (
+            inc.level == "possible" and inc.faded >= self.quiet_buckets
+        )
 
     def open_early(
         self, sid: int, key: SeriesKey, bucket: float, now: float, count: float, expected: float

@@ -138,10 +138,23 @@ def compute(
                 if lab["shape"] not in SLOW:
                     resolve_lag.append(row["resolve_lag_min"])
         if lab["shape"] == "slow_burn":
-            days = round((ts(lab["end"]) - ts(lab["start"])) / 86400) + 1  # type: ignore
-            ok = row["found_level"] == "outage" and 1 <= len(hits) <= days
+            first = ts(lab["start"])
+            days = round((ts(lab["end"]) - first) / 86400) + 1  # type: ignore
+            # A working day is covered when an outage of this series is open during it.
+            covered = 0
+            for d in range(days):
+                a = first + d * 86400  # type: ignore[operator]
+                b = a + 8 * 3600
+                covered += any(
+                    i["level"] == "outage"
+                    and (ts(i.get("confirmed_at")) or 0) < b
+                    and _span(i)[1] >= a
+                    for i in hits
+                )
+            ok = row["found_level"] == "outage" and covered == days and len(hits) <= days
             slow_burn.append({"service": lab["service"], "incidents": len(hits),
-                              "working_days": days, "found_level": row["found_level"],
+                              "working_days": days, "days_in_outage": covered,
+                              "found_level": row["found_level"],
                               "confirm_delay_buckets": row["confirm_delay_buckets"],
                               "pass": ok})  # fmt: skip
         per_label.append(row)

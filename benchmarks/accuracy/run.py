@@ -101,11 +101,14 @@ def table(ow: dict[str, Any], dd: dict[str, Any], speed: str) -> str:
             if x is None:
                 return "n/a"
             verdict = "pass" if x["pass"] else "FAIL"
-            return f"{verdict}: {x['found_level'] or 'missed'}, {x['incidents']} incident(s)"
+            return (
+                f"{verdict}: {x['found_level'] or 'missed'}, {x['incidents']} incident(s), "
+                f"outage on {x['days_in_outage']}/{x['working_days']} days"
+            )
 
         lines.append(
             f"| trap `slow_burn` ({sb['service']}, {sb['working_days']} working days) "
-            f"| {show(sb)} | {show(other)} | outage, <= 1 incident a day |"
+            f"| {show(sb)} | {show(other)} | outage every day, <= 1 incident a day |"
         )
     lines.append(f"| replay throughput | {speed} | - | - |")
     return "\n".join(lines)
