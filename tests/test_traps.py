@@ -286,6 +286,7 @@ def test_cold_system_alarms_only_on_what_no_baseline_explains(clock: ManualClock
         assert "Learning" in page and "usual level" not in page
         listed = client.get("/v1/services").json()
         assert all(s["learning"] for s in listed["services"])
+        assert ">learning<" in client.get("/v1/services/bigapp/badge.svg").text
 
         for i in range(150):  # netflix, never reported before, in three minutes
             body = {"service": "netflix", "region": "IT", "problem": "login", "reporter": f"n{i}"}
