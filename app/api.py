@@ -308,10 +308,12 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
     names = np.array([keys[i][0] for i in ids.tolist()], dtype=object)
     rank = np.array([LEVEL_RANK[levels.get(n, "none")] for n in names], dtype=np.int64)
     top = np.lexsort((names, -day[ids], -hour[ids], -rank))[:limit]
+    learning = rt.pipeline.learning
     return [
         {
             "service": names[j],
             "level": levels.get(names[j], "none"),
+            "learning": learning(int(ids[j])),
             "reports_1h": int(hour[ids[j]]),
             "reports_24h": int(day[ids[j]]),
         }
@@ -341,6 +343,9 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     return {
         "service": service,
         "level": _service_level(levels),
+        # No baseline yet (the system or this service has not seen a day): "none" then
+        # means nothing overwhelming, not "at the usual level".
+        "learning": rt.pipeline.learning(sid),
         "bucket_seconds": width,
         "reports_1h": int(hour[sid]),
         "reports_24h": int(day[sid]),

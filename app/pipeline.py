@@ -24,7 +24,7 @@ import polars as pl
 
 from app.chart import DayChart
 from app.early import PartialBuckets
-from detector.incidents import Incident, IncidentParams, IncidentTracker
+from detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
 from detector.model import ModelParams, SeriesBank, nb_sf
 from ingest.aggregator import Aggregator, ClosedBatch
 from ingest.dedup import Dedup
@@ -43,6 +43,9 @@ class PipelineConfig:
     incidents: IncidentParams = field(default_factory=IncidentParams)
     store_quiet_series: bool = False  # store every zero bucket of every regional series
     early_check_s: float = 15.0  # partial buckets are checked this often (0: never)
+    # A bucket where nothing at all arrived while the whole system expected at least
+    # this many reports is our outage (server or network down), not the users' quiet.
+    silence_expected: float = 20.0
 
 
 @dataclass
@@ -85,6 +88,8 @@ class Pipeline:
         self.incidents: dict[str, Incident] = {}  # every incident this process has seen
         self.series_levels: dict[tuple[str, str | None], str] = {}
         self.now = 0.0
+        self.silent_buckets = 0  # buckets skipped as system-wide silence (our outage)
+        self._seen = np.zeros(0)  # counts per series while the system is cold
         self.reports_accepted = 0
         self.reports_counted = 0
         self._lock = threading.Lock()  # intake buffer vs the writer thread
@@ -283,12 +288,20 @@ class Pipeline:
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
         for i, start in enumerate(batch.starts):
             counts = counts_all[i]
+            silent = self._silent(float(start), counts, n)
+            if silent is not None:  # our outage: not data, neither learned nor scored
+                expected[i], score[i], levels[i] = silent, 0.0, 0
+                self._count_hour(float(start), counts)
+                self.chart.record(float(start), counts, silent, levels[i], keys)
+                continue
             allowed = self._allowed(n)
             warming = np.flatnonzero(~allowed).tolist()  # their CUSUM starts with watching
             step = self.bank.score(float(start), counts)
+            forced = None if self.bank.warm else self._cold(step, counts, n)
             incidents, learn, lv = self.tracker.observe(
                 float(start), float(start) + width + self.config.allowed_lateness_s,
                 step, counts, keys, partial(self._problems, batch, bounds, i), allowed=allowed,
+                forced=forced,
             )  # fmt: skip
             self.bank.learn(learn)
             if self.tracker.just_opened or warming:
@@ -347,6 +360,46 @@ class Pipeline:
         for _, sid, prob, k in part.iter_rows():
             out.setdefault(sid, {})[prob] = k
         return out
+
+    def _silent(self, start: float, counts: np.ndarray, n: int) -> np.ndarray | None:
+        """Expected counts if bucket `start` is a system-wide silence, else None.
+
+        Every series falling silent at once while the system expected at least
+        `silence_expected` reports (P(nothing) < 1e-8 even for a quiet crowd) is our
+        outage, not the users' quiet. Such a bucket is skipped by the detector: no
+        series learns from it, no incident counts it as quiet, and the windows run
+        from the last bucket before the gap to the first after it, so the return of
+        normal traffic is compared with normal, not with the silence.
+        """
+        if counts.any():
+            return None
+        mu = self.bank.expected(start, n)
+        wide = self.agg.series.wide_ids()
+        wide = wide[wide < n]
+        if float(mu[wide].sum()) < self.config.silence_expected:
+            return None
+        self.silent_buckets += 1
+        return np.asarray(mu)
+
+    def _cold(self, step: Any, counts: np.ndarray, n: int) -> np.ndarray:
+        """On a cold system, the series with counts no baseline could explain."""
+        if len(self._seen) < n:
+            self._seen = np.pad(self._seen, (0, n - len(self._seen)))
+        self._seen[: len(counts)] += counts[:n]
+        width = self.config.bucket_seconds
+        window = max(1, min(60, 900 // width))  # the model's `recent` window
+        prior = self.bank.params.new_series_level * width / 60
+        return cold_alarm(
+            step.recent, self._seen, self.bank.system_age + 1, window, prior, self.config.incidents
+        )
+
+    def learning(self, sid: int) -> bool:
+        """No baseline yet: the system has not seen a day, or this series has not."""
+        bank = self.bank
+        if not bank.warm:
+            return True
+        day = 86400 // self.config.bucket_seconds
+        return sid >= bank.n or int(bank.age[sid]) < day
 
     def _allowed(self, n: int) -> np.ndarray:
         """Series that may raise incidents: every one, once the system has seen a day.

@@ -158,5 +158,7 @@ def _level(rt: Runtime, service: str) -> str:
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     if open_items:
         return str(max((i["level"] for i in open_items), key=LEVEL_RANK.__getitem__))
-    known = rt.pipeline.agg.series.get((service, None)) is not None
-    return "none" if known else "unknown"
+    sid = rt.pipeline.agg.series.get((service, None))
+    if sid is None:
+        return "unknown"
+    return "learning" if rt.pipeline.learning(sid) else "none"

@@ -4,15 +4,29 @@ Per series, each closed bucket gives evidence (from `SeriesBank.step`):
 - `outage` evidence: p <= p_outage with at least `min_reporters_outage` counted
   (distinct, thanks to dedup) reports in the last 15 minutes: opens at once;
 - `possible` evidence: p <= p_possible and `min_reporters_possible` reports: opens
-  after `sustain_possible` buckets in a row, so one odd bucket is not an incident.
-An open incident escalates to `outage` on outage evidence (that is `confirmed_at`),
-and stays open while its series is still active (counts unusual at the lower bar
-`active_p` over 1 or 5 buckets, a 15-minute window still at `alive_p`, or the CUSUM
-still rising): hysteresis. It resolves only after `quiet_s` of inactive buckets in a
-row, so a brief dip does not split it. Its end is the last bucket with clearly excess
-counts (`end_p`), not the moment it was resolved.
-While open, its series does not learn, for at most `max_freeze_s`, after which a
-lasting level shift is accepted as the new normal.
+  after `sustain_possible` buckets in a row, so one odd bucket is not an incident, and
+  only while the latest bucket itself is still above normal (a burst already over
+  when it is noticed is not worth a person's attention).
+- A common cause: while another service is in a service-wide outage opened within
+  `related_window_s`, a series whose rise began with it needs less evidence
+  (`related_p_outage`, `related_p_possible`, `related_min_reporters`): a dependant's
+  rise beside a provider's outage is likelier to be real. A series whose own outage
+  ended less than `recur_window_s` ago confirms at `recur_p_outage` (a tool broken
+  again the next working day is likely the same failure).
+An open incident escalates to `outage` on outage evidence (that is `confirmed_at`), or
+when the reports of its whole life so far are beyond any plausible normal (the tail
+of their sum against the sum expected, at a generous dispersion `incident_phi`): a
+sparse series broken for hours never has a striking 15 minutes.
+It resolves when the series is back to normal: `quiet_s` of buckets without clear
+excess in a row *and* a CUSUM for the end (counts at the normal rate against the
+rate seen during the incident) past `resolve_llr`, so a brief dip does not split it,
+a big outage resolves minutes after it ends, and a sparse one is not resolved by a
+few empty minutes. A `possible` also ends once nothing is unusual for `quiet_s`
+(1 and 5 minutes above `active_p`, 15 minutes above `alive_p`): its evidence faded.
+Its end is the last bucket with clearly excess counts (`end_p`), not the moment it
+was resolved.
+While an outage is open, its series does not learn, for at most `max_freeze_s` (a
+working day), after which a lasting level shift is accepted as the new normal.
 """
 
 from __future__ import annotations
@@ -27,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detector.model import Step
+from detector.model import Step, nb_sf
 
 SeriesKey = tuple[str, str | None]
 
@@ -39,15 +53,24 @@ class IncidentParams:
     min_reporters_possible: int = 5
     min_reporters_outage: int = 10
     sustain_possible: int = 2
-    active_p: float = 1e-3
-    active_cusum: float = 6.0
-    alive_p: float = 0.01
+    active_p: float = 1e-3  # a `possible` stays while its 1 or 5 minutes are this unusual
+    alive_p: float = 0.01  # ... or its 15 minutes are this unusual
     hold_cusum: float = 6.0  # a CUSUM this high stops learning (rare under the null)
     onset_p: float = 0.05
     end_p: float = 0.01
-    quiet_s: int = 600
-    max_freeze_s: int = 6 * 3600
+    quiet_s: int = 300  # at least this long without excess before resolving
+    resolve_llr: float = 9.2  # log-likelihood ratio (normal vs still out) that ends it
+    max_freeze_s: int = 12 * 3600
     related_window_s: int = 600
+    related_p_outage: float = 1e-4  # with a common cause (another service in outage)
+    related_p_possible: float = 1e-3
+    related_min_reporters: int = 5
+    related_cause_ratio: float = 10.0  # a cause is down hard: its reports / expected so far
+    recur_window_s: int = 20 * 3600  # a series out within this long: a rise is likely the same
+    recur_p_outage: float = 1e-6  # ... and confirms at this p (with min_reporters_outage)
+    incident_phi: float = 1.0  # dispersion for an incident's whole-life evidence
+    cold_min_reporters: int = 50  # cold system: reports in 15 min no new series explains
+    cold_phi: float = 1.0  # cold system: dispersion around the rate seen so far
 
 
 def _iso(ts: float | None) -> str | None:
@@ -95,6 +118,14 @@ class Incident:
     region_levels: dict[str, str] = field(default_factory=dict)
     related: set[str] = field(default_factory=set)
     max_score: float = 0.0
+    # Internal (not in the feed object): sums since opening, up to the last bucket
+    # with excess (the rate while it was out), and the CUSUM for its end.
+    x_sum: float = 0.0
+    mu_sum: float = 0.0
+    x_out: float = 0.0
+    mu_out: float = 0.0
+    end_llr: float = 0.0
+    faded: int = 0  # buckets in a row with nothing unusual (a `possible` then ends)
 
     def to_dict(self) -> dict[str, Any]:
         """The contract's feed object (plus a few added fields)."""
@@ -152,6 +183,9 @@ class Incident:
             regions={r["region"]: int(r["reports"]) for r in d.get("regions", [])},
             related=set(d.get("related", [])),
             max_score=float(d.get("max_score", 0.0)),
+            # After a restart only its peak tells the rate it ran at (for its end).
+            x_out=float(peak.get("reports", 0)),
+            mu_out=float(peak.get("expected", 0.0)),
         )
 
 
@@ -165,8 +199,12 @@ class IncidentTracker:
         self.open: dict[int, Incident] = {}
         self._run = np.zeros(0, dtype=np.int64)
         self._onset = np.zeros(0)
+        self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
         self._recent: deque[Incident] = deque()
         self._regional: dict[str, list[int]] = {}
+        self._service_of = np.zeros(0, dtype=object)
+        self._last_out: dict[int, float] = {}  # series -> when its last outage resolved
+        self._wide = np.zeros(0, dtype=np.bool_)
         self._n_keys = 0
         self.just_opened: list[int] = []  # series ids opened by the last observe()
         self.just_resolved: list[int] = []
@@ -176,6 +214,7 @@ class IncidentTracker:
             grow = n - len(self._run)
             self._run = np.concatenate([self._run, np.zeros(grow, dtype=np.int64)])
             self._onset = np.concatenate([self._onset, np.full(grow, np.nan)])
+            self._bursts = np.concatenate([self._bursts, np.zeros(grow, dtype=np.int64)])
 
     def restore(self, incidents: list[Incident], ids: dict[SeriesKey, int]) -> None:
         for inc in incidents:
@@ -191,6 +230,38 @@ class IncidentTracker:
         e[(step.p <= p.p_outage) & (step.recent >= p.min_reporters_outage)] = 2
         return e
 
+    def common_cause(self, t: float, now: float, keys: list[SeriesKey]) -> npt.NDArray[np.bool_]:
+        """Service-wide series with a common-cause prior this bucket: another service
+        is down hard (a service-wide outage opened within `related_window_s`, its
+        reports so far at least `related_cause_ratio` times what was expected), and
+        this series' rise (its onset) began no earlier than that outage's own start."""
+        n = len(keys)
+        out = np.zeros(n, dtype=np.bool_)
+        causes = [
+            inc
+            for inc in self.open.values()
+            if inc.level == "outage"
+            and inc.region is None
+            and now - inc.opened_at <= self.params.related_window_s
+            and inc.x_sum >= self.params.related_cause_ratio * inc.mu_sum
+        ]
+        if not causes:
+            return out
+        services, wide = self._services(keys)
+        onset = np.where(np.isnan(self._onset[:n]), t, self._onset[:n])
+        for inc in causes:
+            out |= wide & (services != inc.service) & (onset >= inc.started_at - self.width)
+        return out
+
+    def _services(
+        self, keys: list[SeriesKey]
+    ) -> tuple[npt.NDArray[np.object_], npt.NDArray[np.bool_]]:
+        """Per series: its service, and whether it is service-wide (cached by length)."""
+        if len(self._service_of) != len(keys):
+            self._service_of = np.array([k[0] for k in keys], dtype=object)
+            self._wide = np.array([k[1] is None for k in keys], dtype=np.bool_)
+        return self._service_of, self._wide
+
     def observe(
         self,
         t: float,
@@ -200,34 +271,58 @@ class IncidentTracker:
         keys: list[SeriesKey],
         problems: Callable[[list[int]], dict[int, dict[str, int]]] | None = None,
         allowed: npt.NDArray[np.bool_] | None = None,
+        forced: npt.NDArray[np.bool_] | None = None,
     ) -> tuple[list[Incident], npt.NDArray[np.bool_], npt.NDArray[np.int8]]:
         """One closed bucket [t, t + width), decided at stream time `now`.
 
         `problems(sids)` gives this bucket's problem counts for those series; it is
         called only when incidents are open (the breakdown is costly to build).
+        `allowed` masks series that may raise incidents; `forced` marks series with
+        evidence no baseline could explain (a cold system, see `cold_alarm`).
         Returns the incidents that changed, the learn mask for the model, and the
         per-series level of this bucket (what `--scores` shows).
         """
         n = len(step.p)
         self._ensure(n)
         p = self.params
-        e = self.levels(n, step)
-        if allowed is not None:
-            e = np.where(allowed[:n], e, 0).astype(np.int8)
-        self._run[:n] = np.where(e >= 1, self._run[:n] + 1, 0)
         onset_hit = step.p1 <= p.onset_p
         self._onset[:n] = np.where(
             onset_hit, np.where(np.isnan(self._onset[:n]), t, self._onset[:n]), np.nan
         )
+        excess = step.p1 <= p.end_p
+        e = self.levels(n, step)
+        boost = self.common_cause(t, now, keys[:n]) if self.open else None
+        recur = [sid for sid, at in self._last_out.items() if now - at <= p.recur_window_s]
+        if len(recur) < len(self._last_out):
+            self._last_out = {sid: self._last_out[sid] for sid in recur}
+        if recur:  # a series whose outage ended lately: a new rise is likely the same
+            again = np.array([sid for sid in recur if sid < n], dtype=np.int64)
+            hit = (step.p[again] <= p.recur_p_outage) & (
+                step.recent[again] >= p.min_reporters_outage
+            )
+            e[again[hit]] = 2
+        if boost is not None and boost.any():
+            enough = step.recent >= p.related_min_reporters
+            e = np.maximum(e, (boost & enough & (step.p <= p.related_p_possible)).astype(np.int8))
+            e[boost & enough & (step.p <= p.related_p_outage)] = 2
+        if allowed is not None:
+            e = np.where(allowed[:n], e, 0).astype(np.int8)
+        if forced is not None:
+            e = np.where(forced[:n], 2, e).astype(np.int8)
+        self._run[:n] = np.where(e >= 1, self._run[:n] + 1, 0)
+        # Buckets with excess since the rise began, kept while its evidence lasts.
+        self._bursts[:n] = np.where(onset_hit | (e >= 1), self._bursts[:n] + excess, 0)
         end = t + self.width
-        active = (step.p1 <= p.active_p) | (step.p_short <= p.active_p)
-        active |= (step.cusum >= p.active_cusum) & step.rising
-        active |= step.p_mid <= p.alive_p
+        faded = (step.p1 > p.active_p) & (step.p_short > p.active_p) & (step.p_mid > p.alive_p)
         changed: dict[int, Incident] = {}
         self.just_opened, self.just_resolved = [], []
 
-        # Open new incidents.
-        opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible))
+        # Open new incidents. A `possible` opens only while its latest bucket is still
+        # above normal or its rise had more than one bucket with excess: a one-bucket
+        # burst already over when it is noticed is not worth a person's attention.
+        lasting = excess | (self._bursts[:n] >= 2)
+        opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible) & lasting)
+        window = max(1, min(60, 900 // self.width))  # the model's `recent` window
         for found in np.flatnonzero(opening):
             sid = int(found)
             if sid in self.open:
@@ -249,6 +344,10 @@ class IncidentTracker:
                 peak_at=t,
                 peak_expected=float(step.expected[sid]),
             )
+            # The rise before it opened tells the rate it runs at (this bucket is
+            # added below, with every open incident's).
+            inc.x_sum = inc.x_out = max(0.0, float(step.recent[sid] - counts[sid]))
+            inc.mu_sum = inc.mu_out = float(step.expected[sid]) * (window - 1)
             self.open[sid] = inc
             self.just_opened.append(sid)
             self._link_related(inc, now)
@@ -260,30 +359,34 @@ class IncidentTracker:
             if sid >= n:
                 continue
             c = int(counts[sid]) if sid < len(counts) else 0
+            mu = float(step.expected[sid])
             inc.total_reports += c
             inc.max_score = max(inc.max_score, float(step.score[sid]))
             for prob, k in by_problem.get(sid, {}).items():
                 inc.problems[prob] = inc.problems.get(prob, 0) + k
             if c > inc.peak_reports:
                 inc.peak_at, inc.peak_reports = t, c
-                inc.peak_expected = float(step.expected[sid])
+                inc.peak_expected = mu
                 changed[sid] = inc
             if inc.region is None:
                 self._add_regions(inc, sid, counts, keys)
-            if e[sid] == 2 and inc.level != "outage":
+            inc.x_sum += c
+            inc.mu_sum += mu
+            if inc.level != "outage" and (e[sid] == 2 or self._proven(inc)):
                 inc.level, inc.confirmed_at = "outage", now
                 changed[sid] = inc
-            if step.p1[sid] <= p.end_p:
+            inc.faded = inc.faded + 1 if faded[sid] else 0
+            if excess[sid]:
                 inc.last_active_end = end
-            if active[sid]:
-                inc.quiet = 0
-            else:
-                inc.quiet += 1
-                if inc.quiet >= self.quiet_buckets:
-                    inc.state, inc.ended_at, inc.resolved_at = "resolved", inc.last_active_end, now
-                    del self.open[sid]
-                    self.just_resolved.append(sid)
-                    changed[sid] = inc
+                inc.x_out, inc.mu_out = inc.x_sum, inc.mu_sum
+                inc.quiet, inc.end_llr = 0, 0.0
+            elif self._ended(inc, c, mu):
+                inc.state, inc.ended_at, inc.resolved_at = "resolved", inc.last_active_end, now
+                if inc.level == "outage":
+                    self._last_out[sid] = now
+                del self.open[sid]
+                self.just_resolved.append(sid)
+                changed[sid] = inc
             if inc.state == "open" and sid not in changed and c:
                 changed[sid] = inc
 
@@ -299,6 +402,36 @@ class IncidentTracker:
             if sid < n and inc.level == "outage":
                 learn[sid] = now - inc.opened_at >= p.max_freeze_s
         return list(changed.values()), learn, e
+
+    def _proven(self, inc: Incident) -> bool:
+        """The incident's whole life so far is beyond any plausible normal."""
+        p = self.params
+        if inc.x_sum < p.min_reporters_outage:
+            return False
+        tail = nb_sf(np.array([inc.x_sum]), np.array([max(inc.mu_sum, 1e-9)]),
+                     np.array([p.incident_phi]))  # fmt: skip
+        return bool(tail[0] <= p.p_outage)
+
+    def _ended(self, inc: Incident, c: float, mu: float) -> bool:
+        """One more bucket without clear excess: is the series back to normal?
+
+        A CUSUM of the log-likelihood ratio of the normal rate against the rate the
+        incident ran at (its reports over what was expected, up to its last excess
+        bucket; at least the doubling the model watches for). Counts near normal
+        raise it by about (m - 1) mu - c log m a bucket, so a big outage ends within
+        minutes, a sparse series needs many empty minutes, and counts still at the
+        incident's rate keep it at zero.
+        """
+        p = self.params
+        m = max(2.0, inc.x_out / inc.mu_out) if inc.mu_out > 0 else 2.0
+        inc.end_llr = max(0.0, inc.end_llr + (m - 1.0) * mu - c * math.log(m))
+        inc.quiet += 1
+        if inc.quiet < self.quiet_buckets:
+            return False
+        # A `possible` is weak evidence: once nothing is unusual any more, it is over.
+        return inc.end_llr >= p.resolve_llr or (
+            inc.level == "possible" and inc.faded >= self.quiet_buckets
+        )
 
     def open_early(
         self, sid: int, key: SeriesKey, bucket: float, now: float, count: float, expected: float
@@ -351,3 +484,32 @@ class IncidentTracker:
             regional = self.open.get(rid)
             if regional is not None and region is not None:
                 inc.region_levels[region] = regional.level
+
+
+def cold_alarm(
+    recent: npt.NDArray[np.float64],
+    seen: npt.NDArray[np.float64],
+    steps: int,
+    window: int,
+    prior: float,
+    params: IncidentParams,
+) -> npt.NDArray[np.bool_]:
+    """Series whose counts no baseline could explain, on a system too young to have one.
+
+    Until the system has seen a day, nothing has a normal to compare with, so only the
+    overwhelming may alarm: at least `cold_min_reporters` counted reports over the last
+    `window` buckets (`recent`), far in the tail (p <= p_outage, at the generous
+    dispersion `cold_phi`) of the rate the series showed over everything the system
+    has seen before that window (`seen`: its counts over all `steps` buckets so far),
+    or of the new-series rate `prior` (reports a bucket) if that is higher. A big
+    service at its usual rate from the first minute is its own baseline and stays
+    quiet; 150 reports in minutes for one that was silent are not.
+    """
+    n = len(recent)
+    before = steps - window
+    if before < window:  # not even one window of history: nothing to compare with
+        return np.zeros(n, dtype=np.bool_)
+    rate = np.maximum((seen[:n] - recent) / before, prior)
+    tail = nb_sf(recent, rate * window, np.full(n, params.cold_phi))
+    out: npt.NDArray[np.bool_] = (recent >= params.cold_min_reporters) & (tail <= params.p_outage)
+    return out

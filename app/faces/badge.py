@@ -9,6 +9,7 @@ STATUS = {
     "possible": ("possible problem", "#e3872d"),
     "outage": ("outage", "#d73a49"),
     "unknown": ("unknown", "#9f9f9f"),
+    "learning": ("learning", "#9f9f9f"),  # no baseline yet: not "up"
 }
 _NARROW = set("fijlrt1I.,:;!| ")
 _WIDE = set("mwMW@%")

@@ -10,7 +10,18 @@ from app.faces.chart import chart, sparkline
 from app.faces.feeds import title as incident_title
 from ingest.report import PROBLEMS
 
-LEVEL_TEXT = {"none": "No problems", "possible": "Possible problems", "outage": "Outage"}
+LEVEL_TEXT = {
+    "none": "No problems",
+    "possible": "Possible problems",
+    "outage": "Outage",
+    "learning": "Learning",
+}
+
+
+def shown(d: dict[str, Any]) -> str:
+    """The level to show: "learning" instead of "none" while there is no baseline."""
+    level = str(d.get("level") or "none")
+    return "learning" if level == "none" and d.get("learning") else level
 
 
 def layout(title: str, body: str, *, embed: bool = False) -> str:
@@ -67,7 +78,7 @@ def _incident_rows(items: list[dict[str, Any]]) -> str:
 def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]]) -> str:
     rows = "".join(
         f'<tr><td><a href="/s/{esc(s["service"])}">{esc(s["service"])}</a></td>'
-        f'<td>{pill(s["level"])}</td><td class="num">{int(s["reports_1h"])}</td>'
+        f'<td>{pill(shown(s))}</td><td class="num">{int(s["reports_1h"])}</td>'
         f'<td class="num">{int(s["reports_24h"])}</td></tr>'
         for s in services
     )
@@ -148,7 +159,7 @@ def service_page(d: dict[str, Any], thanks: bool = False) -> str:
     unit = f"{minutes} minute" + ("s" if minutes > 1 else "")
     body = (
         f'<section class="status {esc(d["level"])}"><div><h1>{esc(s)}</h1>'
-        f"<p>{esc(_status_line(d))}</p></div>{pill(d['level'])}</section>"
+        f"<p>{esc(_status_line(d))}</p></div>{pill(shown(d))}</section>"
         f'<div class="grid"><section class="card"><h2>Reports in the last 24 hours</h2>'
         f"{chart(d['series'], f'Reports per {unit} for {s}, with the expected range')}"
         '<p class="legend"><span class="key count"></span>reports per '
@@ -162,7 +173,7 @@ def service_page(d: dict[str, Any], thanks: bool = False) -> str:
         f'<p class="muted embed-hint">Badge: <code>/v1/services/{esc(s)}/badge.svg</code> · '
         f"Embed: <code>/embed/{esc(s)}</code></p>"
     )
-    return layout(f"{s} status: {LEVEL_TEXT[d['level']]} | outagewatch", body)
+    return layout(f"{s} status: {LEVEL_TEXT[shown(d)]} | outagewatch", body)
 
 
 def _status_line(d: dict[str, Any]) -> str:
@@ -170,6 +181,11 @@ def _status_line(d: dict[str, Any]) -> str:
         head = "Users are reporting an outage."
     elif d["level"] == "possible":
         head = "Reports are above normal: there may be a problem."
+    elif d.get("learning"):
+        head = (
+            "Learning what is normal: no baseline yet, so only reports far beyond any "
+            "plausible level raise an alert."
+        )
     else:
         head = "Reports are at their usual level."
     return f"{head} {d['reports_1h']} reports in the last hour, {d['reports_24h']} in 24 hours."
@@ -179,7 +195,7 @@ def embed_card(d: dict[str, Any], base: str) -> str:
     s = d["service"]
     body = (
         f'<a class="mini {esc(d["level"])}" href="{esc(base)}/s/{esc(s)}" target="_blank" '
-        f'rel="noopener"><span class="name">{esc(s)}</span>{pill(d["level"])}'
+        f'rel="noopener"><span class="name">{esc(s)}</span>{pill(shown(d))}'
         f"{sparkline(d['series'])}"
         f'<span class="meta">{int(d["reports_1h"])} reports in the last hour · outagewatch'
         "</span></a>"

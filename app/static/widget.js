@@ -9,7 +9,7 @@
   var origin = new URL(script.src).origin;
   var service = (script.getAttribute("data-service") || "").trim();
   var PROBLEMS = ["login", "app", "website", "payments", "connection", "other"];
-  var TEXT = { none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet" };
+  var TEXT = { none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet", learning: "Learning" };
   var SVG = "http://www.w3.org/2000/svg";
   var CSS =
     ":host{all:initial;display:block;max-width:340px;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1c2330}" +
@@ -18,7 +18,7 @@
     ".name{font-weight:700;font-size:16px;color:#1c2330;text-decoration:none}" +
     ".pill{padding:3px 10px;border-radius:999px;font-size:12px;font-weight:600;background:#e7f6ec;color:#1f9d55;white-space:nowrap}" +
     ".possible .pill{background:#fdf1e4;color:#c4620f}.outage .pill{background:#fde8ea;color:#c8283a}" +
-    ".unknown .pill{background:#eef0f4;color:#667085}" +
+    ".unknown .pill,.learning .pill{background:#eef0f4;color:#667085}" +
     "svg{display:block;width:100%;height:40px;margin:10px 0 4px}" +
     "polyline{fill:none;stroke:#c8283a;stroke-width:1.5;stroke-linejoin:round}" +
     ".none polyline{stroke:#1f9d55}.area{stroke:none;fill:#c8283a;fill-opacity:.1}.none .area{fill:#1f9d55}" +
@@ -106,7 +106,7 @@
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) {
         if (!d) { setLevel("unknown"); meta.textContent = "No reports in the last 24 hours."; return; }
-        setLevel(d.level);
+        setLevel(d.level === "none" && d.learning ? "learning" : d.level);
         drawSpark(d.series || []);
         meta.textContent = d.reports_1h + " reports in the last hour \u00b7 outagewatch";
       })

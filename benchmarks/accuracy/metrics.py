@@ -9,6 +9,12 @@ Matching rules:
   service-wide (a global outage shows in every region; a regional one in the total).
 - per series-week: series = distinct (service, region) pairs incl. service-wide ones
   in the data; weeks = data span minus the warm-up days.
+- delays (surges): labels at >= 10x and every cascade dependant (whatever its
+  multiplier), but not the multi-day slow shapes (judged on their own, below).
+- resolve lag: latest resolved_at of the matching incidents minus the labelled end,
+  for found labels that are not multi-day slow shapes (minutes).
+- slow burn: passes when confirmed as an outage in at most one incident per
+  working day of the label.
 """
 
 from __future__ import annotations
@@ -57,6 +63,15 @@ def _loose_match(inc: dict[str, Any], lab: dict[str, Any]) -> bool:
     return (r is None or lr is None or r == lr) and _overlaps(inc, lab)
 
 
+SLOW = ("slow_degradation", "slow_burn")
+
+
+def is_surge(lab: dict[str, Any]) -> bool:
+    if lab["shape"] in SLOW:
+        return False
+    return (lab["multiplier"] or 0) >= 10 or lab["shape"] == "cascade_dependant"
+
+
 def _q(xs: list[float], q: float) -> float | None:
     return float(np.percentile(xs, q)) if xs else None
 
@@ -88,6 +103,9 @@ def compute(
     conf_delays: list[float] = []
     frag: list[int] = []
     end_err: list[float] = []
+    resolve_lag: list[float] = []
+    dep_delays: list[float] = []
+    slow_burn: list[dict[str, Any]] = []
     per_label: list[dict[str, Any]] = []
     for lab in inc_labels:
         hits = [i for i in incidents if _recall_match(i, lab, "possible")]
@@ -95,6 +113,8 @@ def compute(
         row["expected_level"] = lab["expected_level"]
         row["found_level"] = max((i["level"] for i in hits), key=LEVELS.get, default=None)
         row["open_delay_buckets"] = row["confirm_delay_buckets"] = None
+        row["incidents"] = len(hits)
+        row["resolve_lag_min"] = None
         if hits:
             frag.append(len(hits))
             start = ts(lab["start"])
@@ -103,15 +123,42 @@ def compute(
             confs = [ts(i["confirmed_at"]) for i in hits if i.get("confirmed_at")]
             if confs:
                 row["confirm_delay_buckets"] = (min(confs) - start) // 60  # type: ignore
-            if (lab["multiplier"] or 0) >= 10:
+            if is_surge(lab):
                 open_delays.append(row["open_delay_buckets"])
                 if row["confirm_delay_buckets"] is not None:
                     conf_delays.append(row["confirm_delay_buckets"])
+                    if lab["shape"] == "cascade_dependant":
+                        dep_delays.append(row["confirm_delay_buckets"])
             ends = [ts(i["ended_at"]) for i in hits if i.get("ended_at")]
             if ends:
                 end_err.append(abs(max(ends) - ts(lab["end"])) / 60)  # type: ignore
+            resolved = [ts(i["resolved_at"]) for i in hits if i.get("resolved_at")]
+            if resolved and len(resolved) == len(hits):
+                row["resolve_lag_min"] = (max(resolved) - ts(lab["end"])) / 60  # type: ignore
+                if lab["shape"] not in SLOW:
+                    resolve_lag.append(row["resolve_lag_min"])
+        if lab["shape"] == "slow_burn":
+            first = ts(lab["start"])
+            days = round((ts(lab["end"]) - first) / 86400) + 1  # type: ignore
+            # A working day is covered when an outage of this series is open during it.
+            covered = 0
+            for d in range(days):
+                a = first + d * 86400  # type: ignore[operator]
+                b = a + 8 * 3600
+                covered += any(
+                    i["level"] == "outage"
+                    and (ts(i.get("confirmed_at")) or 0) < b
+                    and _span(i)[1] >= a
+                    for i in hits
+                )
+            ok = row["found_level"] == "outage" and covered == days and len(hits) <= days
+            slow_burn.append({"service": lab["service"], "incidents": len(hits),
+                              "working_days": days, "days_in_outage": covered,
+                              "found_level": row["found_level"],
+                              "confirm_delay_buckets": row["confirm_delay_buckets"],
+                              "pass": ok})  # fmt: skip
         per_label.append(row)
-    surge_labels = [lab for lab in inc_labels if (lab["multiplier"] or 0) >= 10]
+    surge_labels = [lab for lab in inc_labels if is_surge(lab)]
     unconfirmed = len(surge_labels) - len(conf_delays)
 
     false = [
@@ -143,6 +190,16 @@ def compute(
         "false_any": len(false),
         "fragmentation": float(np.mean(frag)) if frag else None,
         "end_error_median_min": _q(end_err, 50),
+        "resolve_lag_median_min": _q(resolve_lag, 50),
+        "resolve_lag_p90_min": _q(resolve_lag, 90),
+        "dependant_confirm_delay_median": _q(dep_delays, 50),
+        "dependant_confirm_delay_p90": _q(dep_delays, 90),
+        "dependant_labels": sum(1 for lab in inc_labels if lab["shape"] == "cascade_dependant"),
+        "slow_burn": slow_burn,
+        "traps_pass": {
+            **{k: v == 0 for k, v in on_traps.items()},
+            **({"slow_burn": all(x["pass"] for x in slow_burn)} if slow_burn else {}),
+        },
         "false_on_traps": on_traps,
         "series": series,
         "weeks": weeks,

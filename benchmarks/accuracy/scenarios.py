@@ -151,7 +151,7 @@ class Scenario:
         self.events: list[Event] = []
         self.labels: list[dict[str, Any]] = []
         self.floods: list[tuple[int, int, int, int]] = []  # service, start, end, reports
-        self.gap: tuple[int, int] | None = None
+        self.gaps: list[tuple[int, int]] = []  # [start, end) minutes with no reports at all
         self.holiday: int | None = None  # day index
         self.growth_trap: int | None = None
         self._plan(rng)
@@ -210,7 +210,7 @@ class Scenario:
                 start = int(rng.integers(lo, hi))
             if start < lo or start > hi:
                 continue
-            if self.gap and start < self.gap[1] + 120 and start + dur > self.gap[0] - 120:
+            if any(start < b + 120 and start + dur > a - 120 for a, b in self.gaps):
                 continue
             if self.holiday is not None and start // 1440 in (self.holiday, self.holiday + 1):
                 continue
@@ -235,9 +235,15 @@ class Scenario:
             self._label(
                 "trap", "holiday", None, None, day * 1440, (day + 1) * 1440 + 720, None, None
             )
-            g0 = (WARMUP_DAYS + 4) * 1440 + 14 * 60
-            self.gap = (g0, g0 + 30)
-            self._label("trap", "ingest_gap", None, None, g0, g0 + 90, None, None)
+            # Ingest gaps: nothing at all arrives for 30 minutes (our outage, not the
+            # users' quiet), once on a Friday afternoon and once at an evening peak.
+            for g0 in (
+                (WARMUP_DAYS + 4) * 1440 + 14 * 60,
+                (WARMUP_DAYS + 8) * 1440 + 19 * 60 + 30,
+            ):
+                if g0 + 90 <= self.minutes:
+                    self.gaps.append((g0, g0 + 30))
+                    self._label("trap", "ingest_gap", None, None, g0, g0 + 90, None, None)
             for d in range(WARMUP_DAYS, self.days, 7):
                 for s in by_kind["business"]:
                     self._label(
@@ -260,6 +266,28 @@ class Scenario:
 
         def count(c: float) -> int:
             return max(1, round(c * scale))
+
+        # Slow burn (the fireTMS story): a provider failure leaves a sparse business tool
+        # broken for five working days; its users report at ~30x the normal rate during
+        # office hours (09-17), and nobody reports at night. One label, Monday 09:00 to
+        # Friday 17:00: it should be confirmed as an outage, not seen as fragments.
+        burn_cands = [i for i in by_kind["business"] if 5 <= self.services[i].per_day <= 20]
+        mondays = [d for d in range(WARMUP_DAYS, self.days - 4) if d % 7 == 0]
+        if burn_cands and mondays and not self.small:
+            s = int(rng.choice(burn_cands))
+            d0 = mondays[-1]
+            start = d0 * 1440
+            self.events.append(Event(s, None, start, start + 5 * 1440, 30.0, work_hours_only=True))
+            self._label(
+                "incident",
+                "slow_burn",
+                s,
+                None,
+                start + 9 * 60,
+                start + 4 * 1440 + 17 * 60,
+                "outage",
+                30.0,
+            )
 
         # Flash global outages.
         flash_cands = [i for i in range(n) if rate[i] >= 0.3]
@@ -333,8 +361,11 @@ class Scenario:
                     mult,
                 )
 
-        # Cascades: a provider at 50x, then 3-4 dependants at 10x 1-5 minutes later.
-        for _ in range(count(2)):
+        # Cascades: a provider at 50x, then 3-4 dependants 1-5 minutes later. Dependants
+        # rise less than the provider (3-10x, at least 2 extra reports a minute at that
+        # hour): alone such a rise takes many minutes to prove; beside a provider in
+        # outage it is likely real.
+        for _ in range(count(3)):
             dur = int(rng.integers(20, 60))
             got = self._place(rng, by_kind["provider"], dur + 10, hours=(9, 21))
             if got is None:
@@ -355,7 +386,8 @@ class Scenario:
                 d = int(d)
                 lag = int(rng.integers(1, 6))
                 now = rate[d] * self.profiles[self.services[d].kind][((start + lag) // 60) % 168]
-                dm = max(10.0, 1 + 5 / now)  # enough reports to see at this hour
+                dm = float(np.exp(rng.uniform(np.log(3), np.log(10))))
+                dm = max(dm, 1 + 2 / now)  # enough reports to see at this hour
                 self.events.append(Event(d, None, start + lag, start + dur, dm))
                 self._label(
                     "incident", "cascade_dependant", d, None, start + lag, start + dur, "outage", dm
@@ -424,10 +456,10 @@ class Scenario:
         lam = self.rates(day)
         noise = rng.gamma(DISPERSION, 1 / DISPERSION, size=lam.shape)
         counts = rng.poisson(lam * noise)
-        if self.gap and self.gap[0] // 1440 <= day <= (self.gap[1] - 1) // 1440:
-            lo = max(self.gap[0] - day * 1440, 0)
-            hi = min(self.gap[1] - day * 1440, 1440)
-            counts[:, :, lo:hi] = 0
+        for a, b in self.gaps:
+            if a // 1440 <= day <= (b - 1) // 1440:
+                lo, hi = max(a - day * 1440, 0), min(b - day * 1440, 1440)
+                counts[:, :, lo:hi] = 0
         flat = counts.reshape(-1)
         nz = np.flatnonzero(flat)
         reps = flat[nz]
