@@ -83,6 +83,12 @@ class ModelParams:
     # `rate_var` of the multiple. 0.3 puts a single bucket at 16x normal at p = 1e-8.
     count_phi: float = 0.05
     rate_var: float = 0.3
+    # Each series learns its own swings on top (bursts included, every bucket, halflife
+    # two weeks): a crowd that bursts often (news, launches) needs a larger multiple to
+    # alarm; `rate_var` is the prior (weight a day) and the floor.
+    rate_var_learn: bool = True
+    rate_var_halflife_s: float = 14 * 86400
+    rate_var_max: float = 3.0
     windows_s: tuple[int, ...] = (60, 300, 900, 3600)
     # Slow rises: a CUSUM over whole hours for a `cusum_k`-fold rate. An hour's multiple
     # of normal is one observation, judged against the routine swings of a rate
@@ -241,6 +247,8 @@ class SeriesBank:
         self._d_shape = 0.5 ** (1.0 / (p.shape_halflife_weeks * per_slot_week))
         self._d_day = 0.5 ** (1.0 / (p.day_halflife_days * per_slot_week / 7))
         self._a_phi = halflife_alpha(p.phi_halflife_s / width)
+        self._a_rv = halflife_alpha(p.rate_var_halflife_s / width)
+        self._rv_weight = 86400 / width
         self._recent_w = max(1, min(RING, 900 // width))
         self.n = 0
         self.steps = 0
@@ -268,6 +276,8 @@ class SeriesBank:
         self.phi_d = np.zeros(cap)  # discounted sum of (x - mu)^2 - mu
         self.phi_q = np.zeros(cap)  # discounted sum of mu^2
         self.cusum = np.zeros(cap)
+        self.rv_d = np.zeros(cap)  # discounted sum of squared log multiples (less noise)
+        self.rv_q = np.zeros(cap)  # discounted count of them
         self.hour_x = np.zeros(cap)  # counts of the hour in progress (for the CUSUM)
         self.hour_mu = np.zeros(cap)  # and what was expected in it
         self.ring_x = np.zeros((cap, RING), dtype=np.float32)
@@ -292,7 +302,7 @@ class SeriesBank:
     def _array_names() -> tuple[str, ...]:
         return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "alive",
                 "shape_x", "shape_e", "day_x", "day_e", "phi_d", "phi_q", "cusum",
-                "hour_x", "hour_mu", "ring_x", "ring_xc", "win_xc", "ring_mu", "win_x",
+                "hour_x", "hour_mu", "rv_d", "rv_q", "ring_x", "ring_xc", "win_xc", "ring_mu", "win_x",
                 "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
@@ -327,6 +337,17 @@ class SeriesBank:
     def _prior_level(self, n: int) -> F64:
         per_bucket = self.params.new_series_level * self.params.bucket_seconds / 60
         return np.full(n, per_bucket)
+
+    def rate_var(self, n: int | None = None) -> F64:
+        """Each series' variance of its rate's multiple of normal (see ModelParams)."""
+        n = self.n if n is None else n
+        p = self.params
+        if not p.rate_var_learn:
+            return np.full(n, p.rate_var)
+        w = self._rv_weight
+        s2 = (self.rv_d[:n] + math.log1p(p.rate_var) * w) / (self.rv_q[:n] + w)
+        out: F64 = np.clip(np.expm1(s2), p.rate_var, p.rate_var_max)
+        return out
 
     def phi(self, n: int | None = None) -> F64:
         n = self.n if n is None else n
@@ -368,6 +389,7 @@ class SeriesBank:
         mu = self.expected(t, n)
         phi = self.phi(n)
         extra = self.estimate_variance(t, n)
+        rv = self.rate_var(n)
 
         # Windowed tail tests over the ring, including this bucket: running sums
         # gain this bucket and lose the one that leaves each window.
@@ -387,7 +409,7 @@ class SeriesBank:
             m = np.maximum(wm[:, j], 1e-12)
             share = np.maximum(wm2[:, j], 0.0) / m**2
             # A multiple sustained over a longer window is rarer than a one-bucket blip.
-            var_w = p.rate_var * (p.phi_persistent + (1 - p.phi_persistent) * share) + extra
+            var_w = rv * (p.phi_persistent + (1 - p.phi_persistent) * share) + extra
             lw = evidence_logsf(xs, m, p.count_phi + extra, var_w)
             lw = np.where(filled >= w, lw, 0.0)
             by_window.append(np.exp(lw))
@@ -399,16 +421,20 @@ class SeriesBank:
         recent = x + self.ring_x[:n][:, before].sum(axis=1, dtype=np.float64)
         log_window = np.minimum(lmin + math.log(len(self.windows)), 0.0)  # Bonferroni
 
-        # The hourly CUSUM moves only when an hour closes (the first bucket of a new
-        # hour); within the hour it holds, so scoring a bucket twice changes nothing.
+        # The hourly CUSUM moves when an hour closes (the first bucket of a new hour);
+        # meanwhile the hour in progress counts as a provisional observation, so a
+        # slow rise holds learning (and can alarm) within hours, not at the hour's end.
         hour = math.floor(t / 3600)
-        cusum = self.cusum[:n].copy()
-        rising = np.zeros(n, dtype=np.bool_)
+        closed = self.cusum[:n].copy()
         if self.hour_of >= 0 and hour != self.hour_of:
-            llr = self._hour_llr(self.hour_x[:n], self.hour_mu[:n])
-            cusum = np.minimum(np.maximum(0.0, cusum + llr), p.cusum_cap)
-            rising = llr > 0
-        rising |= self._hour_rising(n, x, mu)
+            llr = self._hour_llr(self.hour_x[:n], self.hour_mu[:n], rv)
+            closed = np.minimum(np.maximum(0.0, closed + llr), p.cusum_cap)
+            hx, hm = x, mu
+        else:
+            hx, hm = self.hour_x[:n] + x, self.hour_mu[:n] + mu
+        partial = self._hour_llr(hx, hm, rv)
+        rising = partial > 0
+        cusum = np.minimum(np.maximum(0.0, closed + partial), p.cusum_cap)
         log_p = np.minimum(log_window, -cusum)
         out = Step(
             expected=mu,
@@ -422,25 +448,21 @@ class SeriesBank:
             recent=recent,
         )
 
-        self._pending = (t, x, mu, phi, cusum, (wx, wm, wm2, x_in, wxc))
+        self._pending = (t, x, mu, phi, closed, (wx, wm, wm2, x_in, wxc))
         return out
 
-    def _hour_llr(self, hx: F64, hm: F64) -> F64:
+    def _hour_llr(self, hx: F64, hm: F64, rv: F64) -> F64:
         """Log-likelihood ratio of a k-fold rate for one closed hour: its log multiple
         of normal is log-normal with the routine swing plus counting noise."""
         p = self.params
         lk = math.log(p.cusum_k)
         y = np.log((hx + 0.5) / (hm + 0.5))
-        s2 = math.log1p(p.rate_var) + 1.0 / (hm + 0.5)
+        # An hour's multiple swings less than a bucket's: only the persistent share stays.
+        per_hour = max(1.0, 3600 / p.bucket_seconds)
+        keep = p.phi_persistent + (1 - p.phi_persistent) / per_hour
+        s2 = np.log1p(rv * keep) + 1.0 / (hm + 0.5)
         llr: F64 = np.where(hm > 0, lk * (y + s2 / 2 - lk / 2) / s2, 0.0)
         return llr
-
-    def _hour_rising(self, n: int, x: F64, mu: F64) -> B:
-        """The hour in progress, this bucket included, is so far above a k-fold step
-        half-way: the rise goes on (keeps an incident open)."""
-        llr = self._hour_llr(self.hour_x[:n] + x, self.hour_mu[:n] + mu)
-        out: B = llr > 0
-        return out
 
     def learn(self, learn: B | None = None) -> None:
         """Learn the scored bucket, only where `learn` is set (frozen series keep state)."""
@@ -463,6 +485,14 @@ class SeriesBank:
             self.hour_mu[:n] = 0.0
             self.hour_of = hour
         self.hour_x[:n] += x
+        # Rate swings learn from every bucket, bursts and incidents included: how often
+        # a crowd bursts is what they measure. A log multiple counts at most log(100).
+        y = np.clip(np.log((x + 0.5) / (mu + 0.5)), -4.6, 4.6)
+        noise = 1.0 / (mu + 0.5)  # what counting alone puts into y^2
+        grown = self.alive[:n] & (self.age[:n] >= self._day_buckets)
+        a = self._a_rv
+        self.rv_d[:n] = np.where(grown, (1 - a) * self.rv_d[:n] + (y * y - noise), self.rv_d[:n])
+        self.rv_q[:n] = np.where(grown, (1 - a) * self.rv_q[:n] + 1.0, self.rv_q[:n])
         self.hour_mu[:n] += np.where(self.alive[:n], mu, 0.0)
         self._learn(t, x, mu, phi, lm)
         self.pos = (self.pos + 1) % RING
