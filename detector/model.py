@@ -302,8 +302,8 @@ class SeriesBank:
     def _array_names() -> tuple[str, ...]:
         return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "alive",
                 "shape_x", "shape_e", "day_x", "day_e", "phi_d", "phi_q", "cusum",
-                "hour_x", "hour_mu", "rv_d", "rv_q", "ring_x", "ring_xc", "win_xc", "ring_mu", "win_x",
-                "win_mu", "win_mu2")  # fmt: skip
+                "hour_x", "hour_mu", "rv_d", "rv_q", "ring_x", "ring_xc", "win_xc",
+                "ring_mu", "win_x", "win_mu", "win_mu2")  # fmt: skip
 
     def ensure(self, n: int) -> None:
         """Make room for series ids < n (born at their first report)."""
