@@ -83,11 +83,14 @@ class ModelParams:
     # `rate_var` of the multiple. 0.3 puts a single bucket at 16x normal at p = 1e-8.
     count_phi: float = 0.05
     rate_var: float = 0.3
-    # Each series learns its own swings on top (bursts included, every bucket, halflife
-    # two weeks): a crowd that bursts often (news, launches) needs a larger multiple to
-    # alarm; `rate_var` is the prior (weight a day) and the floor.
+    # Each series learns its own swings at every window length (bursts included, every
+    # bucket, halflife two weeks): a crowd that bursts often (news, launches) needs a
+    # larger multiple to alarm, one whose swings average out over minutes (independent
+    # people) alarms on a smaller sustained one. The prior (weight a day) is
+    # `rate_var` shrunk over a window to its persistent share (`phi_persistent`).
     rate_var_learn: bool = True
     rate_var_halflife_s: float = 14 * 86400
+    rate_var_min: float = 0.02
     rate_var_max: float = 3.0
     windows_s: tuple[int, ...] = (60, 300, 900, 3600)
     # Slow rises: a CUSUM over whole hours for a `cusum_k`-fold rate. An hour's multiple
@@ -249,6 +252,8 @@ class SeriesBank:
         self._a_phi = halflife_alpha(p.phi_halflife_s / width)
         self._a_rv = halflife_alpha(p.rate_var_halflife_s / width)
         self._rv_weight = 86400 / width
+        pers = p.phi_persistent
+        self._rv_prior = np.array([p.rate_var * (pers + (1 - pers) / w) for w in self.windows])
         self._recent_w = max(1, min(RING, 900 // width))
         self.n = 0
         self.steps = 0
@@ -259,6 +264,7 @@ class SeriesBank:
 
     def _alloc(self, cap: int) -> None:
         self.cap = cap
+        nw = len(self.windows)
         self.level = np.zeros(cap)  # the level in use (kept for snapshots and readers)
         self.lvl_x = np.zeros(cap)  # recent discounted counts
         self.lvl_e = np.zeros(cap)  # recent discounted exposure (shape units)
@@ -276,15 +282,15 @@ class SeriesBank:
         self.phi_d = np.zeros(cap)  # discounted sum of (x - mu)^2 - mu
         self.phi_q = np.zeros(cap)  # discounted sum of mu^2
         self.cusum = np.zeros(cap)
-        self.rv_d = np.zeros(cap)  # discounted sum of squared log multiples (less noise)
-        self.rv_q = np.zeros(cap)  # discounted count of them
+        # Per window: discounted sums of squared log multiples (less counting noise).
+        self.rv_d = np.zeros((cap, nw))
+        self.rv_q = np.zeros((cap, nw))
         self.hour_x = np.zeros(cap)  # counts of the hour in progress (for the CUSUM)
         self.hour_mu = np.zeros(cap)  # and what was expected in it
         self.ring_x = np.zeros((cap, RING), dtype=np.float32)
         self.ring_xc = np.zeros((cap, RING), dtype=np.float32)  # as the windows see it
         self.ring_mu = np.zeros((cap, RING), dtype=np.float32)
         # Running sums over each window of the ring (count, mu, mu^2), kept in step.
-        nw = len(self.windows)
         self.win_x = np.zeros((cap, nw))
         self.win_xc = np.zeros((cap, nw))
         self.win_mu = np.zeros((cap, nw))
@@ -339,14 +345,15 @@ class SeriesBank:
         return np.full(n, per_bucket)
 
     def rate_var(self, n: int | None = None) -> F64:
-        """Each series' variance of its rate's multiple of normal (see ModelParams)."""
+        """Each series' variance of its rate's multiple of normal, per window (n, windows)."""
         n = self.n if n is None else n
         p = self.params
+        prior = self._rv_prior[None, :]
         if not p.rate_var_learn:
-            return np.full(n, p.rate_var)
+            return np.repeat(prior, n, axis=0)
         w = self._rv_weight
-        s2 = (self.rv_d[:n] + math.log1p(p.rate_var) * w) / (self.rv_q[:n] + w)
-        out: F64 = np.clip(np.expm1(s2), p.rate_var, p.rate_var_max)
+        s2 = (self.rv_d[:n] + np.log1p(prior) * w) / (self.rv_q[:n] + w)
+        out: F64 = np.clip(np.expm1(s2), p.rate_var_min, p.rate_var_max)
         return out
 
     def phi(self, n: int | None = None) -> F64:
@@ -407,9 +414,8 @@ class SeriesBank:
         for j, w in enumerate(self.windows):
             xs = x if w == 1 else np.maximum(wxc[:, j], 0.0)
             m = np.maximum(wm[:, j], 1e-12)
-            share = np.maximum(wm2[:, j], 0.0) / m**2
-            # A multiple sustained over a longer window is rarer than a one-bucket blip.
-            var_w = rv * (p.phi_persistent + (1 - p.phi_persistent) * share) + extra
+            # Each window against the swings that series shows at that length.
+            var_w = rv[:, j] + extra
             lw = evidence_logsf(xs, m, p.count_phi + extra, var_w)
             lw = np.where(filled >= w, lw, 0.0)
             by_window.append(np.exp(lw))
@@ -427,12 +433,12 @@ class SeriesBank:
         hour = math.floor(t / 3600)
         closed = self.cusum[:n].copy()
         if self.hour_of >= 0 and hour != self.hour_of:
-            llr = self._hour_llr(self.hour_x[:n], self.hour_mu[:n], rv)
+            llr = self._hour_llr(self.hour_x[:n], self.hour_mu[:n], rv[:, -1])
             closed = np.minimum(np.maximum(0.0, closed + llr), p.cusum_cap)
             hx, hm = x, mu
         else:
             hx, hm = self.hour_x[:n] + x, self.hour_mu[:n] + mu
-        partial = self._hour_llr(hx, hm, rv)
+        partial = self._hour_llr(hx, hm, rv[:, -1])
         rising = partial > 0
         cusum = np.minimum(np.maximum(0.0, closed + partial), p.cusum_cap)
         log_p = np.minimum(log_window, -cusum)
@@ -457,10 +463,8 @@ class SeriesBank:
         p = self.params
         lk = math.log(p.cusum_k)
         y = np.log((hx + 0.5) / (hm + 0.5))
-        # An hour's multiple swings less than a bucket's: only the persistent share stays.
-        per_hour = max(1.0, 3600 / p.bucket_seconds)
-        keep = p.phi_persistent + (1 - p.phi_persistent) / per_hour
-        s2 = np.log1p(rv * keep) + 1.0 / (hm + 0.5)
+        # An hour swings as the series' longest window does.
+        s2 = np.log1p(rv) + 1.0 / (hm + 0.5)
         llr: F64 = np.where(hm > 0, lk * (y + s2 / 2 - lk / 2) / s2, 0.0)
         return llr
 
@@ -486,10 +490,15 @@ class SeriesBank:
             self.hour_of = hour
         self.hour_x[:n] += x
         # Rate swings learn from every bucket, bursts and incidents included: how often
-        # a crowd bursts is what they measure. A log multiple counts at most log(100).
-        y = np.clip(np.log((x + 0.5) / (mu + 0.5)), -4.6, 4.6)
-        noise = 1.0 / (mu + 0.5)  # what counting alone puts into y^2
-        grown = self.alive[:n] & (self.age[:n] >= self._day_buckets)
+        # a crowd bursts is what they measure. Each window sees what its test sees (the
+        # clipped sums beyond one bucket); a log multiple counts at most log(100).
+        wm, wxc = sums[1], sums[4]
+        xw = np.concatenate([x[:, None], wxc[:, 1:]], axis=1)
+        mw = np.maximum(wm, 0.0)
+        y = np.clip(np.log((xw + 0.5) / (mw + 0.5)), -4.6, 4.6)
+        noise = 1.0 / (mw + 0.5)  # what counting alone puts into y^2
+        filled = np.minimum(self.age[:n] + 1, RING)[:, None] >= np.asarray(self.windows)[None, :]
+        grown = (self.alive[:n] & (self.age[:n] >= self._day_buckets))[:, None] & filled
         a = self._a_rv
         self.rv_d[:n] = np.where(grown, (1 - a) * self.rv_d[:n] + (y * y - noise), self.rv_d[:n])
         self.rv_q[:n] = np.where(grown, (1 - a) * self.rv_q[:n] + 1.0, self.rv_q[:n])
