@@ -55,7 +55,7 @@ class IncidentParams:
     sustain_possible: int = 2
     active_p: float = 1e-3  # a `possible` stays while its 1 or 5 minutes are this unusual
     alive_p: float = 0.01  # ... or its 15 minutes are this unusual
-    hold_cusum: float = 3.0  # a CUSUM (hourly, with the hour in progress) this high stops learning
+    hold_cusum: float = 6.0  # a CUSUM (hourly, with the hour in progress) this high stops learning
     onset_p: float = 0.05
     end_p: float = 0.01
     quiet_s: int = 300  # at least this long without excess before resolving

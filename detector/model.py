@@ -499,9 +499,6 @@ class SeriesBank:
         noise = 1.0 / (mw + 0.5)  # what counting alone puts into y^2
         filled = np.minimum(self.age[:n] + 1, RING)[:, None] >= np.asarray(self.windows)[None, :]
         grown = (self.alive[:n] & (self.age[:n] >= self._day_buckets))[:, None] & filled
-        # Where a window expects few reports, counting noise swamps the swing (and the
-        # 1/m correction is rough): those windows do not teach it.
-        grown &= mw >= 5.0
         a = self._a_rv
         self.rv_d[:n] = np.where(grown, (1 - a) * self.rv_d[:n] + (y * y - noise), self.rv_d[:n])
         self.rv_q[:n] = np.where(grown, (1 - a) * self.rv_q[:n] + 1.0, self.rv_q[:n])

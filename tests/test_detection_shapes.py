@@ -30,7 +30,12 @@ def test_regional_outage_is_reported_for_those_regions(clock: ManualClock) -> No
 
 
 def test_slow_degradation_is_caught_by_the_cumulative_test() -> None:
-    """A business tool at 2x normal during working hours, never one striking bucket."""
+    """A business tool at 2.5x normal during working hours, never one striking bucket.
+
+    Real crowds swing 2x for hours on a news day (NAB realTweets), so a rise is judged
+    hour by hour against the swings a series shows; 2.5x through a working morning is
+    beyond them, a plain 2x is not (it is learned as the new normal within the day:
+    docs/accuracy.md says what that costs)."""
     rng = np.random.default_rng(4)
     bank, tracker = SeriesBank(), IncidentTracker()
     keys = [("erp", None)]
@@ -40,7 +45,7 @@ def test_slow_degradation_is_caught_by_the_cumulative_test() -> None:
         hour = int(t // 3600) % 24
         rate = 3.0 if 9 <= hour < 17 else 0.375
         degraded = i >= 8 * 1440 and 9 <= hour < 17
-        counts = rng.poisson([rate * (2.0 if degraded else 1.0)]).astype(float)
+        counts = rng.poisson([rate * (2.5 if degraded else 1.0)]).astype(float)
         warm = np.array([bank.warm])  # the pipeline's gating: nothing alarms on day one
         step = bank.score(t, counts)
         changed, learn, _ = tracker.observe(t, t + 70, step, counts, keys, allowed=warm)
@@ -53,7 +58,7 @@ def test_slow_degradation_is_caught_by_the_cumulative_test() -> None:
         assert not (changed and i < 8 * 1440), "no false alarm before the degradation"
     assert opened is not None
     delay_h = (opened.opened_at - (T0 + 8 * 86400 + 9 * 3600)) / 3600
-    # A 2x rise of ~180 reports an hour, never one striking bucket: found within hours
+    # A 2.5x rise of ~270 reports an hour, never one striking bucket: found within hours
     # (a 15-minute ratio rule with a 3x bar never fires on it at all). Smaller and
     # slower rises can be learned as the new normal: see docs/accuracy.md.
     assert delay_h < 4, f"degradation found after {delay_h:.1f} h"
