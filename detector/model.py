@@ -221,16 +221,22 @@ class Step:
 
     expected: F64
     p: F64  # combined evidence: the smaller of the window tests and the CUSUM bound
-    log_p: F64  # its natural log, exact far beyond where p underflows
     p1: F64  # single-bucket tail probability (for onset and activity)
     p_short: F64  # ~5-minute window tail probability (or p1 with coarse buckets)
     p_mid: F64  # ~15-minute window tail probability
     cusum: F64
     rising: B  # the CUSUM grew this bucket: the rate is still above normal
     recent: F64  # counts over the last 15 minutes (distinct-reporter floor)
+    log_p: F64 | None = None  # log of p, exact far beyond where p underflows
+
+    def __post_init__(self) -> None:
+        if self.log_p is None:
+            with np.errstate(divide="ignore"):
+                self.log_p = np.log(self.p)
 
     @property
     def score(self) -> F64:
+        assert self.log_p is not None
         return score_of(self.log_p)
 
 
@@ -464,8 +470,9 @@ class SeriesBank:
         lk = math.log(p.cusum_k)
         y = np.log((hx + 0.5) / (hm + 0.5))
         # An hour swings as the series' longest window does.
-        s2 = np.log1p(rv) + 1.0 / (hm + 0.5)
-        llr: F64 = np.where(hm > 0, lk * (y + s2 / 2 - lk / 2) / s2, 0.0)
+        swing = np.log1p(rv)
+        s2 = swing + 1.0 / (hm + 0.5)  # plus counting noise, which has no drift
+        llr: F64 = np.where(hm > 0, lk * (y + swing / 2 - lk / 2) / s2, 0.0)
         return llr
 
     def learn(self, learn: B | None = None) -> None:
