@@ -94,6 +94,9 @@ class Pipeline:
             tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
         ] = []
         self._pending_raw: list[pl.DataFrame] = []
+        # Outages opened from a partial bucket, credited with its reports so far:
+        # series id -> (bucket, incident), until that bucket is stepped.
+        self._credited: dict[int, tuple[float, Incident]] = {}
 
     # --- intake -----------------------------------------------------------------------
     def submit(
@@ -194,6 +197,8 @@ class Pipeline:
                 # Partial-bucket checks whose model state is "stepped up to `start`".
                 while checks and checks[0].ready_at <= start:
                     self._check_partial(checks.popleft(), changed)
+                if self._credited:
+                    self._uncredit(start)
 
             for batch in self.agg.close(self.now):
                 frame, probs = self._steps(batch, changed, before)
@@ -265,8 +270,35 @@ class Pipeline:
             inc = self.tracker.open_early(sid, keys[sid], b, g, counts[r, c], float(mu[r]))
             if inc is not None:
                 self.bank.restart_cusum([sid])
+                self._credit(inc, sid, b, g, float(counts[r, c]), keys)
                 self.incidents[inc.id] = inc
                 changed[inc.id] = inc.to_dict()
+
+    def _credit(
+        self, inc: Incident, sid: int, b: float, g: float, count: float, keys: list[SeriesKey]
+    ) -> None:
+        """An outage opened from a partial bucket carries the reports that opened it:
+        the count so far as its peak and total, with their problems and regions.
+        Taken back just before the bucket is stepped, which counts the whole bucket
+        (so nothing is counted twice)."""
+        problems, regions = self.partial.breakdown(sid, g)
+        inc.peak_reports = inc.total_reports = int(count)
+        inc.problems = problems
+        if inc.region is None:
+            inc.regions = {str(keys[rid][1]): k for rid, k in regions.items()}
+            for other in self.tracker.open.values():
+                if other.service == inc.service and other.region is not None:
+                    inc.region_levels[other.region] = other.level
+        self._credited[sid] = (b, inc)
+
+    def _uncredit(self, start: float) -> None:
+        """Before bucket `start` is stepped: credited incidents of buckets up to it go
+        back to their state at opening, and the tracker counts the closed buckets."""
+        for sid, (b, inc) in list(self._credited.items()):
+            if b <= start:
+                del self._credited[sid]
+                inc.total_reports = inc.peak_reports = 0
+                inc.problems, inc.regions, inc.region_levels = {}, {}, {}
 
     def _daily_peak(self) -> np.ndarray:
         """Each series' expected count at its busiest hour of the day (a generous bar)."""
@@ -495,6 +527,12 @@ class Pipeline:
             self.incidents[inc.id] = inc
             self.series_levels[(inc.service, inc.region)] = inc.level
         self.tracker.restore(restored, ids)
+        width, closed = self.config.bucket_seconds, self.agg.closed_until
+        for sid, inc in self.tracker.open.items():
+            # Opened from a partial bucket that is still open: its reports are credited.
+            b = math.floor(inc.opened_at / width) * width
+            if inc.peak_at == b < inc.opened_at and (closed is None or b >= closed):
+                self._credited[sid] = (b, inc)
 
 
 def _order(inc: Incident) -> tuple[float, str]:
