@@ -253,6 +253,8 @@ class Pipeline:
         b = checks.bucket
         counts = self.partial.series_counts(sids, checks.points)
         mu = self.bank.expected(b, n)[sids]
+        if not (counts[:, -1] > mu).any():  # at or below the mean: no evidence (nb_sf is 1)
+            return
         phi = (self.bank.phi(n) + self.bank.estimate_variance(b, n))[sids]
         rows, cols = np.nonzero(np.arange(len(checks.points))[None, :] >= first[:, None])
         p = nb_sf(counts[rows, cols], mu[rows], phi[rows]) * len(self.bank.windows)
@@ -390,16 +392,7 @@ class Pipeline:
         batch: ClosedBatch, bounds: np.ndarray, i: int, sids: list[int]
     ) -> dict[int, dict[str, int]]:
         """Problem counts of bucket i for the given series."""
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        if hi == lo:
-            return {}
-        part = batch.problems.slice(lo, hi - lo).filter(
-            pl.col("sid").is_in(sids) & pl.col("problem").is_not_null()
-        )
-        out: dict[int, dict[str, int]] = {}
-        for _, sid, prob, k in part.iter_rows():
-            out.setdefault(sid, {})[prob] = k
-        return out
+        return batch.problem_counts(i, sids)
 
     def _allowed(self, n: int) -> np.ndarray:
         """Series that may raise incidents: every one, once the system has seen a day.
