@@ -217,9 +217,12 @@ class Pipeline:
     def _plan_partial(self) -> list[Checks]:
         """Grid points where a partial bucket may already prove an outage (app/early.py).
 
-        A cheap screen against each series' daily peak (as it stands at the start
-        of this advance) finds the points worth a look; the exact test runs there,
-        at the model state a live server would have had at that moment.
+        A cheap screen against each series' daily peak finds the points worth a look;
+        the exact test runs there, at the model state a live server would have had
+        at that moment. The screen's bar is taken once, at the start of this advance:
+        a replay advancing once per chunk screens with an older bar than a server
+        ticking every second, so it may test (and open) where the server did not
+        (docs/benchmarks.md, "Replay is not live here").
         """
         grid = self.partial.grid(self.now)
         if not len(grid):
