@@ -26,6 +26,7 @@ from ingest.series import SeriesIndex
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+POINTWISE_MAX = 16  # grids up to this many points are screened point by point
 
 
 class PartialBuckets:
@@ -159,8 +160,32 @@ class PartialBuckets:
         point of that bucket reaches the series' bar: the index in `grid` of the
         first such point, and the series id; sorted by point, then series. Counts
         only grow within a bucket, so the series passes at every later point of
-        the bucket too. Equal to comparing `counts(g, n) >= bar` at every point.
+        the bucket too. Equal to comparing `counts(g, n) >= bar` at every point,
+        which is what a live tick (one or two points) does; a replay's long grid
+        goes by the reports instead (one sort, whatever the number of points).
         """
+        if len(grid) <= POINTWISE_MAX:
+            return self.crossings_by_point(grid, bar)
+        return self.crossings_by_report(grid, bar)
+
+    def crossings_by_point(self, grid: F64, bar: F64) -> tuple[I64, I64]:
+        """`crossings` by counting at every point: O(points x reports in the bucket)."""
+        n = len(bar)
+        passed_in = np.full(n, -1, dtype=np.int64)  # the bucket where a series last passed
+        gis, sids = [], []
+        for j, g in enumerate(grid.tolist()):
+            passing = np.flatnonzero(self.counts(g, n)[:n] >= bar)
+            bucket = math.floor(g / self.width)
+            new = passing[passed_in[passing] != bucket]
+            passed_in[passing] = bucket
+            gis.append(np.full(len(new), j, dtype=np.int64))
+            sids.append(new.astype(np.int64))
+        if not gis:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(gis), np.concatenate(sids)
+
+    def crossings_by_report(self, grid: F64, bar: F64) -> tuple[I64, I64]:
+        """`crossings` from running counts per (bucket, series): one sort of the reports."""
         none = np.empty(0, dtype=np.int64)
         ts, wide, region, weight, _ = self.cols
         n = len(bar)

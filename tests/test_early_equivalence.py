@@ -19,8 +19,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.early import PartialBuckets
 from app.pipeline import Pipeline
 from detector.model import nb_sf
+from ingest.series import SeriesIndex
+from tests.conftest import T0
 from tests.partial_traffic import TAIL_S, Burst, replayed
 
 
@@ -125,3 +128,41 @@ def test_a_burst_opens_early_on_both_paths() -> None:
     early = [o for o in fast.pipeline.all_incidents() if o["service"] == "quiet"]
     assert early and not early[0]["opened_at"].endswith("10Z")  # not at a bucket's close
     assert fast.pipeline.all_incidents() == ref.pipeline.all_incidents()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stamps=st.lists(  # on grid points and bucket edges too
+        st.floats(0, 600, allow_nan=False) | st.integers(0, 40).map(lambda k: 15.0 * k),
+        max_size=60,
+    ),
+    seed=st.integers(0, 2**16),
+    width=st.sampled_from([30, 60, 300]),
+    start=st.sampled_from([0.0, 45.0, 290.0]),
+    points=st.integers(1, 40),
+)
+def test_screen_by_report_equals_screen_by_point(
+    stamps: list[float], seed: int, width: int, start: float, points: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    n = len(stamps)
+    rows = pl.DataFrame(
+        {
+            "ts": [T0 + s for s in stamps],
+            "service": [f"s{k}" for k in rng.integers(0, 3, n)],
+            "region": [[None, "DE", "FR"][k] for k in rng.integers(0, 3, n)],
+            "problem": [None] * n,
+            "weight": rng.integers(1, 6, n),
+        },
+        schema={"ts": pl.Float64, "service": pl.String, "region": pl.String,
+                "problem": pl.String, "weight": pl.Int64},
+    )  # fmt: skip
+    held = PartialBuckets(width, 15.0, SeriesIndex())
+    held.add(rows)
+    grid = T0 + start + 15.0 * np.arange(1, points + 1)
+    grid = grid[grid % width != 0]
+    bar = rng.integers(1, 12, len(held.series)).astype(np.float64)
+    by_point = held.crossings_by_point(grid, bar)
+    by_report = held.crossings_by_report(grid, bar)
+    assert by_point[0].tolist() == by_report[0].tolist()
+    assert by_point[1].tolist() == by_report[1].tolist()
