@@ -35,6 +35,7 @@ def serve(
 
     from app.logs import configure
     from app.main import create_app
+    from app.proxies import server_options
     from app.settings import Settings
 
     configure()
@@ -49,9 +50,12 @@ def serve(
         from app.broker.intake_node import create_intake_node
 
         err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
-        node = create_intake_node(settings)
-        uvicorn.run(node, host=settings.host, port=settings.port, log_level="warning",
-                    access_log=False)  # fmt: skip
+        try:
+            node = create_intake_node(settings)
+        except ValueError as exc:
+            err.print(f"[red]cannot start:[/] {exc}")
+            raise typer.Exit(2) from None
+        uvicorn.run(node, host=settings.host, port=settings.port, **server_options())
         return
     try:
         app = create_app(settings)
@@ -65,7 +69,7 @@ def serve(
     # move them out of the cyclic collector's reach, so its full passes stay short.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    uvicorn.run(app, host=settings.host, port=settings.port, **server_options())
     if app.runtime.stop_error is not None:
         err.print(f"[red]stopped with an error:[/] {app.runtime.stop_error}")
         raise typer.Exit(1)
@@ -99,6 +103,7 @@ def demo(
     from app.demo import Demo
     from app.logs import configure
     from app.main import create_app
+    from app.proxies import server_options
     from app.settings import Settings
 
     configure()
@@ -111,7 +116,7 @@ def demo(
     err.print(f"{rows:,} reports loaded. Open [bold]{url}/[/] ; the outage starts in a minute.")
     show.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, **server_options())
     finally:
         show.stop()
 

@@ -21,6 +21,7 @@ from app.faces.headers import FaceHeaders
 from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send
 from app.intake import Intake
 from app.metrics import Metrics
+from app.proxies import TrustedProxies
 from app.routes_admin import router as admin_router
 from app.routes_live import router as live_router
 from app.routes_pages import STATIC
@@ -33,13 +34,23 @@ from ingest.clock import Clock
 class OutageWatch(FastIntake):
     """The ASGI app: fast intake in front, FastAPI behind; `.runtime` for tests and CLI."""
 
-    def __init__(self, api: FastAPI, intake: Intake, runtime: Runtime, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        api: FastAPI,
+        intake: Intake,
+        runtime: Runtime,
+        metrics: Metrics,
+        proxies: TrustedProxies,
+    ) -> None:
         super().__init__(api, intake)
         self.api = api
         self.runtime = runtime
         self.metrics = metrics
+        self.proxies = proxies
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.proxies:  # the client address, once, for the fast path and every route
+            self.proxies.apply(scope)
         if scope["type"] == "http" and scope["path"] == REPORTS_PATH:
             started = time.perf_counter()
             await super().__call__(scope, receive, send)
@@ -51,6 +62,7 @@ class OutageWatch(FastIntake):
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> OutageWatch:
     settings = settings or Settings()
     clock = clock or WallClock()
+    proxies = TrustedProxies(settings.trusted_proxies)  # a bad entry fails before anything starts
     runtime = Runtime(settings, clock)
     intake = Intake(runtime)
     metrics = Metrics(runtime, intake)
@@ -93,4 +105,4 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     errors.document(api)
-    return OutageWatch(api, intake, runtime, metrics)
+    return OutageWatch(api, intake, runtime, metrics, proxies)

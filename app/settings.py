@@ -47,6 +47,9 @@ class Settings:
     new_services_per_hour: int = 50  # when unknown services are accepted
     new_regions_per_hour: int = 500  # new (service, region) series, same condition
     public_url: str = ""  # for feeds' absolute links; empty: taken from the request
+    # Addresses or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed
+    # (app/proxies.py). Empty: none, the peer address is the client, whatever it sends.
+    trusted_proxies: tuple[str, ...] = ()
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: int = 8  # report partitions on the broker (hash of service mod N)
 
@@ -77,7 +80,7 @@ def _convert(name: str, raw: str) -> Any:
     default = getattr(Settings, name, None)
     if name == "data":
         return Path(raw) if raw else None
-    if name == "api_keys":
+    if isinstance(default, tuple):  # comma-separated lists (api_keys, trusted_proxies)
         return tuple(k.strip() for k in raw.split(",") if k.strip())
     if isinstance(default, bool):
         return raw.lower() in {"1", "true", "yes", "on"}

@@ -117,13 +117,17 @@ def surge(client: Any, clock: ManualClock, service: str = "tinyapp", n: int = 30
 
 @contextmanager
 def serving(app: OutageWatch) -> Iterator[str]:
-    """The app on a real uvicorn server on loopback (a thread); yields its base URL."""
+    """The app on a real uvicorn server on loopback (a thread), configured as the CLI
+    serves it; yields its base URL."""
     import threading
 
     import uvicorn
 
+    from app.proxies import server_options
+
+    # As `outagewatch serve` runs it (uvicorn's own proxy-header handling off).
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
+        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **server_options())
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -41,6 +41,7 @@ from app.broker.subjects import (
     report_subject,
 )
 from app.intake import ACCEPTED, JSON_TYPES, error
+from app.proxies import ProxyHeaders, TrustedProxies
 from ingest.clock import Clock
 from ingest.dedup import Dedup
 from ingest.report import ReportError, parse_report
@@ -193,6 +194,8 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
 
     api = FastAPI(title="outagewatch intake node", lifespan=lifespan)
     api.state.node = node
+    # The client address as the main server derives it (app/proxies.py).
+    api.add_middleware(ProxyHeaders, proxies=TrustedProxies(settings.trusted_proxies))
 
     @api.post("/v1/reports", status_code=202)
     async def post_report(request: Request) -> Response:
