@@ -14,7 +14,7 @@ from app.api import require_key
 from app.errors import ApiError
 from app.responses import JSON
 from app.runtime import Runtime
-from app.webhooks import FORMATS
+from app.webhooks import FORMATS, TargetRefused, readable
 from ingest.report import ReportError, check_region, check_service
 
 POLL_S = 0.25
@@ -89,11 +89,13 @@ def router(rt: Runtime) -> APIRouter:
             not isinstance(url, str)
             or len(url) > 2048
             or schemas.WEBHOOK_URL_RE.fullmatch(url) is None
+            or not readable(url)
         ):
             raise ApiError(
                 422,
                 "invalid_url",
-                "url must be an http(s) URL to POST to, such as https://example.org/hook",
+                "url must be an http(s) URL to POST to, such as https://example.org/hook "
+                "(port 1-65535; an IPv6 address in brackets)",
                 "url",
             )
         fmt = body.get("format", "json")
@@ -104,6 +106,10 @@ def router(rt: Runtime) -> APIRouter:
             region = check_region(body.get("region"))
         except ReportError as exc:
             raise ApiError(422, exc.code, exc.message, exc.field) from None
+        try:  # after DNS: no loopback, private, link-local, ... unless configured
+            await rt.webhooks.check(url)
+        except TargetRefused as exc:
+            raise ApiError(422, "internal_target", str(exc), "url") from None
         sub = rt.webhooks.subscribe(url, service, region, fmt, rt.clock.now())
         return JSON({**sub.public(), "secret": sub.secret}, status_code=201)
 

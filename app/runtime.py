@@ -77,7 +77,13 @@ class Runtime:
         self.api_keys = ApiKeys(settings.api_keys)
         self.events = EventLog(self.store)
         self.annotations = Annotations(self.store)
-        self.webhooks = Webhooks(self.store, settings.public_url)
+        self.webhooks = Webhooks(
+            self.store,
+            settings.public_url,
+            allow_private=settings.webhook_allow_private,
+            deadline_s=settings.webhook_deadline_s,
+            concurrency=settings.webhook_concurrency,
+        )
         self.pipeline.listeners.append(self._on_changes)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -187,11 +193,12 @@ class Runtime:
                 log.exception("tick failed")
 
     def _deliver_loop(self) -> None:
-        while not self._stop.wait(1.0):
-            try:
-                self.deliver()
-            except Exception:  # a bad receiver must not stop the others
-                log.exception("webhook delivery round failed")
+        while not self._stop.is_set():
+            try:  # deliveries run concurrently; one slow receiver holds up nobody else
+                self.webhooks.run(self._stop, self.clock.now)
+            except Exception:
+                log.exception("webhook deliverer failed; restarting it")
+                self._stop.wait(1.0)
 
     def start(self) -> None:
         if self.settings.tick_interval_s > 0 and self._thread is None:

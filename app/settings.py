@@ -50,6 +50,11 @@ class Settings:
     # Addresses or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed
     # (app/proxies.py). Empty: none, the peer address is the client, whatever it sends.
     trusted_proxies: tuple[str, ...] = ()
+    # Webhooks: internal targets (loopback, private, link-local, ...) refused unless this
+    # is on; one total deadline per delivery; at most this many deliveries at once.
+    webhook_allow_private: bool = False
+    webhook_deadline_s: float = 10.0
+    webhook_concurrency: int = 8
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: int = 8  # report partitions on the broker (hash of service mod N)
 
