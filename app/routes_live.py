@@ -19,6 +19,7 @@ from ingest.report import ReportError, check_region, check_service
 
 POLL_S = 0.25
 KEEPALIVE_S = 15.0
+MAX_EVENT_ID = 2**63 - 1  # event ids are BIGINT
 
 
 def router(rt: Runtime) -> APIRouter:
@@ -35,16 +36,23 @@ def router(rt: Runtime) -> APIRouter:
         request: Request,
         service: str | None = None,
         last_event_id: Annotated[str | None, Header()] = None,
-        since_id: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+        since_id: Annotated[
+            int | None, Query(ge=0, le=MAX_EVENT_ID, description="resume after this id")
+        ] = None,
     ) -> StreamingResponse:
         start = since_id
         if start is None and last_event_id is not None:
             try:
                 start = int(last_event_id)
             except ValueError:
+                start = -1
+            if not 0 <= start <= MAX_EVENT_ID:
                 raise ApiError(
-                    422, "invalid_last_event_id", "Last-Event-ID must be an event id number"
-                ) from None
+                    422,
+                    "invalid_last_event_id",
+                    f"Last-Event-ID must be an event id, a whole number from 0 to {MAX_EVENT_ID}",
+                    "last-event-id",
+                )
         cursor = rt.events.last_id if start is None else start
 
         async def events() -> AsyncIterator[bytes]:

@@ -139,3 +139,43 @@ def test_feed_has_etag_and_answers_304(client: TestClient) -> None:
     assert again.status_code == 304 and again.content == b""
     other = client.get("/v1/outages", headers={"if-none-match": '"stale"'})
     assert other.status_code == 200
+
+
+def _cursor(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+NUMERIC_QUERIES = [
+    *((f"/v1/outages?since={v}", "since") for v in
+      ("1e400", "inf", "-inf", "nan", "-1e300", "1e12", "-1", "0001-01-01T00:00:00Z",
+       "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00")),
+    *((f"/v1/outages?limit={v}", "limit") for v in ("1e400", "nan", "0", "501", "-1", "9" * 30)),
+    *((f"/v1/outages?cursor={_cursor(raw)}", "cursor") for raw in
+      (b'[1e300,"x"]', b'[-1e300,"x"]', b'[1e12,"x"]', b'["a","x"]')),
+    *((f"/v1/services?limit={v}", "limit") for v in ("1e400", "inf", "0", "1001", "9" * 30)),
+    *((f"/v1/outages/stream?since_id={v}", "since_id") for v in ("1e400", "-1", "9" * 30)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "field"), NUMERIC_QUERIES)
+def test_numeric_parameters_are_bounded_with_a_422_naming_them(
+    client: TestClient, path: str, field: str
+) -> None:
+    resp = client.get(path)
+    assert resp.status_code == 422, (path, resp.text)
+    error = resp.json()["error"]
+    assert error["field"] == field and field in error["message"], error
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1", "9" * 30, "nan"])
+def test_last_event_id_is_bounded(client: TestClient, value: str) -> None:
+    resp = client.get("/v1/outages/stream", headers={"last-event-id": value})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["field"] == "last-event-id"
+
+
+@pytest.mark.parametrize("since", ["0", "1793577600", "2026-11-02T00:00:00Z", "253402300799"])
+def test_times_in_range_are_read(client: TestClient, since: str) -> None:
+    assert client.get(f"/v1/outages?since={since}&state=all").status_code == 200
