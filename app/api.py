@@ -72,7 +72,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         if rt.disk_low:
             raise ApiError(503, "unavailable", "the server's disk is nearly full; retry later")
         body = await request.body()
@@ -208,7 +208,11 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     return api
 
 
-def require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -> None:
+def require_key(
+    rt: Runtime, request: Request, authorization: str | None, x_api_key: str | None
+) -> None:
+    """The key is `X-API-Key` when that is not empty, else the Bearer token. Wrong
+    keys are counted per client network; past `admin_failures_per_minute`, 429."""
     if not rt.api_keys:
         raise ApiError(
             403,
@@ -216,12 +220,24 @@ def require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -
             "admin endpoints are off: start the server with OUTAGEWATCH_API_KEYS "
             "(`outagewatch new-key` makes one)",
         )
-    given = x_api_key
-    if given is None and authorization and authorization.lower().startswith("bearer "):
+    address = request.client.host if request.client else ""
+    now = rt.clock.now()
+    wait = rt.admin_failures.wait(address, now)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            "too_many_failures",
+            f"too many wrong API keys from this network; retry in {seconds} s",
+            headers={"retry-after": str(seconds)},
+        )
+    given = (x_api_key or "").strip()
+    if not given and authorization and authorization[:7].lower() == "bearer ":
         given = authorization[7:].strip()
     if not given:
         raise ApiError(401, "missing_api_key", "send an API key as 'Authorization: Bearer KEY'")
     if not rt.api_keys.check(given):
+        rt.admin_failures.fail(address, now)
         raise ApiError(401, "invalid_api_key", "that API key is not valid")
 
 

@@ -90,7 +90,7 @@ def router(rt: Runtime) -> APIRouter:
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         body = json_object(await request.body())
         url = body.get("url")
         if (
@@ -123,30 +123,33 @@ def router(rt: Runtime) -> APIRouter:
 
     @live.get("/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)")
     def subscriptions(
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         return JSON({"webhooks": [s.public() for s in rt.webhooks.subscriptions()]})
 
     @live.get("/v1/webhooks/{webhook_id}/deliveries", tags=["webhooks"], summary="Delivery log")
     def deliveries(
+        request: Request,
         webhook_id: str,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         return JSON({"deliveries": rt.webhooks.deliveries(webhook_id)})
 
     @live.delete(
         "/v1/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Unsubscribe"
     )
     def unsubscribe(
+        request: Request,
         webhook_id: str,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> Response:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         if not rt.webhooks.unsubscribe(webhook_id):
             raise ApiError(404, "not_found", f"no webhook {webhook_id!r}")
         return Response(status_code=204)

@@ -23,7 +23,7 @@ import polars as pl
 from app.annotations import Annotations
 from app.catalog import ServiceCatalog
 from app.events import EventLog
-from app.keys import ApiKeys
+from app.keys import ApiKeys, FailureThrottle
 from app.pipeline import Pipeline, PipelineConfig
 from app.privacy import ReporterSalts, reporter_hash
 from app.settings import Settings
@@ -75,6 +75,7 @@ class Runtime:
         )
         self.memory_key = secrets.token_bytes(16)  # in-memory keys only (rate limits)
         self.api_keys = ApiKeys(settings.api_keys)
+        self.admin_failures = FailureThrottle(settings.admin_failures_per_minute, self.memory_key)
         self.events = EventLog(self.store)
         self.annotations = Annotations(self.store)
         self.webhooks = Webhooks(

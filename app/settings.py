@@ -41,6 +41,7 @@ class Settings:
     rate_reporter_burst: float = 10.0
     prefix_cap: int = 25  # counted reports per network per service per dedup window (0: off)
     api_keys: tuple[str, ...] = ()  # raw or "sha256:<hex>" (app/keys.py); empty: admin off
+    admin_failures_per_minute: int = 10  # wrong API keys per client network (0: no limit)
     reporter_salt: str = ""  # empty: random salts kept in the data directory, rotated
     salt_rotation_s: float = 86400.0  # reporter-hash salts rotate this often (0: never)
     accept_unknown_services: bool = False  # False: only services in the catalog
