@@ -200,7 +200,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 "open_incidents": len(p.tracker.open),
                 "reports_accepted": p.reports_accepted,
                 "reports_counted": p.reports_counted,
-                "database": rt.store.path,
+                # Where the file is is the operator's business, not every visitor's.
+                "database": "memory" if rt.settings.data is None else "file",
             },
             status_code=200 if error is None else 503,
         )

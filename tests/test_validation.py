@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -179,3 +181,42 @@ def test_last_event_id_is_bounded(client: TestClient, value: str) -> None:
 @pytest.mark.parametrize("since", ["0", "1793577600", "2026-11-02T00:00:00Z", "253402300799"])
 def test_times_in_range_are_read(client: TestClient, since: str) -> None:
     assert client.get(f"/v1/outages?since={since}&state=all").status_code == 200
+
+
+def test_every_answer_says_nosniff(client: TestClient) -> None:
+    """The intake fast path (which bypasses FastAPI and its middleware) included."""
+    report = {"content-type": "application/json"}
+    answers = [
+        client.post("/v1/reports", json={"service": "aws"}),  # 202, fast path
+        client.post("/v1/reports", content=b"{", headers=report),  # 400, fast path
+        client.post("/v1/reports", content=b'{"service": "A"}', headers=report),  # 422
+        client.post("/v1/reports", content=b"x" * 10_000, headers=report),  # 413
+        client.post("/v1/reports", content=b"{}", headers={"content-type": "text/xml"}),  # 415
+        client.options("/v1/reports"),  # 204 preflight, fast path
+        client.get("/v1/reports"),  # 405, FastAPI behind the fast path
+        client.get("/healthz"),
+        client.get("/metrics"),
+        client.get("/v1/outages?since=inf"),
+        client.get("/nope"),
+        client.get("/openapi.json"),
+        client.get("/static/report.js"),
+        client.get("/"),
+    ]
+    for resp in answers:
+        assert resp.headers.get("x-content-type-options") == "nosniff", (
+            resp.request.method,
+            resp.request.url,
+            resp.status_code,
+        )
+        assert resp.headers.get_list("x-content-type-options") == ["nosniff"]  # once
+
+
+def test_healthz_does_not_show_where_the_database_is(tmp_path: Path) -> None:
+    from ingest.clock import ManualClock
+    from tests.conftest import T0, running
+
+    with running(ManualClock(T0), tmp_path / "data") as (_, client):
+        resp = client.get("/healthz")
+        assert resp.status_code == 200
+        assert str(tmp_path) not in resp.text and "outagewatch.duckdb" not in resp.text
+        assert resp.json()["database"] == "file"

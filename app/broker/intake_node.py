@@ -41,6 +41,7 @@ from app.broker.subjects import (
     partition_of,
     report_subject,
 )
+from app.fastpath import NoSniff
 from app.intake import ACCEPTED, JSON_TYPES, error
 from app.proxies import ProxyHeaders, TrustedProxies
 from ingest.clock import Clock
@@ -197,6 +198,7 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
     api.state.node = node
     errors.install(api)  # every 4xx in the contract's error body, as on the main server
     # The client address as the main server derives it (app/proxies.py).
+    api.add_middleware(NoSniff)
     api.add_middleware(ProxyHeaders, proxies=TrustedProxies(settings.trusted_proxies))
 
     @api.post("/v1/reports", status_code=202)
