@@ -81,9 +81,8 @@ ALLOW_PRIVATE_HINT = (
 )
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
-Result = tuple[
-    str, str, int, float, str | None
-]  # id, delivered/retry/failed, attempts, next_at, error
+# (delivery id, "delivered" | "retry" | "failed", attempts, next_at, last error)
+Result = tuple[str, str, int, float, str | None]
 
 
 class TargetRefused(Exception):
@@ -492,7 +491,7 @@ class Webhooks:
             error = f"refused: {exc}"[:300]
         except TimeoutError:
             error = f"no complete answer within {self.deadline_s:g} s"
-        except httpx.HTTPError as exc:
+        except Exception as exc:  # HTTPError, InvalidURL, ...: this delivery's, no one else's
             error = f"{type(exc).__name__}: {exc}"[:300]
         attempts += 1
         if attempts >= MAX_ATTEMPTS:
