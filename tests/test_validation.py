@@ -220,3 +220,28 @@ def test_healthz_does_not_show_where_the_database_is(tmp_path: Path) -> None:
         assert resp.status_code == 200
         assert str(tmp_path) not in resp.text and "outagewatch.duckdb" not in resp.text
         assert resp.json()["database"] == "file"
+
+
+def test_the_intake_nodes_reads_are_bounded_too() -> None:
+    """The broker's intake node (no broker needed to read its empty feed)."""
+    import httpx
+
+    from app.broker.intake_node import create_intake_node
+    from app.settings import Settings
+    from ingest.clock import ManualClock
+    from tests.conftest import T0, run_async
+
+    node = create_intake_node(
+        Settings(data=None, broker="nats://127.0.0.1:1", tick_interval_s=0), ManualClock(T0)
+    )
+
+    async def get(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=node)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.get(path)
+
+    for value in ("0", "1e400", "501", "nan"):
+        resp = run_async(get(f"/v1/outages?limit={value}"))
+        assert resp.status_code == 422 and resp.json()["error"]["field"] == "limit"
+        assert resp.headers["x-content-type-options"] == "nosniff"
+    assert run_async(get("/v1/outages?limit=5")).json() == {"outages": []}
