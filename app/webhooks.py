@@ -441,7 +441,9 @@ class Webhooks:
             return list(await asyncio.gather(*(one(http, row) for row in due)))
 
     def _client(self) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=self.concurrency)
+        # No kept-alive connections: requests are pinned to addresses, and a connection
+        # opened (TLS name included) for one host must not carry another host's delivery.
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=0)
         return httpx.AsyncClient(timeout=self.deadline_s, follow_redirects=False, limits=limits)
 
     def _claim(self, now: float, limit: int) -> list[tuple[Any, ...]]:
