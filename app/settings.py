@@ -39,7 +39,11 @@ class Settings:
     rate_address_burst: float = 400.0
     rate_reporter_per_s: float = 0.2  # per reporter token
     rate_reporter_burst: float = 10.0
-    prefix_cap: int = 25  # counted reports per network per service per dedup window (0: off)
+    # Counted reports per network (/24, /48) per service per dedup window (0: off). Kept
+    # below the distinct reporters an incident needs (5 possible, 10 outage, in
+    # detector/incidents.py IncidentParams), so one network can never raise one alone:
+    # an outage needs reports from at least 5 distinct networks.
+    prefix_cap: int = 2
     api_keys: tuple[str, ...] = ()  # raw or "sha256:<hex>" (app/keys.py); empty: admin off
     admin_failures_per_minute: int = 10  # wrong API keys per client network (0: no limit)
     reporter_salt: str = ""  # empty: random salts kept in the data directory, rotated
