@@ -63,6 +63,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     settings = settings or Settings()
     clock = clock or WallClock()
     proxies = TrustedProxies(settings.trusted_proxies)  # a bad entry fails before anything starts
+    settings.base_url  # noqa: B018 - a bad OUTAGEWATCH_PUBLIC_URL fails here too
     runtime = Runtime(settings, clock)
     intake = Intake(runtime)
     metrics = Metrics(runtime, intake)

@@ -80,7 +80,7 @@ class Runtime:
         self.annotations = Annotations(self.store)
         self.webhooks = Webhooks(
             self.store,
-            settings.public_url,
+            settings.base_url,
             allow_private=settings.webhook_allow_private,
             deadline_s=settings.webhook_deadline_s,
             concurrency=settings.webhook_concurrency,

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from ingest.windows import parse_bucket
 
@@ -51,7 +52,10 @@ class Settings:
     accept_unknown_services: bool = False  # False: only services in the catalog
     new_services_per_hour: int = 50  # when unknown services are accepted
     new_regions_per_hour: int = 500  # new (service, region) series, same condition
-    public_url: str = ""  # for feeds' absolute links; empty: taken from the request
+    # The origin (and optional path prefix) of every absolute link: feeds, the embed
+    # card, webhook texts. Never a request's Host header, which anyone can forge into a
+    # publicly cached page. Empty: this server's own http://host:port.
+    public_url: str = ""
     # Addresses or CIDRs of reverse proxies whose X-Forwarded-For / -Proto are believed
     # (app/proxies.py). Empty: none, the peer address is the client, whatever it sends.
     trusted_proxies: tuple[str, ...] = ()
@@ -66,6 +70,36 @@ class Settings:
     @property
     def bucket_seconds(self) -> int:
         return parse_bucket(self.bucket)
+
+    @property
+    def base_url(self) -> str:
+        """Absolute links start with this: `public_url`, else http://host:port.
+
+        >>> Settings(public_url="https://status.example.com/").base_url
+        'https://status.example.com'
+        >>> Settings(host="::1", port=8080).base_url
+        'http://[::1]:8080'
+        >>> Settings(public_url="status.example.com").base_url  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ValueError: OUTAGEWATCH_PUBLIC_URL: 'status.example.com' is not an absolute http(s) URL...
+        """
+        if not self.public_url:
+            host = f"[{self.host}]" if ":" in self.host else self.host
+            return f"http://{host}:{self.port}"
+        parts = urlsplit(self.public_url)
+        if (
+            parts.scheme not in ("http", "https")
+            or not parts.netloc
+            or parts.query
+            or parts.fragment
+            or any(c in self.public_url for c in "\"<>' \t\r\n")
+        ):
+            raise ValueError(
+                f"OUTAGEWATCH_PUBLIC_URL: {self.public_url!r} is not an absolute http(s) URL "
+                "(such as https://status.example.com)"
+            )
+        return self.public_url.rstrip("/")
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
