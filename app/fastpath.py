@@ -42,7 +42,7 @@ class FastIntake:
         if method == "POST":
             await self._post(scope, receive, send)
         elif method == "OPTIONS":
-            await _respond(send, 204, b"", CORS)
+            await respond(send, 204, b"", CORS)
         else:
             await self.app(scope, receive, nosniff(send))
 
@@ -65,13 +65,13 @@ class FastIntake:
             more = message.get("more_body", False)
             if len(body) > limit:  # stop reading a huge body at once
                 out = error(413, "body_too_large", f"a report is at most {limit} bytes")
-                await _respond(send, out.status, out.body, CORS)
+                await respond(send, out.status, out.body, CORS)
                 return
         client = scope.get("client")
         address = client[0] if client else ""
         out = self.intake.handle(body, content_type, address, user_agent.decode("latin-1"))
         out = await self.intake.durable(out)
-        await _respond(send, out.status, out.body, CORS + out.headers)
+        await respond(send, out.status, out.body, CORS + out.headers)
 
 
 def nosniff(send: Send) -> Send:
@@ -99,7 +99,7 @@ class NoSniff:
         await self.app(scope, receive, nosniff(send) if scope["type"] == "http" else send)
 
 
-async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+async def respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),

@@ -10,6 +10,7 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -17,14 +18,16 @@ from fastapi.staticfiles import StaticFiles
 from app import errors, schemas
 from app.api import router
 from app.clock import WallClock
+from app.connections import BodyGuard, body_too_large
+from app.errors import ApiError
 from app.faces.headers import FaceHeaders
-from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send
+from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send, respond
 from app.intake import Intake
 from app.metrics import Metrics
 from app.proxies import TrustedProxies
 from app.routes_admin import router as admin_router
 from app.routes_live import router as live_router
-from app.routes_pages import STATIC
+from app.routes_pages import FORM_MAX_BYTES, STATIC
 from app.routes_pages import router as pages_router
 from app.runtime import Runtime
 from app.settings import Settings
@@ -47,16 +50,41 @@ class OutageWatch(FastIntake):
         self.runtime = runtime
         self.metrics = metrics
         self.proxies = proxies
+        caps = {
+            REPORTS_PATH: intake.max_bytes,
+            "/v1/import": runtime.settings.max_import_bytes,
+            "/s/*/report": FORM_MAX_BYTES,
+        }
+        self.guard = BodyGuard(runtime.settings, caps)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.proxies:  # the client address, once, for the fast path and every route
             self.proxies.apply(scope)
-        if scope["type"] == "http" and scope["path"] == REPORTS_PATH:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # Every body capped while it is read, and on a deadline (app/connections.py).
+        cap = self.guard.cap(scope["path"])
+        if self.guard.declared_too_large(scope, cap):
+            await self._error(send, body_too_large(cap))
+            return
+        receive = self.guard.receive(receive, cap)
+        if scope["path"] == REPORTS_PATH:
             started = time.perf_counter()
-            await super().__call__(scope, receive, send)
+            try:  # the fast path answers only after the whole body: nothing sent yet
+                await super().__call__(scope, receive, send)
+            except ApiError as exc:
+                await self._error(send, exc)
             self.metrics.intake_latency.observe(time.perf_counter() - started)
-        else:
+        else:  # FastAPI routes: the ApiError handler answers
             await super().__call__(scope, receive, send)
+
+    async def _error(self, send: Send, exc: ApiError) -> None:
+        body = orjson.dumps(
+            {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
+        )
+        headers = [(k.encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+        await respond(send, exc.status, body, headers)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> OutageWatch:

@@ -10,7 +10,7 @@ trusted proxy vouched for, so junk cannot become a network of its own.
 
 This is the one place the client address is derived: the ASGI app rewrites
 `scope["client"]` here before the intake fast path and FastAPI see the request, and
-uvicorn's own proxy-header handling is switched off (`server_options`), so every
+uvicorn's own proxy-header handling is switched off (`app.connections.server_options`), so every
 route, and every way of running the app, agrees.
 """
 
@@ -121,15 +121,3 @@ class ProxyHeaders:
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         self.proxies.apply(scope)
         await self.app(scope, receive, send)
-
-
-def server_options(log_level: str = "warning") -> dict[str, Any]:
-    """uvicorn options for every way we serve: its proxy-header handling is off (it
-    trusts X-Forwarded-For from 127.0.0.1 by default, and FORWARDED_ALLOW_IPS from the
-    environment); `TrustedProxies` does it from our settings instead."""
-    return {
-        "proxy_headers": False,
-        "forwarded_allow_ips": "",
-        "log_level": log_level,
-        "access_log": False,
-    }

@@ -64,6 +64,17 @@ class Settings:
     webhook_allow_private: bool = False
     webhook_deadline_s: float = 10.0
     webhook_concurrency: int = 8
+    # Connections and bodies (app/connections.py): open connections at most (past it
+    # 503 at once), per client address (trusted proxies exempt), seconds for the request
+    # line and headers, for a body, and idle between requests; bodies of routes without
+    # a cap of their own (reports, import and the report form have theirs).
+    max_connections: int = 4096
+    max_connections_per_address: int = 256
+    header_timeout_s: float = 10.0
+    body_timeout_s: float = 30.0
+    keep_alive_s: float = 5.0
+    max_body_bytes: int = 64 << 10
+    access_log: bool = False  # one JSON line per request (app/logs.py)
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: int = 8  # report partitions on the broker (hash of service mod N)
 

@@ -123,12 +123,11 @@ def serving(app: OutageWatch) -> Iterator[str]:
 
     import uvicorn
 
-    from app.proxies import server_options
+    from app.connections import server_options
 
-    # As `outagewatch serve` runs it (uvicorn's own proxy-header handling off).
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **server_options())
-    )
+    # As `outagewatch serve` runs it: our protocol and limits, uvicorn's proxy headers off.
+    options = server_options(app.runtime.settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     import time
