@@ -6,6 +6,7 @@ starts the writer thread and, on shutdown, flushes, snapshots and closes DuckDB.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from fastapi.staticfiles import StaticFiles
 
 from app import errors, schemas
 from app.api import router
+from app.broadcast import Broadcast
 from app.clock import WallClock
 from app.connections import BodyGuard, body_too_large
 from app.errors import ApiError
@@ -50,6 +52,7 @@ class OutageWatch(FastIntake):
         self.runtime = runtime
         self.metrics = metrics
         self.proxies = proxies
+        self.broadcast: Broadcast | None = None
         caps = {
             REPORTS_PATH: intake.max_bytes,
             "/v1/import": runtime.settings.max_import_bytes,
@@ -97,12 +100,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     metrics = Metrics(runtime, intake)
     runtime.on_tick = metrics.tick_seconds.observe
 
+    broadcast = Broadcast(runtime.events, settings.max_sse_streams)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        broadcast.bind(asyncio.get_running_loop())
         runtime.start()
         try:
             yield
         finally:
+            broadcast.bind(None)
             runtime.stop()
 
     api = FastAPI(
@@ -116,7 +123,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     api.state.runtime = runtime
     errors.install(api)
-    api.include_router(live_router(runtime))  # first: /v1/outages/stream before /{id}
+    api.include_router(live_router(runtime, broadcast))  # first: /v1/outages/stream before /{id}
     api.include_router(pages_router(runtime, intake))  # also first: /v1/outages.atom
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
@@ -134,4 +141,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     errors.document(api)
-    return OutageWatch(api, intake, runtime, metrics, proxies)
+    app = OutageWatch(api, intake, runtime, metrics, proxies)
+    app.broadcast = broadcast
+    return app

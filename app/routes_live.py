@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -11,18 +10,33 @@ from fastapi.responses import Response, StreamingResponse
 
 from app import schemas
 from app.api import require_key
+from app.broadcast import Broadcast, Lagged
 from app.errors import ApiError
 from app.responses import JSON
 from app.runtime import Runtime
 from app.webhooks import FORMATS, TargetRefused, readable
 from ingest.report import ReportError, check_region, check_service
 
-POLL_S = 0.25
 KEEPALIVE_S = 15.0
+RETRY_AFTER_S = 30
 MAX_EVENT_ID = 2**63 - 1  # event ids are BIGINT
 
 
-def router(rt: Runtime) -> APIRouter:
+class EventStream(StreamingResponse):
+    """A stream that gives its slot back however it ends (even unstarted)."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_close: Callable[[], None], **kw: Any):
+        super().__init__(content, **kw)
+        self.on_close = on_close
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()
+
+
+def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     live = APIRouter()
 
     @live.get(
@@ -54,26 +68,44 @@ def router(rt: Runtime) -> APIRouter:
                     "last-event-id",
                 )
         cursor = rt.events.last_id if start is None else start
+        # Registered before catching up from the log, so nothing falls in between.
+        sub = broadcast.open()
+        if sub is None:
+            raise ApiError(
+                503,
+                "too_many_streams",
+                f"{broadcast.max_streams} live streams are open, the most this server "
+                "serves; retry later, or poll /v1/outages",
+                headers={"retry-after": str(RETRY_AFTER_S)},
+            )
 
         async def events() -> AsyncIterator[bytes]:
-            last, idle = cursor, 0.0
-            while not await request.is_disconnected():
-                batch = rt.events.since(last)
-                for e in batch:
-                    last = e.id
-                    if service is None or e.incident["service"] == service:
-                        yield e.sse()
-                if batch:
-                    idle = 0.0
+            last, resync = cursor, True
+            while True:
+                while resync:  # from the log: at the start, and after lagging behind
+                    batch = rt.events.since(last)
+                    for e in batch:
+                        last = e.id
+                        if service is None or e.incident["service"] == service:
+                            yield e.sse()
+                    resync = bool(batch)
+                try:
+                    pushed = await sub.next(KEEPALIVE_S)
+                except Lagged:
+                    resync = True
                     continue
-                await asyncio.sleep(POLL_S)
-                idle += POLL_S
-                if idle >= KEEPALIVE_S:
-                    idle = 0.0
+                if pushed is None:
                     yield b": keepalive\n\n"
+                    continue
+                for e in pushed:
+                    if e.id > last:
+                        last = e.id
+                        if service is None or e.incident["service"] == service:
+                            yield e.sse()
 
-        return StreamingResponse(
+        return EventStream(
             events(),
+            sub.close,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )

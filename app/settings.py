@@ -74,6 +74,7 @@ class Settings:
     body_timeout_s: float = 30.0
     keep_alive_s: float = 5.0
     max_body_bytes: int = 64 << 10
+    max_sse_streams: int = 2048  # open /v1/outages/stream at most; past it 503
     access_log: bool = False  # one JSON line per request (app/logs.py)
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: int = 8  # report partitions on the broker (hash of service mod N)
