@@ -226,6 +226,7 @@ def require_key(
     wait = rt.admin_failures.wait(address, now)
     if wait > 0:
         seconds = max(1, math.ceil(wait))
+        rt.limit_tripped("admin_failures")
         raise ApiError(
             429,
             "too_many_failures",

@@ -38,11 +38,11 @@ def serve(
     from app.main import create_app
     from app.settings import Settings
 
-    configure()
     try:
         settings = Settings.from_env(
             host=host, port=port, data=data, broker=broker, partitions=partitions
         )
+        configure(settings.log_level)
     except ValueError as exc:
         err.print(f"[red]cannot start:[/] {exc}")
         raise typer.Exit(2) from None
@@ -107,9 +107,9 @@ def demo(
     from app.main import create_app
     from app.settings import Settings
 
-    configure()
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
     settings = Settings.from_env(host=host, port=port, data=where)
+    configure(settings.log_level)
     app = create_app(settings)
     show = Demo(app.runtime)
     err.print("loading a day of ordinary traffic for the detector to learn ...")

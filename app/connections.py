@@ -23,13 +23,16 @@ Timeouts are the event loop's clock (real time on the wire), not the app's clock
 from __future__ import annotations
 
 import asyncio
+import logging
 import resource
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 
 from app.errors import ApiError
 from app.fastpath import Message, Receive, Scope
+from app.logs import LimitLog
 from app.proxies import TrustedProxies, parse_ip
 from app.settings import Settings
 
@@ -54,6 +57,7 @@ def guarded_protocol(settings: Settings) -> type[asyncio.Protocol]:
     per_address = settings.max_connections_per_address
     proxies = TrustedProxies(settings.trusted_proxies)
     open_by_address: dict[str, int] = {}
+    limits = LimitLog(logging.getLogger("outagewatch.limits"))
     late = _raw(
         408,
         "Request Timeout",
@@ -95,7 +99,7 @@ def guarded_protocol(settings: Settings) -> type[asyncio.Protocol]:
             self._arm()
 
         def _refuse(self, answer: bytes, limit: str) -> None:
-            self.logger.warning("connection refused: %s", limit)
+            limits.trip(limit, self.loop.time())
             self.transport.write(answer)
             self.transport.close()
 
@@ -134,13 +138,16 @@ def guarded_protocol(settings: Settings) -> type[asyncio.Protocol]:
                 return
             if self.cycle is not None and not self.cycle.response_complete:
                 return  # a request under way: its body has BodyGuard's deadline
+            limits.trip("header_timeout", self.loop.time())
             self.transport.write(late)
             self.transport.close()
 
     return GuardedHttp
 
 
-def server_options(settings: Settings | None = None, log_level: str = "warning") -> dict[str, Any]:
+def server_options(
+    settings: Settings | None = None, log_level: str | None = None
+) -> dict[str, Any]:
     """uvicorn options for every way we serve. Its proxy-header handling is off (it
     trusts X-Forwarded-For from 127.0.0.1 by default, and FORWARDED_ALLOW_IPS from the
     environment); `TrustedProxies` does it from our settings instead."""
@@ -151,8 +158,9 @@ def server_options(settings: Settings | None = None, log_level: str = "warning")
         "timeout_keep_alive": max(1, round(settings.keep_alive_s)),
         "proxy_headers": False,
         "forwarded_allow_ips": "",
-        "log_level": log_level,
-        "access_log": settings.access_log,
+        "log_level": log_level or settings.log_level,
+        "log_config": None,  # app/logs.py configures logging (JSON lines), not uvicorn
+        "access_log": False,  # ours: OUTAGEWATCH_ACCESS_LOG, JSON (app/main.py)
     }
 
 
@@ -172,7 +180,10 @@ def raise_fd_limit(settings: Settings) -> int:
 class BodyGuard:
     """Caps and a deadline on every request body, enforced while it is read."""
 
-    def __init__(self, settings: Settings, caps: dict[str, int]) -> None:
+    def __init__(
+        self, settings: Settings, caps: dict[str, int], on_trip: Callable[..., None]
+    ) -> None:
+        self.on_trip = on_trip  # (limit, **fields): a log line (Runtime.limit_tripped)
         self.default = settings.max_body_bytes
         self.caps = caps  # exact path -> bytes; POST /s/{service}/report by prefix
         self.form_cap = caps.get("/s/*/report", self.default)
@@ -195,7 +206,7 @@ class BodyGuard:
                     return False
         return False
 
-    def receive(self, receive: Receive, cap: int) -> Receive:
+    def receive(self, receive: Receive, cap: int, path: str) -> Receive:
         """`receive` that raises ApiError 413 past `cap` bytes and 408 past the
         deadline; once the body is complete it is the server's own again (streams
         wait on it for the disconnect)."""
@@ -215,11 +226,13 @@ class BodyGuard:
                 message = await asyncio.wait_for(receive(), left)
             except TimeoutError:
                 done = True
+                self.on_trip("body_timeout", route=path)
                 raise body_timeout(self.timeout) from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > cap:
                     done = True
+                    self.on_trip("body_too_large", route=path)
                     raise body_too_large(cap)
                 done = not message.get("more_body", False)
             else:

@@ -7,6 +7,7 @@ starts the writer thread and, on shutdown, flushes, snapshots and closes DuckDB.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -23,7 +24,7 @@ from app.clock import WallClock
 from app.connections import BodyGuard, body_too_large
 from app.errors import ApiError
 from app.faces.headers import FaceHeaders
-from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send, respond
+from app.fastpath import REPORTS_PATH, FastIntake, Message, Receive, Scope, Send, respond
 from app.intake import Intake
 from app.metrics import Metrics
 from app.proxies import TrustedProxies
@@ -34,6 +35,8 @@ from app.routes_pages import router as pages_router
 from app.runtime import Runtime
 from app.settings import Settings
 from ingest.clock import Clock
+
+access_log = logging.getLogger("outagewatch.access")
 
 
 class OutageWatch(FastIntake):
@@ -53,12 +56,13 @@ class OutageWatch(FastIntake):
         self.metrics = metrics
         self.proxies = proxies
         self.broadcast: Broadcast | None = None
+        self.access_log = runtime.settings.access_log
         caps = {
             REPORTS_PATH: intake.max_bytes,
             "/v1/import": runtime.settings.max_import_bytes,
             "/s/*/report": FORM_MAX_BYTES,
         }
-        self.guard = BodyGuard(runtime.settings, caps)
+        self.guard = BodyGuard(runtime.settings, caps, runtime.limit_tripped)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if self.proxies:  # the client address, once, for the fast path and every route
@@ -66,12 +70,15 @@ class OutageWatch(FastIntake):
         if scope["type"] != "http":
             await super().__call__(scope, receive, send)
             return
+        if self.access_log:
+            send = self._logged(scope, send)
         # Every body capped while it is read, and on a deadline (app/connections.py).
         cap = self.guard.cap(scope["path"])
         if self.guard.declared_too_large(scope, cap):
+            self.runtime.limit_tripped("body_too_large", route=scope["path"])
             await self._error(send, body_too_large(cap))
             return
-        receive = self.guard.receive(receive, cap)
+        receive = self.guard.receive(receive, cap, scope["path"])
         if scope["path"] == REPORTS_PATH:
             started = time.perf_counter()
             try:  # the fast path answers only after the whole body: nothing sent yet
@@ -81,6 +88,35 @@ class OutageWatch(FastIntake):
             self.metrics.intake_latency.observe(time.perf_counter() - started)
         else:  # FastAPI routes: the ApiError handler answers
             await super().__call__(scope, receive, send)
+
+    def _logged(self, scope: Scope, send: Send) -> Send:
+        """OUTAGEWATCH_ACCESS_LOG: one JSON line per answer (no client address, no
+        query string: they can identify people)."""
+        started = time.perf_counter()
+        status = 0
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                ms = round((time.perf_counter() - started) * 1000, 2)
+                access_log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "event": "access",
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": ms,
+                    },
+                )
+
+        return send_logged
 
     async def _error(self, send: Send, exc: ApiError) -> None:
         body = orjson.dumps(

@@ -71,6 +71,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         # Registered before catching up from the log, so nothing falls in between.
         sub = broadcast.open()
         if sub is None:
+            rt.limit_tripped("max_sse_streams", limit_value=broadcast.max_streams)
             raise ApiError(
                 503,
                 "too_many_streams",

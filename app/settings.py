@@ -75,7 +75,8 @@ class Settings:
     keep_alive_s: float = 5.0
     max_body_bytes: int = 64 << 10
     max_sse_streams: int = 2048  # open /v1/outages/stream at most; past it 503
-    access_log: bool = False  # one JSON line per request (app/logs.py)
+    access_log: bool = False  # one JSON line per answer (logger outagewatch.access)
+    log_level: str = "info"  # debug, info, warning, error (app/logs.py)
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: int = 8  # report partitions on the broker (hash of service mod N)
 

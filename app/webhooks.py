@@ -46,6 +46,7 @@ from app.events import Event
 from ingest.store import Store
 
 log = logging.getLogger("outagewatch")
+delivery_log = logging.getLogger("outagewatch.deliveries")
 T = TypeVar("T")
 
 DDL = """
@@ -517,6 +518,23 @@ class Webhooks:
         return response.status_code
 
     def _record(self, results: list[Result]) -> None:
+        for did, status, attempts, next_at, error in results:
+            if status != "delivered":  # one line per failed attempt, for operators
+                delivery_log.warning(
+                    "webhook delivery %s %s: %s",
+                    did,
+                    "failed for good" if status == "failed" else "failed, will retry",
+                    error,
+                    extra={
+                        "event": "delivery.failed",
+                        "delivery": did,
+                        "webhook": did.split(":", 1)[0],
+                        "attempts": attempts,
+                        "final": status == "failed",
+                        "retry_at": None if status == "failed" else next_at,
+                        "error": error,
+                    },
+                )
         df = pl.DataFrame(
             {
                 "id": [r[0] for r in results],
