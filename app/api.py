@@ -4,6 +4,7 @@ writer's in-memory state, so a request cannot see a half-applied bucket."""
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 
 import numpy as np
@@ -23,10 +24,14 @@ from app.settings import Settings
 from app.wal import WalError
 from ingest.batch import normalize
 from ingest.report import SERVICE_RE, ReportError
+from ingest.store import decode_cursor
 from ingest.windows import iso, parse_iso
 
 LEVELS = ("possible", "outage")
 LEVEL_RANK = {"none": 0, "possible": 1, "outage": 2}
+# Times a query may name: 1970 to the end of 9999 (what ISO-8601 and our timestamps show).
+EPOCH_MAX = 253_402_300_799.0
+SINCE_RANGE = "between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
 
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
@@ -67,7 +72,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         if rt.disk_low:
             raise ApiError(503, "unavailable", "the server's disk is nearly full; retry later")
         body = await request.body()
@@ -131,6 +136,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         if region is not None and region != "all":
             region = region.upper()
         since_ts = _since(since)
+        if cursor is not None:
+            _check_cursor(cursor)
 
         def render() -> dict[str, Any]:
             try:
@@ -193,7 +200,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 "open_incidents": len(p.tracker.open),
                 "reports_accepted": p.reports_accepted,
                 "reports_counted": p.reports_counted,
-                "database": rt.store.path,
+                # Where the file is is the operator's business, not every visitor's.
+                "database": "memory" if rt.settings.data is None else "file",
             },
             status_code=200 if error is None else 503,
         )
@@ -201,7 +209,11 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     return api
 
 
-def require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -> None:
+def require_key(
+    rt: Runtime, request: Request, authorization: str | None, x_api_key: str | None
+) -> None:
+    """The key is `X-API-Key` when that is not empty, else the Bearer token. Wrong
+    keys are counted per client network; past `admin_failures_per_minute`, 429."""
     if not rt.api_keys:
         raise ApiError(
             403,
@@ -209,12 +221,25 @@ def require_key(rt: Runtime, authorization: str | None, x_api_key: str | None) -
             "admin endpoints are off: start the server with OUTAGEWATCH_API_KEYS "
             "(`outagewatch new-key` makes one)",
         )
-    given = x_api_key
-    if given is None and authorization and authorization.lower().startswith("bearer "):
+    address = request.client.host if request.client else ""
+    now = rt.clock.now()
+    wait = rt.admin_failures.wait(address, now)
+    if wait > 0:
+        seconds = max(1, math.ceil(wait))
+        rt.limit_tripped("admin_failures")
+        raise ApiError(
+            429,
+            "too_many_failures",
+            f"too many wrong API keys from this network; retry in {seconds} s",
+            headers={"retry-after": str(seconds)},
+        )
+    given = (x_api_key or "").strip()
+    if not given and authorization and authorization[:7].lower() == "bearer ":
         given = authorization[7:].strip()
     if not given:
         raise ApiError(401, "missing_api_key", "send an API key as 'Authorization: Bearer KEY'")
     if not rt.api_keys.check(given):
+        rt.admin_failures.fail(address, now)
         raise ApiError(401, "invalid_api_key", "that API key is not valid")
 
 
@@ -244,18 +269,43 @@ def _parse_bulk(body: bytes, content_type: str) -> pl.DataFrame:
 
 
 def _since(text: str | None) -> float | None:
+    """Epoch seconds or ISO-8601 with a zone, finite and within SINCE_RANGE."""
     if text is None:
         return None
     try:
-        return float(text)
+        value = float(text)
     except ValueError:
-        pass
-    try:
-        return parse_iso(text)
-    except ValueError:
+        try:
+            value = parse_iso(text)
+        except (ValueError, OverflowError):
+            raise ApiError(
+                422,
+                "invalid_since",
+                "since must be ISO-8601 with a zone (2026-11-02T10:00:00Z) or epoch seconds",
+                "since",
+            ) from None
+    if not math.isfinite(value) or not 0.0 <= value <= EPOCH_MAX:
         raise ApiError(
-            422, "invalid_since", "since must be ISO-8601 with a zone or epoch seconds", "since"
-        ) from None
+            422,
+            "invalid_since",
+            f"since must be a time {SINCE_RANGE} (ISO-8601 with a zone, or epoch seconds)",
+            "since",
+        )
+    return value
+
+
+def _check_cursor(cursor: str) -> None:
+    """A cursor is opaque, but it is read from the request: its time must be one a
+    page of ours could have ended on."""
+    try:
+        at, _ = decode_cursor(cursor)
+    except ValueError as exc:
+        raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
+    if not math.isfinite(at) or not 0.0 <= at <= EPOCH_MAX:
+        raise ApiError(
+            422, "invalid_cursor", "cursor is not one this server gave out; start without it",
+            "cursor",
+        )  # fmt: skip
 
 
 def _levels(rt: Runtime) -> dict[str, dict[str | None, str]]:

@@ -33,15 +33,16 @@ def serve(
     """Start the embedded server (DuckDB file under --data), or an intake node (--broker)."""
     import uvicorn
 
+    from app.connections import raise_fd_limit, server_options
     from app.logs import configure
     from app.main import create_app
     from app.settings import Settings
 
-    configure()
     try:
         settings = Settings.from_env(
             host=host, port=port, data=data, broker=broker, partitions=partitions
         )
+        configure(settings.log_level)
     except ValueError as exc:
         err.print(f"[red]cannot start:[/] {exc}")
         raise typer.Exit(2) from None
@@ -49,9 +50,12 @@ def serve(
         from app.broker.intake_node import create_intake_node
 
         err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
-        node = create_intake_node(settings)
-        uvicorn.run(node, host=settings.host, port=settings.port, log_level="warning",
-                    access_log=False)  # fmt: skip
+        try:
+            node = create_intake_node(settings)
+        except ValueError as exc:
+            err.print(f"[red]cannot start:[/] {exc}")
+            raise typer.Exit(2) from None
+        uvicorn.run(node, host=settings.host, port=settings.port, **server_options(settings))
         return
     try:
         app = create_app(settings)
@@ -65,7 +69,8 @@ def serve(
     # move them out of the cyclic collector's reach, so its full passes stay short.
     gc.collect()
     gc.freeze()
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="warning", access_log=False)
+    raise_fd_limit(settings)  # room for max_connections
+    uvicorn.run(app, host=settings.host, port=settings.port, **server_options(settings))
     if app.runtime.stop_error is not None:
         err.print(f"[red]stopped with an error:[/] {app.runtime.stop_error}")
         raise typer.Exit(1)
@@ -96,14 +101,16 @@ def demo(
 
     import uvicorn
 
+    from app.connections import server_options
     from app.demo import Demo
     from app.logs import configure
     from app.main import create_app
     from app.settings import Settings
 
-    configure()
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
-    app = create_app(Settings.from_env(host=host, port=port, data=where))
+    settings = Settings.from_env(host=host, port=port, data=where)
+    configure(settings.log_level)
+    app = create_app(settings)
     show = Demo(app.runtime)
     err.print("loading a day of ordinary traffic for the detector to learn ...")
     rows = show.preload()
@@ -111,7 +118,7 @@ def demo(
     err.print(f"{rows:,} reports loaded. Open [bold]{url}/[/] ; the outage starts in a minute.")
     show.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+        uvicorn.run(app, host=host, port=port, **server_options(settings))
     finally:
         show.stop()
 

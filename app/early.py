@@ -6,11 +6,17 @@ outage is certain before the minute is over. Partial buckets are checked on a
 fixed grid of stream time (every `check_s` inside each bucket) using only reports
 stamped before the grid point, so a replay opens at the very same moments as the
 live server did.
+
+The work follows reports, not the grid: `crossings` finds, for every series and
+open bucket, the first grid point where the partial count reaches the screening
+bar (a cumulative sum over the held reports), so the grid points where nothing
+passes the screen (almost all of them) cost nothing.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
@@ -20,6 +26,7 @@ from ingest.series import SeriesIndex
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]
+POINTWISE_MAX = 16  # grids up to this many points are screened point by point
 
 
 class PartialBuckets:
@@ -29,19 +36,27 @@ class PartialBuckets:
         self.width = width
         self.check_s = check_s
         self.series = series
-        # ts, service-wide id, regional id (-1: no region), weight: one tuple swapped in
-        # a single assignment, so a reader without the writer's lock sees matching arrays.
-        self.cols: tuple[F64, I64, I64, F64] = (
+        # ts, service-wide id, regional id (-1: no region), weight, problem id (-1: none):
+        # one tuple swapped in a single assignment, so a reader without the writer's
+        # lock sees matching arrays.
+        self.cols: tuple[F64, I64, I64, F64, I64] = (
             np.empty(0),
             np.empty(0, dtype=np.int64),
             np.empty(0, dtype=np.int64),
             np.empty(0),
+            np.empty(0, dtype=np.int64),
         )
+        self.problem_names: list[str] = []
+        self._problem_ids: dict[str, int] = {}
         self.checked_until: float | None = None
 
     def add(self, rows: pl.DataFrame) -> None:
-        """Rows with ts, service, region, weight (> 0: counted)."""
-        df = rows.filter(pl.col("weight") > 0).select("ts", "service", "region", "weight")
+        """Rows with ts, service, region, problem (optional), weight (> 0: counted)."""
+        if "problem" not in rows.columns:
+            rows = rows.with_columns(pl.lit(None, dtype=pl.String).alias("problem"))
+        df = rows.filter(pl.col("weight") > 0).select(
+            "ts", "service", "region", "problem", "weight"
+        )
         if df.is_empty():
             return
         if self.checked_until is None:
@@ -52,6 +67,11 @@ class PartialBuckets:
         for service, region in pairs.iter_rows():
             wide_ids.append(self.series.id((service, None)))
             region_ids.append(-1 if region is None else self.series.id((service, region)))
+        names = df["problem"].drop_nulls().unique().sort().to_list()
+        for name in names:
+            if name not in self._problem_ids:
+                self._problem_ids[name] = len(self.problem_names)
+                self.problem_names.append(name)
         mapped = df.join(
             pairs.with_columns(
                 pl.Series("w", wide_ids, dtype=pl.Int64), pl.Series("r", region_ids, dtype=pl.Int64)
@@ -59,8 +79,14 @@ class PartialBuckets:
             on=["service", "region"],
             how="left",
             nulls_equal=True,
+        ).with_columns(
+            pl.col("problem")
+            .replace_strict(names, [self._problem_ids[p] for p in names], default=-1)
+            .cast(pl.Int64)
+            .fill_null(-1)
+            .alias("p")
         )
-        old_ts, old_wide, old_region, old_weight = self.cols
+        old_ts, old_wide, old_region, old_weight, old_problem = self.cols
         ts = np.concatenate([old_ts, mapped["ts"].to_numpy()])
         order = np.argsort(ts, kind="stable")
         self.cols = (
@@ -68,6 +94,7 @@ class PartialBuckets:
             np.concatenate([old_wide, mapped["w"].to_numpy()])[order],
             np.concatenate([old_region, mapped["r"].to_numpy()])[order],
             np.concatenate([old_weight, mapped["weight"].to_numpy()])[order],
+            np.concatenate([old_problem, mapped["p"].to_numpy()])[order],
         )
 
     @property
@@ -76,7 +103,7 @@ class PartialBuckets:
 
     def open_totals(self, n: int) -> F64:
         """Counted reports per series in the buckets still open."""
-        _, wide, region, weight = self.cols
+        _, wide, region, weight, _ = self.cols
         out = np.bincount(wide, weights=weight, minlength=n).astype(np.float64)
         has = region >= 0
         out += np.bincount(region[has], weights=weight[has], minlength=len(out))
@@ -86,14 +113,13 @@ class PartialBuckets:
         """Forget reports of buckets that have closed."""
         cut = int(np.searchsorted(self.ts, before))
         if cut:
-            ts, wide, region, weight = self.cols
-            self.cols = (ts[cut:], wide[cut:], region[cut:], weight[cut:])
+            ts, wide, region, weight, problem = self.cols
+            self.cols = (ts[cut:], wide[cut:], region[cut:], weight[cut:], problem[cut:])
 
-    def grid(self, now: float) -> list[float]:
+    def grid(self, now: float) -> F64:
         """Check points in (checked_until, now], never on a bucket boundary."""
         if self.checked_until is None:
-            return []
-        out: list[float] = []
+            return np.empty(0)
         ts = self.ts
         # Points before the first held report see zero everywhere: skip them in one step,
         # so a long gap in stream time costs nothing (and the grid stays the same).
@@ -101,18 +127,22 @@ class PartialBuckets:
         skip = math.floor((first - self.checked_until) / self.check_s) - 1
         if skip > 0:
             self.checked_until += skip * self.check_s
-        g = self.checked_until + self.check_s
-        while g <= now:
-            if g % self.width:
-                out.append(g)
-            self.checked_until = g
-            g += self.check_s
-        return out
+        k = math.floor((now - self.checked_until) / self.check_s) + 1  # one spare for rounding
+        if k <= 0:
+            return np.empty(0)
+        steps = np.arange(1, k + 1, dtype=np.float64)
+        points: F64 = self.checked_until + self.check_s * steps
+        points = points[points <= now]
+        if not len(points):
+            return points
+        self.checked_until = float(points[-1])
+        inside: F64 = points[(points % self.width) != 0]
+        return inside
 
     def counts(self, g: float, n: int) -> F64:
         """Per series, counted reports of g's bucket stamped before g."""
         b = math.floor(g / self.width) * self.width
-        ts, wide, region, weight = self.cols
+        ts, wide, region, weight, _ = self.cols
         lo, hi = np.searchsorted(ts, [b, g])
         if hi <= lo:
             return np.zeros(n)
@@ -122,3 +152,155 @@ class PartialBuckets:
         has = reg >= 0
         out += np.bincount(reg[has], weights=w[has], minlength=n)
         return out[:n] if len(out) > n else out
+
+    def crossings(self, grid: F64, bar: F64) -> tuple[I64, I64]:
+        """Where partial counts reach `bar` (one value per series id) on the grid.
+
+        For every (bucket, series) whose count of reports stamped before some grid
+        point of that bucket reaches the series' bar: the index in `grid` of the
+        first such point, and the series id; sorted by point, then series. Counts
+        only grow within a bucket, so the series passes at every later point of
+        the bucket too. Equal to comparing `counts(g, n) >= bar` at every point,
+        which is what a live tick (one or two points) does; a replay's long grid
+        goes by the reports instead (one sort, whatever the number of points).
+        """
+        if len(grid) <= POINTWISE_MAX:
+            return self.crossings_by_point(grid, bar)
+        return self.crossings_by_report(grid, bar)
+
+    def crossings_by_point(self, grid: F64, bar: F64) -> tuple[I64, I64]:
+        """`crossings` by counting at every point: O(points x reports in the bucket)."""
+        n = len(bar)
+        passed_in = np.full(n, -1, dtype=np.int64)  # the bucket where a series last passed
+        gis, sids = [], []
+        for j, g in enumerate(grid.tolist()):
+            passing = np.flatnonzero(self.counts(g, n)[:n] >= bar)
+            bucket = math.floor(g / self.width)
+            new = passing[passed_in[passing] != bucket]
+            passed_in[passing] = bucket
+            gis.append(np.full(len(new), j, dtype=np.int64))
+            sids.append(new.astype(np.int64))
+        if not gis:
+            return np.empty(0, dtype=np.int64), np.empty(0, dtype=np.int64)
+        return np.concatenate(gis), np.concatenate(sids)
+
+    def crossings_by_report(self, grid: F64, bar: F64) -> tuple[I64, I64]:
+        """`crossings` from running counts per (bucket, series): one sort of the reports."""
+        none = np.empty(0, dtype=np.int64)
+        ts, wide, region, weight, _ = self.cols
+        n = len(bar)
+        if not len(grid) or not len(ts):
+            return none, none
+        w = self.width
+        lo, hi = np.searchsorted(ts, [math.floor(grid[0] / w) * w, grid[-1]])
+        if hi <= lo:
+            return none, none
+        has = region[lo:hi] >= 0
+        t = np.concatenate([ts[lo:hi], ts[lo:hi][has]])
+        sid = np.concatenate([wide[lo:hi], region[lo:hi][has]])
+        wt = np.concatenate([weight[lo:hi], weight[lo:hi][has]])
+        known = sid < n
+        t, sid, wt = t[known], sid[known], wt[known]
+        bucket = np.floor(t / w).astype(np.int64)
+        order = np.lexsort((t, sid, bucket))
+        t, sid, wt, bucket = t[order], sid[order], wt[order], bucket[order]
+        start = np.ones(len(t), dtype=bool)
+        start[1:] = (sid[1:] != sid[:-1]) | (bucket[1:] != bucket[:-1])
+        group = np.cumsum(start) - 1
+        total = np.cumsum(wt)
+        before = (total - wt)[start]  # running total before each group's first report
+        running = total - before[group]
+        hit = np.flatnonzero(running >= bar[sid])
+        if not len(hit):
+            return none, none
+        _, first = np.unique(group[hit], return_index=True)
+        at = hit[first]
+        # The first grid point after that report, if it is still in the same bucket.
+        gi = np.searchsorted(grid, t[at], side="right")
+        ok = gi < len(grid)
+        at, gi = at[ok], gi[ok]
+        ok = np.floor(grid[gi] / w).astype(np.int64) == bucket[at]
+        at, gi = at[ok], gi[ok]
+        order = np.lexsort((sid[at], gi))
+        return gi[order].astype(np.int64), sid[at][order].astype(np.int64)
+
+    def series_counts(self, sids: I64, points: F64) -> F64:
+        """Counts of each series (rows) before each point (columns) of one bucket."""
+        b = math.floor(float(points[0]) / self.width) * self.width
+        ts, wide, region, weight, _ = self.cols
+        lo, hi = np.searchsorted(ts, [b, float(points[-1])])
+        ends = np.searchsorted(ts[lo:hi], points)
+        out = np.zeros((len(sids), len(points)))
+        for row, s in enumerate(sids.tolist()):
+            mine = (wide[lo:hi] == s) | (region[lo:hi] == s)
+            running = np.concatenate([[0.0], np.cumsum(np.where(mine, weight[lo:hi], 0.0))])
+            out[row] = running[ends]
+        return out
+
+    def breakdown(self, sid: int, g: float) -> tuple[dict[str, int], dict[int, int]]:
+        """Problems and regional series ids of one series' reports in g's bucket before g."""
+        b = math.floor(g / self.width) * self.width
+        ts, wide, region, weight, problem = self.cols
+        lo, hi = np.searchsorted(ts, [b, g])
+        mine = (wide[lo:hi] == sid) | (region[lo:hi] == sid)
+        w, p, r = weight[lo:hi][mine], problem[lo:hi][mine], region[lo:hi][mine]
+        problems: dict[str, int] = {}
+        for pid, k in zip(*_sums(p, w), strict=True):
+            if pid >= 0:
+                problems[self.problem_names[pid]] = int(k)
+        regions: dict[int, int] = {}
+        for rid, k in zip(*_sums(r, w), strict=True):
+            if rid >= 0 and rid != sid:
+                regions[int(rid)] = int(k)
+        return problems, regions
+
+
+def _sums(keys: I64, weights: F64) -> tuple[list[int], list[float]]:
+    uniq, inv = np.unique(keys, return_inverse=True)
+    return uniq.tolist(), np.bincount(inv, weights=weights, minlength=len(uniq)).tolist()
+
+
+@dataclass(frozen=True)
+class Checks:
+    """Grid points of one bucket that pass the screen and share one model state.
+
+    The exact test at a point needs the model stepped through every bucket before
+    `ready_at` (the bucket the live server would be about to close at that moment),
+    so it runs just before bucket `ready_at` is stepped.
+    """
+
+    ready_at: float
+    bucket: float
+    points: F64
+    sids: I64  # series that pass the screen at some point
+    first: I64  # for each of them, the index in `points` from which it passes
+
+
+def plan_checks(grid: F64, gi: I64, sid: I64, width: int, lateness: float) -> list[Checks]:
+    """Group screened points (see `PartialBuckets.crossings`) by bucket and model state."""
+    out: list[Checks] = []
+    if not len(gi):
+        return out
+    point_bucket = np.floor(grid / width).astype(np.int64)
+    ready = np.floor((grid - lateness) / width) * width
+    cross_bucket = point_bucket[gi]
+    starts = np.flatnonzero(np.r_[True, cross_bucket[1:] != cross_bucket[:-1]])
+    ends = np.r_[starts[1:], len(gi)]
+    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
+        bk = int(cross_bucket[lo])
+        j0 = int(gi[lo])  # gi is sorted: the bucket's first passing point
+        j1 = int(np.searchsorted(point_bucket, bk, side="right"))
+        b_gi, b_sid = gi[lo:hi], sid[lo:hi]
+        cut = np.flatnonzero(np.r_[True, ready[j0 + 1 : j1] != ready[j0 : j1 - 1]]) + j0
+        for a, z in zip(cut.tolist(), [*cut[1:].tolist(), j1], strict=True):
+            mine = b_gi < z
+            out.append(
+                Checks(
+                    ready_at=float(ready[a]),
+                    bucket=float(bk * width),
+                    points=grid[a:z],
+                    sids=b_sid[mine],
+                    first=np.maximum(b_gi[mine] - a, 0),
+                )
+            )
+    return out

@@ -29,9 +29,17 @@ CODES = {
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        field: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.field = status, code, message, field
+        self.headers = headers
 
 
 def body(code: str, message: str, field: str | None = None) -> dict[str, object]:
@@ -41,7 +49,9 @@ def body(code: str, message: str, field: str | None = None) -> dict[str, object]
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api(_: Request, exc: ApiError) -> JSON:
-        return JSON(body(exc.code, exc.message, exc.field), status_code=exc.status)
+        return JSON(
+            body(exc.code, exc.message, exc.field), status_code=exc.status, headers=exc.headers
+        )
 
     @app.exception_handler(ReportError)
     async def _report(_: Request, exc: ReportError) -> JSON:
@@ -97,7 +107,8 @@ ERROR_SCHEMA = {
 COMMON = {400: "Malformed request", 404: "Not found", 422: "Invalid input"}
 WRITES = {413: "Body too large", 415: "Unsupported media type", 429: "Rate limited",
           503: "Cannot store right now (disk, log)"}  # fmt: skip
-KEYED = {401: "Missing or invalid API key", 403: "Admin endpoints are off"}
+KEYED = {401: "Missing or invalid API key", 403: "Admin endpoints are off",
+         429: "Too many wrong API keys from this network (Retry-After)"}  # fmt: skip
 
 
 def document(app: FastAPI) -> None:

@@ -20,6 +20,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 REPORTS_PATH = "/v1/reports"
+NOSNIFF = (b"x-content-type-options", b"nosniff")
 CORS = [
     (b"access-control-allow-origin", b"*"),
     (b"access-control-allow-methods", b"POST, OPTIONS"),
@@ -35,15 +36,15 @@ class FastIntake:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] != REPORTS_PATH:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, nosniff(send) if scope["type"] == "http" else send)
             return
         method = scope["method"]
         if method == "POST":
             await self._post(scope, receive, send)
         elif method == "OPTIONS":
-            await _respond(send, 204, b"", CORS)
+            await respond(send, 204, b"", CORS)
         else:
-            await self.app(scope, receive, send)
+            await self.app(scope, receive, nosniff(send))
 
     async def _post(self, scope: Scope, receive: Receive, send: Send) -> None:
         content_type = b""
@@ -64,19 +65,45 @@ class FastIntake:
             more = message.get("more_body", False)
             if len(body) > limit:  # stop reading a huge body at once
                 out = error(413, "body_too_large", f"a report is at most {limit} bytes")
-                await _respond(send, out.status, out.body, CORS)
+                await respond(send, out.status, out.body, CORS)
                 return
         client = scope.get("client")
         address = client[0] if client else ""
         out = self.intake.handle(body, content_type, address, user_agent.decode("latin-1"))
         out = await self.intake.durable(out)
-        await _respond(send, out.status, out.body, CORS + out.headers)
+        await respond(send, out.status, out.body, CORS + out.headers)
 
 
-async def _respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
+def nosniff(send: Send) -> Send:
+    """Every answer tells browsers not to guess its type (a JSON error read as HTML,
+    say), whatever produced it: a route, an error handler, the server's own 500."""
+
+    async def send_with(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = list(message.get("headers", []))
+            if all(k.lower() != b"x-content-type-options" for k, _ in headers):
+                headers.append(NOSNIFF)
+                message["headers"] = headers
+        await send(message)
+
+    return send_with
+
+
+class NoSniff:
+    """`nosniff` as ASGI middleware, for apps without the fast path (the intake node)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, nosniff(send) if scope["type"] == "http" else send)
+
+
+async def respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
+        NOSNIFF,
         *extra,
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})

@@ -23,6 +23,8 @@ ACCEPTED = {
     True: b'{"accepted":true,"counted":true}',
     False: b'{"accepted":true,"counted":false}',
 }
+# Refusals that are limits (logged, app/logs.py LimitLog), not bad input.
+LIMITS = frozenset({"rate_limited", "new_service_limit", "body_too_large", "unavailable"})
 JSON_TYPES = (b"application/json", b"text/plain", b"")  # text/plain: CORS "simple" posts
 
 
@@ -54,6 +56,8 @@ class Intake:
         if out.status >= 400:
             code = orjson.loads(out.body)["error"]["code"]
             self.rejected[code] = self.rejected.get(code, 0) + 1
+            if code in LIMITS:
+                self.runtime.limit_tripped(code, route="/v1/reports")
         return out
 
     async def durable(self, out: Outcome) -> Outcome:
@@ -126,6 +130,8 @@ class Intake:
         )
         if counted and self.prefix_cap is not None:
             self.prefix_cap.note(net, report.service, now)
+        elif not allow:
+            rt.limit_tripped("prefix_cap", service=report.service)
         out = Outcome(202, ACCEPTED[counted])
         if seq is not None:
             out.wal = [

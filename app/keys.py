@@ -14,6 +14,8 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
+from ingest.limits import network_prefix
+
 PREFIX = "sha256:"
 
 
@@ -24,7 +26,7 @@ def digest(key: str) -> bytes:
 def hash_key(key: str) -> str:
     """The form to put in OUTAGEWATCH_API_KEYS.
 
-    >>> hash_key("key1")[:15]
+    >>> hash_key("key1")[:14]
     'sha256:8174099'
     """
     return PREFIX + digest(key).hex()
@@ -57,3 +59,55 @@ class ApiKeys:
         for known in self._digests:
             ok |= hmac.compare_digest(d, known)
         return ok
+
+
+class FailureThrottle:
+    """Failed admin authentications per client network (/24, /48): a burst of
+    `per_minute`, refilled at `per_minute` a minute; past it, every attempt from that
+    network (a right key too, or guessing would go on) waits. Keyed by a keyed hash of
+    the network, never the address. Time is an argument.
+
+    >>> t = FailureThrottle(per_minute=2, secret=b"k")
+    >>> [t.wait("203.0.113.9", 0.0) for _ in range(1)], t.fail("203.0.113.9", 0.0)
+    ([0.0], None)
+    >>> t.fail("203.0.113.77", 0.0); t.wait("203.0.113.1", 0.0), t.wait("198.51.100.1", 0.0)
+    (30.0, 0.0)
+    >>> t.wait("203.0.113.1", 30.0)
+    0.0
+    """
+
+    def __init__(self, per_minute: int, secret: bytes, max_keys: int = 100_000) -> None:
+        self.burst = float(per_minute)
+        self.rate = per_minute / 60.0
+        self.secret = secret
+        self.max_keys = max_keys
+        self._tokens: dict[str, float] = {}  # strings to floats: untracked by the GC
+        self._at: dict[str, float] = {}
+
+    def _key(self, address: str) -> str:
+        net = network_prefix(address).encode()
+        return hashlib.blake2b(net, digest_size=8, key=self.secret[:64]).hexdigest()
+
+    def _level(self, key: str, now: float) -> float:
+        last = self._at.get(key)
+        if last is None:
+            return self.burst
+        return min(self.burst, self._tokens[key] + (now - last) * self.rate)
+
+    def wait(self, address: str, now: float) -> float:
+        """Seconds before this network may try a key again (0: now)."""
+        if self.rate <= 0:
+            return 0.0
+        level = self._level(self._key(address), now)
+        return 0.0 if level >= 1.0 else (1.0 - level) / self.rate
+
+    def fail(self, address: str, now: float) -> None:
+        if self.rate <= 0:
+            return
+        key = self._key(address)
+        self._tokens[key] = max(0.0, self._level(key, now) - 1.0)
+        self._at[key] = now
+        if len(self._at) > self.max_keys:  # forget networks whose bucket has refilled
+            full = self.burst / self.rate
+            self._at = {k: t for k, t in self._at.items() if now - t < full}
+            self._tokens = {k: self._tokens[k] for k in self._at}

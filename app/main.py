@@ -6,62 +6,146 @@ starts the writer thread and, on shutdown, flushes, snapshots and closes DuckDB.
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from app import errors, schemas
 from app.api import router
+from app.broadcast import Broadcast
 from app.clock import WallClock
+from app.connections import BodyGuard, body_too_large
+from app.errors import ApiError
 from app.faces.headers import FaceHeaders
-from app.fastpath import REPORTS_PATH, FastIntake, Receive, Scope, Send
+from app.fastpath import REPORTS_PATH, FastIntake, Message, Receive, Scope, Send, respond
 from app.intake import Intake
 from app.metrics import Metrics
+from app.proxies import TrustedProxies
 from app.routes_admin import router as admin_router
 from app.routes_live import router as live_router
-from app.routes_pages import STATIC
+from app.routes_pages import FORM_MAX_BYTES, STATIC
 from app.routes_pages import router as pages_router
 from app.runtime import Runtime
 from app.settings import Settings
 from ingest.clock import Clock
 
+access_log = logging.getLogger("outagewatch.access")
+
 
 class OutageWatch(FastIntake):
     """The ASGI app: fast intake in front, FastAPI behind; `.runtime` for tests and CLI."""
 
-    def __init__(self, api: FastAPI, intake: Intake, runtime: Runtime, metrics: Metrics) -> None:
+    def __init__(
+        self,
+        api: FastAPI,
+        intake: Intake,
+        runtime: Runtime,
+        metrics: Metrics,
+        proxies: TrustedProxies,
+    ) -> None:
         super().__init__(api, intake)
         self.api = api
         self.runtime = runtime
         self.metrics = metrics
+        self.proxies = proxies
+        self.broadcast: Broadcast | None = None
+        self.access_log = runtime.settings.access_log
+        caps = {
+            REPORTS_PATH: intake.max_bytes,
+            "/v1/import": runtime.settings.max_import_bytes,
+            "/s/*/report": FORM_MAX_BYTES,
+        }
+        self.guard = BodyGuard(runtime.settings, caps, runtime.limit_tripped)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"] == REPORTS_PATH:
+        if self.proxies:  # the client address, once, for the fast path and every route
+            self.proxies.apply(scope)
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        if self.access_log:
+            send = self._logged(scope, send)
+        # Every body capped while it is read, and on a deadline (app/connections.py).
+        cap = self.guard.cap(scope["path"])
+        if self.guard.declared_too_large(scope, cap):
+            self.runtime.limit_tripped("body_too_large", route=scope["path"])
+            await self._error(send, body_too_large(cap))
+            return
+        receive = self.guard.receive(receive, cap, scope["path"])
+        if scope["path"] == REPORTS_PATH:
             started = time.perf_counter()
-            await super().__call__(scope, receive, send)
+            try:  # the fast path answers only after the whole body: nothing sent yet
+                await super().__call__(scope, receive, send)
+            except ApiError as exc:
+                await self._error(send, exc)
             self.metrics.intake_latency.observe(time.perf_counter() - started)
-        else:
+        else:  # FastAPI routes: the ApiError handler answers
             await super().__call__(scope, receive, send)
+
+    def _logged(self, scope: Scope, send: Send) -> Send:
+        """OUTAGEWATCH_ACCESS_LOG: one JSON line per answer (no client address, no
+        query string: they can identify people)."""
+        started = time.perf_counter()
+        status = 0
+
+        async def send_logged(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                ms = round((time.perf_counter() - started) * 1000, 2)
+                access_log.info(
+                    "%s %s %d",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    extra={
+                        "event": "access",
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "status": status,
+                        "ms": ms,
+                    },
+                )
+
+        return send_logged
+
+    async def _error(self, send: Send, exc: ApiError) -> None:
+        body = orjson.dumps(
+            {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
+        )
+        headers = [(k.encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+        await respond(send, exc.status, body, headers)
 
 
 def create_app(settings: Settings | None = None, clock: Clock | None = None) -> OutageWatch:
     settings = settings or Settings()
     clock = clock or WallClock()
+    proxies = TrustedProxies(settings.trusted_proxies)  # a bad entry fails before anything starts
+    settings.base_url  # noqa: B018 - a bad OUTAGEWATCH_PUBLIC_URL fails here too
     runtime = Runtime(settings, clock)
     intake = Intake(runtime)
     metrics = Metrics(runtime, intake)
     runtime.on_tick = metrics.tick_seconds.observe
 
+    broadcast = Broadcast(runtime.events, settings.max_sse_streams)
+
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        broadcast.bind(asyncio.get_running_loop())
         runtime.start()
         try:
             yield
         finally:
+            broadcast.bind(None)
             runtime.stop()
 
     api = FastAPI(
@@ -75,7 +159,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     )
     api.state.runtime = runtime
     errors.install(api)
-    api.include_router(live_router(runtime))  # first: /v1/outages/stream before /{id}
+    api.include_router(live_router(runtime, broadcast))  # first: /v1/outages/stream before /{id}
     api.include_router(pages_router(runtime, intake))  # also first: /v1/outages.atom
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
@@ -93,4 +177,6 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         return Response(metrics.render(), media_type="text/plain; version=0.0.4")
 
     errors.document(api)
-    return OutageWatch(api, intake, runtime, metrics)
+    app = OutageWatch(api, intake, runtime, metrics, proxies)
+    app.broadcast = broadcast
+    return app

@@ -13,6 +13,7 @@ import hashlib
 import io
 import math
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -23,9 +24,9 @@ import orjson
 import polars as pl
 
 from app.chart import DayChart
-from app.early import PartialBuckets
+from app.early import Checks, PartialBuckets, plan_checks
 from detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
-from detector.model import ModelParams, SeriesBank, nb_sf
+from detector.model import ModelParams, SeriesBank
 from ingest.aggregator import Aggregator, ClosedBatch
 from ingest.dedup import Dedup
 from ingest.series import SeriesKey
@@ -98,6 +99,9 @@ class Pipeline:
             tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
         ] = []
         self._pending_raw: list[pl.DataFrame] = []
+        # Outages opened from a partial bucket, credited with its reports so far:
+        # series id -> (bucket, incident), until that bucket is stepped.
+        self._credited: dict[int, tuple[float, Incident]] = {}
 
     # --- intake -----------------------------------------------------------------------
     def submit(
@@ -192,17 +196,22 @@ class Pipeline:
             changed: dict[str, dict[str, Any]] = {}
             score_frames: list[pl.DataFrame] = []
             problem_frames: list[pl.DataFrame] = []
+            checks = deque(self._plan_partial()) if self.config.early_check_s > 0 else deque()
 
-            def close(until: float) -> None:
-                for batch in self.agg.close(until):
-                    frame, probs = self._steps(batch, changed)
-                    score_frames.append(frame)
-                    if not probs.is_empty():
-                        problem_frames.append(probs)
+            def before(start: float) -> None:
+                # Partial-bucket checks whose model state is "stepped up to `start`".
+                while checks and checks[0].ready_at <= start:
+                    self._check_partial(checks.popleft(), changed)
+                if self._credited:
+                    self._uncredit(start)
 
-            if self.config.early_check_s > 0:
-                self._check_partial(close, changed)
-            close(self.now)
+            for batch in self.agg.close(self.now):
+                frame, probs = self._steps(batch, changed, before)
+                score_frames.append(frame)
+                if not probs.is_empty():
+                    problem_frames.append(probs)
+            while checks:  # points in buckets that stay open
+                self._check_partial(checks.popleft(), changed)
             if self.agg.closed_until is not None:
                 self.partial.prune(self.agg.closed_until)
             self._write(score_frames, problem_frames, list(changed.values()))
@@ -210,52 +219,95 @@ class Pipeline:
                 self.version += 1
             return list(changed.values())
 
-    def _check_partial(
-        self, close: Callable[[float], None], changed: dict[str, dict[str, Any]]
-    ) -> None:
-        """Open outages that partial buckets already prove (see app/early.py).
+    def _plan_partial(self) -> list[Checks]:
+        """Grid points where a partial bucket may already prove an outage (app/early.py).
 
-        A cheap screen against each series' daily peak finds the grid points worth a
-        look; only there is the model brought up to that moment (closing the buckets
-        a live server would have closed by then) for the exact test.
+        A cheap screen against each series' daily peak finds the points worth a look;
+        the exact test runs there, at the model state a live server would have had
+        at that moment. The screen's bar is taken once, at the start of this advance:
+        a replay advancing once per chunk screens with an older bar than a server
+        ticking every second, so it may test (and open) where the server did not
+        (docs/benchmarks.md, "Replay is not live here").
         """
         grid = self.partial.grid(self.now)
-        if not grid:
-            return
-        ip = self.config.incidents
-        width = self.config.bucket_seconds
+        if not len(grid):
+            return []
+        n = len(self.agg.series)
         peak = self._daily_peak()
-        for g in grid:
-            n = len(self.agg.series)
-            counts = self.partial.counts(g, n)
-            ref = np.zeros(n)
-            ref[: len(peak)] = peak[:n]
-            screen = counts >= np.maximum(ip.min_reporters_outage, 4 * ref + 10)
-            if not screen.any():
+        ref = np.zeros(n)
+        ref[: len(peak)] = peak[:n]
+        bar = np.maximum(self.config.incidents.min_reporters_outage, 4 * ref + 10)
+        gi, sid = self.partial.crossings(grid, bar)
+        cfg = self.config
+        return plan_checks(grid, gi, sid, cfg.bucket_seconds, cfg.allowed_lateness_s)
+
+    def _check_partial(self, checks: Checks, changed: dict[str, dict[str, Any]]) -> None:
+        """The exact test at screened points of one bucket; opens the outages it proves.
+
+        Every point sees the same model state (nothing is stepped between them), so
+        the test runs for all of them at once; the outages open in the order a live
+        server would have opened them (by point, then series).
+        """
+        ip = self.config.incidents
+        n = len(self.agg.series)
+        self.bank.ensure(n)
+        allowed = self._allowed(n)
+        keep = allowed[checks.sids] & np.array(
+            [int(s) not in self.tracker.open for s in checks.sids]
+        )
+        if not keep.any():
+            return
+        sids, first = checks.sids[keep], checks.first[keep]
+        b = checks.bucket
+        counts = self.partial.series_counts(sids, checks.points)
+        mu = self.bank.expected(b, n)[sids]
+        if not (counts[:, -1] > mu).any():  # at or below the mean: no evidence
+            return
+        rows, cols = np.nonzero(np.arange(len(checks.points))[None, :] >= first[:, None])
+        log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows])
+        hit = log_p <= math.log(ip.p_outage)
+        if not hit.any():
+            return
+        rows, cols = rows[hit], cols[hit]
+        order = np.lexsort((sids[rows], cols))
+        keys = self.agg.series.keys()
+        for r, c in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
+            sid = int(sids[r])
+            if sid in self.tracker.open:
                 continue
-            close(g)
-            n = len(self.agg.series)
-            self.bank.ensure(n)
-            allowed = self._allowed(n)
-            cand = [
-                int(s)
-                for s in np.flatnonzero(screen[:n] & allowed)
-                if int(s) not in self.tracker.open
-            ]
-            if not cand:
-                continue
-            b = math.floor(g / width) * width
-            mu = self.bank.expected(b, n)[cand]
-            phi = (self.bank.phi(n) + self.bank.estimate_variance(b, n))[cand]
-            p = nb_sf(counts[cand], mu, phi) * len(self.bank.windows)
-            keys = self.agg.series.keys()
-            for sid, pv, m in zip(cand, p, mu, strict=True):
-                if pv <= ip.p_outage:
-                    inc = self.tracker.open_early(sid, keys[sid], b, g, counts[sid], float(m))
-                    if inc is not None:
-                        self.bank.restart_cusum([sid])
-                        self.incidents[inc.id] = inc
-                        changed[inc.id] = inc.to_dict()
+            g = float(checks.points[c])
+            inc = self.tracker.open_early(sid, keys[sid], b, g, counts[r, c], float(mu[r]))
+            if inc is not None:
+                self.bank.restart_cusum([sid])
+                self._credit(inc, sid, b, g, float(counts[r, c]), keys)
+                self.incidents[inc.id] = inc
+                changed[inc.id] = inc.to_dict()
+
+    def _credit(
+        self, inc: Incident, sid: int, b: float, g: float, count: float, keys: list[SeriesKey]
+    ) -> None:
+        """An outage opened from a partial bucket carries the reports that opened it:
+        the count so far as its peak and total, with their problems and regions.
+        Taken back just before the bucket is stepped, which counts the whole bucket
+        (so nothing is counted twice)."""
+        problems, regions = self.partial.breakdown(sid, g)
+        inc.peak_reports = inc.total_reports = int(count)
+        inc.problems = problems
+        if inc.region is None:
+            inc.regions = {str(keys[rid][1]): k for rid, k in regions.items()}
+            for other in self.tracker.open.values():
+                if other.service == inc.service and other.region is not None:
+                    inc.region_levels[other.region] = other.level
+        self._credited[sid] = (b, inc)
+
+    def _uncredit(self, start: float) -> None:
+        """Before bucket `start` is stepped: credited incidents of buckets up to it go
+        back to their state at opening, and the tracker counts the closed buckets."""
+        for sid, (b, inc) in list(self._credited.items()):
+            if b <= start:
+                del self._credited[sid]
+                inc.total_reports = inc.peak_reports = 0
+                inc.problems, inc.regions, inc.region_levels = {}, {}, {}
 
     def _daily_peak(self) -> np.ndarray:
         """Each series' expected count at its busiest hour of the day (a generous bar)."""
@@ -269,7 +321,10 @@ class Pipeline:
         return np.asarray(level * np.clip(day.max(axis=1), 0.05, 20.0) * 2.0)
 
     def _steps(
-        self, batch: ClosedBatch, changed: dict[str, dict[str, Any]]
+        self,
+        batch: ClosedBatch,
+        changed: dict[str, dict[str, Any]],
+        before: Callable[[float], None] | None = None,
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Step the detector and tracker through a run of closed buckets.
 
@@ -287,6 +342,8 @@ class Pipeline:
         levels = np.empty((nb, n), dtype=np.int8)
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
         for i, start in enumerate(batch.starts):
+            if before is not None:  # partial-bucket checks due before this bucket
+                before(float(start))
             counts = counts_all[i]
             silent = self._silent(float(start), counts, n)
             if silent is not None:  # our outage: not data, neither learned nor scored
@@ -350,16 +407,7 @@ class Pipeline:
         batch: ClosedBatch, bounds: np.ndarray, i: int, sids: list[int]
     ) -> dict[int, dict[str, int]]:
         """Problem counts of bucket i for the given series."""
-        lo, hi = int(bounds[i]), int(bounds[i + 1])
-        if hi == lo:
-            return {}
-        part = batch.problems.slice(lo, hi - lo).filter(
-            pl.col("sid").is_in(sids) & pl.col("problem").is_not_null()
-        )
-        out: dict[int, dict[str, int]] = {}
-        for _, sid, prob, k in part.iter_rows():
-            out.setdefault(sid, {})[prob] = k
-        return out
+        return batch.problem_counts(i, sids)
 
     def _silent(self, start: float, counts: np.ndarray, n: int) -> np.ndarray | None:
         """Expected counts if bucket `start` is a system-wide silence, else None.
@@ -527,6 +575,12 @@ class Pipeline:
             self.incidents[inc.id] = inc
             self.series_levels[(inc.service, inc.region)] = inc.level
         self.tracker.restore(restored, ids)
+        width, closed = self.config.bucket_seconds, self.agg.closed_until
+        for sid, inc in self.tracker.open.items():
+            # Opened from a partial bucket that is still open: its reports are credited.
+            b = math.floor(inc.opened_at / width) * width
+            if inc.peak_at == b < inc.opened_at and (closed is None or b >= closed):
+                self._credited[sid] = (b, inc)
 
 
 def _order(inc: Incident) -> tuple[float, str]:

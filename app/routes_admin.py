@@ -46,7 +46,7 @@ def router(rt: Runtime) -> APIRouter:
     async def put_service(
         request: Request, service: ServicePath, authorization: Key = None, x_api_key: Key = None
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         slug = _slug(service)
         raw = await request.body()
         body = json_object(raw) if raw.strip() else {}
@@ -60,9 +60,9 @@ def router(rt: Runtime) -> APIRouter:
         "/v1/catalog/{service}", status_code=204, tags=["catalog"], summary="Remove (API key)"
     )
     def delete_service(
-        service: ServicePath, authorization: Key = None, x_api_key: Key = None
+        request: Request, service: ServicePath, authorization: Key = None, x_api_key: Key = None
     ) -> Response:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         if not rt.catalog.remove(_slug(service)):
             raise ApiError(404, "not_found", f"service {service!r} is not in the catalog")
         return Response(status_code=204)
@@ -82,7 +82,7 @@ def router(rt: Runtime) -> APIRouter:
     async def annotate(
         request: Request, incident_id: str, authorization: Key = None, x_api_key: Key = None
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         _incident(rt, incident_id)
         body = json_object(await request.body())
         text = body.get("text")

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Request
@@ -11,17 +10,33 @@ from fastapi.responses import Response, StreamingResponse
 
 from app import schemas
 from app.api import require_key
+from app.broadcast import Broadcast, Lagged
 from app.errors import ApiError
 from app.responses import JSON
 from app.runtime import Runtime
-from app.webhooks import FORMATS
+from app.webhooks import FORMATS, TargetRefused, readable
 from ingest.report import ReportError, check_region, check_service
 
-POLL_S = 0.25
 KEEPALIVE_S = 15.0
+RETRY_AFTER_S = 30
+MAX_EVENT_ID = 2**63 - 1  # event ids are BIGINT
 
 
-def router(rt: Runtime) -> APIRouter:
+class EventStream(StreamingResponse):
+    """A stream that gives its slot back however it ends (even unstarted)."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_close: Callable[[], None], **kw: Any):
+        super().__init__(content, **kw)
+        self.on_close = on_close
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.on_close()
+
+
+def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     live = APIRouter()
 
     @live.get(
@@ -35,37 +50,63 @@ def router(rt: Runtime) -> APIRouter:
         request: Request,
         service: str | None = None,
         last_event_id: Annotated[str | None, Header()] = None,
-        since_id: Annotated[int | None, Query(ge=0, description="resume after this id")] = None,
+        since_id: Annotated[
+            int | None, Query(ge=0, le=MAX_EVENT_ID, description="resume after this id")
+        ] = None,
     ) -> StreamingResponse:
         start = since_id
         if start is None and last_event_id is not None:
             try:
                 start = int(last_event_id)
             except ValueError:
+                start = -1
+            if not 0 <= start <= MAX_EVENT_ID:
                 raise ApiError(
-                    422, "invalid_last_event_id", "Last-Event-ID must be an event id number"
-                ) from None
+                    422,
+                    "invalid_last_event_id",
+                    f"Last-Event-ID must be an event id, a whole number from 0 to {MAX_EVENT_ID}",
+                    "last-event-id",
+                )
         cursor = rt.events.last_id if start is None else start
+        # Registered before catching up from the log, so nothing falls in between.
+        sub = broadcast.open()
+        if sub is None:
+            rt.limit_tripped("max_sse_streams", limit_value=broadcast.max_streams)
+            raise ApiError(
+                503,
+                "too_many_streams",
+                f"{broadcast.max_streams} live streams are open, the most this server "
+                "serves; retry later, or poll /v1/outages",
+                headers={"retry-after": str(RETRY_AFTER_S)},
+            )
 
         async def events() -> AsyncIterator[bytes]:
-            last, idle = cursor, 0.0
-            while not await request.is_disconnected():
-                batch = rt.events.since(last)
-                for e in batch:
-                    last = e.id
-                    if service is None or e.incident["service"] == service:
-                        yield e.sse()
-                if batch:
-                    idle = 0.0
+            last, resync = cursor, True
+            while True:
+                while resync:  # from the log: at the start, and after lagging behind
+                    batch = rt.events.since(last)
+                    for e in batch:
+                        last = e.id
+                        if service is None or e.incident["service"] == service:
+                            yield e.sse()
+                    resync = bool(batch)
+                try:
+                    pushed = await sub.next(KEEPALIVE_S)
+                except Lagged:
+                    resync = True
                     continue
-                await asyncio.sleep(POLL_S)
-                idle += POLL_S
-                if idle >= KEEPALIVE_S:
-                    idle = 0.0
+                if pushed is None:
                     yield b": keepalive\n\n"
+                    continue
+                for e in pushed:
+                    if e.id > last:
+                        last = e.id
+                        if service is None or e.incident["service"] == service:
+                            yield e.sse()
 
-        return StreamingResponse(
+        return EventStream(
             events(),
+            sub.close,
             media_type="text/event-stream",
             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
         )
@@ -82,18 +123,20 @@ def router(rt: Runtime) -> APIRouter:
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         body = json_object(await request.body())
         url = body.get("url")
         if (
             not isinstance(url, str)
             or len(url) > 2048
             or schemas.WEBHOOK_URL_RE.fullmatch(url) is None
+            or not readable(url)
         ):
             raise ApiError(
                 422,
                 "invalid_url",
-                "url must be an http(s) URL to POST to, such as https://example.org/hook",
+                "url must be an http(s) URL to POST to, such as https://example.org/hook "
+                "(port 1-65535; an IPv6 address in brackets)",
                 "url",
             )
         fmt = body.get("format", "json")
@@ -104,35 +147,42 @@ def router(rt: Runtime) -> APIRouter:
             region = check_region(body.get("region"))
         except ReportError as exc:
             raise ApiError(422, exc.code, exc.message, exc.field) from None
+        try:  # after DNS: no loopback, private, link-local, ... unless configured
+            await rt.webhooks.check(url)
+        except TargetRefused as exc:
+            raise ApiError(422, "internal_target", str(exc), "url") from None
         sub = rt.webhooks.subscribe(url, service, region, fmt, rt.clock.now())
         return JSON({**sub.public(), "secret": sub.secret}, status_code=201)
 
     @live.get("/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)")
     def subscriptions(
+        request: Request,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         return JSON({"webhooks": [s.public() for s in rt.webhooks.subscriptions()]})
 
     @live.get("/v1/webhooks/{webhook_id}/deliveries", tags=["webhooks"], summary="Delivery log")
     def deliveries(
+        request: Request,
         webhook_id: str,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         return JSON({"deliveries": rt.webhooks.deliveries(webhook_id)})
 
     @live.delete(
         "/v1/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Unsubscribe"
     )
     def unsubscribe(
+        request: Request,
         webhook_id: str,
         authorization: Annotated[str | None, Header()] = None,
         x_api_key: Annotated[str | None, Header()] = None,
     ) -> Response:
-        require_key(rt, authorization, x_api_key)
+        require_key(rt, request, authorization, x_api_key)
         if not rt.webhooks.unsubscribe(webhook_id):
             raise ApiError(404, "not_found", f"no webhook {webhook_id!r}")
         return Response(status_code=204)

@@ -32,12 +32,11 @@ FEED_LIMIT = 100
 FORM_MAX_BYTES = 4096
 
 
-def _base(request: Request) -> str:
-    return str(request.base_url).rstrip("/")
-
-
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     faces = APIRouter()
+    # Absolute links from settings, never from the request's Host header: feeds and
+    # the embed card are cached publicly, and a forged Host would be served to others.
+    base = rt.settings.base_url
     # Pages for the current data version, rendered once: outage day is many people
     # asking for the same few pages within a tick.
     rendered = Rendered(size=1024)
@@ -57,7 +56,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     )
     def atom(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
-        body = feeds.atom(items, _base(request), iso(rt.clock.now()) or "")
+        body = feeds.atom(items, base, iso(rt.clock.now()) or "")
         return etagged(request, body, "application/atom+xml; charset=utf-8")
 
     @faces.get(
@@ -69,7 +68,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     )
     def json_feed(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
-        return etagged(request, feeds.json_feed(items, _base(request)), "application/feed+json")
+        return etagged(request, feeds.json_feed(items, base), "application/feed+json")
 
     @faces.get(
         "/v1/services/{service}/badge.svg",
@@ -98,9 +97,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     @faces.post("/s/{service}/report", include_in_schema=False)
     async def form_report(request: Request, service: str) -> Response:
         """The no-JS path of the report form: the same intake as POST /v1/reports."""
+        # A choice of problem is a few bytes: the body is capped at FORM_MAX_BYTES while
+        # it is read (app/connections.py), a 413 JSON error past it.
         raw = await request.body()
-        if len(raw) > FORM_MAX_BYTES:  # a choice of problem is a few bytes
-            return page(pages.notice("Too large", "A report is only a choice of problem."), 413)
         form = parse_qs(raw.decode("utf-8", "replace"))
         problem = next(iter(form.get("problem", [])), None)
         body = orjson.dumps(
@@ -128,15 +127,14 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         return page(html, status)
 
     @faces.get("/embed/{service:path}", include_in_schema=False)
-    def embed(request: Request, service: str) -> Response:
+    def embed(service: str) -> Response:
         def render() -> tuple[str, int]:
             d = detail(service)
             if d is None:
                 return pages.not_found(service, embed=True), 404
             return pages.embed_card(d, base), 200
 
-        base = _base(request)
-        html, status = rendered.memo(("embed", service, base), rt.pipeline.version, render)
+        html, status = rendered.memo(("embed", service), rt.pipeline.version, render)
         return page(html, status, embed=True)
 
     @faces.get("/widget.js", include_in_schema=False)

@@ -23,7 +23,8 @@ import polars as pl
 from app.annotations import Annotations
 from app.catalog import ServiceCatalog
 from app.events import EventLog
-from app.keys import ApiKeys
+from app.keys import ApiKeys, FailureThrottle
+from app.logs import LimitLog
 from app.pipeline import Pipeline, PipelineConfig
 from app.privacy import ReporterSalts, reporter_hash
 from app.settings import Settings
@@ -33,6 +34,8 @@ from ingest.clock import Clock
 from ingest.store import REPORT_COLUMNS, Store, StoreError
 
 log = logging.getLogger("outagewatch")
+incident_log = logging.getLogger("outagewatch.incidents")
+LOGGED = ("region", "state", "opened_at", "confirmed_at", "ended_at", "total_reports")
 SNAPSHOT = "pipeline"
 
 
@@ -75,9 +78,17 @@ class Runtime:
         )
         self.memory_key = secrets.token_bytes(16)  # in-memory keys only (rate limits)
         self.api_keys = ApiKeys(settings.api_keys)
+        self.limits = LimitLog(logging.getLogger("outagewatch.limits"))
+        self.admin_failures = FailureThrottle(settings.admin_failures_per_minute, self.memory_key)
         self.events = EventLog(self.store)
         self.annotations = Annotations(self.store)
-        self.webhooks = Webhooks(self.store, settings.public_url)
+        self.webhooks = Webhooks(
+            self.store,
+            settings.base_url,
+            allow_private=settings.webhook_allow_private,
+            deadline_s=settings.webhook_deadline_s,
+            concurrency=settings.webhook_concurrency,
+        )
         self.pipeline.listeners.append(self._on_changes)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -151,8 +162,29 @@ class Runtime:
     def _on_changes(self, changed: list[dict[str, Any]]) -> None:
         """Writer thread: incident changes become events, and events become deliveries."""
         events = self.events.record(changed, self.pipeline.now)
+        for e in events:  # one JSON line each, for operators (app/logs.py)
+            inc = e.incident
+            incident_log.info(
+                "incident %s: %s %s",
+                e.type,
+                inc["service"],
+                inc["level"],
+                extra={
+                    "event": f"incident.{e.type}",
+                    "id": inc["id"],
+                    "service": inc["service"],
+                    "incident_level": inc["level"],
+                    "event_id": e.id,
+                    **{k: inc.get(k) for k in LOGGED},
+                },
+            )
         if events:
             self.webhooks.enqueue(events)
+
+    def limit_tripped(self, limit: str, **fields: Any) -> None:
+        """A limit refused or discounted a request: a warning line, at most one a
+        minute per limit (app/logs.py LimitLog)."""
+        self.limits.trip(limit, self.clock.now(), **fields)
 
     def deliver(self) -> dict[str, int]:
         return self.webhooks.deliver_due(self.clock.now())
@@ -187,11 +219,12 @@ class Runtime:
                 log.exception("tick failed")
 
     def _deliver_loop(self) -> None:
-        while not self._stop.wait(1.0):
-            try:
-                self.deliver()
-            except Exception:  # a bad receiver must not stop the others
-                log.exception("webhook delivery round failed")
+        while not self._stop.is_set():
+            try:  # deliveries run concurrently; one slow receiver holds up nobody else
+                self.webhooks.run(self._stop, self.clock.now)
+            except Exception:
+                log.exception("webhook deliverer failed; restarting it")
+                self._stop.wait(1.0)
 
     def start(self) -> None:
         if self.settings.tick_interval_s > 0 and self._thread is None:

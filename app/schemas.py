@@ -40,7 +40,7 @@ REPORT = {
     },
 }
 # A receiver: http(s), a host name or IPv4 address, maybe a port, printable ASCII after.
-WEBHOOK_URL_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?(/[!-~]*)?")
+WEBHOOK_URL_RE = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[!-~]*)?")
 WEBHOOK = {
     "type": "object",
     "required": ["url"],

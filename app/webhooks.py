@@ -6,16 +6,37 @@ restart loses none. A deliverer sends what is due, signs the body with
 HMAC-SHA256 over `"{timestamp}.{body}"` (header `Outagewatch-Signature:
 t=<ts>,v1=<hex>`), and on failure retries with exponential backoff until
 `MAX_ATTEMPTS`. Time comes in as an argument: tests drive `deliver_due(now)`.
+
+Targets: a webhook URL is a request the server makes on someone's behalf, so by
+default it may only reach public addresses. Loopback, private, link-local,
+multicast, reserved, shared and unspecified addresses are refused, in whatever form
+the host is written (`2130706433`, `0x7f000001`, `127.1`, `[::ffff:127.0.0.1]`):
+the host is resolved (getaddrinfo, in a thread) and every address checked, when
+subscribing and again before every delivery, and the delivery then connects to the
+address that was checked (so a name cannot be re-pointed in between).
+`webhook_allow_private` turns this off for internal receivers.
+
+Deliveries run concurrently, at most `concurrency` at once, each under one total
+deadline (connect, send and the answer's status line and headers together; the
+answer's body is never read), so a receiver that trickles bytes holds nobody else
+up and its own delivery for at most `deadline_s`.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
+import ipaddress
+import logging
 import secrets
+import socket
 import threading
+from collections.abc import Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -23,6 +44,10 @@ import polars as pl
 
 from app.events import Event
 from ingest.store import Store
+
+log = logging.getLogger("outagewatch")
+delivery_log = logging.getLogger("outagewatch.deliveries")
+T = TypeVar("T")
 
 DDL = """
 CREATE TABLE IF NOT EXISTS webhooks (
@@ -51,6 +76,121 @@ MAX_ATTEMPTS = 8
 BASE_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 3600.0
 FORMATS = ("json", "slack")
+ALLOW_PRIVATE_HINT = (
+    "webhooks are only sent to public addresses; for a receiver inside your network, "
+    "start the server with OUTAGEWATCH_WEBHOOK_ALLOW_PRIVATE=true"
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# (delivery id, "delivered" | "retry" | "failed", attempts, next_at, last error)
+Result = tuple[str, str, int, float, str | None]
+
+
+class TargetRefused(Exception):
+    """A webhook URL that leads inside; the message says why and what to do."""
+
+
+def refusal(ip: IPAddress) -> str | None:
+    """Why a delivery may not go to `ip` (None: a public address).
+
+    >>> ip = ipaddress.ip_address
+    >>> [refusal(ip(a)) for a in ("127.0.0.1", "::ffff:10.1.2.3", "93.184.215.14")]
+    ['loopback', 'private', None]
+    >>> refusal(ip("0.0.0.0")), refusal(ip("169.254.169.254"))
+    ('unspecified', 'link-local')
+    """
+    if isinstance(ip, ipaddress.IPv6Address):
+        embedded = ip.ipv4_mapped or ip.sixtofour or (ip.teredo[1] if ip.teredo else None)
+        if embedded is not None:
+            return refusal(embedded)
+    for kind in ("unspecified", "loopback", "link_local", "multicast", "private", "reserved"):
+        if getattr(ip, f"is_{kind}"):
+            return kind.replace("_", "-")
+    if not ip.is_global:  # shared address space (100.64/10), documentation ranges, ...
+        return "non-public"
+    return None
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where one request goes: the URL as given, or pinned to a checked address."""
+
+    url: str
+    host_header: str | None = None
+    sni: str | None = None
+
+
+def _split(url: str) -> tuple[str, str, int, str, str]:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port if parts.port is not None else (443 if parts.scheme == "https" else 80)
+    rest = parts.path or "/"
+    if parts.query:
+        rest += "?" + parts.query
+    return parts.scheme, host, port, rest, parts.netloc.rsplit("@", 1)[-1]
+
+
+def readable(url: str) -> bool:
+    """A URL whose host and port can be read (the pattern lets port 99999 through).
+
+    >>> readable("http://example.org:8080/h"), readable("http://x:99999/"), readable("http://[::1]/")
+    (True, False, True)
+    """
+    try:
+        _, host, port, _, _ = _split(url)
+    except ValueError:
+        return False
+    return bool(host) and 0 < port < 65536
+
+
+async def resolve(host: str, port: int) -> list[IPAddress]:
+    """Every address `host` stands for; numeric forms too (getaddrinfo reads
+    `2130706433` and `127.1` as 127.0.0.1). Empty when the name does not resolve."""
+    try:
+        return [ipaddress.ip_address(host)]
+    except ValueError:
+        pass
+    try:
+        infos = await asyncio.to_thread(socket.getaddrinfo, host, port, 0, socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return []
+    found: list[IPAddress] = []
+    for info in infos:
+        address = ipaddress.ip_address(str(info[4][0]).split("%", 1)[0])
+        if address not in found:
+            found.append(address)
+    return found
+
+
+async def check_target(url: str, allow_private: bool, *, must_resolve: bool) -> Target:
+    """Raises TargetRefused for a URL that leads inside; else where to send."""
+    if allow_private:
+        return Target(url)
+    scheme, host, port, rest, netloc = _split(url)
+    addresses = await resolve(host, port)
+    if not addresses:
+        if must_resolve:
+            raise TargetRefused(f"the host {host!r} does not resolve")
+        return Target(url)
+    for address in addresses:
+        why = refusal(address)
+        if why is not None:
+            shown = host if str(address) == host else f"{host} ({address})"
+            raise TargetRefused(f"url leads to {shown}, a {why} address: {ALLOW_PRIVATE_HINT}")
+    first = addresses[0]
+    literal = f"[{first}]" if first.version == 6 else str(first)
+    return Target(f"{scheme}://{literal}:{port}{rest}", host_header=netloc, sni=host)
+
+
+def complete(coro: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine to the end from synchronous code (a thread of its own when the
+    calling thread already runs an event loop)."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -119,15 +259,30 @@ class Subscription:
 
 
 class Webhooks:
-    def __init__(self, store: Store, base_url: str = "", timeout_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        store: Store,
+        base_url: str = "",
+        *,
+        allow_private: bool = False,
+        deadline_s: float = 10.0,
+        concurrency: int = 8,
+    ) -> None:
         self.store = store
         self.base_url = base_url
+        self.allow_private = allow_private
+        self.deadline_s = deadline_s
+        self.concurrency = max(1, concurrency)
         store.write(DDL)
-        self._http = httpx.Client(timeout=timeout_s, follow_redirects=False)
-        self._lock = threading.Lock()  # one delivery round at a time
+        self._lock = threading.Lock()
+        self._inflight: set[str] = set()  # claimed by a sender, not yet recorded
 
     def close(self) -> None:
-        self._http.close()
+        """Nothing held between rounds (each round or loop opens its own client)."""
+
+    async def check(self, url: str) -> None:
+        """At subscription: refuse a URL that leads inside (TargetRefused)."""
+        await check_target(url, self.allow_private, must_resolve=False)
 
     # --- subscriptions ------------------------------------------------------------------
     def subscribe(
@@ -221,26 +376,106 @@ class Webhooks:
         return len(rows)
 
     def deliver_due(self, now: float, limit: int = 200) -> dict[str, int]:
-        """Send what is due at `now`; returns how many were sent, retried, given up."""
-        with self._lock:
-            due = self.store.query(
-                "SELECT d.id, d.body, d.event_type, d.attempts, w.url, w.secret "
-                "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
-                "WHERE d.status = 'pending' AND d.next_at <= ? ORDER BY d.next_at, d.id "
-                "LIMIT ?",
-                [now, limit],
-            )
-            results = [self._send(now, *row) for row in due]
-            if results:
+        """Send what is due at `now` and wait for it (concurrently, each delivery under
+        the deadline); returns how many were sent, retried, given up."""
+        due = self._claim(now, limit)
+        results: list[Result] = []
+        try:
+            if due:
+                results = complete(self._round(now, due))
                 self._record(results)
+        finally:
+            self._release([row[0] for row in due])
         summary = {"delivered": 0, "retry": 0, "failed": 0}
         for r in results:
             summary[r[1]] += 1
         return summary
 
-    def _send(
-        self, now: float, did: str, body: str, kind: str, attempts: int, url: str, secret: str
-    ) -> tuple[str, str, int, float, str | None]:
+    def run(self, stop: threading.Event, now: Callable[[], float], every_s: float = 1.0) -> None:
+        """The deliverer thread: every `every_s`, start what is due without waiting for
+        what is still in flight; each result is recorded as soon as it is known."""
+        complete(self._run(stop, now, every_s))
+
+    async def _run(self, stop: threading.Event, now: Callable[[], float], every_s: float) -> None:
+        gate = asyncio.Semaphore(self.concurrency)
+        tasks: set[asyncio.Task[None]] = set()
+        async with self._client() as http:
+            while not stop.is_set():
+                try:
+                    due = await asyncio.to_thread(self._claim, now(), 200)
+                except Exception:
+                    log.exception("webhook outbox could not be read")
+                    due = []
+                for row in due:
+                    task = asyncio.create_task(self._one(http, gate, now, row))
+                    tasks.add(task)
+                    task.add_done_callback(tasks.discard)
+                await asyncio.sleep(every_s)
+            for task in list(tasks):  # still pending in the outbox: sent after a restart
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _one(
+        self,
+        http: httpx.AsyncClient,
+        gate: asyncio.Semaphore,
+        now: Callable[[], float],
+        row: tuple[Any, ...],
+    ) -> None:
+        try:
+            async with gate:
+                result = await self._send(http, now(), *row)
+            await asyncio.to_thread(self._record, [result])
+        except Exception:
+            log.exception("webhook delivery %s failed unexpectedly", row[0])
+        finally:
+            self._release([row[0]])
+
+    async def _round(self, now: float, due: list[tuple[Any, ...]]) -> list[Result]:
+        gate = asyncio.Semaphore(self.concurrency)
+
+        async def one(http: httpx.AsyncClient, row: tuple[Any, ...]) -> Result:
+            async with gate:
+                return await self._send(http, now, *row)
+
+        async with self._client() as http:
+            return list(await asyncio.gather(*(one(http, row) for row in due)))
+
+    def _client(self) -> httpx.AsyncClient:
+        # No kept-alive connections: requests are pinned to addresses, and a connection
+        # opened (TLS name included) for one host must not carry another host's delivery.
+        limits = httpx.Limits(max_connections=self.concurrency, max_keepalive_connections=0)
+        return httpx.AsyncClient(timeout=self.deadline_s, follow_redirects=False, limits=limits)
+
+    def _claim(self, now: float, limit: int) -> list[tuple[Any, ...]]:
+        """Due deliveries no sender holds yet, now held by the caller."""
+        with self._lock:
+            rows = self.store.query(
+                "SELECT d.id, d.body, d.event_type, d.attempts, w.url, w.secret "
+                "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
+                "WHERE d.status = 'pending' AND d.next_at <= ? ORDER BY d.next_at, d.id "
+                "LIMIT ?",
+                [now, limit + len(self._inflight)],
+            )
+            due = [r for r in rows if r[0] not in self._inflight][:limit]
+            self._inflight.update(r[0] for r in due)
+            return due
+
+    def _release(self, ids: list[str]) -> None:
+        with self._lock:
+            self._inflight.difference_update(ids)
+
+    async def _send(
+        self,
+        http: httpx.AsyncClient,
+        now: float,
+        did: str,
+        body: str,
+        kind: str,
+        attempts: int,
+        url: str,
+        secret: str,
+    ) -> Result:
         data = body.encode()
         headers = {
             "content-type": "application/json",
@@ -251,18 +486,55 @@ class Webhooks:
         }
         error: str | None = None
         try:
-            resp = self._http.post(url, content=data, headers=headers)
-            if 200 <= resp.status_code < 300:
+            status = await asyncio.wait_for(self._post(http, url, data, headers), self.deadline_s)
+            if 200 <= status < 300:
                 return did, "delivered", attempts + 1, now, None
-            error = f"HTTP {resp.status_code}"
-        except httpx.HTTPError as exc:
+            error = f"HTTP {status}"
+        except TargetRefused as exc:
+            error = f"refused: {exc}"[:300]
+        except TimeoutError:
+            error = f"no complete answer within {self.deadline_s:g} s"
+        except Exception as exc:  # HTTPError, InvalidURL, ...: this delivery's, no one else's
             error = f"{type(exc).__name__}: {exc}"[:300]
         attempts += 1
         if attempts >= MAX_ATTEMPTS:
             return did, "failed", attempts, now, error
         return did, "retry", attempts, now + backoff(attempts), error
 
-    def _record(self, results: list[tuple[str, str, int, float, str | None]]) -> None:
+    async def _post(
+        self, http: httpx.AsyncClient, url: str, data: bytes, headers: dict[str, str]
+    ) -> int:
+        """Check the target again (names can change), POST, and return the status
+        once the status line and headers are in; the body is not read."""
+        target = await check_target(url, self.allow_private, must_resolve=True)
+        if target.host_header is not None:
+            headers = {**headers, "host": target.host_header}
+        extensions = {"sni_hostname": target.sni} if target.sni else None
+        request = http.build_request(
+            "POST", target.url, content=data, headers=headers, extensions=extensions
+        )
+        response = await http.send(request, stream=True)
+        await response.aclose()
+        return response.status_code
+
+    def _record(self, results: list[Result]) -> None:
+        for did, status, attempts, next_at, error in results:
+            if status != "delivered":  # one line per failed attempt, for operators
+                delivery_log.warning(
+                    "webhook delivery %s %s: %s",
+                    did,
+                    "failed for good" if status == "failed" else "failed, will retry",
+                    error,
+                    extra={
+                        "event": "delivery.failed",
+                        "delivery": did,
+                        "webhook": did.split(":", 1)[0],
+                        "attempts": attempts,
+                        "final": status == "failed",
+                        "retry_at": None if status == "failed" else next_at,
+                        "error": error,
+                    },
+                )
         df = pl.DataFrame(
             {
                 "id": [r[0] for r in results],

@@ -362,6 +362,18 @@ class SeriesBank:
         out: F64 = np.clip(np.expm1(s2), p.rate_var_min, p.rate_var_max)
         return out
 
+    def bucket_logsf(self, t: float, x: F64, sids: I64) -> F64:
+        """log p of x reports in bucket `t` for series `sids` (one each), by the same
+        one-bucket test as `score`, Bonferroni-corrected over the windows as there:
+        for a partial bucket that already proves an outage (app/early.py)."""
+        n = self.n
+        mu = self.expected(t, n)[sids]
+        extra = self.estimate_variance(t, n)[sids]
+        rv = self.rate_var(n)[sids, 0]
+        p = self.params
+        out: F64 = evidence_logsf(x, mu, p.count_phi + extra, rv + extra)
+        return np.minimum(out + math.log(len(self.windows)), 0.0)
+
     def phi(self, n: int | None = None) -> F64:
         n = self.n if n is None else n
         p = self.params

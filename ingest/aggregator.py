@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import numpy.typing as npt
@@ -46,6 +47,37 @@ class ClosedBatch:
     starts: npt.NDArray[np.float64]
     counts: npt.NDArray[np.float64]
     problems: pl.DataFrame  # b (bucket index), sid, problem, count; sorted by b
+
+    @cached_property
+    def _problem_columns(self) -> tuple[npt.NDArray[np.int64], ...]:
+        p = self.problems
+        # Dense ranks of the names: codes into `_problem_names` (sorted), -1 for none.
+        codes = (p["problem"].rank("dense").cast(pl.Int64) - 1).fill_null(-1)
+        return p["b"].to_numpy(), p["sid"].to_numpy(), codes.to_numpy(), p["count"].to_numpy()
+
+    @cached_property
+    def _problem_names(self) -> list[str]:
+        return self.problems["problem"].drop_nulls().unique().sort().to_list()
+
+    def problem_counts(self, i: int, sids: list[int]) -> dict[int, dict[str, int]]:
+        """Problem counts of bucket i for the given series (numpy: one bucket at a time
+        is on the per-bucket path while incidents are open)."""
+        b, sid, code, count = self._problem_columns
+        lo, hi = np.searchsorted(b, [i, i + 1])
+        if hi == lo:
+            return {}
+        mask = np.isin(sid[lo:hi], sids) & (code[lo:hi] >= 0)
+        names = self._problem_names
+        out: dict[int, dict[str, int]] = {}
+        rows = zip(
+            sid[lo:hi][mask].tolist(),
+            code[lo:hi][mask].tolist(),
+            count[lo:hi][mask].tolist(),
+            strict=True,
+        )
+        for s, c, k in rows:
+            out.setdefault(s, {})[names[c]] = k
+        return out
 
     def __iter__(self) -> Iterator[ClosedBucket]:
         b = self.problems["b"].to_numpy()

@@ -117,14 +117,17 @@ def surge(client: Any, clock: ManualClock, service: str = "tinyapp", n: int = 30
 
 @contextmanager
 def serving(app: OutageWatch) -> Iterator[str]:
-    """The app on a real uvicorn server on loopback (a thread); yields its base URL."""
+    """The app on a real uvicorn server on loopback (a thread), configured as the CLI
+    serves it; yields its base URL."""
     import threading
 
     import uvicorn
 
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on")
-    )
+    from app.connections import server_options
+
+    # As `outagewatch serve` runs it: our protocol and limits, uvicorn's proxy headers off.
+    options = server_options(app.runtime.settings)
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="on", **options))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     import time

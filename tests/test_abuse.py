@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-import httpx
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
-from app.main import create_app
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import OutageWatch, create_app
+from app.settings import Settings
 from ingest.clock import ManualClock
 from tests.conftest import run_async, running, settings, tick_to, warm_up
 
@@ -72,3 +79,87 @@ def test_rate_limits_answer_429_with_retry_after(clock: ManualClock) -> None:
             for _ in range(3)
         ]
         assert codes == [202, 202, 429]
+
+
+# --- one client, or one network, is not a crowd ----------------------------------------
+# Every request below comes through a proxy on 127.0.0.1 that the app trusts, so its
+# X-Forwarded-For is the client's address: a test can be a crowd of networks or one.
+PROXY = ("127.0.0.1", 50000)
+
+
+@contextmanager
+def behind_proxy(clock: ManualClock, **changes: object) -> Iterator[tuple[OutageWatch, Any]]:
+    """The real app (lifespan, manual clock) with the shipped per-network cap, seeing
+    clients through a trusted proxy; a day of history so series may raise incidents."""
+    limits = {"prefix_cap": Settings().prefix_cap, "trusted_proxies": ("127.0.0.1",)}
+    app = create_app(settings(**{**limits, **changes}), clock)
+    with TestClient(app, client=PROXY) as client:
+        warm_up(app, client, clock)
+        yield app, client
+
+
+def _report(client: Any, address: str, body: dict[str, Any], ua: str = "t") -> bool:
+    resp = client.post(
+        "/v1/reports", json=body, headers={"x-forwarded-for": address, "user-agent": ua}
+    )
+    assert resp.status_code == 202, resp.text  # stored, whether it counts or not
+    counted: bool = resp.json()["counted"]
+    return counted
+
+
+def _outages(app: OutageWatch, client: Any, clock: ManualClock) -> list[str]:
+    tick_to(app, clock, clock.now() + 180)
+    return [o["service"] for o in client.get("/v1/outages").json()["outages"]]
+
+
+@pytest.mark.parametrize("cap, opens", [(None, False), (25, True)])
+def test_one_address_rotating_tokens_opens_nothing(
+    clock: ManualClock, cap: int | None, opens: bool
+) -> None:
+    """Ten reports, ten reporter tokens, one address: the issue's reproduction. With
+    the old cap of 25 it opened an outage; with the shipped cap two of them count."""
+    changes = {} if cap is None else {"prefix_cap": cap}
+    with behind_proxy(clock, **changes) as (app, client):
+        counted = []
+        for i in range(10):
+            body = {"service": "tinyapp", "problem": "login", "reporter": f"tok-{i}"}
+            counted.append(_report(client, "203.0.113.9", body))
+            clock.advance(3.0)
+        assert _outages(app, client, clock) == (["tinyapp"] if opens else [])
+        if not opens:
+            assert counted == [True, True] + [False] * 8
+
+
+def test_one_address_rotating_user_agents_opens_nothing(clock: ManualClock) -> None:
+    with behind_proxy(clock) as (app, client):
+        counted = [
+            _report(client, "203.0.113.9", {"service": "tinyapp"}, ua=f"Mozilla/5.0 ({i})")
+            for i in range(25)
+        ]
+        assert sum(counted) == 2
+        assert _outages(app, client, clock) == []
+
+
+def test_addresses_within_one_network_open_nothing(clock: ManualClock) -> None:
+    with behind_proxy(clock) as (app, client):
+        counted = []
+        for i in range(25):  # 203.0.113.1 .. .25: one /24
+            body = {"service": "tinyapp", "reporter": f"host-{i}"}
+            counted.append(_report(client, f"203.0.113.{i + 1}", body))
+            clock.advance(1.0)
+        for i in range(25):  # 2001:db8:7::/48, many /64s: one network too
+            body = {"service": "tinyapp", "reporter": f"v6-{i}"}
+            counted.append(_report(client, f"2001:db8:7:{i:x}::1", body))
+        assert sum(counted) == 4  # two per network
+        assert _outages(app, client, clock) == []
+
+
+def test_sixty_distinct_networks_open_the_outage(clock: ManualClock) -> None:
+    with behind_proxy(clock) as (app, client):
+        counted = []
+        for i in range(60):  # sixty /24s, one person each, within two minutes
+            body = {"service": "tinyapp", "problem": "login", "reporter": f"person-{i}"}
+            counted.append(_report(client, f"198.{18 + i % 2}.{i}.7", body))
+            clock.advance(2.0)
+        assert all(counted)
+        assert _outages(app, client, clock) == ["tinyapp"]

@@ -20,6 +20,8 @@ from ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, serving, settings, surge, tick_to, warm_up
 
 KEY = {"authorization": f"Bearer {API_KEY}"}
+# The receivers here listen on 127.0.0.1, which webhooks refuse unless told otherwise.
+INTERNAL = {"webhook_allow_private": True}
 
 
 def test_sse_stream_reports_lifecycle_and_resumes(clock: ManualClock) -> None:
@@ -108,7 +110,7 @@ class Receiver:
 
 
 def test_webhook_signed_retried_with_backoff_then_delivered(clock: ManualClock) -> None:
-    with Receiver(failures=2).running() as rx, running(clock) as (app, client):
+    with Receiver(failures=2).running() as rx, running(clock, **INTERNAL) as (app, client):
         resp = client.post("/v1/webhooks", json={"url": rx.url, "service": "tinyapp"}, headers=KEY)
         assert resp.status_code == 201
         hook = resp.json()
@@ -145,13 +147,13 @@ def test_webhook_signed_retried_with_backoff_then_delivered(clock: ManualClock) 
 def test_pending_deliveries_survive_a_restart(clock: ManualClock, tmp_path: Path) -> None:
     data = tmp_path / "data"
     with Receiver(failures=0).running() as rx:
-        with running(clock, data) as (app, client):
+        with running(clock, data, **INTERNAL) as (app, client):
             client.post("/v1/webhooks", json={"url": rx.url}, headers=KEY)
             warm_up(app, client, clock)
             surge(client, clock)
             tick_to(app, clock, clock.now() + 120)
             assert rx.requests == []  # nothing sent before the restart
-        with running(clock, data) as (app, client):
+        with running(clock, data, **INTERNAL) as (app, client):
             sent = app.runtime.deliver()
             assert sent["delivered"] >= 1
             assert any(b'"opened"' in body for _, body, _ in rx.requests)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
 
@@ -139,3 +141,107 @@ def test_feed_has_etag_and_answers_304(client: TestClient) -> None:
     assert again.status_code == 304 and again.content == b""
     other = client.get("/v1/outages", headers={"if-none-match": '"stale"'})
     assert other.status_code == 200
+
+
+def _cursor(raw: bytes) -> str:
+    import base64
+
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+NUMERIC_QUERIES = [
+    *((f"/v1/outages?since={v}", "since") for v in
+      ("1e400", "inf", "-inf", "nan", "-1e300", "1e12", "-1", "0001-01-01T00:00:00Z",
+       "0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00")),
+    *((f"/v1/outages?limit={v}", "limit") for v in ("1e400", "nan", "0", "501", "-1", "9" * 30)),
+    *((f"/v1/outages?cursor={_cursor(raw)}", "cursor") for raw in
+      (b'[1e300,"x"]', b'[-1e300,"x"]', b'[1e12,"x"]', b'["a","x"]')),
+    *((f"/v1/services?limit={v}", "limit") for v in ("1e400", "inf", "0", "1001", "9" * 30)),
+    *((f"/v1/outages/stream?since_id={v}", "since_id") for v in ("1e400", "-1", "9" * 30)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("path", "field"), NUMERIC_QUERIES)
+def test_numeric_parameters_are_bounded_with_a_422_naming_them(
+    client: TestClient, path: str, field: str
+) -> None:
+    resp = client.get(path)
+    assert resp.status_code == 422, (path, resp.text)
+    error = resp.json()["error"]
+    assert error["field"] == field and field in error["message"], error
+
+
+@pytest.mark.parametrize("value", ["1e400", "-1", "9" * 30, "nan"])
+def test_last_event_id_is_bounded(client: TestClient, value: str) -> None:
+    resp = client.get("/v1/outages/stream", headers={"last-event-id": value})
+    assert resp.status_code == 422
+    assert resp.json()["error"]["field"] == "last-event-id"
+
+
+@pytest.mark.parametrize("since", ["0", "1793577600", "2026-11-02T00:00:00Z", "253402300799"])
+def test_times_in_range_are_read(client: TestClient, since: str) -> None:
+    assert client.get(f"/v1/outages?since={since}&state=all").status_code == 200
+
+
+def test_every_answer_says_nosniff(client: TestClient) -> None:
+    """The intake fast path (which bypasses FastAPI and its middleware) included."""
+    report = {"content-type": "application/json"}
+    answers = [
+        client.post("/v1/reports", json={"service": "aws"}),  # 202, fast path
+        client.post("/v1/reports", content=b"{", headers=report),  # 400, fast path
+        client.post("/v1/reports", content=b'{"service": "A"}', headers=report),  # 422
+        client.post("/v1/reports", content=b"x" * 10_000, headers=report),  # 413
+        client.post("/v1/reports", content=b"{}", headers={"content-type": "text/xml"}),  # 415
+        client.options("/v1/reports"),  # 204 preflight, fast path
+        client.get("/v1/reports"),  # 405, FastAPI behind the fast path
+        client.get("/healthz"),
+        client.get("/metrics"),
+        client.get("/v1/outages?since=inf"),
+        client.get("/nope"),
+        client.get("/openapi.json"),
+        client.get("/static/report.js"),
+        client.get("/"),
+    ]
+    for resp in answers:
+        assert resp.headers.get("x-content-type-options") == "nosniff", (
+            resp.request.method,
+            resp.request.url,
+            resp.status_code,
+        )
+        assert resp.headers.get_list("x-content-type-options") == ["nosniff"]  # once
+
+
+def test_healthz_does_not_show_where_the_database_is(tmp_path: Path) -> None:
+    from ingest.clock import ManualClock
+    from tests.conftest import T0, running
+
+    with running(ManualClock(T0), tmp_path / "data") as (_, client):
+        resp = client.get("/healthz")
+        assert resp.status_code == 200
+        assert str(tmp_path) not in resp.text and "outagewatch.duckdb" not in resp.text
+        assert resp.json()["database"] == "file"
+
+
+def test_the_intake_nodes_reads_are_bounded_too() -> None:
+    """The broker's intake node (no broker needed to read its empty feed)."""
+    import httpx
+
+    from app.broker.intake_node import create_intake_node
+    from app.settings import Settings
+    from ingest.clock import ManualClock
+    from tests.conftest import T0, run_async
+
+    node = create_intake_node(
+        Settings(data=None, broker="nats://127.0.0.1:1", tick_interval_s=0), ManualClock(T0)
+    )
+
+    async def get(path: str) -> httpx.Response:
+        transport = httpx.ASGITransport(app=node)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            return await c.get(path)
+
+    for value in ("0", "1e400", "501", "nan"):
+        resp = run_async(get(f"/v1/outages?limit={value}"))
+        assert resp.status_code == 422 and resp.json()["error"]["field"] == "limit"
+        assert resp.headers["x-content-type-options"] == "nosniff"
+    assert run_async(get("/v1/outages?limit=5")).json() == {"outages": []}

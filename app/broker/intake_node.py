@@ -23,12 +23,13 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import nats
 import orjson
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Query, Request, Response
 
+from app import errors
 from app.broker.read_model import IncidentReadModel
 from app.broker.subjects import (
     KV_INCIDENTS,
@@ -40,7 +41,9 @@ from app.broker.subjects import (
     partition_of,
     report_subject,
 )
+from app.fastpath import NoSniff
 from app.intake import ACCEPTED, JSON_TYPES, error
+from app.proxies import ProxyHeaders, TrustedProxies
 from ingest.clock import Clock
 from ingest.dedup import Dedup
 from ingest.report import ReportError, parse_report
@@ -193,6 +196,10 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
 
     api = FastAPI(title="outagewatch intake node", lifespan=lifespan)
     api.state.node = node
+    errors.install(api)  # every 4xx in the contract's error body, as on the main server
+    # The client address as the main server derives it (app/proxies.py).
+    api.add_middleware(NoSniff)
+    api.add_middleware(ProxyHeaders, proxies=TrustedProxies(settings.trusted_proxies))
 
     @api.post("/v1/reports", status_code=202)
     async def post_report(request: Request) -> Response:
@@ -211,7 +218,7 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
         region: str | None = None,
         level: str | None = None,
         since: str | None = None,
-        limit: int = 100,
+        limit: Annotated[int, Query(ge=1, le=500)] = 100,
     ) -> Response:
         found = node.read_model.query(state, service, region, level, since, limit)
         return Response(orjson.dumps({"outages": found}), media_type="application/json")
