@@ -21,7 +21,6 @@ from hypothesis import strategies as st
 
 from app.early import PartialBuckets
 from app.pipeline import Pipeline
-from detector.model import nb_sf
 from ingest.series import SeriesIndex
 from tests.conftest import T0
 from tests.partial_traffic import TAIL_S, Burst, replayed
@@ -77,11 +76,11 @@ class Reference(Pipeline):
                 continue
             b = math.floor(g / width) * width
             mu = self.bank.expected(b, n)[cand]
-            phi = (self.bank.phi(n) + self.bank.estimate_variance(b, n))[cand]
-            p = nb_sf(counts[cand], mu, phi) * len(self.bank.windows)
+            ids = np.asarray(cand, dtype=np.int64)
+            log_p = self.bank.bucket_logsf(b, counts[cand], ids)
             keys = self.agg.series.keys()
-            for sid, pv, m in zip(cand, p, mu, strict=True):
-                if pv <= ip.p_outage:
+            for sid, lp, m in zip(cand, log_p, mu, strict=True):
+                if lp <= math.log(ip.p_outage):
                     inc = self.tracker.open_early(sid, keys[sid], b, g, counts[sid], float(m))
                     if inc is not None:
                         self.bank.restart_cusum([sid])
