@@ -106,6 +106,7 @@ class ModelParams:
     cusum_k: float = 2.0
     cusum_cap: float = 30.0
     new_series_level: float = 0.02  # reports per minute assumed for a brand-new series
+    clip_swing_sd: float = 2.0
     clip_sd: float = 4.0  # learn from counts clipped at mu + clip_sd * sd (robust to spikes)
 
     @property
@@ -540,7 +541,11 @@ class SeriesBank:
         # Robust once there is a baseline to be robust about (an hour of history).
         # The +2 lets a sparse series learn its odd single report (a clip at mu + 4 sd
         # alone would teach it a tenth of each report, and its normal would collapse).
-        xc = np.where(self.age[:n] >= 60, np.minimum(x, mu + p.clip_sd * sd + 2.0), x)
+        # And at most what the series' own one-bucket swing makes plausible (two of
+        # its log sds): a burst is not learned while it happens, only a lasting shift.
+        swing = mu * np.exp(p.clip_swing_sd * np.sqrt(np.log1p(self.rate_var(n)[:, 0])))
+        cap = np.minimum(mu + p.clip_sd * sd, swing) + 2.0
+        xc = np.where(self.age[:n] >= 60, np.minimum(x, cap), x)
         age = self.age[:n]
         first = age == 0
         shape = self._shape(s, n)
