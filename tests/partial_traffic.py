@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from hypothesis import strategies as st
 
 from app.pipeline import Pipeline, PipelineConfig
 from tests.conftest import T0
@@ -39,6 +40,21 @@ class Run:
 
     def score_frame(self) -> pl.DataFrame:
         return pl.concat(self.scores)
+
+
+# A few bursts over an hour of background traffic (for the property tests).
+bursts = st.lists(
+    st.builds(
+        Burst,
+        service=st.sampled_from(["busy", "mid", "quiet"]),
+        region=st.sampled_from([None, "DE", "FR"]),
+        start_s=st.integers(0, TAIL_S - 900),
+        minutes=st.integers(1, 6),
+        per_minute=st.sampled_from([3, 12, 40, 150]),
+        aggregated=st.booleans(),
+    ),
+    max_size=3,
+)
 
 
 def traffic(seed: int, bursts: Sequence[Burst]) -> pl.DataFrame:

@@ -23,7 +23,7 @@ from app.early import PartialBuckets
 from app.pipeline import Pipeline
 from ingest.series import SeriesIndex
 from tests.conftest import T0
-from tests.partial_traffic import TAIL_S, Burst, replayed
+from tests.partial_traffic import TAIL_S, Burst, bursts, replayed
 
 
 class Reference(Pipeline):
@@ -86,20 +86,6 @@ class Reference(Pipeline):
                         self.bank.restart_cusum([sid])
                         self.incidents[inc.id] = inc
                         changed[inc.id] = inc.to_dict()
-
-
-bursts = st.lists(
-    st.builds(
-        Burst,
-        service=st.sampled_from(["busy", "mid", "quiet"]),
-        region=st.sampled_from([None, "DE", "FR"]),
-        start_s=st.integers(0, TAIL_S - 900),
-        minutes=st.integers(1, 6),
-        per_minute=st.sampled_from([3, 12, 40, 150]),
-        aggregated=st.booleans(),
-    ),
-    max_size=3,
-)
 
 
 @pytest.mark.slow

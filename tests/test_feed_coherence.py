@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from ingest.clock import ManualClock
 from tests.conftest import running, tick_to, warm_up
-from tests.partial_traffic import TAIL_S, Burst, Run, replayed
+from tests.partial_traffic import TAIL_S, Burst, Run, bursts, replayed
 
 
 def _t(text: str | None) -> float | None:
@@ -94,20 +94,6 @@ def early_opened(run: Run) -> list[dict[str, Any]]:
         if o["id"] not in seen and (opened - cfg.allowed_lateness_s) % cfg.bucket_seconds:
             seen[o["id"]] = o
     return list(seen.values())
-
-
-bursts = st.lists(
-    st.builds(
-        Burst,
-        service=st.sampled_from(["busy", "mid", "quiet"]),
-        region=st.sampled_from([None, "DE", "FR"]),
-        start_s=st.integers(0, TAIL_S - 900),
-        minutes=st.integers(1, 6),
-        per_minute=st.sampled_from([3, 12, 40, 150]),
-        aggregated=st.booleans(),
-    ),
-    max_size=3,
-)
 
 
 @pytest.mark.slow
