@@ -26,7 +26,7 @@ import polars as pl
 from app.chart import DayChart
 from app.early import Checks, PartialBuckets, plan_checks
 from detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
-from detector.model import ModelParams, SeriesBank
+from detector.model import ModelParams, SeriesBank, recent_buckets
 from ingest.aggregator import Aggregator, ClosedBatch
 from ingest.dedup import Dedup
 from ingest.series import SeriesKey
@@ -435,10 +435,14 @@ class Pipeline:
             self._seen = np.pad(self._seen, (0, n - len(self._seen)))
         self._seen[: len(counts)] += counts[:n]
         width = self.config.bucket_seconds
-        window = max(1, min(60, 900 // width))  # the model's `recent` window
         prior = self.bank.params.new_series_level * width / 60
         return cold_alarm(
-            step.recent, self._seen, self.bank.system_age + 1, window, prior, self.config.incidents
+            step.recent,
+            self._seen,
+            self.bank.system_age + 1,
+            recent_buckets(width),
+            prior,
+            self.config.incidents,
         )
 
     def learning(self, sid: int) -> bool:
@@ -446,8 +450,7 @@ class Pipeline:
         bank = self.bank
         if not bank.warm:
             return True
-        day = 86400 // self.config.bucket_seconds
-        return sid >= bank.n or int(bank.age[sid]) < day
+        return sid >= bank.n or int(bank.age[sid]) < bank.day_buckets
 
     def _allowed(self, n: int) -> np.ndarray:
         """Series that may raise incidents: every one, once the system has seen a day.

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detector.model import Step, nb_sf
+from detector.model import Step, nb_sf, recent_buckets
 
 SeriesKey = tuple[str, str | None]
 
@@ -322,7 +322,7 @@ class IncidentTracker:
         # burst already over when it is noticed is not worth a person's attention.
         lasting = excess | (self._bursts[:n] >= 2)
         opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible) & lasting)
-        window = max(1, min(60, 900 // self.width))  # the model's `recent` window
+        window = recent_buckets(self.width)
         for found in np.flatnonzero(opening):
             sid = int(found)
             if sid in self.open:

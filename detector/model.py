@@ -49,6 +49,15 @@ RING = 60  # buckets of history kept for the windowed tests
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
 
 
+def recent_buckets(bucket_seconds: int) -> int:
+    """Buckets in the ~15 minutes whose counted reports the reporter floors read.
+
+    >>> recent_buckets(60), recent_buckets(300), recent_buckets(3600)
+    (15, 3, 1)
+    """
+    return max(1, min(RING, 900 // bucket_seconds))
+
+
 def hour_of_week(t: float) -> int:
     """
     >>> hour_of_week(0.0)  # Thursday 00:00 UTC
@@ -76,7 +85,7 @@ class ModelParams:
     phi_halflife_s: float = 7 * 86400
     phi_min: float = 0.005
     phi_max: float = 4.0
-    phi_persistent: float = 0.5  # share of dispersion that does not average out over windows
+    phi_persistent: float = 0.5  # share of a rate swing that does not average out over windows
     # Evidence: a surge must be beyond counting noise (negative binomial, small fixed
     # overdispersion) AND beyond the routine swings of a crowd's rate, which are
     # multiplicative (news, pile-ons) and alike across series: log-normal, variance
@@ -88,25 +97,24 @@ class ModelParams:
     # larger multiple to alarm, one whose swings average out over minutes (independent
     # people) alarms on a smaller sustained one. The prior (weight a day) is
     # `rate_var` shrunk over a window to its persistent share (`phi_persistent`).
-    rate_var_learn: bool = True
     rate_var_halflife_s: float = 14 * 86400
     rate_var_min: float = 0.02
     rate_var_max: float = 3.0
     windows_s: tuple[int, ...] = (60, 300, 900, 3600)
-    # Slow rises: a CUSUM over whole hours for a `cusum_k`-fold rate. An hour's multiple
-    # of normal is one observation, judged against the routine swings of a rate
-    # (log-normal, `rate_var`) plus its counting noise, because crowds swing for
-    # hours at a time: a news day at 2-3x for a few hours stays below the bar, a tool
-    # degraded at 2.5x through a working day reaches it.
     # Windows longer than one bucket speak of a sustained rise: a bucket enters them at
     # most `window_clip` x its normal plus `window_clip_reports`, so one spike (judged
     # by the one-bucket test) does not keep them alarmed for the next hour.
     window_clip: float = 16.0
     window_clip_reports: float = 5.0
+    # Slow rises: a CUSUM over whole hours for a `cusum_k`-fold rate. An hour's multiple
+    # of normal is one observation, judged against the routine swings of a rate
+    # (log-normal, `rate_var`) plus its counting noise, because crowds swing for
+    # hours at a time: a news day at 2-3x for a few hours stays below the bar, a tool
+    # degraded at 2.5x through a working day reaches it.
     cusum_k: float = 2.0
     cusum_cap: float = 30.0
     new_series_level: float = 0.02  # reports per minute assumed for a brand-new series
-    clip_swing_sd: float = 2.0
+    clip_swing_sd: float = 2.0  # ... and at mu x exp(this x the one-bucket log sd)
     clip_sd: float = 4.0  # learn from counts clipped at mu + clip_sd * sd (robust to spikes)
 
     @property
@@ -251,7 +259,7 @@ class SeriesBank:
         self._a_level = halflife_alpha(p.level_halflife_s / width)
         self._a_dmean = halflife_alpha(86400 / width)
         self._a_base = halflife_alpha(14 * 86400 / width)
-        self._day_buckets = max(1, 86400 // width)
+        self.day_buckets = max(1, 86400 // width)  # a series this old has a baseline
         self._d_level = 1.0 - self._a_level
         per_slot_week = max(3600 / width, 1.0)
         self._d_shape = 0.5 ** (1.0 / (p.shape_halflife_weeks * per_slot_week))
@@ -261,7 +269,7 @@ class SeriesBank:
         self._rv_weight = 86400 / width
         pers = p.phi_persistent
         self._rv_prior = np.array([p.rate_var * (pers + (1 - pers) / w) for w in self.windows])
-        self._recent_w = max(1, min(RING, 900 // width))
+        self._recent_w = recent_buckets(width)
         self.n = 0
         self.steps = 0
         self.pos = 0  # ring position of the next bucket, shared by all series
@@ -297,11 +305,10 @@ class SeriesBank:
         self.ring_x = np.zeros((cap, RING), dtype=np.float32)
         self.ring_xc = np.zeros((cap, RING), dtype=np.float32)  # as the windows see it
         self.ring_mu = np.zeros((cap, RING), dtype=np.float32)
-        # Running sums over each window of the ring (count, mu, mu^2), kept in step.
+        # Running sums over each window of the ring (count, clipped count, mu), in step.
         self.win_x = np.zeros((cap, nw))
         self.win_xc = np.zeros((cap, nw))
         self.win_mu = np.zeros((cap, nw))
-        self.win_mu2 = np.zeros((cap, nw))
 
     def _grow(self, n: int) -> None:
         if n <= self.cap:
@@ -316,7 +323,7 @@ class SeriesBank:
         return ("level", "lvl_x", "lvl_e", "base", "dmean", "age", "born_warm", "alive",
                 "shape_x", "shape_e", "day_x", "day_e", "phi_d", "phi_q", "cusum",
                 "hour_x", "hour_mu", "rv_d", "rv_q", "ring_x", "ring_xc", "win_xc",
-                "ring_mu", "win_x", "win_mu", "win_mu2")  # fmt: skip
+                "ring_mu", "win_x", "win_mu")  # fmt: skip
 
     def ensure(self, n: int) -> None:
         """Make room for series ids < n (born at their first report)."""
@@ -356,8 +363,6 @@ class SeriesBank:
         n = self.n if n is None else n
         p = self.params
         prior = self._rv_prior[None, :]
-        if not p.rate_var_learn:
-            return np.repeat(prior, n, axis=0)
         w = self._rv_weight
         s2 = (self.rv_d[:n] + np.log1p(prior) * w) / (self.rv_q[:n] + w)
         out: F64 = np.clip(np.expm1(s2), p.rate_var_min, p.rate_var_max)
@@ -426,8 +431,6 @@ class SeriesBank:
         x_in = np.minimum(x, p.window_clip * mu + p.window_clip_reports)
         wxc = self.win_xc[:n] + x_in[:, None] - self.ring_xc[:n][:, leaving]
         wm = self.win_mu[:n] + mu32[:, None] - self.ring_mu[:n][:, leaving]
-        gone_mu = self.ring_mu[:n][:, leaving].astype(np.float64)
-        wm2 = self.win_mu2[:n] + (mu32**2)[:, None] - gone_mu**2
         lmin = np.zeros(n)
         by_window: list[F64] = []
         for j, w in enumerate(self.windows):
@@ -473,7 +476,7 @@ class SeriesBank:
             recent=recent,
         )
 
-        self._pending = (t, x, mu, phi, closed, (wx, wm, wm2, x_in, wxc))
+        self._pending = (t, x, mu, phi, closed, (wx, wm, x_in, wxc))
         return out
 
     def _hour_llr(self, hx: F64, hm: F64, rv: F64) -> F64:
@@ -496,7 +499,7 @@ class SeriesBank:
         # alone changes nothing (river may score the same observation twice).
         self.ring_x[:n, self.pos] = x
         self.ring_mu[:n, self.pos] = mu
-        self.win_x[:n], self.win_mu[:n], self.win_mu2[:n], x_in, self.win_xc[:n] = sums
+        self.win_x[:n], self.win_mu[:n], x_in, self.win_xc[:n] = sums
         self.ring_xc[:n, self.pos] = x_in
         if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
             self._resum(n, self.pos)
@@ -512,13 +515,13 @@ class SeriesBank:
         # Rate swings learn from every bucket, bursts and incidents included: how often
         # a crowd bursts is what they measure. Each window sees what its test sees (the
         # clipped sums beyond one bucket); a log multiple counts at most log(100).
-        wm, wxc = sums[1], sums[4]
+        wm, wxc = sums[1], sums[3]
         xw = np.concatenate([x[:, None], wxc[:, 1:]], axis=1)
         mw = np.maximum(wm, 0.0)
         y = np.clip(np.log((xw + 0.5) / (mw + 0.5)), -4.6, 4.6)
         noise = 1.0 / (mw + 0.5)  # what counting alone puts into y^2
         filled = np.minimum(self.age[:n] + 1, RING)[:, None] >= np.asarray(self.windows)[None, :]
-        grown = (self.alive[:n] & (self.age[:n] >= self._day_buckets))[:, None] & filled
+        grown = (self.alive[:n] & (self.age[:n] >= self.day_buckets))[:, None] & filled
         a = self._a_rv
         self.rv_d[:n] = np.where(grown, (1 - a) * self.rv_d[:n] + (y * y - noise), self.rv_d[:n])
         self.rv_q[:n] = np.where(grown, (1 - a) * self.rv_q[:n] + 1.0, self.rv_q[:n])
@@ -571,7 +574,7 @@ class SeriesBank:
         hx, he = self.day_x[:n, h], self.day_e[:n, h]
         self.day_x[:n, h] = sel(dd * hx + xc, hx)
         self.day_e[:n, h] = sel(dd * he + dm, he)
-        wk = lm & (age >= self._day_buckets)
+        wk = lm & (age >= self.day_buckets)
         sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
         self.shape_x[:n, s] = np.where(wk, d * sx + xc, sx)
         self.shape_e[:n, s] = np.where(wk, d * se + dm, se)
@@ -579,7 +582,7 @@ class SeriesBank:
         resid = (xc - mu) ** 2 - mu
         # Dispersion learns after a day: before that, residuals measure a model that
         # does not know the series yet, not the series.
-        grown = lm & (age >= self._day_buckets)
+        grown = lm & (age >= self.day_buckets)
         self.phi_d[:n] = np.where(grown, (1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
         self.phi_q[:n] = np.where(grown, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
         self.age[:n] += self.alive[:n]
@@ -605,9 +608,7 @@ class SeriesBank:
             idx = (newest - np.arange(w)) % RING
             self.win_x[:n, j] = self.ring_x[:n][:, idx].sum(axis=1, dtype=np.float64)
             self.win_xc[:n, j] = self.ring_xc[:n][:, idx].sum(axis=1, dtype=np.float64)
-            ms = self.ring_mu[:n][:, idx].astype(np.float64)
-            self.win_mu[:n, j] = ms.sum(axis=1)
-            self.win_mu2[:n, j] = (ms**2).sum(axis=1)
+            self.win_mu[:n, j] = self.ring_mu[:n][:, idx].sum(axis=1, dtype=np.float64)
 
     def _level_or_prior(self, n: int) -> F64:
         return np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))

@@ -13,6 +13,7 @@ import polars as pl
 from hypothesis import strategies as st
 
 from app.pipeline import Pipeline, PipelineConfig
+from ingest.batch import OUT_SCHEMA
 from tests.conftest import T0
 
 HISTORY_S = 25 * 3600  # the system raises nothing before it has seen a day
@@ -88,15 +89,7 @@ def traffic(seed: int, bursts: Sequence[Burst]) -> pl.DataFrame:
                 cols["problem"].append(PROBLEMS[i % 2])
                 cols["count"].append(size)
                 cols["reporter"].append(None if burst.aggregated else f"b{k}-{m}-{i}")
-    schema = {
-        "ts": pl.Float64,
-        "service": pl.String,
-        "region": pl.String,
-        "problem": pl.String,
-        "reporter": pl.String,
-        "count": pl.Int64,
-    }
-    return pl.DataFrame(cols, schema=schema).sort("ts")
+    return pl.DataFrame(cols, schema=OUT_SCHEMA).sort("ts")
 
 
 def drive(pipeline: Pipeline, rows: pl.DataFrame, tick_s: float) -> Run:
