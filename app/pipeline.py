@@ -47,6 +47,9 @@ class PipelineConfig:
     # A bucket where nothing at all arrived while the whole system expected at least
     # this many reports is our outage (server or network down), not the users' quiet.
     silence_expected: float = 20.0
+    # Resolved incidents kept in memory (open ones always are); None keeps all, as a
+    # replay does to write its feed. The store keeps every incident either way.
+    keep_resolved: int | None = 10_000
 
 
 @dataclass
@@ -86,7 +89,7 @@ class Pipeline:
         self.version = 0
         self.chart = DayChart(cfg.bucket_seconds)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
-        self.incidents: dict[str, Incident] = {}  # every incident this process has seen
+        self.incidents: dict[str, Incident] = {}  # open ones and the latest resolved
         self.series_levels: dict[tuple[str, str | None], str] = {}
         self.now = 0.0
         self.silent_buckets = 0  # buckets skipped as system-wide silence (our outage)
@@ -484,7 +487,12 @@ class Pipeline:
         if self.store is not None:
             if problem_frames:
                 self.store.append_problem_buckets(pl.concat(problem_frames))
-            self.store.upsert_incidents(changed)
+            details = {
+                d["id"]: self.incidents[d["id"]].to_record()
+                for d in changed
+                if d["id"] in self.incidents
+            }
+            self.store.upsert_incidents(changed, details)
         for d in changed:
             key = (d["service"], d["region"])
             if d["state"] == "open":
@@ -494,6 +502,18 @@ class Pipeline:
         if changed:
             for listener in self.listeners:
                 listener(changed)
+            self._forget_resolved()
+
+    def _forget_resolved(self) -> None:
+        """Bound the memory of a long-running server: the oldest resolved go first."""
+        cap = self.config.keep_resolved
+        if cap is None or len(self.incidents) - len(self.tracker.open) <= cap:
+            return
+        resolved = sorted(
+            (inc for inc in self.incidents.values() if inc.state != "open"), key=_order
+        )
+        for inc in resolved[: len(resolved) - cap]:
+            del self.incidents[inc.id]
 
     # --- state ------------------------------------------------------------------------
     def _count_hour(self, start: float, counts: np.ndarray) -> None:
@@ -542,17 +562,33 @@ class Pipeline:
             np.savez_compressed(buf, **state)  # type: ignore[arg-type]
             # No dedup memory: on start it is rebuilt from the stored reports, which
             # also covers reports stored after this snapshot (and keeps snapshots small).
+            keys = self.agg.series.keys()
             meta = {
-                "keys": self.agg.series.keys(),
+                "keys": keys,
                 "closed_until": self.agg.closed_until,
                 "now": self.now,
                 "hour_of": self._hour_of,
+                # Open incidents as the detector holds them at this snapshot: buckets
+                # stepped again after a crash then carry them on exactly.
+                "incidents": [inc.to_record() for inc in self.tracker.open.values()],
+                # Outages that ended lately, by series: a new rise there is likely the same.
+                "last_out": [
+                    [*keys[sid], at] for sid, at in self.tracker.last_out.items() if sid < len(keys)
+                ],
             }
             return orjson.dumps({"meta": meta, "bank": buf.getvalue().hex()})
 
-    def restore(self, blob: bytes | None, open_incidents: list[dict[str, Any]]) -> None:
+    def restore(
+        self,
+        blob: bytes | None,
+        open_incidents: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    ) -> None:
+        """Carry on from a snapshot and the stored open incidents: (feed object, detector
+        state). An incident comes back as the snapshot held it (buckets closed after it
+        are stepped again), else as last stored, else (older data) from its feed object."""
         if self.store is not None:
             self.dedup.restore(*self.store.recent_reporters(self.dedup.window))
+        meta: dict[str, Any] = {}
         if blob:
             data = orjson.loads(blob)
             meta = data["meta"]
@@ -571,13 +607,22 @@ class Pipeline:
                 self.hourly[: len(hourly)] = hourly
                 self._hour_of = meta.get("hour_of")
         ids = {k: i for i, k in enumerate(self.agg.series.keys())}
-        restored = [Incident.from_dict(d) for d in open_incidents]
+        at_snapshot = {r["id"]: r for r in meta.get("incidents", [])}
+        restored = []
+        for body, detail in open_incidents:
+            record = at_snapshot.get(body["id"]) or detail
+            # Stored before the detector's state was kept: rebuilt from the feed object.
+            restored.append(Incident.from_record(record) if record else Incident.from_dict(body))
         for inc in restored:
             self.agg.series.id((inc.service, inc.region))
             ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
             self.incidents[inc.id] = inc
             self.series_levels[(inc.service, inc.region)] = inc.level
         self.tracker.restore(restored, ids)
+        for service, region, at in meta.get("last_out", []):
+            sid = ids.get((service, region))
+            if sid is not None:
+                self.tracker.last_out[sid] = at
         width, closed = self.config.bucket_seconds, self.agg.closed_until
         for sid, inc in self.tracker.open.items():
             # Opened from a partial bucket that is still open: its reports are credited.

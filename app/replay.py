@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -81,7 +81,8 @@ def replay(
     config: PipelineConfig | None = None,
     on_progress: Callable[[int], None] | None = None,
 ) -> tuple[ReplaySummary, list[dict[str, Any]]]:
-    cfg = config or PipelineConfig(bucket_seconds=bucket_seconds)
+    # A replay writes every incident to its feed: none is forgotten.
+    cfg = replace(config or PipelineConfig(bucket_seconds=bucket_seconds), keep_resolved=None)
     started = time.perf_counter()
     scores_fh = scores.open("wb") if scores is not None else None
     try:

@@ -100,7 +100,7 @@ class Runtime:
 
     def _restore(self) -> None:
         snap = self.store.load_snapshot(SNAPSHOT)
-        self.pipeline.restore(snap[1] if snap else None, self.store.open_incidents())
+        self.pipeline.restore(snap[1] if snap else None, self.store.open_incident_details())
         closed_until = self.pipeline.agg.closed_until
         if closed_until is not None:
             # Buckets closed after the snapshot are closed again from the same reports:

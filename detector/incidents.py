@@ -35,7 +35,7 @@ import datetime as dt
 import math
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -188,6 +188,28 @@ class Incident:
             mu_out=float(peak.get("expected", 0.0)),
         )
 
+    def to_record(self) -> dict[str, Any]:
+        """Every field, the internal ones too, for a restart that carries on unchanged.
+
+        >>> inc = Incident("a--all--1", "a", None, "outage", 60.0, 70.0, quiet=2,
+        ...                problems={"login": 7}, related={"b"}, x_sum=30.0, end_llr=1.5)
+        >>> Incident.from_record(inc.to_record()) == inc
+        True
+        """
+        d = {f.name: getattr(self, f.name) for f in fields(self)}
+        d["related"] = sorted(self.related)
+        return d
+
+    @classmethod
+    def from_record(cls, d: dict[str, Any]) -> Incident:
+        """The inverse of `to_record` (unknown keys from a newer version are ignored)."""
+        known = {f.name for f in fields(cls)}
+        kept = {k: v for k, v in d.items() if k in known}
+        kept["related"] = set(kept.get("related", ()))
+        for name in ("problems", "regions", "region_levels"):
+            kept[name] = dict(kept.get(name, {}))
+        return cls(**kept)
+
 
 class IncidentTracker:
     """Turns per-bucket evidence into incidents. Pure: time comes in as arguments."""
@@ -203,7 +225,7 @@ class IncidentTracker:
         self._recent: deque[Incident] = deque()
         self._regional: dict[str, list[int]] = {}
         self._service_of = np.zeros(0, dtype=object)
-        self._last_out: dict[int, float] = {}  # series -> when its last outage resolved
+        self.last_out: dict[int, float] = {}  # series -> when its last outage resolved
         self._wide = np.zeros(0, dtype=np.bool_)
         self._n_keys = 0
         self.just_opened: list[int] = []  # series ids opened by the last observe()
@@ -292,9 +314,9 @@ class IncidentTracker:
         excess = step.p1 <= p.end_p
         e = self.levels(n, step)
         boost = self.common_cause(t, now, keys[:n]) if self.open else None
-        recur = [sid for sid, at in self._last_out.items() if now - at <= p.recur_window_s]
-        if len(recur) < len(self._last_out):
-            self._last_out = {sid: self._last_out[sid] for sid in recur}
+        recur = [sid for sid, at in self.last_out.items() if now - at <= p.recur_window_s]
+        if len(recur) < len(self.last_out):
+            self.last_out = {sid: self.last_out[sid] for sid in recur}
         if recur:  # a series whose outage ended lately: a new rise is likely the same
             again = np.array([sid for sid in recur if sid < n], dtype=np.int64)
             hit = (step.p[again] <= p.recur_p_outage) & (
@@ -383,7 +405,7 @@ class IncidentTracker:
             elif self._ended(inc, c, mu):
                 inc.state, inc.ended_at, inc.resolved_at = "resolved", inc.last_active_end, now
                 if inc.level == "outage":
-                    self._last_out[sid] = now
+                    self.last_out[sid] = now
                 del self.open[sid]
                 self.just_resolved.append(sid)
                 changed[sid] = inc

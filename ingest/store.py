@@ -55,7 +55,8 @@ CREATE TABLE IF NOT EXISTS incidents (
     state VARCHAR NOT NULL,
     opened_at TIMESTAMP NOT NULL,
     ended_at TIMESTAMP,
-    body VARCHAR NOT NULL
+    body VARCHAR NOT NULL,
+    detail VARCHAR  -- the detector's whole incident state, for a lossless restart
 );
 CREATE TABLE IF NOT EXISTS snapshots (
     name VARCHAR PRIMARY KEY,
@@ -101,6 +102,8 @@ class Store:
         try:
             self._con = duckdb.connect(target)
             self._con.execute(SCHEMA)
+            # Databases made before `detail` existed gain it (their incidents have none).
+            self._con.execute("ALTER TABLE incidents ADD COLUMN IF NOT EXISTS detail VARCHAR")
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"cannot open the database at {target}: {exc}") from exc
         self.path = target
@@ -215,11 +218,15 @@ class Store:
             ),
         )
 
-    def upsert_incidents(self, incidents: list[dict[str, Any]]) -> None:
+    def upsert_incidents(
+        self, incidents: list[dict[str, Any]], details: dict[str, dict[str, Any]] | None = None
+    ) -> None:
+        """Feed objects by id; `details` (by id) is the detector's state kept beside them."""
         if not incidents:
             return
         latest = {d["id"]: d for d in incidents}  # one row per id per statement
         rows = list(latest.values())
+        kept = details or {}
         df = pl.DataFrame(
             {
                 "id": [d["id"] for d in rows],
@@ -230,6 +237,9 @@ class Store:
                 "opened_at": [_parse_iso(d["opened_at"]) for d in rows],
                 "ended_at": [_parse_iso(d["ended_at"]) for d in rows],
                 "body": [orjson.dumps(d).decode() for d in rows],
+                "detail": [
+                    orjson.dumps(kept[d["id"]]).decode() if d["id"] in kept else None for d in rows
+                ],
             },
             schema={
                 "id": pl.String,
@@ -240,12 +250,17 @@ class Store:
                 "opened_at": pl.Float64,
                 "ended_at": pl.Float64,
                 "body": pl.String,
+                "detail": pl.String,
             },
         ).with_columns(to_timestamp("opened_at"), to_timestamp("ended_at"))
         with self._write_lock:
             self._con.register("_inc", df.to_arrow())
             try:
-                self._con.execute("INSERT OR REPLACE INTO incidents SELECT * FROM _inc")
+                self._con.execute(
+                    "INSERT OR REPLACE INTO incidents "
+                    "(id, service, region, level, state, opened_at, ended_at, body, detail) "
+                    "SELECT * FROM _inc"
+                )
             finally:
                 self._con.unregister("_inc")
 
@@ -275,6 +290,14 @@ class Store:
                 "SELECT body FROM incidents WHERE state = 'open' ORDER BY opened_at"
             ).fetchall()
         return [orjson.loads(r[0]) for r in rows]
+
+    def open_incident_details(self) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+        """Open incidents as (feed object, detector state or None when not kept)."""
+        with self._reader() as cur:
+            rows = cur.execute(
+                "SELECT body, detail FROM incidents WHERE state = 'open' ORDER BY opened_at"
+            ).fetchall()
+        return [(orjson.loads(b), None if d is None else orjson.loads(d)) for b, d in rows]
 
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         with self._reader() as cur:

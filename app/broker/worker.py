@@ -99,7 +99,7 @@ class PartitionState:
         self.pipeline = Pipeline(pipeline_config(settings), self.store)
         self.seq = 0
         snap = self.store.load_snapshot(SNAPSHOT)
-        self.pipeline.restore(snap[1] if snap else None, self.store.open_incidents())
+        self.pipeline.restore(snap[1] if snap else None, self.store.open_incident_details())
         closed_until = self.pipeline.agg.closed_until
         if closed_until is not None:  # reports of still-open buckets are in the file
             pending = self.store.reports_since(closed_until)
