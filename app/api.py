@@ -17,6 +17,7 @@ from scipy import stats
 from app import schemas
 from app.errors import ApiError
 from app.intake import Intake
+from app.outage_query import parse_outage_query
 from app.responses import JSON, Rendered
 from app.runtime import Runtime
 from app.schemas import ServicePath
@@ -24,14 +25,9 @@ from app.settings import Settings
 from app.wal import WalError
 from ingest.batch import normalize
 from ingest.report import SERVICE_RE, ReportError
-from ingest.store import decode_cursor
-from ingest.windows import iso, parse_iso
+from ingest.windows import iso
 
-LEVELS = ("possible", "outage")
 LEVEL_RANK = {"none": 0, "possible": 1, "outage": 2}
-# Times a query may name: 1970 to the end of 9999 (what ISO-8601 and our timestamps show).
-EPOCH_MAX = 253_402_300_799.0
-SINCE_RANGE = "between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59Z"
 
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
@@ -125,30 +121,18 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         cursor: str | None = None,
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Response:
-        # An empty filter (?service=) is no filter, as forms send it.
-        service, region, level, since, cursor = (
-            v or None for v in (service, region, level, since, cursor)
-        )
-        if level is not None and level not in LEVELS:
-            raise ApiError(422, "invalid_level", "level must be possible or outage", "level")
-        if state not in ("open", "resolved", "all"):
-            raise ApiError(422, "invalid_state", "state must be open, resolved or all", "state")
-        if region is not None and region != "all":
-            region = region.upper()
-        since_ts = _since(since)
-        if cursor is not None:
-            _check_cursor(cursor)
+        q = parse_outage_query(service, region, level, state, since, cursor, limit)
 
         def render() -> dict[str, Any]:
             try:
                 items, nxt = rt.store.incidents(
-                    service=service,
-                    region=region,
-                    level=level,
-                    state=None if state == "all" else state,
-                    since=since_ts,
-                    cursor=cursor,
-                    limit=limit,
+                    service=q.service,
+                    region=q.region,
+                    level=q.level,
+                    state=q.state,
+                    since=q.since,
+                    cursor=q.cursor,
+                    limit=q.limit,
                 )
             except ValueError as exc:
                 raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
@@ -266,46 +250,6 @@ def _parse_bulk(body: bytes, content_type: str) -> pl.DataFrame:
         {c: [None if (v := row.get(c)) is None else str(v) for row in rows] for c in columns},
         schema={c: pl.String for c in columns},
     )
-
-
-def _since(text: str | None) -> float | None:
-    """Epoch seconds or ISO-8601 with a zone, finite and within SINCE_RANGE."""
-    if text is None:
-        return None
-    try:
-        value = float(text)
-    except ValueError:
-        try:
-            value = parse_iso(text)
-        except (ValueError, OverflowError):
-            raise ApiError(
-                422,
-                "invalid_since",
-                "since must be ISO-8601 with a zone (2026-11-02T10:00:00Z) or epoch seconds",
-                "since",
-            ) from None
-    if not math.isfinite(value) or not 0.0 <= value <= EPOCH_MAX:
-        raise ApiError(
-            422,
-            "invalid_since",
-            f"since must be a time {SINCE_RANGE} (ISO-8601 with a zone, or epoch seconds)",
-            "since",
-        )
-    return value
-
-
-def _check_cursor(cursor: str) -> None:
-    """A cursor is opaque, but it is read from the request: its time must be one a
-    page of ours could have ended on."""
-    try:
-        at, _ = decode_cursor(cursor)
-    except ValueError as exc:
-        raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
-    if not math.isfinite(at) or not 0.0 <= at <= EPOCH_MAX:
-        raise ApiError(
-            422, "invalid_cursor", "cursor is not one this server gave out; start without it",
-            "cursor",
-        )  # fmt: skip
 
 
 def _levels(rt: Runtime) -> dict[str, dict[str | None, str]]:

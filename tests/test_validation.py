@@ -244,4 +244,7 @@ def test_the_intake_nodes_reads_are_bounded_too() -> None:
         resp = run_async(get(f"/v1/outages?limit={value}"))
         assert resp.status_code == 422 and resp.json()["error"]["field"] == "limit"
         assert resp.headers["x-content-type-options"] == "nosniff"
-    assert run_async(get("/v1/outages?limit=5")).json() == {"outages": []}
+    assert run_async(get("/v1/outages?limit=5")).json() == {"outages": [], "next_cursor": None}
+    # The same refusals as the embedded server (one parser, app/outage_query.py).
+    bad = run_async(get("/v1/outages?since=yesterday"))
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "invalid_since"

@@ -43,6 +43,7 @@ from app.broker.subjects import (
 )
 from app.fastpath import NoSniff
 from app.intake import ACCEPTED, JSON_TYPES, error
+from app.outage_query import parse_outage_query, select
 from app.proxies import ProxyHeaders, TrustedProxies
 from ingest.clock import Clock
 from ingest.dedup import Dedup
@@ -213,15 +214,19 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
 
     @api.get("/v1/outages")
     async def outages(
-        state: str = "open",
         service: str | None = None,
         region: str | None = None,
         level: str | None = None,
+        state: str = "open",
         since: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
     ) -> Response:
-        found = node.read_model.query(state, service, region, level, since, limit)
-        return Response(orjson.dumps({"outages": found}), media_type="application/json")
+        # The embedded server's contract, answered from the incidents followed in KV.
+        q = parse_outage_query(service, region, level, state, since, cursor, limit)
+        items, nxt = select(q, list(node.read_model.incidents.values()))
+        body = {"outages": items, "next_cursor": nxt}
+        return Response(orjson.dumps(body), media_type="application/json")
 
     @api.get("/v1/outages/{incident_id}")
     async def outage(incident_id: str) -> Response:

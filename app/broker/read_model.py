@@ -44,24 +44,3 @@ class IncidentReadModel:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-
-    def query(
-        self,
-        state: str = "open",
-        service: str | None = None,
-        region: str | None = None,
-        level: str | None = None,
-        since: str | None = None,
-        limit: int = 100,
-    ) -> list[dict[str, Any]]:
-        out = [
-            inc
-            for inc in self.incidents.values()
-            if (state == "all" or inc["state"] == state)
-            and (service is None or inc["service"] == service)
-            and (region is None or inc["region"] == region)
-            and (level is None or inc["level"] == level)
-            and (since is None or inc["opened_at"] >= since)
-        ]
-        out.sort(key=lambda o: (o["opened_at"], o["id"]))
-        return out[:limit]

@@ -94,7 +94,10 @@ def test_two_intake_nodes_three_workers_match_embedded(
         step_through(reference, ([r["ts"], r["service"], r.get("region"), r.get("problem"),
                                   r["reporter"]] for r in sent))  # fmt: skip
         reference.advance(clock.now())
-        embedded = reference.all_incidents()
+        # In the feed's order: newest opening first, then id (as the embedded server).
+        embedded = sorted(
+            reference.all_incidents(), key=lambda o: (o["opened_at"], o["id"]), reverse=True
+        )
         assert any(o["service"] == "tinyapp" for o in embedded)
 
         def feed() -> list[dict[str, Any]]:
