@@ -1,6 +1,7 @@
 """The JSON API: intake (documented here, served by the fast path), bulk import, the
-outage feed, services, health. Reads come from DuckDB cursors, never from the
-writer's in-memory state, so a request cannot see a half-applied bucket."""
+outage feed, services, health. Reads come from DuckDB cursors and the view the writer
+publishes after each tick (app/read_view.py), never from the engine's live arrays, so a
+request cannot see a half-applied bucket."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from app import schemas
 from app.errors import ApiError
 from app.intake import Intake
 from app.outage_query import parse_outage_query
+from app.read_view import ReadView
 from app.responses import JSON, Rendered
 from app.runtime import Runtime
 from app.schemas import ServicePath
@@ -138,7 +140,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 raise ApiError(422, "invalid_cursor", str(exc), "cursor") from None
             return {"outages": items, "next_cursor": nxt}
 
-        return rendered.get(request, rt.pipeline.version, render)
+        return rendered.get(request, rt.view.version, render)
 
     @api.get("/v1/outages/{incident_id}", tags=["feed"], summary="One incident")
     def outage(request: Request, incident_id: str) -> Response:
@@ -149,22 +151,22 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             return {**item, "annotations": rt.annotations.of(incident_id)}
 
         # Both counters only grow, so their sum moves whenever either does.
-        version = rt.pipeline.version + rt.annotations.version
+        version = rt.view.version + rt.annotations.version
         return rendered.get(request, version, render)
 
     @api.get("/v1/services", tags=["services"], summary="Services by reports in the last hour")
     def services(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
         return rendered.get(
-            request, rt.pipeline.version, lambda: {"services": services_list(rt, limit)}
+            request, rt.view.version, lambda: {"services": services_list(rt, limit)}
         )
 
     @api.get("/v1/services/{service}", tags=["services"], summary="One service, last 24 h")
     def service(request: Request, service: ServicePath) -> Response:
-        return rendered.get(request, rt.pipeline.version, lambda: service_detail(rt, service))
+        return rendered.get(request, rt.view.version, lambda: service_detail(rt, service))
 
     @api.get("/healthz", tags=["ops"], summary="Liveness and the truth about the pipeline")
     def healthz() -> JSON:
-        p = rt.pipeline
+        view = rt.view
         wal_error = rt.wal.error if rt.wal is not None else None
         disk = (
             f"disk nearly full: {rt.disk_free_mb:.0f} MB free, reports refused below "
@@ -179,11 +181,12 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 "error": error,
                 "disk_free_mb": None if rt.disk_free_mb is None else round(rt.disk_free_mb),
                 "stream_time": iso(rt.clock.now()),
-                "closed_until": iso(p.agg.closed_until),
-                "series": len(p.agg.series),
-                "open_incidents": len(p.tracker.open),
-                "reports_accepted": p.reports_accepted,
-                "reports_counted": p.reports_counted,
+                "closed_until": iso(view.closed_until),
+                "series": view.n,
+                "open_incidents": sum(view.open_by_level.values()),
+                # Intake's own counters, live (the rest is as of the last tick).
+                "reports_accepted": rt.pipeline.reports_accepted,
+                "reports_counted": rt.pipeline.reports_counted,
                 # Where the file is is the operator's business, not every visitor's.
                 "database": "memory" if rt.settings.data is None else "file",
             },
@@ -290,19 +293,19 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
     """Services with reports in the last day or an open incident: the most troubled
     first (level, then reports in the last hour, then the last day, then name).
     Ranked with numpy so the cost stays small with thousands of services."""
-    keys, hour, day = rt.pipeline.totals()
+    view = rt.view
+    keys, hour, day = view.keys(), view.hour, view.day
     levels = {s: _service_level(v) for s, v in _levels(rt).items()}
-    ids = rt.pipeline.agg.series.wide_ids()
-    ids = ids[ids < len(keys)]
+    ids = view.wide_ids()
     leveled = np.zeros(len(ids), dtype=bool)
     if levels:
-        found = [rt.pipeline.agg.series.get((s, None)) for s in levels]
+        found = [view.sid((s, None)) for s in levels]
         leveled = np.isin(ids, [i for i in found if i is not None])
     ids = ids[(day[ids] > 0) | leveled]
     names = np.array([keys[i][0] for i in ids.tolist()], dtype=object)
     rank = np.array([LEVEL_RANK[levels.get(n, "none")] for n in names], dtype=np.int64)
     top = np.lexsort((names, -day[ids], -hour[ids], -rank))[:limit]
-    learning = rt.pipeline.learning
+    learning = view.is_learning
     return [
         {
             "service": names[j],
@@ -320,14 +323,15 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
         raise ApiError(422, "invalid_service", "service must be a lower-case slug", "service")
     now = rt.clock.now()
     width = rt.settings.bucket_seconds
-    keys, hour, day = rt.pipeline.totals()
-    sid = rt.pipeline.agg.series.get((service, None))
-    # Past the keys' snapshot: registered by the writer just now, nothing counted yet.
-    if sid is None or sid >= len(keys):
+    view = rt.view
+    keys, hour, day = view.keys(), view.hour, view.day
+    sid = view.sid((service, None))
+    # Not in the view: unknown, or registered by the writer since, nothing counted yet.
+    if sid is None:
         raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     levels = {d["region"]: d["level"] for d in open_items}
-    series = _series_points(rt, sid)
+    series = _series_points(view, sid)
     problems = rt.store.top_problems(service, now - 3600)
     regions = sorted(
         ((k[1], int(day[i])) for i, k in enumerate(keys) if k[0] == service and k[1] and day[i]),
@@ -339,7 +343,7 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
         "level": _service_level(levels),
         # No baseline yet (the system or this service has not seen a day): "none" then
         # means nothing overwhelming, not "at the usual level".
-        "learning": rt.pipeline.learning(sid),
+        "learning": view.is_learning(sid),
         "bucket_seconds": width,
         "reports_1h": int(hour[sid]),
         "reports_24h": int(day[sid]),
@@ -352,10 +356,9 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     }
 
 
-def _series_points(rt: Runtime, sid: int) -> list[dict[str, Any]]:
-    starts, counts, expected, levels = rt.pipeline.chart.points(sid)
-    phi = float(rt.pipeline.bank.phi()[sid]) if sid < rt.pipeline.bank.n else 0.1
-    r = 1.0 / phi
+def _series_points(view: ReadView, sid: int) -> list[dict[str, Any]]:
+    starts, counts, expected, levels = view.points(sid)
+    r = 1.0 / view.dispersion(sid)
     mu = np.maximum(expected, 1e-6)
     upper = stats.nbinom.ppf(0.999, r, r / (r + mu))
     names = ("", "possible", "outage")

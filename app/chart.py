@@ -59,6 +59,9 @@ class DayChart:
         sids = np.fromiter(self.rows.keys(), dtype=np.int64)
         rows = np.fromiter(self.rows.values(), dtype=np.int64)
         pos = int(start // self.width) % self.slots
+        # The slot's old bucket stops being fresh before its values change: a reader
+        # of an earlier view sees it as empty, never as a mix of two buckets.
+        self.stamp[rows, pos] = -1.0
         self.count[rows, pos] = counts[sids]
         self.expected[rows, pos] = expected[sids]
         self.level[rows, pos] = levels[sids]
@@ -78,13 +81,16 @@ class DayChart:
             self.level[row, pos], self.stamp[row, pos] = names.get(level or "", 0), ts
             self.last = ts if self.last is None else max(self.last, ts)
 
-    def points(self, sid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        """(bucket starts, counts, expected, levels) of the last day, oldest first;
-        buckets never recorded show as zero."""
-        if self.last is None:
+    def points(
+        self, sid: int, last: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(bucket starts, counts, expected, levels) of the day up to `last` (default:
+        the newest recorded), oldest first; buckets never recorded show as zero."""
+        last = self.last if last is None else last
+        if last is None:
             empty = np.zeros(0)
             return empty, empty, empty, empty.astype(np.int8)
-        starts = self.last - self.width * np.arange(self.slots - 1, -1, -1)
+        starts = last - self.width * np.arange(self.slots - 1, -1, -1)
         row = self.rows.get(sid)
         if row is None:
             zeros = np.zeros(self.slots)

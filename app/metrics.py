@@ -48,6 +48,8 @@ class _StateCollector(Collector):
         self.intake = intake
 
     def collect(self) -> Iterator[CounterMetricFamily | GaugeMetricFamily]:
+        view = self.rt.view
+        # Intake's own counters, live (two integers; the rest is as of the last tick).
         p = self.rt.pipeline
         yield CounterMetricFamily(
             "outagewatch_reports_accepted", "Reports acknowledged", value=p.reports_accepted
@@ -63,20 +65,21 @@ class _StateCollector(Collector):
         yield rejected
         yield CounterMetricFamily(
             "outagewatch_reports_too_late", "Reports after their bucket closed",
-            value=p.agg.too_late,
+            value=view.too_late,
         )  # fmt: skip
-        yield GaugeMetricFamily("outagewatch_series", "Watched series", value=len(p.agg.series))
+        yield GaugeMetricFamily("outagewatch_series", "Watched series", value=view.n)
         yield CounterMetricFamily(
-            "outagewatch_detector_buckets", "Buckets stepped by the detector", value=p.bank.steps
+            "outagewatch_detector_buckets",
+            "Buckets stepped by the detector",
+            value=view.buckets_stepped,
         )
         levels = GaugeMetricFamily(
             "outagewatch_open_incidents", "Open incidents by level", labels=["level"]
         )
-        open_now = list(p.tracker.open.values())
         for level in ("possible", "outage"):
-            levels.add_metric([level], sum(1 for i in open_now if i.level == level))
+            levels.add_metric([level], view.open_by_level.get(level, 0))
         yield levels
-        closed = p.agg.closed_until
+        closed = view.closed_until
         lag = 0.0 if closed is None else max(0.0, self.rt.clock.now() - closed)
         yield GaugeMetricFamily(
             "outagewatch_aggregator_lag_seconds",

@@ -13,7 +13,7 @@ import hashlib
 import io
 import math
 import threading
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
@@ -25,6 +25,7 @@ import polars as pl
 
 from app.chart import DayChart
 from app.early import Checks, PartialBuckets, plan_checks
+from app.read_view import ReadView, frozen
 from detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
 from detector.model import ModelParams, SeriesBank, recent_buckets
 from ingest.aggregator import Aggregator, ClosedBatch
@@ -88,6 +89,7 @@ class Pipeline:
         self._hour_of: float | None = None
         self.version = 0
         self.chart = DayChart(cfg.bucket_seconds)
+        self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/read_view.py)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # open ones and the latest resolved
         self.series_levels: dict[tuple[str, str | None], str] = {}
@@ -220,6 +222,7 @@ class Pipeline:
             self._write(score_frames, problem_frames, list(changed.values()))
             if raw is not None or score_frames or changed:
                 self.version += 1
+            self.publish()
             return list(changed.values())
 
     def _plan_partial(self) -> list[Checks]:
@@ -448,13 +451,6 @@ class Pipeline:
             self.config.incidents,
         )
 
-    def learning(self, sid: int) -> bool:
-        """No baseline yet: the system has not seen a day, or this series has not."""
-        bank = self.bank
-        if not bank.warm:
-            return True
-        return sid >= bank.n or int(bank.age[sid]) < bank.day_buckets
-
     def _allowed(self, n: int) -> np.ndarray:
         """Series that may raise incidents: every one, once the system has seen a day.
 
@@ -530,14 +526,14 @@ class Pipeline:
         self._hour_of = hour
         self.hourly[:n, hour % 24] += counts
 
-    def totals(self) -> tuple[list[SeriesKey], np.ndarray, np.ndarray]:
-        """Counted reports per series over the last hour (the detector's longest window:
-        an hour at 1m, 5m and 1h buckets) and the last day, closed buckets plus the
-        still-open ones, so a report shows at once. Read without the writer's lock:
-        display figures may be a tick behind, never torn into errors, so the keys are
-        snapshotted first and every array is cut to them (the writer may add series)."""
-        keys = self.agg.series.keys()
-        n = len(keys)
+    def publish(self) -> None:
+        """Publish what readers may see, as of now: by advance (under the writer's lock)
+        and once a restore is complete (before the writer runs).
+
+        Totals are counted reports per series over the last hour (the detector's
+        longest window: an hour at 1m, 5m and 1h buckets) and the last day, closed
+        buckets plus the still-open ones, so a report shows at the next tick."""
+        n = len(self.agg.series)
         open_now = self.partial.open_totals(n)
         hour = np.zeros(n)
         k = min(n, self.bank.n)
@@ -545,7 +541,30 @@ class Pipeline:
         day = np.zeros(n)
         k = min(n, self.hourly.shape[0])
         day[:k] = self.hourly[:k].sum(axis=1)
-        return keys, hour + open_now, day + open_now
+        learning = np.ones(n, dtype=np.bool_)
+        if self.bank.warm:
+            k = min(n, self.bank.n)
+            learning[:k] = self.bank.age[:k] < self.bank.day_buckets
+        levels = Counter(inc.level for inc in self.tracker.open.values())
+        self.view = ReadView(
+            version=self.version,
+            stream_time=self.now,
+            closed_until=self.agg.closed_until,
+            n=n,
+            series=self.agg.series,
+            hour=frozen(hour + open_now),
+            day=frozen(day + open_now),
+            learning=learning,
+            phi=frozen(np.array(self.bank.phi()[: min(n, self.bank.n)], dtype=np.float64)),
+            chart=self.chart,
+            chart_last=self.chart.last,
+            open_by_level=dict(levels),
+            reports_accepted=self.reports_accepted,
+            reports_counted=self.reports_counted,
+            too_late=self.agg.too_late,
+            buckets_stepped=self.bank.steps,
+        )
+        self.view.learning.setflags(write=False)
 
     def open_incidents(self) -> list[dict[str, Any]]:
         return [inc.to_dict() for inc in self.tracker.open.values()]
@@ -629,6 +648,7 @@ class Pipeline:
             b = math.floor(inc.opened_at / width) * width
             if inc.peak_at == b < inc.opened_at and (closed is None or b >= closed):
                 self._credited[sid] = (b, inc)
+        self.publish()
 
 
 def _order(inc: Incident) -> tuple[float, str]:

@@ -103,7 +103,7 @@ def replay(
                 on_progress(len(batch))
         if last is not None:  # the end of the file closes its last bucket
             pipeline.advance(last + cfg.bucket_seconds + cfg.allowed_lateness_s)
-        buckets = pipeline.bank.steps
+        buckets = pipeline.view.buckets_stepped
     finally:
         if scores_fh is not None:
             scores_fh.close()
@@ -114,7 +114,7 @@ def replay(
         rows=rows,
         reports=pipeline.reports_accepted,
         counted=pipeline.reports_counted,
-        series=len(pipeline.agg.series),
+        series=pipeline.view.n,
         buckets=buckets,
         incidents=len(incidents),
         seconds=time.perf_counter() - started,

@@ -80,7 +80,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     def service_badge(request: Request, service: ServicePath) -> Response:
         svg = rendered.memo(
             ("badge", service),
-            rt.pipeline.version,
+            rt.view.version,
             lambda: badge(service, _level(rt, service)).encode(),
         )
         return etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300)
@@ -89,7 +89,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     def home() -> Response:
         html = rendered.memo(
             "home",
-            rt.pipeline.version,
+            rt.view.version,
             lambda: pages.home(rt.store.open_incidents(), services_list(rt, 25)),
         )
         return page(html)
@@ -123,7 +123,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             return pages.service_page(d, thanks=thanks is not None), 200
 
         key = ("page", service, thanks is not None)
-        html, status = rendered.memo(key, rt.pipeline.version, render)
+        html, status = rendered.memo(key, rt.view.version, render)
         return page(html, status)
 
     @faces.get("/embed/{service:path}", include_in_schema=False)
@@ -134,7 +134,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 return pages.not_found(service, embed=True), 404
             return pages.embed_card(d, base), 200
 
-        html, status = rendered.memo(("embed", service), rt.pipeline.version, render)
+        html, status = rendered.memo(("embed", service), rt.view.version, render)
         return page(html, status, embed=True)
 
     @faces.get("/widget.js", include_in_schema=False)
@@ -156,7 +156,8 @@ def _level(rt: Runtime, service: str) -> str:
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     if open_items:
         return str(max((i["level"] for i in open_items), key=LEVEL_RANK.__getitem__))
-    sid = rt.pipeline.agg.series.get((service, None))
+    view = rt.view
+    sid = view.sid((service, None))
     if sid is None:
         return "unknown"
-    return "learning" if rt.pipeline.learning(sid) else "none"
+    return "learning" if view.is_learning(sid) else "none"

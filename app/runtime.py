@@ -27,6 +27,7 @@ from app.keys import ApiKeys, FailureThrottle
 from app.logs import LimitLog
 from app.pipeline import Pipeline, PipelineConfig
 from app.privacy import ReporterSalts, reporter_hash
+from app.read_view import ReadView
 from app.settings import Settings
 from app.wal import WriteAheadLog
 from app.webhooks import Webhooks
@@ -98,6 +99,11 @@ class Runtime:
         self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
         self._restore()
 
+    @property
+    def view(self) -> ReadView:
+        """What routes read of the engine (with DuckDB): published by each tick."""
+        return self.pipeline.view
+
     def _restore(self) -> None:
         snap = self.store.load_snapshot(SNAPSHOT)
         self.pipeline.restore(snap[1] if snap else None, self.store.open_incident_details())
@@ -123,6 +129,7 @@ class Runtime:
             )
         if self.wal is not None:  # acknowledged, never reached DuckDB: replay them
             self.pipeline.replay_raw(wal_frame(self.wal.replay(self.store.max_seq())))
+        self.pipeline.publish()  # readers see the restored state before the first tick
         s = self.settings
         series = self.pipeline.agg.series.keys()
         self.catalog = ServiceCatalog(

@@ -55,8 +55,10 @@ class SeriesIndex:
     def key(self, i: int) -> SeriesKey:
         return self._keys[i]
 
-    def keys(self) -> list[SeriesKey]:
-        return list(self._keys)
+    def keys(self, upto: int | None = None) -> list[SeriesKey]:
+        """The keys of ids below `upto` (all by default): ids only ever grow, so the
+        first `upto` keys never change."""
+        return self._keys[:upto]
 
     def wide_ids(self) -> npt.NDArray[np.int64]:
         """Ids of the service-wide series (region None), ascending.

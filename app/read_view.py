@@ -1,0 +1,81 @@
+"""What readers see of the engine: one immutable view, published by the writer at the
+end of every advance.
+
+Routes, pages, metrics and health read a `ReadView` (and DuckDB), never the engine's
+live arrays: a view is built under the writer's lock and never changes afterwards,
+so a reader needs no lock and cannot see a half-stepped bucket. Figures are at most
+one tick behind the writer (a tick is half a second by default).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from app.chart import DayChart
+from ingest.series import SeriesIndex, SeriesKey
+
+
+def frozen(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class ReadView:
+    """
+    >>> view = ReadView.empty()
+    >>> view.version, view.n, view.sid(("aws", None)), view.keys()
+    (0, 0, None, [])
+    >>> view.hour.flags.writeable
+    False
+    """
+
+    version: int  # moves whenever what readers see changed (cache key for renders)
+    stream_time: float
+    closed_until: float | None
+    n: int  # series ids below n are in this view
+    series: SeriesIndex  # append-only: its first n keys never change
+    hour: npt.NDArray[np.float64]  # counted reports per series, last hour
+    day: npt.NDArray[np.float64]  # and last day (open buckets included)
+    learning: npt.NDArray[np.bool_]  # no baseline yet for this series
+    phi: npt.NDArray[np.float64]  # the model's counting dispersion (chart bands)
+    chart: DayChart  # read as of `chart_last`: later buckets are not in this view
+    chart_last: float | None
+    open_by_level: dict[str, int] = field(default_factory=dict)
+    reports_accepted: int = 0
+    reports_counted: int = 0
+    too_late: int = 0
+    buckets_stepped: int = 0
+
+    @classmethod
+    def empty(cls, width: int = 60) -> ReadView:
+        none = frozen(np.zeros(0))
+        return cls(
+            version=0, stream_time=0.0, closed_until=None, n=0, series=SeriesIndex(),
+            hour=none, day=none, learning=np.zeros(0, dtype=np.bool_), phi=none,
+            chart=DayChart(width), chart_last=None,
+        )  # fmt: skip
+
+    def sid(self, key: SeriesKey) -> int | None:
+        i = self.series.get(key)
+        return i if i is not None and i < self.n else None
+
+    def keys(self) -> list[SeriesKey]:
+        return self.series.keys(self.n)
+
+    def wide_ids(self) -> npt.NDArray[np.int64]:
+        ids = self.series.wide_ids()
+        return ids[ids < self.n]
+
+    def is_learning(self, sid: int) -> bool:
+        return bool(self.learning[sid]) if sid < len(self.learning) else True
+
+    def dispersion(self, sid: int) -> float:
+        return float(self.phi[sid]) if sid < len(self.phi) else 0.1
+
+    def points(self, sid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The day chart of a series: (bucket starts, counts, expected, levels)."""
+        return self.chart.points(sid, self.chart_last)
