@@ -20,6 +20,7 @@ from app.errors import ApiError
 from app.faces import feeds, pages
 from app.faces.badge import badge
 from app.faces.http import etagged, page
+from app.i18n import Text, choose, known
 from app.intake import Intake
 from app.responses import Rendered
 from app.runtime import Runtime
@@ -41,6 +42,12 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     # asking for the same few pages within a tick.
     rendered = Rendered(size=1024)
 
+    def text(request: Request) -> Text:
+        """The reader's language: ?lang=, then Accept-Language, then the setting."""
+        param = request.query_params.get("lang")
+        lang = choose(param, request.headers.get("accept-language"), rt.settings.language)
+        return Text(lang, explicit=known(param) == lang)
+
     def detail(service: str) -> dict[str, Any] | None:
         try:
             return service_detail(rt, service)
@@ -56,8 +63,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     )
     def atom(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
-        body = feeds.atom(items, base, iso(rt.clock.now()) or "")
-        return etagged(request, body, "application/atom+xml; charset=utf-8")
+        body = feeds.atom(items, base, iso(rt.clock.now()) or "", text(request))
+        return _vary(etagged(request, body, "application/atom+xml; charset=utf-8"))
 
     @faces.get(
         "/v1/outages.feed.json",
@@ -68,7 +75,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     )
     def json_feed(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
-        return etagged(request, feeds.json_feed(items, base), "application/feed+json")
+        body = feeds.json_feed(items, base, text(request))
+        return _vary(etagged(request, body, "application/feed+json"))
 
     @faces.get(
         "/v1/services/{service}/badge.svg",
@@ -78,21 +86,23 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         responses=schemas.returns("image/svg+xml", "SVG badge"),
     )
     def service_badge(request: Request, service: ServicePath) -> Response:
+        t = text(request)
         svg = rendered.memo(
-            ("badge", service),
+            ("badge", service, t.lang),
             rt.view.version,
-            lambda: badge(service, _level(rt, service)).encode(),
+            lambda: badge(service, _level(rt, service), t).encode(),
         )
-        return etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300)
+        return _vary(etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300))
 
     @faces.get("/", include_in_schema=False)
-    def home() -> Response:
+    def home(request: Request) -> Response:
+        t = text(request)
         html = rendered.memo(
-            "home",
+            ("home", t.lang, t.explicit),
             rt.view.version,
-            lambda: pages.home(rt.store.open_incidents(), services_list(rt, 25)),
+            lambda: pages.home(rt.store.open_incidents(), services_list(rt, 25), t),
         )
-        return page(html)
+        return _vary(page(html))
 
     @faces.post("/s/{service}/report", include_in_schema=False)
     async def form_report(request: Request, service: str) -> Response:
@@ -110,32 +120,51 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             body, b"application/json", address, request.headers.get("user-agent", "")
         )
         out = await intake.durable(out)
+        t = text(request)
         if out.status >= 400:
-            return page(pages.not_found(service), 404)
-        return RedirectResponse(f"/s/{quote(service)}?thanks=1#report", status_code=303)
+            return _vary(page(pages.not_found(service, t=t), 404))
+        keep = f"&lang={t.lang}" if t.explicit else ""
+        return RedirectResponse(f"/s/{quote(service)}?thanks=1{keep}#report", status_code=303)
 
     @faces.get("/s/{service:path}", include_in_schema=False)
-    def service_page(service: str, thanks: str | None = None) -> Response:
+    def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
+        t = text(request)
+
         def render() -> tuple[str, int]:
             d = detail(service)
             if d is None:
-                return pages.not_found(service, form=_valid(service)), 404
-            return pages.service_page(d, thanks=thanks is not None), 200
+                return pages.not_found(service, form=_valid(service), t=t), 404
+            return pages.service_page(d, thanks=thanks is not None, t=t), 200
 
-        key = ("page", service, thanks is not None)
+        key = ("page", service, thanks is not None, t.lang, t.explicit)
         html, status = rendered.memo(key, rt.view.version, render)
-        return page(html, status)
+        return _vary(page(html, status))
 
     @faces.get("/embed/{service:path}", include_in_schema=False)
-    def embed(service: str) -> Response:
+    def embed(request: Request, service: str) -> Response:
+        t = text(request)
+
         def render() -> tuple[str, int]:
             d = detail(service)
             if d is None:
-                return pages.not_found(service, embed=True), 404
-            return pages.embed_card(d, base), 200
+                return pages.not_found(service, embed=True, t=t), 404
+            return pages.embed_card(d, base, t), 200
 
-        html, status = rendered.memo(("embed", service), rt.view.version, render)
-        return page(html, status, embed=True)
+        key = ("embed", service, t.lang, t.explicit)
+        html, status = rendered.memo(key, rt.view.version, render)
+        return _vary(page(html, status, embed=True))
+
+    @faces.get("/v1/services/{service}/widget.json", include_in_schema=False)
+    def widget_json(request: Request, service: str) -> Response:
+        """What the widget shows, in the reader's language: its words and the status."""
+        t = text(request)
+
+        def render() -> bytes:
+            d = detail(service)
+            return orjson.dumps(pages.widget_data(d, t))
+
+        body = rendered.memo(("widget", service, t.lang), rt.view.version, render)
+        return _vary(etagged(request, body, "application/json"))
 
     @faces.get("/widget.js", include_in_schema=False)
     def widget(request: Request) -> Response:
@@ -143,6 +172,12 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         return etagged(request, body, "text/javascript; charset=utf-8", max_age=300, swr=3600)
 
     return faces
+
+
+def _vary(resp: Response) -> Response:
+    """The language may come from Accept-Language: shared caches must key on it."""
+    resp.headers["vary"] = "accept-encoding, accept-language"
+    return resp
 
 
 def _valid(service: str) -> bool:

@@ -80,6 +80,9 @@ class Settings:
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: int = 8  # report partitions on the broker (hash of service mod N)
 
+    # Language of the public faces when neither ?lang= nor Accept-Language picks one.
+    language: str = "en"
+
     @property
     def bucket_seconds(self) -> int:
         return parse_bucket(self.bucket)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
+from app.i18n import ENGLISH, N_, Text
+
 STATUS = {
-    "none": ("up", "#3fb950"),
-    "possible": ("possible problem", "#e3872d"),
-    "outage": ("outage", "#d73a49"),
-    "unknown": ("unknown", "#9f9f9f"),
-    "learning": ("learning", "#9f9f9f"),  # no baseline yet: not "up"
+    "none": (N_("up"), "#3fb950"),
+    "possible": (N_("possible problem"), "#e3872d"),
+    "outage": (N_("outage"), "#d73a49"),
+    "unknown": (N_("unknown"), "#9f9f9f"),
+    "learning": (N_("learning"), "#9f9f9f"),  # no baseline yet: not "up"
 }
 _NARROW = set("fijlrt1I.,:;!| ")
 _WIDE = set("mwMW@%")
@@ -20,14 +22,16 @@ def _text_width(text: str) -> int:
     return int(sum(3.5 if c in _NARROW else 10.0 if c in _WIDE else 7.0 for c in text))
 
 
-def badge(label: str, level: str) -> str:
+def badge(label: str, level: str, t: Text = ENGLISH) -> str:
     status, colour = STATUS.get(level, STATUS["unknown"])
+    status = t._(status)
     label = label[:40]
     lw, sw = _text_width(label) + 10, _text_width(status) + 10
     w = lw + sw
     lab, st = escape(label), escape(status)
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="20" role="img" '
+        f'xml:lang="{t.lang}" '
         f'aria-label="{escape(label, {chr(34): "&quot;"})}: {st}">'
         f"<title>{lab}: {st}</title>"
         '<linearGradient id="s" x2="0" y2="100%"><stop offset="0" stop-color="#bbb" '

@@ -7,15 +7,22 @@ from html import escape as esc
 from typing import Any
 
 from app.faces.chart import chart, sparkline
+from app.faces.feeds import problem_word
 from app.faces.feeds import title as incident_title
+from app.i18n import ENGLISH, LANGUAGES, N_, Text
 from ingest.report import PROBLEMS
 
 LEVEL_TEXT = {
-    "none": "No problems",
-    "possible": "Possible problems",
-    "outage": "Outage",
-    "learning": "Learning",
+    "none": N_("No problems"),
+    "possible": N_("Possible problems"),
+    "outage": N_("Outage"),
+    "learning": N_("Learning"),
 }
+
+
+def reports(t: Text, n: int) -> str:
+    """ "1 report", "2 reports", "5 raportów": the plural form of the language."""
+    return t.ngettext("%(num)s report", "%(num)s reports", n) % {"num": t.num(n)}
 
 
 def shown(d: dict[str, Any]) -> str:
@@ -24,29 +31,51 @@ def shown(d: dict[str, Any]) -> str:
     return "learning" if level == "none" and d.get("learning") else level
 
 
-def layout(title: str, body: str, *, embed: bool = False) -> str:
+CURRENT = ' aria-current="true"'
+
+
+def _languages(t: Text, here: str) -> str:
+    """Links to this page in every language, each named in its own language."""
+    path = here.split("?", 1)[0]
+    links = "".join(
+        f'<a href="{esc(path)}?lang={lang}" lang="{lang}" hreflang="{lang}"'
+        f"{CURRENT if lang == t.lang else ''}>{esc(t.name(lang))}</a>"
+        for lang in LANGUAGES
+    )
+    return f'<nav class="langs" aria-label="{esc(t._("Language"))}">{links}</nav>'
+
+
+def layout(t: Text, title: str, body: str, *, embed: bool = False, here: str = "/") -> str:
     script = "" if embed else '<script src="/static/report.js" defer></script>'
+    atom = t.link("/v1/outages.atom")
     head_links = (
         ""
         if embed
-        else '<link rel="alternate" type="application/atom+xml" title="Outages" '
-        'href="/v1/outages.atom">'
+        else '<link rel="alternate" type="application/atom+xml" '
+        f'title="{esc(t._("Outages"))}" href="{esc(atom)}">'
     )
     top = (
         ""
         if embed
-        else '<header class="top"><a class="brand" href="/">outage<b>watch</b></a>'
-        '<nav><a href="/v1/outages.atom">Atom</a><a href="/v1/outages.feed.json">JSON Feed</a>'
+        else f'<header class="top"><a class="brand" href="{esc(t.link("/"))}">outage<b>watch</b>'
+        f'</a><nav><a href="{esc(atom)}">Atom</a>'
+        f'<a href="{esc(t.link("/v1/outages.feed.json"))}">JSON Feed</a>'
         '<a href="/docs">API</a></nav></header>'
     )
     foot = (
         ""
         if embed
-        else "<footer>Open crowd-report outage detection. Counts are reports from people, "
-        "not measurements.</footer>"
+        else "<footer><p>"
+        + esc(
+            t._(
+                "Open crowd-report outage detection. Counts are reports from people, "
+                "not measurements."
+            )
+        )
+        + f"</p>{_languages(t, here)}</footer>"
     )
     return (
-        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        f'<!doctype html><html lang="{t.lang}" dir="{t.dir}"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{esc(title)}</title>"
         '<link rel="stylesheet" href="/static/style.css">'
@@ -57,55 +86,64 @@ def layout(title: str, body: str, *, embed: bool = False) -> str:
     )
 
 
-def pill(level: str | None) -> str:
+def pill(level: str | None, t: Text = ENGLISH) -> str:
     level = level or "none"
-    return f'<span class="pill {esc(level)}">{esc(LEVEL_TEXT.get(level, level))}</span>'
+    text = t._(LEVEL_TEXT[level]) if level in LEVEL_TEXT else level
+    return f'<span class="pill {esc(level)}">{esc(text)}</span>'
 
 
-def _incident_rows(items: list[dict[str, Any]]) -> str:
+def _incident_rows(items: list[dict[str, Any]], t: Text) -> str:
     if not items:
-        return '<p class="calm">No open incidents. Everything looks normal.</p>'
+        return f'<p class="calm">{esc(t._("No open incidents. Everything looks normal."))}</p>'
     rows = "".join(
-        f'<li class="incident {esc(i["level"])}"><a href="/s/{esc(i["service"])}">'
-        f"{esc(incident_title(i))}</a>"
-        f'<span class="meta">{esc(i["level"])} · since {esc(i["started_at"][11:16])} UTC · '
-        f"{int(i['total_reports'])} reports</span></li>"
+        f'<li class="incident {esc(i["level"])}">'
+        f'<a href="{esc(t.link("/s/" + i["service"]))}">{esc(incident_title(i, t))}</a>'
+        f'<span class="meta">{esc(t._(LEVEL_TEXT.get(i["level"], "Outage")))} · '
+        + esc(t._("since %(time)s UTC") % {"time": t.hm(str(i["started_at"]))})
+        + f" · {esc(reports(t, int(i['total_reports'])))}</span></li>"
         for i in items
     )
     return f'<ul class="incidents">{rows}</ul>'
 
 
-def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]]) -> str:
+def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Text = ENGLISH) -> str:
     rows = "".join(
-        f'<tr><td><a href="/s/{esc(s["service"])}">{esc(s["service"])}</a></td>'
-        f'<td>{pill(shown(s))}</td><td class="num">{int(s["reports_1h"])}</td>'
-        f'<td class="num">{int(s["reports_24h"])}</td></tr>'
+        f'<tr><td><a href="{esc(t.link("/s/" + s["service"]))}">{esc(s["service"])}</a></td>'
+        f'<td>{pill(shown(s), t)}</td><td class="num">{t.num(int(s["reports_1h"]))}</td>'
+        f'<td class="num">{t.num(int(s["reports_24h"]))}</td></tr>'
         for s in services
     )
     table = (
-        '<table class="services"><thead><tr><th>Service</th><th>Status</th>'
-        '<th class="num">Reports 1 h</th><th class="num">24 h</th></tr></thead>'
-        f"<tbody>{rows}</tbody></table>"
+        f'<table class="services"><thead><tr><th>{esc(t._("Service"))}</th>'
+        f"<th>{esc(t._('Status'))}</th>"
+        f'<th class="num">{esc(t._("Reports 1 h"))}</th><th class="num">{esc(t._("24 h"))}</th>'
+        f"</tr></thead><tbody>{rows}</tbody></table>"
         if services
-        else '<p class="muted">No reports yet.</p>'
+        else f'<p class="muted">{esc(t._("No reports yet."))}</p>'
     )
     body = (
-        '<section class="hero"><h1>Is it down, or is it just me?</h1>'
-        "<p>Live outages detected from people's reports, compared with what is normal for "
-        "each service at this hour of the week.</p></section>"
-        f'<section class="card"><h2>Current incidents</h2>{_incident_rows(incidents)}</section>'
-        f'<section class="card"><h2>Most reported services</h2>{table}</section>'
+        f'<section class="hero"><h1>{esc(t._("Is it down, or is it just me?"))}</h1><p>'
+        + esc(
+            t._(
+                "Live outages detected from people's reports, compared with what is normal "
+                "for each service at this hour of the week."
+            )
+        )
+        + "</p></section>"
+        f'<section class="card"><h2>{esc(t._("Current incidents"))}</h2>'
+        f"{_incident_rows(incidents, t)}</section>"
+        f'<section class="card"><h2>{esc(t._("Most reported services"))}</h2>{table}</section>'
     )
-    return layout("outagewatch: live outages", body)
+    return layout(t, t._("outagewatch: live outages"), body, here="/")
 
 
-def _problems(d: dict[str, Any]) -> str:
+def _problems(d: dict[str, Any], t: Text) -> str:
     if not d["top_problems"]:
-        return '<p class="muted">No problems reported in the last 24 hours.</p>'
+        return f'<p class="muted">{esc(t._("No problems reported in the last 24 hours."))}</p>'
     rows = "".join(
-        f'<li><span class="name">{esc(p["problem"])}</span>'
+        f'<li><span class="name">{esc(problem_word(t, p["problem"]))}</span>'
         f"{_bar(float(p['share']))}"
-        f'<span class="num">{round(100 * float(p["share"]))}%</span></li>'
+        f'<span class="num">{t.num(float(p["share"]), "#,##0%")}</span></li>'
         for p in d["top_problems"]
     )
     return f'<ul class="bars">{rows}</ul>'
@@ -120,104 +158,170 @@ def _bar(share: float) -> str:
     )
 
 
-def _regions(d: dict[str, Any]) -> str:
+def _regions(d: dict[str, Any], t: Text) -> str:
     if not d["regions"]:
-        return '<p class="muted">No regions reported.</p>'
+        return f'<p class="muted">{esc(t._("No regions reported."))}</p>'
     rows = "".join(
-        f"<tr><td>{esc(r['region'])}</td><td>{pill(r['level'])}</td>"
-        f'<td class="num">{int(r["reports"])}</td></tr>'
+        f"<tr><td>{esc(r['region'])}</td><td>{pill(r['level'], t)}</td>"
+        f'<td class="num">{t.num(int(r["reports"]))}</td></tr>'
         for r in d["regions"]
     )
     return (
-        '<table class="regions"><thead><tr><th>Region</th><th>Status</th>'
-        f'<th class="num">Reports</th></tr></thead><tbody>{rows}</tbody></table>'
+        f'<table class="regions"><thead><tr><th>{esc(t._("Region"))}</th>'
+        f"<th>{esc(t._('Status'))}</th>"
+        f'<th class="num">{esc(t._("Reports"))}</th></tr></thead><tbody>{rows}</tbody></table>'
     )
 
 
-def report_form(service: str, thanks: bool) -> str:
+def report_form(service: str, thanks: bool, t: Text = ENGLISH) -> str:
     choices = "".join(
         f'<label class="choice"><input type="radio" name="problem" value="{p}"'
-        f"{' checked' if i == 0 else ''}><span>{p}</span></label>"
+        f"{' checked' if i == 0 else ''}><span>{esc(problem_word(t, p))}</span></label>"
         for i, p in enumerate(PROBLEMS)
     )
+    counted = t._("Thanks, your report was counted.")
     note = (
-        '<p class="thanks" role="status">Thanks, your report was counted.</p>'
+        f'<p class="thanks" role="status">{esc(counted)}</p>'
         if thanks
         else '<p class="thanks" role="status" hidden></p>'
     )
+    # report.js shows these after posting by fetch: data, not code, so the CSP holds.
+    texts = (
+        f' data-thanks="{esc(counted)}" data-failed="{esc(t._("Sorry, that failed."))}"'
+        f' data-offline="{esc(t._("Sorry, that failed: are you offline?"))}"'
+    )
+    action = t.link(f"/s/{service}/report")
     return (
-        f'<form class="report" id="report" method="post" action="/s/{esc(service)}/report" '
-        f'data-service="{esc(service)}"><h2>Having problems with {esc(service)}?</h2>'
-        f"<fieldset><legend>What is not working?</legend>{choices}</fieldset>"
-        f'<button type="submit">Report a problem</button>{note}</form>'
+        f'<form class="report" id="report" method="post" action="{esc(action)}" '
+        f'data-service="{esc(service)}"{texts}>'
+        f"<h2>{esc(t._('Having problems with %(service)s?') % {'service': service})}</h2>"
+        f"<fieldset><legend>{esc(t._('What is not working?'))}</legend>{choices}</fieldset>"
+        f'<button type="submit">{esc(t._("Report a problem"))}</button>{note}</form>'
     )
 
 
-def service_page(d: dict[str, Any], thanks: bool = False) -> str:
+def service_page(d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH) -> str:
     s = d["service"]
     minutes = int(d["bucket_seconds"]) // 60 or 1
-    unit = f"{minutes} minute" + ("s" if minutes > 1 else "")
+    per = t.ngettext("reports per minute", "reports per %(num)s minutes", minutes) % {
+        "num": t.num(minutes)
+    }
+    label = t._("%(what)s for %(service)s, with the expected range") % {
+        "what": per,
+        "service": s,
+    }
     body = (
         f'<section class="status {esc(d["level"])}"><div><h1>{esc(s)}</h1>'
-        f"<p>{esc(_status_line(d))}</p></div>{pill(shown(d))}</section>"
-        f'<div class="grid"><section class="card"><h2>Reports in the last 24 hours</h2>'
-        f"{chart(d['series'], f'Reports per {unit} for {s}, with the expected range')}"
-        '<p class="legend"><span class="key count"></span>reports per '
-        f'{esc(unit)}<span class="key expected"></span>expected'
-        '<span class="key band"></span>normal range</p></section>'
-        f'<section class="card">{report_form(s, thanks)}</section></div>'
-        f'<div class="grid3"><section class="card"><h2>Open incidents</h2>'
-        f"{_incident_rows(d['open_incidents'])}</section>"
-        f'<section class="card"><h2>Top problems</h2>{_problems(d)}</section>'
-        f'<section class="card"><h2>Regions</h2>{_regions(d)}</section></div>'
-        f'<p class="muted embed-hint">Badge: <code>/v1/services/{esc(s)}/badge.svg</code> · '
-        f"Embed: <code>/embed/{esc(s)}</code></p>"
+        f"<p>{esc(_status_line(d, t))}</p></div>{pill(shown(d), t)}</section>"
+        f'<div class="grid"><section class="card">'
+        f"<h2>{esc(t._('Reports in the last 24 hours'))}</h2>"
+        f"{chart(d['series'], label)}"
+        f'<p class="legend"><span class="key count"></span>{esc(per)}'
+        f'<span class="key expected"></span>{esc(t._("expected"))}'
+        f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'
+        f'<section class="card">{report_form(s, thanks, t)}</section></div>'
+        f'<div class="grid3"><section class="card"><h2>{esc(t._("Open incidents"))}</h2>'
+        f"{_incident_rows(d['open_incidents'], t)}</section>"
+        f'<section class="card"><h2>{esc(t._("Top problems"))}</h2>{_problems(d, t)}</section>'
+        f'<section class="card"><h2>{esc(t._("Regions"))}</h2>{_regions(d, t)}</section></div>'
+        f'<p class="muted embed-hint">{esc(t._("Badge"))}: '
+        f"<code>/v1/services/{esc(s)}/badge.svg</code> · "
+        f"{esc(t._('Embed'))}: <code>/embed/{esc(s)}</code></p>"
     )
-    return layout(f"{s} status: {LEVEL_TEXT[shown(d)]} | outagewatch", body)
+    title = t._("%(service)s status: %(level)s") % {
+        "service": s,
+        "level": t._(LEVEL_TEXT[shown(d)]),
+    }
+    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}")
 
 
-def _status_line(d: dict[str, Any]) -> str:
+def _status_line(d: dict[str, Any], t: Text) -> str:
     if d["level"] == "outage":
-        head = "Users are reporting an outage."
+        head = t._("Users are reporting an outage.")
     elif d["level"] == "possible":
-        head = "Reports are above normal: there may be a problem."
+        head = t._("Reports are above normal: there may be a problem.")
     elif d.get("learning"):
-        head = (
+        head = t._(
             "Learning what is normal: no baseline yet, so only reports far beyond any "
             "plausible level raise an alert."
         )
     else:
-        head = "Reports are at their usual level."
-    return f"{head} {d['reports_1h']} reports in the last hour, {d['reports_24h']} in 24 hours."
+        head = t._("Reports are at their usual level.")
+    hour = t.ngettext(
+        "%(num)s report in the last hour", "%(num)s reports in the last hour", d["reports_1h"]
+    ) % {"num": t.num(d["reports_1h"])}
+    day = t.ngettext("%(num)s in 24 hours", "%(num)s in 24 hours", d["reports_24h"]) % {
+        "num": t.num(d["reports_24h"])
+    }
+    return f"{head} " + t._("%(hour)s, %(day)s.") % {"hour": hour, "day": day}
 
 
-def embed_card(d: dict[str, Any], base: str) -> str:
+def last_hour(t: Text, n: int) -> str:
+    return t.ngettext("%(num)s report in the last hour", "%(num)s reports in the last hour", n) % {
+        "num": t.num(n)
+    }
+
+
+def embed_card(d: dict[str, Any], base: str, t: Text = ENGLISH) -> str:
     s = d["service"]
+    href = base + t.link(f"/s/{s}")
     body = (
-        f'<a class="mini {esc(d["level"])}" href="{esc(base)}/s/{esc(s)}" target="_blank" '
-        f'rel="noopener"><span class="name">{esc(s)}</span>{pill(shown(d))}'
+        f'<a class="mini {esc(d["level"])}" href="{esc(href)}" target="_blank" '
+        f'rel="noopener"><span class="name">{esc(s)}</span>{pill(shown(d), t)}'
         f"{sparkline(d['series'])}"
-        f'<span class="meta">{int(d["reports_1h"])} reports in the last hour · outagewatch'
+        f'<span class="meta">{esc(last_hour(t, int(d["reports_1h"])))} · outagewatch'
         "</span></a>"
     )
-    return layout(f"{s} status", body, embed=True)
+    return layout(t, t._("%(service)s status") % {"service": s}, body, embed=True)
 
 
-def not_found(what: str, *, embed: bool = False, form: bool = False) -> str:
-    first = f'<section class="card">{report_form(what, False)}</section>' if form else ""
+def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = ENGLISH) -> str:
+    first = f'<section class="card">{report_form(what, False, t)}</section>' if form else ""
+    no_reports = esc(t._("We have no reports for %(service)s.")).replace(
+        "%(service)s", f"<code>{esc(what)}</code>"
+    )
     body = (
-        '<section class="card notfound"><h1>Not found</h1>'
-        f"<p>We have no reports for <code>{esc(what)}</code>.</p>"
-        "<p>Service names are lower-case, like <code>amazon</code> or <code>whatsapp</code>. "
-        '<a href="/">See all services</a>.</p></section>'
+        f'<section class="card notfound"><h1>{esc(t._("Not found"))}</h1>'
+        f"<p>{no_reports}</p><p>"
+        + esc(t._("Service names are lower-case, like amazon or whatsapp."))
+        + f' <a href="{esc(t.link("/"))}">{esc(t._("See all services"))}</a>.</p></section>'
         f"{first}"
     )
-    return layout("Not found | outagewatch", body, embed=embed)
+    return layout(t, f"{t._('Not found')} | outagewatch", body, embed=embed, here=f"/s/{what}")
 
 
-def notice(heading: str, text: str) -> str:
+def notice(heading: str, text: str, t: Text = ENGLISH) -> str:
     body = (
         f'<section class="card notfound"><h1>{esc(heading)}</h1><p>{esc(text)}</p>'
-        '<p><a href="/">Back to all services</a>.</p></section>'
+        f'<p><a href="{esc(t.link("/"))}">{esc(t._("Back to all services"))}</a>.</p></section>'
     )
-    return layout(f"{heading} | outagewatch", body)
+    return layout(t, f"{heading} | outagewatch", body)
+
+
+def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
+    """The widget's words and, when the service has reports, its status line and series."""
+    words = {level: t._(text) for level, text in LEVEL_TEXT.items()}
+    words |= {
+        "unknown": t._("No data yet"),
+        "report": t._("Report a problem"),
+        "thanks": t._("Thanks, your report was counted."),
+        "failed": t._("Sorry, that failed."),
+        "no_data": t._("No reports in the last 24 hours."),
+        "set_service": t._("Set data-service to a service name, like amazon."),
+        "unavailable": t._("Status unavailable."),
+    }
+    status = None
+    if d is not None:
+        status = {
+            "level": d["level"],
+            "learning": bool(d.get("learning")),
+            "series": [{"count": p["count"]} for p in d["series"]],
+            "meta": f"{last_hour(t, int(d['reports_1h']))} · outagewatch",
+        }
+    return {
+        "lang": t.lang,
+        "dir": t.dir,
+        "text": words,
+        "problems": {p: problem_word(t, p) for p in PROBLEMS},
+        "status": status,
+    }

@@ -18,9 +18,12 @@
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body)
       }).then(function (resp) {
-        note.textContent = resp.ok ? "Thanks, your report was counted." : "Sorry, that failed.";
+        // The page's words, in its language (data attributes: no inline script).
+        note.textContent = resp.ok
+          ? form.dataset.thanks || "Thanks, your report was counted."
+          : form.dataset.failed || "Sorry, that failed.";
       }).catch(function () {
-        note.textContent = "Sorry, that failed: are you offline?";
+        note.textContent = form.dataset.offline || "Sorry, that failed: are you offline?";
       }).then(function () {
         note.hidden = false;
         button.disabled = false;

@@ -1,15 +1,27 @@
 /* outagewatch widget: <script src="https://HOST/widget.js" data-service="amazon" async></script>
  * Renders a status card in a shadow root next to the script tag: level, a 24-hour
  * sparkline, and "Report a problem". Talks only to the origin it was loaded from;
- * data goes in through textContent and setAttribute, never innerHTML. */
+ * data goes in through textContent and setAttribute, never innerHTML.
+ * Language: data-lang="pl", else the host page's <html lang>, else English; the words
+ * come from the server with the status (/v1/services/{service}/widget.json). */
 (function () {
   "use strict";
   var script = document.currentScript;
   if (!script || !script.src) return;
   var origin = new URL(script.src).origin;
   var service = (script.getAttribute("data-service") || "").trim();
+  var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "en").trim();
+  if (!/^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(lang)) lang = "en";
   var PROBLEMS = ["login", "app", "website", "payments", "connection", "other"];
-  var TEXT = { none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet", learning: "Learning" };
+  var LEVELS = ["none", "possible", "outage", "unknown", "learning"];
+  // English until the server's words arrive (and if they never do).
+  var TEXT = {
+    none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet",
+    learning: "Learning", report: "Report a problem", thanks: "Thanks, your report was counted.",
+    failed: "Sorry, that failed.", no_data: "No reports in the last 24 hours.",
+    set_service: "Set data-service to a service name, like amazon.", unavailable: "Status unavailable."
+  };
+  var WORDS = {};
   var SVG = "http://www.w3.org/2000/svg";
   var CSS =
     ":host{all:initial;display:block;max-width:340px;font:14px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,'DejaVu Sans',sans-serif;color:#1c2330}" +
@@ -52,7 +64,7 @@
   var pill = el("span", "pill", "Loading");
   var spark = document.createElementNS(SVG, "svg");
   var meta = el("div", "meta", "");
-  var report = el("button", "report", "Report a problem");
+  var report = el("button", "report", TEXT.report);
   var choices = el("div", "choices");
   var thanks = el("div", "thanks", "");
   thanks.hidden = true;
@@ -69,8 +81,21 @@
   [head, spark, meta, report, choices, thanks].forEach(function (n) { card.appendChild(n); });
 
   function setLevel(level) {
-    card.className = "card " + (TEXT[level] ? level : "unknown");
-    pill.textContent = TEXT[level] || TEXT.unknown;
+    level = LEVELS.indexOf(level) >= 0 ? level : "unknown";
+    card.className = "card " + level;
+    pill.textContent = TEXT[level];
+  }
+
+  function setWords(d) {
+    Object.keys(TEXT).forEach(function (k) { if (typeof d.text[k] === "string") TEXT[k] = d.text[k]; });
+    WORDS = d.problems || {};
+    card.setAttribute("lang", d.lang);
+    card.setAttribute("dir", d.dir === "rtl" ? "rtl" : "ltr");
+    report.textContent = TEXT.report;
+    Array.prototype.forEach.call(choices.children, function (b) {
+      var p = b.getAttribute("data-problem");
+      if (typeof WORDS[p] === "string") b.textContent = WORDS[p];
+    });
   }
 
   function drawSpark(series) {
@@ -96,21 +121,26 @@
   }
 
   function load() {
-    if (!/^[a-z0-9][a-z0-9._-]{0,63}$/.test(service)) {
-      setLevel("unknown");
-      meta.textContent = "Set data-service to a service name, like amazon.";
-      report.hidden = true;
-      return;
-    }
-    fetch(origin + "/v1/services/" + service, { credentials: "omit" })
+    var valid = /^[a-z0-9][a-z0-9._-]{0,63}$/.test(service);
+    var path = "/v1/services/" + (valid ? service : "-") + "/widget.json?lang=" + encodeURIComponent(lang);
+    fetch(origin + path, { credentials: "omit" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) {
-        if (!d) { setLevel("unknown"); meta.textContent = "No reports in the last 24 hours."; return; }
-        setLevel(d.level === "none" && d.learning ? "learning" : d.level);
-        drawSpark(d.series || []);
-        meta.textContent = d.reports_1h + " reports in the last hour \u00b7 outagewatch";
+        if (!d) throw new Error("no answer");
+        setWords(d);
+        if (!valid) {
+          setLevel("unknown");
+          meta.textContent = TEXT.set_service;
+          report.hidden = true;
+          return;
+        }
+        var s = d.status;
+        if (!s) { setLevel("unknown"); meta.textContent = TEXT.no_data; return; }
+        setLevel(s.level === "none" && s.learning ? "learning" : s.level);
+        drawSpark(s.series || []);
+        meta.textContent = s.meta;
       })
-      .catch(function () { setLevel("unknown"); meta.textContent = "Status unavailable."; });
+      .catch(function () { setLevel("unknown"); meta.textContent = TEXT.unavailable; });
   }
 
   report.addEventListener("click", function () {
@@ -130,9 +160,9 @@
         headers: { "content-type": "text/plain" },
         body: JSON.stringify({ service: service, problem: p })
       }).then(function (r) {
-        thanks.textContent = r.ok ? "Thanks, your report was counted." : "Sorry, that failed.";
+        thanks.textContent = r.ok ? TEXT.thanks : TEXT.failed;
       }).catch(function () {
-        thanks.textContent = "Sorry, that failed.";
+        thanks.textContent = TEXT.failed;
       }).then(function () {
         thanks.hidden = false;
         report.disabled = false;
