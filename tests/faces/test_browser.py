@@ -36,10 +36,13 @@ article{{flex:1}}aside{{width:300px}}h1{{margin-top:0}}</style></head>
 </aside></main></body></html>"""
 
 
+SCREENSHOTS = DOCS / "screenshots"
+
+
 @contextmanager
-def third_party_site(base: str, service: str) -> Iterator[str]:
+def third_party_site(base: str, service: str, template: str = THIRD_PARTY) -> Iterator[str]:
     """Another origin (localhost, another port) whose page embeds the widget."""
-    page = THIRD_PARTY.format(base=base, service=service).encode()
+    page = template.format(base=base, service=service).encode()
 
     class Handler(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -152,3 +155,81 @@ def test_hostile_strings_render_as_text(live: str, tab: Any) -> None:
     assert tab.locator("main img, main script").count() == 0
     tab.goto(live + "/embed/" + hostile)
     assert tab.evaluate("window.pwned") is None
+
+
+INDONESIAN_SHOP = """<!doctype html><html lang="id-ID"><head><meta charset="utf-8">
+<title>Toko Acme</title><style>body{{font:16px/1.5 Georgia,serif;margin:0;background:#fbfaf7}}
+main{{display:flex;gap:32px;max-width:760px;margin:0 auto;padding:28px}}article{{flex:1}}
+aside{{width:300px}}h1{{margin-top:0}}</style></head><body><main><article><h1>Toko Acme</h1>
+<p>Tidak bisa masuk? Periksa apakah hanya Anda yang mengalaminya.</p></article><aside>
+<script src="{base}/widget.js" data-service="{service}" async></script></aside></main>
+</body></html>"""
+
+
+def test_widget_speaks_the_host_pages_language(live: str, tab: Any) -> None:
+    """No data-lang: the widget takes <html lang="id-ID"> of the page that embeds it."""
+    with third_party_site(live, "tinyapp", INDONESIAN_SHOP) as site:
+        tab.goto(site)
+        card = tab.locator("[data-outagewatch=tinyapp]")
+        card.locator(".pill", has_text="Gangguan").wait_for(timeout=10_000)
+        assert card.locator(".card").get_attribute("lang") == "id"
+        assert re.fullmatch(
+            r"[\d.]+ laporan dalam satu jam terakhir . outagewatch",
+            card.locator(".meta").inner_text(),
+        )
+        card.get_by_role("button", name="Laporkan masalah").click()
+        card.locator("[data-problem=payments]", has_text="pembayaran").wait_for()
+        SCREENSHOTS.mkdir(exist_ok=True)
+        card.locator(".card").screenshot(path=SCREENSHOTS / "widget-id.png")
+        card.locator("[data-problem=payments]").click()
+        card.locator(".thanks", has_text="Terima kasih, laporan Anda sudah dihitung.").wait_for()
+        assert tab.errors == []
+
+
+def test_widget_data_lang_wins_and_arabic_reads_right_to_left(live: str, tab: Any) -> None:
+    page = THIRD_PARTY.replace(
+        'data-service="{service}"', 'data-service="{service}" data-lang="ar"'
+    )
+    with third_party_site(live, "tinyapp", page) as site:
+        tab.goto(site)
+        card = tab.locator("[data-outagewatch=tinyapp]")
+        card.locator(".pill", has_text="انقطاع").wait_for(timeout=10_000)
+        assert card.locator(".card").get_attribute("dir") == "rtl"
+        name = card.locator(".name").bounding_box()
+        pill = card.locator(".pill").bounding_box()
+        assert name["x"] > pill["x"]  # the name starts on the right
+        assert tab.errors == []
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"),
+    [("pl", ("Awaria", "Zgłoś problem")), ("ar", ("انقطاع", "أبلغ عن مشكلة"))],
+)
+def test_status_page_in_polish_and_arabic(live: str, tab: Any, lang: str, words: tuple) -> None:
+    tab.set_viewport_size({"width": 1200, "height": 900})
+    tab.goto(f"{live}/s/tinyapp?lang={lang}")
+    html = tab.locator("html")
+    assert html.get_attribute("lang") == lang
+    assert html.get_attribute("dir") == ("rtl" if lang == "ar" else "ltr")
+    assert tab.locator(".status .pill").inner_text() == words[0]
+    assert tab.get_by_role("button", name=words[1]).is_visible()
+    if lang == "ar":
+        # Right to left: the heading starts at the right edge, numbers align to the left.
+        h1 = tab.locator(".status h1").bounding_box()
+        pill = tab.locator(".status .pill").bounding_box()
+        assert h1["x"] > pill["x"]
+        assert tab.locator(".regions td.num").first.evaluate(
+            "e => getComputedStyle(e).textAlign"
+        ) in ("end", "left")
+    SCREENSHOTS.mkdir(exist_ok=True)
+    tab.screenshot(path=SCREENSHOTS / f"status-page-{lang}.png", full_page=True)
+    # The enhanced form says thanks in the page's language; links keep it.
+    tab.locator("label.choice").nth(2).click()
+    tab.get_by_role("button", name=words[1]).click()
+    thanks = {
+        "pl": "Dziękujemy, Twoje zgłoszenie zostało policzone.",
+        "ar": "شكرًا، تم احتساب بلاغك.",
+    }
+    tab.locator(".thanks", has_text=thanks[lang]).wait_for()
+    assert tab.locator("a.brand").get_attribute("href") == f"/?lang={lang}"
+    assert tab.errors == []
