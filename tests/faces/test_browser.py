@@ -104,7 +104,7 @@ def test_widget_on_a_third_party_page_shows_outage_and_counts_a_report(live: str
         points = card.locator("svg polyline").get_attribute("points") or ""
         assert len(points.split()) > 50
         assert re.fullmatch(
-            r"\d{3,} reports in the last hour . outagewatch", card.locator(".meta").inner_text()
+            r"[\d,]{3,} reports in the last hour . outagewatch", card.locator(".meta").inner_text()
         )
         before = counted(httpx.get(live + "/metrics").text)
         card.get_by_role("button", name="Report a problem").click()
