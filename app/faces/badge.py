@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from app.i18n import ENGLISH, N_, Text
+from outagewatch.app.i18n import ENGLISH, N_, Text
 
 STATUS = {
     "none": (N_("up"), "#3fb950"),

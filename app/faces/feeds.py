@@ -13,7 +13,7 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 from babel.dates import format_datetime
 
-from app.i18n import ENGLISH, N_, Text
+from outagewatch.app.i18n import ENGLISH, N_, Text
 
 TAG = "tag:outagewatch,2026:"
 LEVEL_WORD = {"possible": N_("Possible outage"), "outage": N_("Outage")}

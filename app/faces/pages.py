@@ -6,11 +6,11 @@ from __future__ import annotations
 from html import escape as esc
 from typing import Any
 
-from app.faces.chart import chart, sparkline
-from app.faces.feeds import problem_word
-from app.faces.feeds import title as incident_title
-from app.i18n import ENGLISH, LANGUAGES, N_, Text
-from ingest.report import PROBLEMS
+from outagewatch.app.faces.chart import chart, sparkline
+from outagewatch.app.faces.feeds import problem_word
+from outagewatch.app.faces.feeds import title as incident_title
+from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
+from outagewatch.ingest.report import PROBLEMS
 
 LEVEL_TEXT = {
     "none": N_("No problems"),

@@ -17,10 +17,10 @@ from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
-from app.faces import pages
-from app.i18n import LANGUAGES, LOCALES, Text, choose
-from app.main import OutageWatch
-from ingest.clock import ManualClock
+from outagewatch.app.faces import pages
+from outagewatch.app.i18n import LANGUAGES, LOCALES, Text, choose
+from outagewatch.app.main import OutageWatch
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import running
 
 Outage = tuple[OutageWatch, TestClient]
