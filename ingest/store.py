@@ -107,7 +107,9 @@ class Store:
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"cannot open the database at {target}: {exc}") from exc
         self.path = target
-        self._write_lock = threading.Lock()
+        # One writer at a time, and a transaction holds it to the end: its writes, and
+        # no other thread's, commit together (reentrant: writes inside it take it again).
+        self._write_lock = threading.RLock()
 
     def close(self) -> None:
         with self._write_lock:
@@ -115,14 +117,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all (a worker's batch + offset)."""
-        self._con.begin()
-        try:
-            yield
-        except BaseException:
-            self._con.rollback()
-            raise
-        self._con.commit()
+        """All writes inside commit together or not at all (a worker's batch + offset);
+        other threads' writes wait for it to end."""
+        with self._write_lock:
+            self._con.begin()
+            try:
+                yield
+            except BaseException:
+                self._con.rollback()
+                raise
+            self._con.commit()
 
     @contextmanager
     def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
