@@ -29,6 +29,7 @@ from app.intake import Intake
 from app.metrics import Metrics
 from app.proxies import TrustedProxies
 from app.routes_admin import router as admin_router
+from app.routes_history import router as history_router
 from app.routes_live import router as live_router
 from app.routes_pages import FORM_MAX_BYTES, STATIC
 from app.routes_pages import router as pages_router
@@ -164,6 +165,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}
+    api.include_router(history_router(runtime))
     api.include_router(router(runtime, intake))
 
     @api.get(

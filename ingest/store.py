@@ -402,6 +402,33 @@ class Store:
             ).fetchall()
         return [(str(p), int(n)) for p, n in rows]
 
+    def history(
+        self, service: str, region: str | None, start: float, end: float, limit: int
+    ) -> pl.DataFrame:
+        """One series' stored buckets in [start, end), oldest first, at most `limit`:
+        ts (epoch s), count, expected, score, level. Regional series keep only buckets
+        with reports or a level (service-wide ones keep every bucket)."""
+        where = "region IS NULL" if region is None else "region = ?"
+        args: list[Any] = [service] + ([] if region is None else [region])
+        with self._reader() as cur:
+            cols = cur.execute(
+                "SELECT epoch(ts) AS ts, count, expected, score, coalesce(level, '') AS level "
+                f"FROM series_buckets WHERE service = ? AND {where} AND ts >= ? AND ts < ? "
+                "ORDER BY ts LIMIT ?",
+                [*args, _naive(start), _naive(end), limit],
+            ).fetchnumpy()
+        names = ("ts", "count", "expected", "score", "level")
+        return pl.DataFrame(
+            {k: cols[k] for k in names},
+            schema={
+                "ts": pl.Float64,
+                "count": pl.Float64,
+                "expected": pl.Float64,
+                "score": pl.Float64,
+                "level": pl.String,
+            },
+        )
+
     def wide_buckets(self, since: float) -> pl.DataFrame:
         """Service-wide bucket rows since `since` (ts, service, count, expected, level)."""
         with self._reader() as cur:
