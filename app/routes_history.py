@@ -22,7 +22,6 @@ from app.errors import ApiError
 from app.outage_query import parse_since
 from app.runtime import Runtime
 from app.schemas import ServicePath
-from ingest.report import ReportError, check_region
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",
@@ -39,21 +38,34 @@ def router(rt: Runtime) -> APIRouter:
         "/v1/services/{service}/history",
         tags=["services"],
         summary="Bucket counts, expected and score over time (CSV, Parquet or JSON)",
+        response_class=Response,
+        responses={
+            200: {
+                "description": "ts, count, expected, score, level per bucket, oldest first",
+                "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                    "application/vnd.apache.parquet": {
+                        "schema": {"type": "string", "format": "binary"}
+                    },
+                },
+            }
+        },
     )
     def history(
         service: ServicePath,
         start: Annotated[str | None, Query(alias="from")] = None,
         end: Annotated[str | None, Query(alias="to")] = None,
-        region: str | None = None,
+        region: Annotated[
+            str | None,
+            Query(description="a country code (none: service-wide)", pattern="^([A-Za-z]{2})?$"),
+        ] = None,
         format: Annotated[str, Query(pattern="^(csv|parquet|json)$")] = "csv",
         limit: Annotated[int, Query(ge=1, le=100_000)] = 10_080,
     ) -> Response:
         if format not in FORMATS:
             raise ApiError(422, "invalid_format", "format must be csv, parquet or json", "format")
-        try:
-            region = check_region(region)
-        except ReportError as exc:
-            raise ApiError(422, exc.code, exc.message, exc.field) from None
+        region = region.upper() if region else None  # as /v1/outages: any code, maybe none
         to = parse_since(end or None)
         to = rt.clock.now() if to is None else to
         frm = parse_since(start or None)

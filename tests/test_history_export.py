@@ -78,6 +78,7 @@ def test_region_and_limit(exported: dict[str, pl.DataFrame]) -> None:
         ({"from": str(SURGE_AT), "to": str(SURGE_AT - 60)}, "from"),
         ({"limit": "0"}, "limit"),
         ({"region": "Atlantis"}, "region"),
+        ({"to": "1e300"}, "since"),
     ],
 )
 def test_bad_queries_get_a_422(params: dict[str, str], field: str) -> None:

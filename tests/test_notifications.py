@@ -148,7 +148,7 @@ def test_pending_notifications_survive_a_restart(clock: ManualClock, tmp_path: P
 
 
 def test_bad_and_internal_targets_are_refused(clock: ManualClock) -> None:
-    with running(clock) as (app, client):
+    with running(clock) as (_, client):
         for bad in ["", "nope://x", "https://example.org/hook", 42, "x" * 3000]:
             resp = client.post("/v1/notifications", json={"apprise": bad}, headers=KEY)
             assert resp.status_code == 422, bad
@@ -168,7 +168,7 @@ def test_bad_and_internal_targets_are_refused(clock: ManualClock) -> None:
 
 
 def test_listing_masks_secrets_and_unsubscribing_stops_them(clock: ManualClock) -> None:
-    with running(clock) as (app, client):
+    with running(clock) as (_, client):
         url = "tgram://123456789:AAHsecrettoken/987654"
         made = client.post("/v1/notifications", json={"apprise": url}, headers=KEY).json()
         listed = client.get("/v1/notifications", headers=KEY).json()["notifications"]
