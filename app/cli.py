@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,8 +16,26 @@ from ingest.report import ReportError
 from ingest.store import StoreError
 from ingest.windows import BUCKET_CHOICES, parse_bucket
 
+if TYPE_CHECKING:
+    from app.settings import Settings
+
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Open outage detection.")
 err = Console(stderr=True)
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings from OUTAGEWATCH_* and the flags, logging set up; a bad value ends the
+    command with one line naming it and exit code 2, not a traceback."""
+    from app.logs import configure
+    from app.settings import Settings
+
+    try:
+        settings = Settings.from_env(**flags)
+        configure(settings.log_level)
+    except ValueError as exc:
+        err.print(f"[red]cannot start:[/] {exc}")
+        raise typer.Exit(2) from None
+    return settings
 
 
 @cli.command()
@@ -34,18 +52,9 @@ def serve(
     import uvicorn
 
     from app.connections import raise_fd_limit, server_options
-    from app.logs import configure
     from app.main import create_app
-    from app.settings import Settings
 
-    try:
-        settings = Settings.from_env(
-            host=host, port=port, data=data, broker=broker, partitions=partitions
-        )
-        configure(settings.log_level)
-    except ValueError as exc:
-        err.print(f"[red]cannot start:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = load_settings(host=host, port=port, data=data, broker=broker, partitions=partitions)
     if settings.broker:
         from app.broker.intake_node import create_intake_node
 
@@ -103,13 +112,10 @@ def demo(
 
     from app.connections import server_options
     from app.demo import Demo
-    from app.logs import configure
     from app.main import create_app
-    from app.settings import Settings
 
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
-    settings = Settings.from_env(host=host, port=port, data=where)
-    configure(settings.log_level)
+    settings = load_settings(host=host, port=port, data=where)
     app = create_app(settings)
     show = Demo(app.runtime)
     err.print("loading a day of ordinary traffic for the detector to learn ...")
@@ -181,9 +187,8 @@ def worker(
 
     from app.broker.intake_node import servers_of
     from app.broker.worker import Worker
-    from app.settings import Settings
 
-    settings = Settings.from_env(data=data, broker=broker)
+    settings = load_settings(data=data, broker=broker)
     parts = [int(p) for p in partitions.split(",") if p.strip()]
     if not parts or any(not 0 <= p < settings.partitions for p in parts):
         err.print(f"[red]--partitions must be in 0..{settings.partitions - 1}[/]")
