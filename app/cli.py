@@ -38,6 +38,17 @@ def load_settings(**flags: Any) -> Settings:
     return settings
 
 
+def need_nats() -> None:
+    """Scale-out mode needs the [nats] extra: say so rather than a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("nats") is None:
+        err.print(
+            "[red]cannot start:[/] --broker needs the nats extra: pip install 'outagewatch\\[nats]'"
+        )
+        raise typer.Exit(2)
+
+
 @cli.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
@@ -56,6 +67,7 @@ def serve(
 
     settings = load_settings(host=host, port=port, data=data, broker=broker, partitions=partitions)
     if settings.broker:
+        need_nats()
         from app.broker.intake_node import create_intake_node
 
         err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
@@ -185,6 +197,7 @@ def worker(
     import asyncio
     import signal
 
+    need_nats()
     from app.broker.intake_node import servers_of
     from app.broker.worker import Worker
 
