@@ -9,7 +9,6 @@ stream time has passed, steps the detector over every series and writes results.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import threading
@@ -42,7 +41,6 @@ class PipelineConfig:
     dedup_window_s: float = 3600.0
     model: ModelParams = field(default_factory=ModelParams)
     incidents: IncidentParams = field(default_factory=IncidentParams)
-    store_quiet_series: bool = False  # store every zero bucket of every regional series
     early_check_s: float = 15.0  # partial buckets are checked this often (0: never)
     # A bucket where nothing at all arrived while the whole system expected at least
     # this many reports is our outage (server or network down), not the users' quiet.
@@ -55,11 +53,6 @@ class IngestResult:
     reports: int  # reports the rows stand for (sum of count)
     counted: int
     rows: pl.DataFrame  # as buffered: with the dedup verdict per row
-
-
-def reporter_hash(token: str) -> str:
-    """Stored and deduplicated in this form: an opaque client token is never stored raw."""
-    return hashlib.blake2b(token.encode(), digest_size=10).hexdigest()
 
 
 class Pipeline:
@@ -87,7 +80,6 @@ class Pipeline:
         self.chart = DayChart(cfg.bucket_seconds)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # every incident this process has seen
-        self.series_levels: dict[tuple[str, str | None], str] = {}
         self.now = 0.0
         self.silent_buckets = 0  # buckets skipped as system-wide silence (our outage)
         self._seen = np.zeros(0)  # counts per series while the system is cold
@@ -473,24 +465,14 @@ class Pipeline:
             if self.scores_sink is not None:
                 self.scores_sink(scores)
             if self.store is not None:
-                keep = (
-                    scores
-                    if self.config.store_quiet_series
-                    else scores.filter(
-                        pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
-                    )
+                keep = scores.filter(  # quiet regional series are not stored
+                    pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
                 )
                 self.store.append_series_buckets(keep)
         if self.store is not None:
             if problem_frames:
                 self.store.append_problem_buckets(pl.concat(problem_frames))
             self.store.upsert_incidents(changed)
-        for d in changed:
-            key = (d["service"], d["region"])
-            if d["state"] == "open":
-                self.series_levels[key] = d["level"]
-            else:
-                self.series_levels.pop(key, None)
         if changed:
             for listener in self.listeners:
                 listener(changed)
@@ -526,9 +508,6 @@ class Pipeline:
         k = min(n, self.hourly.shape[0])
         day[:k] = self.hourly[:k].sum(axis=1)
         return keys, hour + open_now, day + open_now
-
-    def open_incidents(self) -> list[dict[str, Any]]:
-        return [inc.to_dict() for inc in self.tracker.open.values()]
 
     def all_incidents(self) -> list[dict[str, Any]]:
         return [inc.to_dict() for inc in sorted(self.incidents.values(), key=_order)]
@@ -576,7 +555,6 @@ class Pipeline:
             self.agg.series.id((inc.service, inc.region))
             ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
             self.incidents[inc.id] = inc
-            self.series_levels[(inc.service, inc.region)] = inc.level
         self.tracker.restore(restored, ids)
         width, closed = self.config.bucket_seconds, self.agg.closed_until
         for sid, inc in self.tracker.open.items():

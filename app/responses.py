@@ -59,13 +59,6 @@ def _etag(body: bytes) -> str:
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
-def cached(request: Any, content: Any, max_age: int = 5) -> Response:
-    """JSON with a strong ETag and Cache-Control, answering 304 to a matching
-    If-None-Match: on outage day a CDN (or the browser) serves the repeats."""
-    body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
-    return _respond(request, body, _etag(body), max_age)
-
-
 def _respond(request: Any, body: bytes, tag: str, max_age: int, swr: int = 30) -> Response:
     headers = {
         "etag": tag,
