@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from app.errors import body_bytes
 from app.runtime import Runtime
 from app.wal import WalError
 from ingest.limits import PrefixCap, TokenBuckets, network_prefix
@@ -37,8 +38,7 @@ class Outcome:
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> Outcome:
-    body = orjson.dumps({"error": {"code": code, "message": message, "field": field}})
-    return Outcome(status, body)
+    return Outcome(status, body_bytes(code, message, field))
 
 
 class Intake:

@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -119,9 +118,7 @@ class OutageWatch(FastIntake):
         return send_logged
 
     async def _error(self, send: Send, exc: ApiError) -> None:
-        body = orjson.dumps(
-            {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
-        )
+        body = errors.body_bytes(exc.code, exc.message, exc.field)
         headers = [(k.encode(), v.encode()) for k, v in (exc.headers or {}).items()]
         await respond(send, exc.status, body, headers)
 

@@ -19,9 +19,9 @@ from app.api import LEVEL_RANK, service_detail, services_list
 from app.errors import ApiError
 from app.faces import feeds, pages
 from app.faces.badge import badge
-from app.faces.http import etagged, page
+from app.faces.http import page
 from app.intake import Intake
-from app.responses import Rendered
+from app.responses import Rendered, etagged
 from app.runtime import Runtime
 from app.schemas import ServicePath
 from ingest.report import PROBLEMS, SERVICE_RE
