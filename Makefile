@@ -35,7 +35,11 @@ test: $(DEV) chromium
 lint: $(DEV)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy ingest detector app
+	@# mypy does not follow setuptools' editable import hook: it reads the three folders
+	@# through links named as installed (outagewatch.app, .detector, .ingest).
+	mkdir -p $(VENV)/typecheck/outagewatch
+	for d in app detector ingest; do ln -sfn ../../../$$d $(VENV)/typecheck/outagewatch/$$d; done
+	MYPYPATH=$(VENV)/typecheck $(BIN)/mypy -p outagewatch.ingest -p outagewatch.detector -p outagewatch.app
 
 fmt: $(DEV)
 	$(BIN)/ruff format .

@@ -11,13 +11,13 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ingest.readers import FileFormatError
-from ingest.report import ReportError
-from ingest.store import StoreError
-from ingest.windows import BUCKET_CHOICES, parse_bucket
+from outagewatch.ingest.readers import FileFormatError
+from outagewatch.ingest.report import ReportError
+from outagewatch.ingest.store import StoreError
+from outagewatch.ingest.windows import BUCKET_CHOICES, parse_bucket
 
 if TYPE_CHECKING:
-    from app.settings import Settings
+    from outagewatch.app.settings import Settings
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Open outage detection.")
 err = Console(stderr=True)
@@ -26,8 +26,8 @@ err = Console(stderr=True)
 def load_settings(**flags: Any) -> Settings:
     """Settings from OUTAGEWATCH_* and the flags, logging set up; a bad value ends the
     command with one line naming it and exit code 2, not a traceback."""
-    from app.logs import configure
-    from app.settings import Settings
+    from outagewatch.app.logs import configure
+    from outagewatch.app.settings import Settings
 
     try:
         settings = Settings.from_env(**flags)
@@ -62,13 +62,13 @@ def serve(
     """Start the embedded server (DuckDB file under --data), or an intake node (--broker)."""
     import uvicorn
 
-    from app.connections import raise_fd_limit, server_options
-    from app.main import create_app
+    from outagewatch.app.connections import raise_fd_limit, server_options
+    from outagewatch.app.main import create_app
 
     settings = load_settings(host=host, port=port, data=data, broker=broker, partitions=partitions)
     if settings.broker:
         need_nats()
-        from app.broker.intake_node import create_intake_node
+        from outagewatch.app.broker.intake_node import create_intake_node
 
         err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
         try:
@@ -102,7 +102,7 @@ def new_key_cmd(
     key: Annotated[str | None, typer.Argument(help="Hash this key instead of a new one.")] = None,
 ) -> None:
     """Make an API key: give the key to the client, put its hash in OUTAGEWATCH_API_KEYS."""
-    from app.keys import hash_key, new_key
+    from outagewatch.app.keys import hash_key, new_key
 
     key = key or new_key()
     err.print("key (give to the client, shown once):")
@@ -122,9 +122,9 @@ def demo(
 
     import uvicorn
 
-    from app.connections import server_options
-    from app.demo import Demo
-    from app.main import create_app
+    from outagewatch.app.connections import server_options
+    from outagewatch.app.demo import Demo
+    from outagewatch.app.main import create_app
 
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
     settings = load_settings(host=host, port=port, data=where)
@@ -149,8 +149,8 @@ def replay(
     scores: Annotated[Path | None, typer.Option(help="Per-series, per-bucket CSV.")] = None,
 ) -> None:
     """Replay a file through the same pipeline as the server, on stream time."""
-    from app.replay import count_rows
-    from app.replay import replay as run
+    from outagewatch.app.replay import count_rows
+    from outagewatch.app.replay import replay as run
 
     try:
         width = parse_bucket(bucket)
@@ -198,8 +198,8 @@ def worker(
     import signal
 
     need_nats()
-    from app.broker.intake_node import servers_of
-    from app.broker.worker import Worker
+    from outagewatch.app.broker.intake_node import servers_of
+    from outagewatch.app.broker.worker import Worker
 
     settings = load_settings(data=data, broker=broker)
     parts = [int(p) for p in partitions.split(",") if p.strip()]

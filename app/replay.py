@@ -17,10 +17,10 @@ from typing import IO, Any
 import orjson
 import polars as pl
 
-from app.pipeline import Pipeline, PipelineConfig
-from ingest.batch import normalize
-from ingest.readers import read_chunks
-from ingest.windows import ISO_FORMAT
+from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.ingest.batch import normalize
+from outagewatch.ingest.readers import read_chunks
+from outagewatch.ingest.windows import ISO_FORMAT
 
 SCORE_COLUMNS = ["ts", "service", "region", "count", "expected", "score", "level"]
 

@@ -23,7 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from ingest.windows import parse_bucket
+from outagewatch.ingest.windows import parse_bucket
 
 PREFIX = "OUTAGEWATCH_"
 

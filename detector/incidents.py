@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detector.model import Step, nb_sf, recent_buckets
-from ingest.series import SeriesKey
-from ingest.windows import iso
+from outagewatch.detector.model import Step, nb_sf, recent_buckets
+from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.windows import iso
 
 
 @dataclass(frozen=True)

@@ -114,11 +114,11 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_every_module_imports_without_the_dev_tools(venv: Path) -> None:
     check = """
 import importlib, importlib.util, json, pkgutil, sys
-import app
+import outagewatch.app as app
 missing = [m for m in sys.argv[1:] if importlib.util.find_spec(m) is None]
 loaded = []
-for info in pkgutil.walk_packages(app.__path__, "app."):
-    if info.name.startswith("app.broker"):
+for info in pkgutil.walk_packages(app.__path__, "outagewatch.app."):
+    if info.name.startswith("outagewatch.app.broker"):
         continue  # scale-out mode: the [nats] extra
     importlib.import_module(info.name)
     loaded.append(info.name)
@@ -135,7 +135,9 @@ print(json.dumps({"missing": missing, "loaded": loaded, "app": app.__file__}))
     got = json.loads(done.stdout)
     assert got["missing"] == list(DEV_ONLY), "the venv must lack the dev tools"
     assert str(venv) in got["app"], "the installed wheel, not the work tree"
-    assert {"app.cli", "app.main", "app.demo", "app.webhooks"} <= set(got["loaded"])
+    assert {f"outagewatch.app.{m}" for m in ("cli", "main", "demo", "webhooks")} <= set(
+        got["loaded"]
+    )
 
 
 def free_port() -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from app.settings import PREFIX, Settings, SettingsError
+from outagewatch.app.settings import PREFIX, Settings, SettingsError
 
 # The defaults as they were before validation came in: a change here is a change of
 # documented behaviour, not a refactoring.
