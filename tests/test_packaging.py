@@ -20,6 +20,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -109,6 +110,22 @@ def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
         f"import site; site.addsitedir({str(deps)!r})\n"
     )
     return env
+
+
+def test_the_wheel_installs_outagewatch_and_nothing_else(wheel: Path, venv: Path) -> None:
+    """No top-level app, detector or ingest: they collide with anything else that ships
+    one, and uninstalling either package deletes the other's files."""
+    with zipfile.ZipFile(wheel) as z:
+        names = set(z.namelist())
+    dist_info = {n.split("/")[0] for n in names if n.split("/")[0].endswith(".dist-info")}
+    assert {n.split("/")[0] for n in names} == {"outagewatch", *dist_info}
+    assert len(dist_info) == 1 and next(iter(dist_info)).startswith("outagewatch-")
+    for name in ("app/cli.py", "app/static/style.css", "app/data/catalog.txt"):
+        assert f"outagewatch/{name}" in names
+    assert {"outagewatch/detector/incidents.py", "outagewatch/ingest/store.py"} <= names
+    (site,) = venv.glob("lib/python*/site-packages")
+    installed = {p.name for p in site.iterdir()} - {"runtime_deps.pth"}
+    assert installed == {"outagewatch", *dist_info}
 
 
 def test_every_module_imports_without_the_dev_tools(venv: Path) -> None:
