@@ -170,12 +170,13 @@ def started(venv: Path, tmp_path: Path) -> Iterator[Callable[[list[str]], int]]:
 
     def start(args: list[str]) -> int:
         port = free_port()
-        proc = subprocess.Popen(
-            [str(venv / "bin" / "outagewatch"), *args, "--port", str(port)],
-            cwd=tmp_path,
-            stdout=subprocess.DEVNULL,
-            stderr=open(tmp_path / "stderr.log", "wb"),  # noqa: SIM115 - closed with the process
-        )
+        with open(tmp_path / "stderr.log", "wb") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(
+                [str(venv / "bin" / "outagewatch"), *args, "--port", str(port)],
+                cwd=tmp_path,
+                stdout=subprocess.DEVNULL,
+                stderr=log,
+            )
         procs.append(proc)
         return port
 
