@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from ingest.catalog import Admission, Catalog
-from ingest.store import Store
+from outagewatch.ingest.catalog import Admission, Catalog
+from outagewatch.ingest.store import Store
 
 DDL = """
 CREATE TABLE IF NOT EXISTS catalog (
@@ -30,7 +30,7 @@ SCHEMA = {"service": pl.String, "name": pl.String, "source": pl.String, "added_a
 
 def seed_services() -> list[tuple[str, str | None]]:
     """The bundled list: (slug, display name)."""
-    text = resources.files("app").joinpath("data/catalog.txt").read_text("utf-8")
+    text = resources.files("outagewatch.app").joinpath("data/catalog.txt").read_text("utf-8")
     out: list[tuple[str, str | None]] = []
     for line in text.splitlines():
         line = line.strip()

@@ -5,19 +5,48 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ingest.readers import FileFormatError
-from ingest.report import ReportError
-from ingest.store import StoreError
-from ingest.windows import BUCKET_CHOICES, parse_bucket
+from outagewatch.ingest.readers import FileFormatError
+from outagewatch.ingest.report import ReportError
+from outagewatch.ingest.store import StoreError
+from outagewatch.ingest.windows import BUCKET_CHOICES, parse_bucket
+
+if TYPE_CHECKING:
+    from outagewatch.app.settings import Settings
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Open outage detection.")
 err = Console(stderr=True)
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings from OUTAGEWATCH_* and the flags, logging set up; a bad value ends the
+    command with one line naming it and exit code 2, not a traceback."""
+    from outagewatch.app.logs import configure
+    from outagewatch.app.settings import Settings
+
+    try:
+        settings = Settings.from_env(**flags)
+        configure(settings.log_level)
+    except ValueError as exc:
+        err.print(f"[red]cannot start:[/] {exc}")
+        raise typer.Exit(2) from None
+    return settings
+
+
+def need_nats() -> None:
+    """Scale-out mode needs the [nats] extra: say so rather than a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("nats") is None:
+        err.print(
+            "[red]cannot start:[/] --broker needs the nats extra: pip install 'outagewatch\\[nats]'"
+        )
+        raise typer.Exit(2)
 
 
 @cli.command()
@@ -33,21 +62,13 @@ def serve(
     """Start the embedded server (DuckDB file under --data), or an intake node (--broker)."""
     import uvicorn
 
-    from app.connections import raise_fd_limit, server_options
-    from app.logs import configure
-    from app.main import create_app
-    from app.settings import Settings
+    from outagewatch.app.connections import raise_fd_limit, server_options
+    from outagewatch.app.main import create_app
 
-    try:
-        settings = Settings.from_env(
-            host=host, port=port, data=data, broker=broker, partitions=partitions
-        )
-        configure(settings.log_level)
-    except ValueError as exc:
-        err.print(f"[red]cannot start:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = load_settings(host=host, port=port, data=data, broker=broker, partitions=partitions)
     if settings.broker:
-        from app.broker.intake_node import create_intake_node
+        need_nats()
+        from outagewatch.app.broker.intake_node import create_intake_node
 
         err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
         try:
@@ -81,7 +102,7 @@ def new_key_cmd(
     key: Annotated[str | None, typer.Argument(help="Hash this key instead of a new one.")] = None,
 ) -> None:
     """Make an API key: give the key to the client, put its hash in OUTAGEWATCH_API_KEYS."""
-    from app.keys import hash_key, new_key
+    from outagewatch.app.keys import hash_key, new_key
 
     key = key or new_key()
     err.print("key (give to the client, shown once):")
@@ -101,15 +122,12 @@ def demo(
 
     import uvicorn
 
-    from app.connections import server_options
-    from app.demo import Demo
-    from app.logs import configure
-    from app.main import create_app
-    from app.settings import Settings
+    from outagewatch.app.connections import server_options
+    from outagewatch.app.demo import Demo
+    from outagewatch.app.main import create_app
 
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
-    settings = Settings.from_env(host=host, port=port, data=where)
-    configure(settings.log_level)
+    settings = load_settings(host=host, port=port, data=where)
     app = create_app(settings)
     show = Demo(app.runtime)
     err.print("loading a day of ordinary traffic for the detector to learn ...")
@@ -131,8 +149,8 @@ def replay(
     scores: Annotated[Path | None, typer.Option(help="Per-series, per-bucket CSV.")] = None,
 ) -> None:
     """Replay a file through the same pipeline as the server, on stream time."""
-    from app.replay import count_rows
-    from app.replay import replay as run
+    from outagewatch.app.replay import count_rows
+    from outagewatch.app.replay import replay as run
 
     try:
         width = parse_bucket(bucket)
@@ -179,11 +197,11 @@ def worker(
     import asyncio
     import signal
 
-    from app.broker.intake_node import servers_of
-    from app.broker.worker import Worker
-    from app.settings import Settings
+    need_nats()
+    from outagewatch.app.broker.intake_node import servers_of
+    from outagewatch.app.broker.worker import Worker
 
-    settings = Settings.from_env(data=data, broker=broker)
+    settings = load_settings(data=data, broker=broker)
     parts = [int(p) for p in partitions.split(",") if p.strip()]
     if not parts or any(not 0 <= p < settings.partitions for p in parts):
         err.print(f"[red]--partitions must be in 0..{settings.partitions - 1}[/]")

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from app.runtime import Runtime
-from app.wal import WalError
-from ingest.limits import PrefixCap, TokenBuckets, network_prefix
-from ingest.report import ReportError, parse_report
+from outagewatch.app.errors import body_bytes
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.wal import WalError
+from outagewatch.ingest.limits import PrefixCap, TokenBuckets, network_prefix
+from outagewatch.ingest.report import ReportError, parse_report
 
 ACCEPTED = {
     True: b'{"accepted":true,"counted":true}',
@@ -37,8 +38,7 @@ class Outcome:
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> Outcome:
-    body = orjson.dumps({"error": {"code": code, "message": message, "field": field}})
-    return Outcome(status, body)
+    return Outcome(status, body_bytes(code, message, field))
 
 
 class Intake:

@@ -24,8 +24,8 @@ from urllib.parse import parse_qs, urlsplit
 import apprise
 import orjson
 
-from app.events import Event
-from app.webhooks import Subscription, TargetRefused, refusal, resolve
+from outagewatch.app.events import Event
+from outagewatch.app.webhooks import Subscription, TargetRefused, refusal, resolve
 
 # Apprise schemes whose URL names the host to connect to (the rest talk to fixed,
 # public vendor endpoints).

@@ -9,7 +9,6 @@ stream time has passed, steps the detector over every series and writes results.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import threading
@@ -23,15 +22,15 @@ import numpy as np
 import orjson
 import polars as pl
 
-from app.chart import DayChart
-from app.early import Checks, PartialBuckets, plan_checks
-from app.read_view import ReadView, frozen
-from detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
-from detector.model import ModelParams, SeriesBank, recent_buckets
-from ingest.aggregator import Aggregator, ClosedBatch
-from ingest.dedup import Dedup
-from ingest.series import SeriesKey
-from ingest.store import REPORT_COLUMNS, Store
+from outagewatch.app.chart import DayChart
+from outagewatch.app.early import Checks, PartialBuckets, plan_checks
+from outagewatch.app.read_view import ReadView, frozen
+from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
+from outagewatch.detector.model import ModelParams, SeriesBank, recent_buckets
+from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
+from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.store import REPORT_COLUMNS, Store
 
 LEVEL_NAMES = np.array(["", "possible", "outage"], dtype=object)
 
@@ -43,7 +42,6 @@ class PipelineConfig:
     dedup_window_s: float = 3600.0
     model: ModelParams = field(default_factory=ModelParams)
     incidents: IncidentParams = field(default_factory=IncidentParams)
-    store_quiet_series: bool = False  # store every zero bucket of every regional series
     early_check_s: float = 15.0  # partial buckets are checked this often (0: never)
     # A bucket where nothing at all arrived while the whole system expected at least
     # this many reports is our outage (server or network down), not the users' quiet.
@@ -59,11 +57,6 @@ class IngestResult:
     reports: int  # reports the rows stand for (sum of count)
     counted: int
     rows: pl.DataFrame  # as buffered: with the dedup verdict per row
-
-
-def reporter_hash(token: str) -> str:
-    """Stored and deduplicated in this form: an opaque client token is never stored raw."""
-    return hashlib.blake2b(token.encode(), digest_size=10).hexdigest()
 
 
 class Pipeline:
@@ -92,7 +85,6 @@ class Pipeline:
         self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/read_view.py)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # open ones and the latest resolved
-        self.series_levels: dict[tuple[str, str | None], str] = {}
         self.now = 0.0
         self.silent_buckets = 0  # buckets skipped as system-wide silence (our outage)
         self._seen = np.zeros(0)  # counts per series while the system is cold
@@ -472,12 +464,8 @@ class Pipeline:
             if self.scores_sink is not None:
                 self.scores_sink(scores)
             if self.store is not None:
-                keep = (
-                    scores
-                    if self.config.store_quiet_series
-                    else scores.filter(
-                        pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
-                    )
+                keep = scores.filter(  # quiet regional series are not stored
+                    pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
                 )
                 self.store.append_series_buckets(keep)
         if self.store is not None:
@@ -489,12 +477,6 @@ class Pipeline:
                 if d["id"] in self.incidents
             }
             self.store.upsert_incidents(changed, details)
-        for d in changed:
-            key = (d["service"], d["region"])
-            if d["state"] == "open":
-                self.series_levels[key] = d["level"]
-            else:
-                self.series_levels.pop(key, None)
         if changed:
             for listener in self.listeners:
                 listener(changed)
@@ -566,9 +548,6 @@ class Pipeline:
         )
         self.view.learning.setflags(write=False)
 
-    def open_incidents(self) -> list[dict[str, Any]]:
-        return [inc.to_dict() for inc in self.tracker.open.values()]
-
     def all_incidents(self) -> list[dict[str, Any]]:
         return [inc.to_dict() for inc in sorted(self.incidents.values(), key=_order)]
 
@@ -636,7 +615,6 @@ class Pipeline:
             self.agg.series.id((inc.service, inc.region))
             ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
             self.incidents[inc.id] = inc
-            self.series_levels[(inc.service, inc.region)] = inc.level
         self.tracker.restore(restored, ids)
         for service, region, at in meta.get("last_out", []):
             sid = ids.get((service, region))

@@ -18,10 +18,10 @@ import polars as pl
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
-from app.errors import ApiError
-from app.outage_query import parse_since
-from app.runtime import Runtime
-from app.schemas import ServicePath
+from outagewatch.app.errors import ApiError
+from outagewatch.app.outage_query import parse_since
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.schemas import ServicePath
 
 FORMATS = {
     "csv": "text/csv; charset=utf-8",

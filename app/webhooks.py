@@ -42,8 +42,8 @@ import httpx
 import orjson
 import polars as pl
 
-from app.events import Event
-from ingest.store import Store
+from outagewatch.app.events import Event
+from outagewatch.ingest.store import Store
 
 log = logging.getLogger("outagewatch")
 delivery_log = logging.getLogger("outagewatch.deliveries")
@@ -224,7 +224,7 @@ def backoff(attempts: int) -> float:
 def payload(fmt: str, event: Event, base_url: str) -> bytes:
     inc = event.incident
     if fmt == "apprise":  # a person's notification (app/notify.py imports this module)
-        from app import notify
+        from outagewatch.app import notify
 
         return notify.message(event, base_url)
     if fmt == "slack":
@@ -526,7 +526,7 @@ class Webhooks:
 
     async def _notify(self, now: float, did: str, body: str, attempts: int, url: str) -> Result:
         """A person's notification through Apprise (app/notify.py), same outbox rules."""
-        from app import notify
+        from outagewatch.app import notify
 
         error: str | None = None
         try:

@@ -41,9 +41,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detector.model import Step, nb_sf, recent_buckets
-
-SeriesKey = tuple[str, str | None]
+from outagewatch.detector.model import Step, nb_sf, recent_buckets
+from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.windows import iso
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,6 @@ class IncidentParams:
     incident_phi: float = 1.0  # dispersion for an incident's whole-life evidence
     cold_min_reporters: int = 50  # cold system: reports in 15 min no new series explains
     cold_phi: float = 1.0  # cold system: dispersion around the rate seen so far
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(text: str | None) -> float | None:
@@ -138,12 +132,12 @@ class Incident:
             "region": self.region,
             "level": self.level,
             "state": self.state,
-            "started_at": _iso(self.started_at),
-            "opened_at": _iso(self.opened_at),
-            "confirmed_at": _iso(self.confirmed_at),
-            "ended_at": _iso(self.ended_at),
+            "started_at": iso(self.started_at),
+            "opened_at": iso(self.opened_at),
+            "confirmed_at": iso(self.confirmed_at),
+            "ended_at": iso(self.ended_at),
             "peak": {
-                "at": _iso(self.peak_at),
+                "at": iso(self.peak_at),
                 "reports": self.peak_reports,
                 "expected": round(self.peak_expected, 3),
             },
@@ -155,7 +149,7 @@ class Incident:
                 {"region": r, "reports": n, "level": self.region_levels.get(r)} for r, n in regions
             ],
             "related": sorted(self.related),
-            "resolved_at": _iso(self.resolved_at),
+            "resolved_at": iso(self.resolved_at),
             "max_score": self.max_score,
         }
 

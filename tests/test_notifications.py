@@ -18,7 +18,7 @@ import orjson
 import pytest
 from aiosmtpd.controller import Controller
 
-from ingest.clock import ManualClock
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, surge, tick_to, warm_up
 
 KEY = {"authorization": f"Bearer {API_KEY}"}
@@ -185,7 +185,7 @@ def test_listing_masks_secrets_and_unsubscribing_stops_them(clock: ManualClock) 
 def test_level_filter_lets_every_level_through_below_outage(
     clock: ManualClock, level: str | None, notified: bool
 ) -> None:
-    from app.webhooks import Subscription
+    from outagewatch.app.webhooks import Subscription
 
     sub = Subscription("nt_x", "ntfy://a", None, None, "apprise", "s", level)
     assert sub.matches({"service": "a", "region": None, "level": "possible"}) is notified

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from ingest.store import Store
+from outagewatch.ingest.store import Store
 
 
 def test_a_write_from_another_thread_waits_for_the_transaction() -> None:

@@ -1,6 +1,6 @@
 """Measure the scale-out path on this machine: intake publishes and worker apply rate.
 
-    .venv/bin/python bench/nats_scale.py [--reports 60000]
+    .venv/bin/python -m benchmarks.nats_scale [--reports 60000]
 
 Starts a local 3-node cluster (R3). Intake: N reports through IntakeNode.handle
 (validation, hashing, dedup, JetStream publish awaiting the PubAck), with C requests
@@ -22,10 +22,10 @@ from pathlib import Path
 
 import orjson
 
-from app.broker.cluster import LocalCluster
-from app.broker.intake_node import IntakeNode
-from app.settings import Settings
-from ingest.clock import ManualClock
+from outagewatch.app.broker.cluster import LocalCluster
+from outagewatch.app.broker.intake_node import IntakeNode
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import ManualClock
 
 T0 = 1_793_577_600.0
 
