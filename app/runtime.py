@@ -257,12 +257,17 @@ class Runtime:
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.tick_interval_s):
-            try:
-                self.tick()
-                self.last_error = None
-            except Exception as exc:  # keep taking reports; /healthz tells the truth
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("tick failed")
+            self.safe_tick()
+
+    def safe_tick(self) -> None:
+        """A tick as the writer thread runs it: a failure (a full disk) is kept for
+        /healthz and the next tick retries; intake goes on taking reports."""
+        try:
+            self.tick()
+            self.last_error = None
+        except Exception as exc:  # keep taking reports; /healthz tells the truth
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("tick failed")
 
     def _deliver_loop(self) -> None:
         while not self._stop.is_set():
