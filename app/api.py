@@ -15,20 +15,20 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from scipy import stats
 
-from app import schemas
-from app.errors import ApiError
-from app.idempotency import IdempotencyError, ImportKeys, body_hash, encode
-from app.intake import Intake
-from app.pipeline import IngestResult
-from app.responses import JSON, Rendered
-from app.runtime import Runtime
-from app.schemas import ServicePath
-from app.settings import Settings
-from app.wal import Entry, WalError
-from ingest.batch import normalize
-from ingest.report import SERVICE_RE, ReportError
-from ingest.store import decode_cursor
-from ingest.windows import iso, parse_iso
+from outagewatch.app import schemas
+from outagewatch.app.errors import ApiError
+from outagewatch.app.idempotency import IdempotencyError, ImportKeys, body_hash, encode
+from outagewatch.app.intake import Intake
+from outagewatch.app.pipeline import IngestResult
+from outagewatch.app.responses import JSON, Rendered
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.schemas import ServicePath
+from outagewatch.app.settings import Settings
+from outagewatch.app.wal import Entry, WalError
+from outagewatch.ingest.batch import normalize
+from outagewatch.ingest.report import SERVICE_RE, ReportError
+from outagewatch.ingest.store import decode_cursor
+from outagewatch.ingest.windows import iso, parse_iso
 
 LEVELS = ("possible", "outage")
 LEVEL_RANK = {"none": 0, "possible": 1, "outage": 2}

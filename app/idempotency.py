@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from ingest.store import Store
+from outagewatch.ingest.store import Store
 
 KEY_RE = re.compile(r"^[\x21-\x7e]{1,128}$")
 KEEP = 10_000  # answers kept in memory; older ones are read back from DuckDB

@@ -16,11 +16,11 @@ from functools import partial
 
 import orjson
 
-from app.pipeline import Pipeline
-from app.runtime import Runtime
-from app.wal import Entry, WalError
-from ingest.limits import PrefixCap, TokenBuckets, network_prefix
-from ingest.report import ReportError, parse_report
+from outagewatch.app.pipeline import Pipeline
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.wal import Entry, WalError
+from outagewatch.ingest.limits import PrefixCap, TokenBuckets, network_prefix
+from outagewatch.ingest.report import ReportError, parse_report
 
 ACCEPTED = {
     True: b'{"accepted":true,"counted":true}',

@@ -27,8 +27,8 @@ from typing import Any
 import orjson
 import polars as pl
 
-from app.pipeline import PipelineConfig
-from app.replay import replay
+from outagewatch.app.pipeline import PipelineConfig
+from outagewatch.app.replay import replay
 
 NAB = Path("../shared/data/nab-realtweets-dev/Twitter_volume_AAPL.csv")
 BUCKET = 300

@@ -7,8 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import base as river_base
 
-from detector.model import ModelParams, SeriesBank, hour_of_week, nb_logsf, nb_sf, score_of
-from detector.river_model import SeasonalNB
+from outagewatch.detector.model import ModelParams, SeriesBank, hour_of_week, nb_logsf, nb_sf, score_of
+from outagewatch.detector.river_model import SeasonalNB
 from tests.conftest import T0
 
 

@@ -23,9 +23,9 @@ import httpx
 import orjson
 import pytest
 
-from app.privacy import reporter_hash
-from ingest.clock import ManualClock
-from ingest.store import Store
+from outagewatch.app.privacy import reporter_hash
+from outagewatch.ingest.clock import ManualClock
+from outagewatch.ingest.store import Store
 from tests.conftest import API_KEY, T0, running, tick_to
 from tests.test_crash import free_port
 from tests.test_faults import tmpfs
