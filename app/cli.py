@@ -78,10 +78,16 @@ def serve(
             raise typer.Exit(2) from None
         uvicorn.run(node, host=settings.host, port=settings.port, **server_options(settings))
         return
+    import duckdb
+
     try:
         app = create_app(settings)
-    except (StoreError, ValueError, OSError) as exc:
-        err.print(f"[red]cannot start:[/] {exc}")
+    except (StoreError, ValueError, OSError, duckdb.Error) as exc:
+        # One line, whatever the terminal's width: it is read in logs and by scripts.
+        reason = " ".join(str(exc).split())
+        if isinstance(exc, duckdb.Error):
+            reason = f"cannot read the database in {settings.data}: {reason}"
+        err.print(f"[red]cannot start:[/] {reason}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
     url = f"http://{settings.host}:{settings.port}"
     err.print(f"outagewatch on [bold]{url}[/]  (API docs {url}/docs, feed {url}/v1/outages)")

@@ -57,6 +57,8 @@ class IngestResult:
     reports: int  # reports the rows stand for (sum of count)
     counted: int
     rows: pl.DataFrame  # as buffered: with the dedup verdict per row
+    too_late: int = 0  # reports in buckets already closed: stored, not counted
+    closed_before: float | None = None  # where closed buckets end, when some were too late
 
 
 class Pipeline:
@@ -96,6 +98,10 @@ class Pipeline:
             tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
         ] = []
         self._pending_raw: list[pl.DataFrame] = []
+        self._retry: pl.DataFrame | None = None  # reports whose write failed, retried first
+        self._frontier: float | None = None  # buckets before it are (being) closed
+        self._keys: list[tuple[str, str]] = []  # import idempotency keys and answers
+        self._retry_keys: list[tuple[str, str]] = []
         # Outages opened from a partial bucket, credited with its reports so far:
         # series id -> (bucket, incident), until that bucket is stepped.
         self._credited: dict[int, tuple[float, Incident]] = {}
@@ -115,21 +121,64 @@ class Pipeline:
         """One live report, already validated; returns whether it counts. `allow` False
         stores it uncounted whatever dedup says (a policy such as the prefix cap); `alias`
         is the reporter under the previous salt (see app/privacy.py)."""
+        counted = self.decide(ts, service, reporter, allow, alias)
+        self.buffer(ts, service, region, problem, reporter, counted, seq)
+        return counted
+
+    def decide(
+        self, ts: float, service: str, reporter: str, allow: bool = True, alias: str | None = None
+    ) -> bool:
+        """Dedup's verdict on one report (remembered: `forget` takes it back)."""
         with self._lock:
-            counted = self.dedup.check(reporter, service, ts, alias) and allow
+            return self.dedup.check(reporter, service, ts, alias) and allow
+
+    def forget(self, reporters: list[str | None], services: list[str], ts: list[float]) -> None:
+        """Take back counted verdicts of reports that were never acknowledged (their log
+        write failed), so that the client's retry counts."""
+        with self._lock:
+            self.dedup.forget(reporters, services, ts)
+
+    def buffer(
+        self,
+        ts: float,
+        service: str,
+        region: str | None,
+        problem: str | None,
+        reporter: str,
+        counted: bool,
+        seq: int | None = None,
+    ) -> None:
+        """A decided report joins the next write and is counted (after it is durable)."""
+        with self._lock:
             self._buf.append((ts, service, region, problem, reporter, 1, counted, seq))
             self.reports_accepted += 1
             self.reports_counted += counted
-        return counted
 
     def ingest(self, df: pl.DataFrame) -> IngestResult:
         """A validated batch: ts (epoch s), service, region, problem, reporter, count.
 
         A row without a reporter stands for `count` distinct anonymous reports.
         """
+        return self.take(self.judge(df))
+
+    def judge(self, df: pl.DataFrame) -> pl.DataFrame:
+        """The batch with dedup's verdict per row as `counted` (remembered)."""
         reporters = df["reporter"].to_list()
         with self._lock:
             counted = self.dedup.check_many(reporters, df["service"].to_list(), df["ts"].to_list())
+        return df.with_columns(pl.Series("counted", counted))
+
+    def take(
+        self,
+        df: pl.DataFrame,
+        late: bool = False,
+        key: str | None = None,
+        describe: Callable[[IngestResult], str] | None = None,
+    ) -> IngestResult:
+        """A judged batch joins the next write and is counted. With `late`, rows in
+        buckets already closed (or being closed) are stored uncounted and reported as
+        `too_late`, so an import's answer says what really counted. With `key`, the
+        import's idempotency key and its answer (`describe`) are stored with its rows."""
         batch = df.select(
             pl.col("ts").cast(pl.Float64),
             "service",
@@ -137,16 +186,29 @@ class Pipeline:
             "problem",
             "reporter",
             pl.col("count").cast(pl.Int64).alias("weight"),
-            pl.Series("counted", counted),
+            pl.col("counted").cast(pl.Boolean),
             (pl.col("seq") if "seq" in df.columns else pl.lit(None)).cast(pl.Int64).alias("seq"),
         )
-        n_reports = int(batch["weight"].sum() or 0)
-        n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
+        width = self.config.bucket_seconds
         with self._lock:
+            too_late = 0
+            if late and self._frontier is not None:
+                stale = (pl.col("ts") / width).floor() * width < self._frontier
+                too_late = int(batch.filter(stale & pl.col("counted"))["weight"].sum() or 0)
+                if too_late:
+                    batch = batch.with_columns(pl.col("counted") & ~stale)
+            n_reports = int(batch["weight"].sum() or 0)
+            n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
             self._pending_raw.append(batch)
             self.reports_accepted += n_reports
             self.reports_counted += n_counted
-        return IngestResult(len(batch), n_reports, n_counted, batch)
+            result = IngestResult(
+                len(batch), n_reports, n_counted, batch, too_late,
+                self._frontier if too_late else None,
+            )  # fmt: skip
+            if key is not None and describe is not None:  # in the same write as the rows
+                self._keys.append((key, describe(result)))
+        return result
 
     def replay_raw(self, batch: pl.DataFrame) -> None:
         """Reports from the write-ahead log that DuckDB never got: stored and counted as
@@ -162,30 +224,72 @@ class Pipeline:
             self.reports_counted += int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
 
     def _drain(self) -> pl.DataFrame | None:
+        return self._drain_with_keys()[0]
+
+    def _drain_with_keys(self) -> tuple[pl.DataFrame | None, list[tuple[str, str]]]:
+        """What was buffered since the last advance (a failed write's first), in order."""
         with self._lock:
             buf, self._buf = self._buf, []
             raw, self._pending_raw = self._pending_raw, []
-        if buf:
-            cols = list(zip(*buf, strict=True))
-            raw.append(
-                pl.DataFrame(
-                    dict(zip(REPORT_COLUMNS, cols, strict=True)),
-                    schema=REPORT_COLUMNS,
+            keys, self._keys = self._retry_keys + self._keys, []
+            if self._retry is not None:  # a write that failed goes first, as it was
+                raw.insert(0, self._retry)
+            self._retry, self._retry_keys = None, []
+            if buf:
+                cols = list(zip(*buf, strict=True))
+                raw.append(
+                    pl.DataFrame(
+                        dict(zip(REPORT_COLUMNS, cols, strict=True)),
+                        schema=REPORT_COLUMNS,
+                    )
                 )
-            )
-        if not raw:
-            return None
-        return pl.concat(raw, how="vertical_relaxed") if len(raw) > 1 else raw[0]
+            out = None
+            if raw:
+                out = pl.concat(raw, how="vertical_relaxed") if len(raw) > 1 else raw[0]
+            self._frontier = self._closes_to(out)
+        return out, keys
+
+    def remember_import(self, key: str, answer: str) -> None:
+        """An import's idempotency key and its answer, stored with the next write."""
+        with self._lock:
+            self._keys.append((key, answer))
+
+    def _closes_to(self, raw: pl.DataFrame | None) -> float | None:
+        """Where `closed_until` will be once this advance is done: reports taken from
+        now on reach the aggregator after it (see `take`)."""
+        agg = self.agg
+        start = agg.closed_until
+        if start is None:
+            firsts = [agg.first_open()]
+            if raw is not None:
+                counted = raw.filter(pl.col("counted") & (pl.col("weight") > 0))
+                if not counted.is_empty():
+                    width = self.config.bucket_seconds
+                    firsts.append(math.floor(float(counted["ts"].min()) / width) * width)  # type: ignore[arg-type]
+            known = [f for f in firsts if f is not None]
+            if not known:
+                return None
+            start = min(known)
+        cutoff = math.floor(agg.watermark_for(self.now) / agg.width) * agg.width
+        return max(start, cutoff)
 
     # --- the writer -------------------------------------------------------------------
     def advance(self, now: float) -> list[dict[str, Any]]:
         """Move stream time to `now`: flush, close buckets, detect. Returns changed incidents."""
         with self._work:
             self.now = max(self.now, now)
-            raw = self._drain()
+            raw, keys = self._drain_with_keys()
+            if self.store is not None and (raw is not None or keys):
+                try:  # keys first: a retry rewrites them, while reports go in once
+                    if keys:
+                        self.store.save_import_keys(keys)
+                    if raw is not None:
+                        self.store.append_reports(raw)
+                except Exception:
+                    with self._lock:  # kept, in order, for the next advance to retry
+                        self._retry, self._retry_keys = raw, keys
+                    raise
             if raw is not None:
-                if self.store is not None:
-                    self.store.append_reports(raw)
                 counted = raw.with_columns(pl.col("weight") * pl.col("counted"))
                 self.agg.add(counted)  # too-late reports are stored, just not counted
                 if self.config.early_check_s > 0:

@@ -58,6 +58,10 @@ CREATE TABLE IF NOT EXISTS incidents (
     body VARCHAR NOT NULL,
     detail VARCHAR  -- the detector's whole incident state, for a lossless restart
 );
+CREATE TABLE IF NOT EXISTS import_keys (
+    key VARCHAR PRIMARY KEY,
+    answer VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS snapshots (
     name VARCHAR PRIMARY KEY,
     taken_at TIMESTAMP NOT NULL,
@@ -195,6 +199,42 @@ class Store:
         with self._reader() as cur:
             row = cur.execute("SELECT coalesce(max(seq), 0) FROM reports").fetchone()
         return int(row[0]) if row else 0
+
+    def contiguous_seq(self, after: int = 0) -> int:
+        """The highest sequence n such that every sequence from 1 to n is stored, given
+        that every one up to `after` is: where replay starts and the log may be cut.
+        A gap stops it, however far beyond it later reports reach."""
+        with self._reader() as cur:
+            row = cur.execute(
+                "SELECT coalesce(min(seq), ?) FROM ("
+                "  SELECT seq, lead(seq) OVER (ORDER BY seq) AS nxt"
+                "  FROM (SELECT DISTINCT seq FROM reports WHERE seq >= ?)"
+                ") WHERE nxt IS NULL OR nxt > seq + 1",
+                [after, after],
+            ).fetchone()
+            first = cur.execute("SELECT min(seq) FROM reports WHERE seq > ?", [after]).fetchone()
+        if first is None or first[0] is None or int(first[0]) != after + 1:
+            return after  # nothing stored right after it
+        return int(row[0]) if row else after
+
+    def seqs_above(self, seq: int) -> frozenset[int]:
+        """Stored sequences above `seq` (beyond a gap: few)."""
+        with self._reader() as cur:
+            rows = cur.execute("SELECT DISTINCT seq FROM reports WHERE seq > ?", [seq]).fetchall()
+        return frozenset(int(r[0]) for r in rows)
+
+    def save_import_keys(self, keys: list[tuple[str, str]]) -> None:
+        """Imports' idempotency keys with the answers they were given."""
+        df = pl.DataFrame(
+            {"key": [k for k, _ in keys], "answer": [a for _, a in keys]},
+            schema={"key": pl.String, "answer": pl.String},
+        ).unique("key", keep="last")
+        self._append("import_keys", df, "INSERT OR REPLACE")
+
+    def import_answer(self, key: str) -> str | None:
+        with self._reader() as cur:
+            row = cur.execute("SELECT answer FROM import_keys WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
 
     def append_series_buckets(self, df: pl.DataFrame) -> None:
         self._append(
