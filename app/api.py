@@ -1,6 +1,6 @@
 """The JSON API: intake (documented here, served by the fast path), bulk import, the
 outage feed, services, health. Reads come from DuckDB cursors and the view the writer
-publishes after each tick (app/read_view.py), never from the engine's live arrays, so a
+publishes after each tick (app/engine/read_view.py), never from the engine's live arrays, so a
 request cannot see a half-applied bucket."""
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from fastapi.responses import Response
 from scipy import stats
 
 from outagewatch.app import schemas
+from outagewatch.app.engine.pipeline import IngestResult
+from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.errors import ApiError
 from outagewatch.app.idempotency import IdempotencyError, ImportKeys, body_hash, encode
 from outagewatch.app.intake import Intake
 from outagewatch.app.outage_query import parse_outage_query
-from outagewatch.app.pipeline import IngestResult
-from outagewatch.app.read_view import ReadView
 from outagewatch.app.responses import JSON, Rendered
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath

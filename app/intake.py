@@ -16,8 +16,8 @@ from functools import partial
 
 import orjson
 
+from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.errors import body_bytes
-from outagewatch.app.pipeline import Pipeline
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.wal import Entry, WalError
 from outagewatch.ingest.limits import PrefixCap, TokenBuckets, network_prefix

@@ -17,7 +17,7 @@ from typing import IO, Any
 import orjson
 import polars as pl
 
-from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.ingest.batch import normalize
 from outagewatch.ingest.readers import read_chunks
 from outagewatch.ingest.windows import ISO_FORMAT

@@ -23,13 +23,14 @@ import polars as pl
 
 from outagewatch.app.annotations import Annotations
 from outagewatch.app.catalog import ServiceCatalog
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.read_view import ReadView
+from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
 from outagewatch.app.idempotency import encode
 from outagewatch.app.keys import ApiKeys, FailureThrottle
 from outagewatch.app.logs import LimitLog
-from outagewatch.app.pipeline import Pipeline, PipelineConfig
 from outagewatch.app.privacy import ReporterSalts, reporter_hash
-from outagewatch.app.read_view import ReadView
 from outagewatch.app.settings import Settings
 from outagewatch.app.wal import WriteAheadLog
 from outagewatch.app.webhooks import Webhooks
@@ -113,34 +114,11 @@ class Runtime:
         return self.pipeline.view
 
     def _restore(self) -> None:
-        snap = self.store.load_snapshot(SNAPSHOT)
-        self.pipeline.restore(snap[1] if snap else None, self.store.open_incident_details())
-        closed_until = self.pipeline.agg.closed_until
-        # Buckets closed after the snapshot are closed again from the same reports: their
-        # stored counts go first, so nothing is counted twice. Without a snapshot that
-        # closed anything (a kill -9 in the first minutes), every stored report is read.
-        since = 0.0 if closed_until is None else closed_until
-        for table in ("series_buckets", "problem_buckets"):
-            self.store.write(
-                f"DELETE FROM {table} WHERE ts >= make_timestamp(?::BIGINT)",
-                [int(since * 1e6)],
-            )
-        pending = self.store.reports_since(since)
-        if not pending.is_empty():
-            counted = pending.with_columns(pl.col("weight") * pl.col("counted"))
-            self.pipeline.agg.add(counted)
-            self.pipeline.partial.add(counted)  # open buckets: early checks and totals
-        if closed_until is not None:
-            keys = self.pipeline.agg.series.keys()
-            self.pipeline.chart.load(
-                self.store.wide_buckets(closed_until - 86400),
-                {k: i for i, k in enumerate(keys)},
-                keys,
-            )
+        restore(self.pipeline, self.store, SNAPSHOT)
         self._replay_log()
         self.pipeline.publish()  # readers see the restored state before the first tick
         s = self.settings
-        series = self.pipeline.agg.series.keys()
+        series = self.pipeline.view.keys()
         self.catalog = ServiceCatalog(
             self.store,
             accept_unknown=s.accept_unknown_services,

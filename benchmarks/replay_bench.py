@@ -27,7 +27,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from outagewatch.app.pipeline import PipelineConfig
+from outagewatch.app.engine.pipeline import PipelineConfig
 from outagewatch.app.replay import replay
 
 NAB = Path("../shared/data/nab-realtweets-dev/Twitter_volume_AAPL.csv")

@@ -452,7 +452,7 @@ class IncidentTracker:
     def open_early(
         self, sid: int, key: SeriesKey, bucket: float, now: float, count: float, expected: float
     ) -> Incident | None:
-        """Open an outage from a partial bucket that already proves it (see app/early.py)."""
+        """Open an outage from a partial bucket that already proves it (see app/engine/early.py)."""
         if sid in self.open:
             return None
         self._ensure(sid + 1)

@@ -371,7 +371,7 @@ class SeriesBank:
     def bucket_logsf(self, t: float, x: F64, sids: I64) -> F64:
         """log p of x reports in bucket `t` for series `sids` (one each), by the same
         one-bucket test as `score`, Bonferroni-corrected over the windows as there:
-        for a partial bucket that already proves an outage (app/early.py)."""
+        for a partial bucket that already proves an outage (app/engine/early.py)."""
         n = self.n
         mu = self.expected(t, n)[sids]
         extra = self.estimate_variance(t, n)[sids]

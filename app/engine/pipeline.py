@@ -22,9 +22,9 @@ import numpy as np
 import orjson
 import polars as pl
 
-from outagewatch.app.chart import DayChart
-from outagewatch.app.early import Checks, PartialBuckets, plan_checks
-from outagewatch.app.read_view import ReadView, frozen
+from outagewatch.app.engine.chart import DayChart
+from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
+from outagewatch.app.engine.read_view import ReadView, frozen
 from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
 from outagewatch.detector.model import ModelParams, SeriesBank, recent_buckets
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
@@ -84,7 +84,7 @@ class Pipeline:
         self._hour_of: float | None = None
         self.version = 0
         self.chart = DayChart(cfg.bucket_seconds)
-        self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/read_view.py)
+        self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/engine/read_view.py)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # open ones and the latest resolved
         self.now = 0.0
@@ -322,7 +322,7 @@ class Pipeline:
             return list(changed.values())
 
     def _plan_partial(self) -> list[Checks]:
-        """Grid points where a partial bucket may already prove an outage (app/early.py).
+        """Grid points where a partial bucket may already prove an outage (app/engine/early.py).
 
         A cheap screen against each series' daily peak finds the points worth a look;
         the exact test runs there, at the model state a live server would have had
