@@ -49,30 +49,6 @@ log = logging.getLogger("outagewatch")
 delivery_log = logging.getLogger("outagewatch.deliveries")
 T = TypeVar("T")
 
-DDL = """
-CREATE TABLE IF NOT EXISTS webhooks (
-    id VARCHAR PRIMARY KEY,
-    url VARCHAR NOT NULL,
-    service VARCHAR,
-    region VARCHAR,
-    format VARCHAR NOT NULL,
-    secret VARCHAR NOT NULL,
-    created_at DOUBLE NOT NULL,
-    active BOOLEAN NOT NULL,
-    min_level VARCHAR  -- only incidents at this level or above (none: every level)
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id VARCHAR PRIMARY KEY,
-    webhook_id VARCHAR NOT NULL,
-    event_id BIGINT NOT NULL,
-    event_type VARCHAR NOT NULL,
-    body VARCHAR NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_at DOUBLE NOT NULL,
-    status VARCHAR NOT NULL,
-    last_error VARCHAR
-);
-"""
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 3600.0
@@ -283,9 +259,6 @@ class Webhooks:
         self.allow_private = allow_private
         self.deadline_s = deadline_s
         self.concurrency = max(1, concurrency)
-        store.write(DDL)
-        # Databases made before level filters gain the column (their rows: every level).
-        store.write("ALTER TABLE webhooks ADD COLUMN IF NOT EXISTS min_level VARCHAR")
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # claimed by a sender, not yet recorded
 

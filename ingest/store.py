@@ -20,54 +20,7 @@ import duckdb
 import orjson
 import polars as pl
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS reports (
-    ts TIMESTAMP NOT NULL,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    problem VARCHAR,
-    reporter VARCHAR,
-    weight INTEGER NOT NULL,
-    counted BOOLEAN NOT NULL,
-    seq BIGINT
-);
-CREATE TABLE IF NOT EXISTS series_buckets (
-    ts TIMESTAMP NOT NULL,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    count DOUBLE NOT NULL,
-    expected DOUBLE NOT NULL,
-    score DOUBLE NOT NULL,
-    level VARCHAR
-);
-CREATE TABLE IF NOT EXISTS problem_buckets (
-    ts TIMESTAMP NOT NULL,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    problem VARCHAR,
-    count INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS incidents (
-    id VARCHAR PRIMARY KEY,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    level VARCHAR NOT NULL,
-    state VARCHAR NOT NULL,
-    opened_at TIMESTAMP NOT NULL,
-    ended_at TIMESTAMP,
-    body VARCHAR NOT NULL,
-    detail VARCHAR  -- the detector's whole incident state, for a lossless restart
-);
-CREATE TABLE IF NOT EXISTS import_keys (
-    key VARCHAR PRIMARY KEY,
-    answer VARCHAR NOT NULL
-);
-CREATE TABLE IF NOT EXISTS snapshots (
-    name VARCHAR PRIMARY KEY,
-    taken_at TIMESTAMP NOT NULL,
-    data BLOB NOT NULL
-);
-"""
+from outagewatch.ingest.schema import MIGRATIONS, SCHEMA
 
 REPORT_COLUMNS = {
     "ts": pl.Float64,
@@ -106,8 +59,8 @@ class Store:
         try:
             self._con = duckdb.connect(target)
             self._con.execute(SCHEMA)
-            # Databases made before `detail` existed gain it (their incidents have none).
-            self._con.execute("ALTER TABLE incidents ADD COLUMN IF NOT EXISTS detail VARCHAR")
+            for change in MIGRATIONS:
+                self._con.execute(change)
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"cannot open the database at {target}: {exc}") from exc
         self.path = target
