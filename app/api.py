@@ -5,18 +5,18 @@ request cannot see a half-applied bucket."""
 
 from __future__ import annotations
 
-import math
 from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
 import orjson
 import polars as pl
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from scipy import stats
 
 from outagewatch.app import schemas
+from outagewatch.app.auth import admin as admin_key
 from outagewatch.app.engine.pipeline import IngestResult
 from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.errors import ApiError
@@ -44,6 +44,7 @@ answer. Answers 503 (nothing counted) when the reports cannot be made durable.""
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     api = APIRouter()
+    needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
     rendered = Rendered()
     imports = ImportKeys(rt.store)
 
@@ -72,6 +73,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
     @api.post(
         "/v1/import",
+        dependencies=needs_key,
         tags=["intake"],
         summary="Trusted bulk import (API key): NDJSON or a JSON array; may carry ts and count",
         description=IMPORT_DOC,
@@ -79,10 +81,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     )
     async def bulk_import(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        require_key(rt, request, authorization, x_api_key)
         if rt.disk_low:
             raise ApiError(503, "unavailable", "the server's disk is nearly full; retry later")
         body = await request.body()
@@ -237,40 +236,6 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         )
 
     return api
-
-
-def require_key(
-    rt: Runtime, request: Request, authorization: str | None, x_api_key: str | None
-) -> None:
-    """The key is `X-API-Key` when that is not empty, else the Bearer token. Wrong
-    keys are counted per client network; past `admin_failures_per_minute`, 429."""
-    if not rt.api_keys:
-        raise ApiError(
-            403,
-            "admin_disabled",
-            "admin endpoints are off: start the server with OUTAGEWATCH_API_KEYS "
-            "(`outagewatch new-key` makes one)",
-        )
-    address = request.client.host if request.client else ""
-    now = rt.clock.now()
-    wait = rt.admin_failures.wait(address, now)
-    if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        rt.limit_tripped("admin_failures")
-        raise ApiError(
-            429,
-            "too_many_failures",
-            f"too many wrong API keys from this network; retry in {seconds} s",
-            headers={"retry-after": str(seconds)},
-        )
-    given = (x_api_key or "").strip()
-    if not given and authorization and authorization[:7].lower() == "bearer ":
-        given = authorization[7:].strip()
-    if not given:
-        raise ApiError(401, "missing_api_key", "send an API key as 'Authorization: Bearer KEY'")
-    if not rt.api_keys.check(given):
-        rt.admin_failures.fail(address, now)
-        raise ApiError(401, "invalid_api_key", "that API key is not valid")
 
 
 def _take_import(

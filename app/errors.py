@@ -145,8 +145,8 @@ def document(app: FastAPI) -> None:
                 codes = dict(COMMON)
                 if method in ("post", "put", "delete"):
                     codes |= WRITES
-                if params & {"authorization", "x-api-key"}:
-                    codes |= KEYED
+                if op.get("security") or params & {"authorization", "x-api-key"}:
+                    codes |= KEYED  # admin routes (app/auth.py)
                 for status, text in codes.items():
                     op["responses"].setdefault(str(status), {"description": text, **ref})
         app.openapi_schema = spec

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from outagewatch.app import notify, schemas
-from outagewatch.app.api import require_key
+from outagewatch.app.auth import admin as admin_key
 from outagewatch.app.broadcast import Broadcast, Lagged
 from outagewatch.app.errors import ApiError
 from outagewatch.app.responses import JSON
@@ -38,6 +38,7 @@ class EventStream(StreamingResponse):
 
 def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     live = APIRouter()
+    needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
 
     @live.get(
         "/v1/outages/stream",
@@ -113,6 +114,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
 
     @live.post(
         "/v1/webhooks",
+        dependencies=needs_key,
         status_code=201,
         tags=["webhooks"],
         summary="Subscribe (API key)",
@@ -120,10 +122,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     )
     async def subscribe(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         body = json_object(await request.body())
         url = body.get("url")
         if (
@@ -152,6 +151,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
 
     @live.post(
         "/v1/notifications",
+        dependencies=needs_key,
         status_code=201,
         tags=["notifications"],
         summary="Notify people through Apprise: Discord, Telegram, Teams, email, ntfy... (API key)",
@@ -159,10 +159,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     )
     async def notify_subscribe(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         body = json_object(await request.body())
         url = body.get("apprise")
         if not isinstance(url, str) or not 0 < len(url) <= 2048 or not notify.known(url):
@@ -182,18 +179,21 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         sub = rt.webhooks.subscribe(url, service, region, "apprise", rt.clock.now(), level)
         return JSON(notify.public(sub), status_code=201)
 
-    @live.get("/v1/notifications", tags=["notifications"], summary="Notifications (API key)")
+    @live.get(
+        "/v1/notifications",
+        tags=["notifications"],
+        summary="Notifications (API key)",
+        dependencies=needs_key,
+    )
     def notifications(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         subs = [notify.public(s) for s in rt.webhooks.subscriptions() if s.format == "apprise"]
         return JSON({"notifications": subs})
 
     @live.delete(
         "/v1/notifications/{notification_id}",
+        dependencies=needs_key,
         status_code=204,
         tags=["notifications"],
         summary="Stop notifying (API key)",
@@ -201,43 +201,42 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     def notify_unsubscribe(
         request: Request,
         notification_id: str,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> Response:
-        require_key(rt, request, authorization, x_api_key)
         if not notification_id.startswith("nt_") or not rt.webhooks.unsubscribe(notification_id):
             raise ApiError(404, "not_found", f"no notification {notification_id!r}")
         return Response(status_code=204)
 
-    @live.get("/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)")
+    @live.get(
+        "/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)", dependencies=needs_key
+    )
     def subscriptions(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         return JSON({"webhooks": [s.public() for s in rt.webhooks.subscriptions()]})
 
-    @live.get("/v1/webhooks/{webhook_id}/deliveries", tags=["webhooks"], summary="Delivery log")
+    @live.get(
+        "/v1/webhooks/{webhook_id}/deliveries",
+        tags=["webhooks"],
+        summary="Delivery log",
+        dependencies=needs_key,
+    )
     def deliveries(
         request: Request,
         webhook_id: str,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         return JSON({"deliveries": rt.webhooks.deliveries(webhook_id)})
 
     @live.delete(
-        "/v1/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Unsubscribe"
+        "/v1/webhooks/{webhook_id}",
+        status_code=204,
+        tags=["webhooks"],
+        summary="Unsubscribe",
+        dependencies=needs_key,
     )
     def unsubscribe(
         request: Request,
         webhook_id: str,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> Response:
-        require_key(rt, request, authorization, x_api_key)
         if not rt.webhooks.unsubscribe(webhook_id):
             raise ApiError(404, "not_found", f"no webhook {webhook_id!r}")
         return Response(status_code=204)
