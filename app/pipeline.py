@@ -27,7 +27,7 @@ from app.chart import DayChart
 from app.early import Checks, PartialBuckets, plan_checks
 from app.read_view import ReadView, frozen
 from detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
-from detector.model import ModelParams, SeriesBank, recent_buckets
+from detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
 from ingest.aggregator import Aggregator, ClosedBatch
 from ingest.dedup import Dedup
 from ingest.series import SeriesKey
@@ -267,10 +267,10 @@ class Pipeline:
         b = checks.bucket
         counts = self.partial.series_counts(sids, checks.points)
         mu = self.bank.expected(b, n)[sids]
-        if not (counts[:, -1] > mu).any():  # at or below the mean: no evidence
+        if not may_be_evidence(counts[:, -1], mu).any():  # counts only grow in a bucket
             return
         rows, cols = np.nonzero(np.arange(len(checks.points))[None, :] >= first[:, None])
-        log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows])
+        log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows], mu[rows])
         hit = log_p <= math.log(ip.p_outage)
         if not hit.any():
             return
