@@ -9,8 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from ingest.store import Store
-from ingest.windows import iso
+from outagewatch.ingest.store import Store
+from outagewatch.ingest.windows import iso
 
 DDL = """
 CREATE TABLE IF NOT EXISTS annotations (

@@ -15,19 +15,19 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response
 from scipy import stats
 
-from app import schemas
-from app.errors import ApiError
-from app.intake import Intake
-from app.outage_query import parse_outage_query
-from app.read_view import ReadView
-from app.responses import JSON, Rendered
-from app.runtime import Runtime
-from app.schemas import ServicePath
-from app.settings import Settings
-from app.wal import WalError
-from ingest.batch import normalize
-from ingest.report import SERVICE_RE, ReportError
-from ingest.windows import iso
+from outagewatch.app import schemas
+from outagewatch.app.errors import ApiError
+from outagewatch.app.intake import Intake
+from outagewatch.app.outage_query import parse_outage_query
+from outagewatch.app.read_view import ReadView
+from outagewatch.app.responses import JSON, Rendered
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.schemas import ServicePath
+from outagewatch.app.settings import Settings
+from outagewatch.app.wal import WalError
+from outagewatch.ingest.batch import normalize
+from outagewatch.ingest.report import SERVICE_RE, ReportError
+from outagewatch.ingest.windows import iso
 
 LEVEL_RANK = {"none": 0, "possible": 1, "outage": 2}
 

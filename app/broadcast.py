@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from app.events import Event, EventLog
+from outagewatch.app.events import Event, EventLog
 
 QUEUE = 64  # batches a stream may fall behind before it catches up from the log
 

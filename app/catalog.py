@@ -14,8 +14,8 @@ from typing import Any
 
 import polars as pl
 
-from ingest.catalog import Admission, Catalog
-from ingest.store import Store
+from outagewatch.ingest.catalog import Admission, Catalog
+from outagewatch.ingest.store import Store
 
 DDL = """
 CREATE TABLE IF NOT EXISTS catalog (

@@ -11,10 +11,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from ingest.readers import FileFormatError
-from ingest.report import ReportError
-from ingest.store import StoreError
-from ingest.windows import BUCKET_CHOICES, parse_bucket
+from outagewatch.ingest.readers import FileFormatError
+from outagewatch.ingest.report import ReportError
+from outagewatch.ingest.store import StoreError
+from outagewatch.ingest.windows import BUCKET_CHOICES, parse_bucket
 
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Open outage detection.")
 err = Console(stderr=True)
@@ -33,10 +33,10 @@ def serve(
     """Start the embedded server (DuckDB file under --data), or an intake node (--broker)."""
     import uvicorn
 
-    from app.connections import raise_fd_limit, server_options
-    from app.logs import configure
-    from app.main import create_app
-    from app.settings import Settings
+    from outagewatch.app.connections import raise_fd_limit, server_options
+    from outagewatch.app.logs import configure
+    from outagewatch.app.main import create_app
+    from outagewatch.app.settings import Settings
 
     try:
         settings = Settings.from_env(
@@ -47,7 +47,7 @@ def serve(
         err.print(f"[red]cannot start:[/] {exc}")
         raise typer.Exit(2) from None
     if settings.broker:
-        from app.broker.intake_node import create_intake_node
+        from outagewatch.app.broker.intake_node import create_intake_node
 
         err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
         try:
@@ -81,7 +81,7 @@ def new_key_cmd(
     key: Annotated[str | None, typer.Argument(help="Hash this key instead of a new one.")] = None,
 ) -> None:
     """Make an API key: give the key to the client, put its hash in OUTAGEWATCH_API_KEYS."""
-    from app.keys import hash_key, new_key
+    from outagewatch.app.keys import hash_key, new_key
 
     key = key or new_key()
     err.print("key (give to the client, shown once):")
@@ -101,11 +101,11 @@ def demo(
 
     import uvicorn
 
-    from app.connections import server_options
-    from app.demo import Demo
-    from app.logs import configure
-    from app.main import create_app
-    from app.settings import Settings
+    from outagewatch.app.connections import server_options
+    from outagewatch.app.demo import Demo
+    from outagewatch.app.logs import configure
+    from outagewatch.app.main import create_app
+    from outagewatch.app.settings import Settings
 
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
     settings = Settings.from_env(host=host, port=port, data=where)
@@ -131,8 +131,8 @@ def replay(
     scores: Annotated[Path | None, typer.Option(help="Per-series, per-bucket CSV.")] = None,
 ) -> None:
     """Replay a file through the same pipeline as the server, on stream time."""
-    from app.replay import count_rows
-    from app.replay import replay as run
+    from outagewatch.app.replay import count_rows
+    from outagewatch.app.replay import replay as run
 
     try:
         width = parse_bucket(bucket)
@@ -179,9 +179,9 @@ def worker(
     import asyncio
     import signal
 
-    from app.broker.intake_node import servers_of
-    from app.broker.worker import Worker
-    from app.settings import Settings
+    from outagewatch.app.broker.intake_node import servers_of
+    from outagewatch.app.broker.worker import Worker
+    from outagewatch.app.settings import Settings
 
     settings = Settings.from_env(data=data, broker=broker)
     parts = [int(p) for p in partitions.split(",") if p.strip()]

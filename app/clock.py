@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from ingest.clock import Clock, ManualClock, StreamClock
+from outagewatch.ingest.clock import Clock, ManualClock, StreamClock
 
 __all__ = ["Clock", "ManualClock", "StreamClock", "WallClock"]
 

@@ -30,11 +30,11 @@ from typing import Any
 
 import orjson
 
-from app.errors import ApiError
-from app.fastpath import Message, Receive, Scope
-from app.logs import LimitLog
-from app.proxies import TrustedProxies, parse_ip
-from app.settings import Settings
+from outagewatch.app.errors import ApiError
+from outagewatch.app.fastpath import Message, Receive, Scope
+from outagewatch.app.logs import LimitLog
+from outagewatch.app.proxies import TrustedProxies, parse_ip
+from outagewatch.app.settings import Settings
 
 
 def _raw(status: int, reason: str, code: str, message: str, extra: str = "") -> bytes:

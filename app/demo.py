@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import polars as pl
 
-from app.runtime import Runtime
+from outagewatch.app.runtime import Runtime
 
 log = logging.getLogger("outagewatch.demo")
 

@@ -22,7 +22,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from ingest.series import SeriesIndex
+from outagewatch.ingest.series import SeriesIndex
 
 I64 = npt.NDArray[np.int64]
 F64 = npt.NDArray[np.float64]

@@ -10,8 +10,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.responses import JSON
-from ingest.report import ReportError
+from outagewatch.app.responses import JSON
+from outagewatch.ingest.report import ReportError
 
 log = logging.getLogger("outagewatch")
 

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from ingest.store import Store
+from outagewatch.ingest.store import Store
 
 DDL = """
 CREATE TABLE IF NOT EXISTS events (

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from app.intake import Intake, error
+from outagewatch.app.intake import Intake, error
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from app.runtime import Runtime
-from app.wal import WalError
-from ingest.limits import PrefixCap, TokenBuckets, network_prefix
-from ingest.report import ReportError, parse_report
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.wal import WalError
+from outagewatch.ingest.limits import PrefixCap, TokenBuckets, network_prefix
+from outagewatch.ingest.report import ReportError, parse_report
 
 ACCEPTED = {
     True: b'{"accepted":true,"counted":true}',

@@ -14,7 +14,7 @@ import hmac
 import secrets
 from collections.abc import Iterable
 
-from ingest.limits import network_prefix
+from outagewatch.ingest.limits import network_prefix
 
 PREFIX = "sha256:"
 

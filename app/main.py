@@ -17,24 +17,24 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from app import errors, schemas
-from app.api import router
-from app.broadcast import Broadcast
-from app.clock import WallClock
-from app.connections import BodyGuard, body_too_large
-from app.errors import ApiError
-from app.faces.headers import FaceHeaders
-from app.fastpath import REPORTS_PATH, FastIntake, Message, Receive, Scope, Send, respond
-from app.intake import Intake
-from app.metrics import Metrics
-from app.proxies import TrustedProxies
-from app.routes_admin import router as admin_router
-from app.routes_live import router as live_router
-from app.routes_pages import FORM_MAX_BYTES, STATIC
-from app.routes_pages import router as pages_router
-from app.runtime import Runtime
-from app.settings import Settings
-from ingest.clock import Clock
+from outagewatch.app import errors, schemas
+from outagewatch.app.api import router
+from outagewatch.app.broadcast import Broadcast
+from outagewatch.app.clock import WallClock
+from outagewatch.app.connections import BodyGuard, body_too_large
+from outagewatch.app.errors import ApiError
+from outagewatch.app.faces.headers import FaceHeaders
+from outagewatch.app.fastpath import REPORTS_PATH, FastIntake, Message, Receive, Scope, Send, respond
+from outagewatch.app.intake import Intake
+from outagewatch.app.metrics import Metrics
+from outagewatch.app.proxies import TrustedProxies
+from outagewatch.app.routes_admin import router as admin_router
+from outagewatch.app.routes_live import router as live_router
+from outagewatch.app.routes_pages import FORM_MAX_BYTES, STATIC
+from outagewatch.app.routes_pages import router as pages_router
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import Clock
 
 access_log = logging.getLogger("outagewatch.access")
 

@@ -13,9 +13,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from app.errors import ApiError
-from ingest.store import decode_cursor, encode_cursor
-from ingest.windows import parse_iso
+from outagewatch.app.errors import ApiError
+from outagewatch.ingest.store import decode_cursor, encode_cursor
+from outagewatch.ingest.windows import parse_iso
 
 LEVELS = ("possible", "outage")
 STATES = ("open", "resolved", "all")

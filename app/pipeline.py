@@ -23,15 +23,15 @@ import numpy as np
 import orjson
 import polars as pl
 
-from app.chart import DayChart
-from app.early import Checks, PartialBuckets, plan_checks
-from app.read_view import ReadView, frozen
-from detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
-from detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
-from ingest.aggregator import Aggregator, ClosedBatch
-from ingest.dedup import Dedup
-from ingest.series import SeriesKey
-from ingest.store import REPORT_COLUMNS, Store
+from outagewatch.app.chart import DayChart
+from outagewatch.app.early import Checks, PartialBuckets, plan_checks
+from outagewatch.app.read_view import ReadView, frozen
+from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
+from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
+from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
+from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.store import REPORT_COLUMNS, Store
 
 LEVEL_NAMES = np.array(["", "possible", "outage"], dtype=object)
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from app.chart import DayChart
-from ingest.series import SeriesIndex, SeriesKey
+from outagewatch.app.chart import DayChart
+from outagewatch.ingest.series import SeriesIndex, SeriesKey
 
 
 def frozen(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

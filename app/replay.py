@@ -17,9 +17,9 @@ from typing import IO, Any
 import orjson
 import polars as pl
 
-from app.pipeline import Pipeline, PipelineConfig
-from ingest.batch import normalize
-from ingest.readers import read_chunks
+from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.ingest.batch import normalize
+from outagewatch.ingest.readers import read_chunks
 
 SCORE_COLUMNS = ["ts", "service", "region", "count", "expected", "score", "level"]
 

@@ -11,15 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import Response
 
-from app import schemas
-from app.annotations import MAX_AUTHOR, MAX_TEXT
-from app.api import require_key
-from app.errors import ApiError
-from app.responses import JSON
-from app.routes_live import json_object
-from app.runtime import Runtime
-from app.schemas import ServicePath
-from ingest.report import ReportError, check_service
+from outagewatch.app import schemas
+from outagewatch.app.annotations import MAX_AUTHOR, MAX_TEXT
+from outagewatch.app.api import require_key
+from outagewatch.app.errors import ApiError
+from outagewatch.app.responses import JSON
+from outagewatch.app.routes_live import json_object
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.schemas import ServicePath
+from outagewatch.ingest.report import ReportError, check_service
 
 Key = Annotated[str | None, Header()]
 

@@ -8,14 +8,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from app import schemas
-from app.api import require_key
-from app.broadcast import Broadcast, Lagged
-from app.errors import ApiError
-from app.responses import JSON
-from app.runtime import Runtime
-from app.webhooks import FORMATS, TargetRefused, readable
-from ingest.report import ReportError, check_region, check_service
+from outagewatch.app import schemas
+from outagewatch.app.api import require_key
+from outagewatch.app.broadcast import Broadcast, Lagged
+from outagewatch.app.errors import ApiError
+from outagewatch.app.responses import JSON
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.webhooks import FORMATS, TargetRefused, readable
+from outagewatch.ingest.report import ReportError, check_region, check_service
 
 KEEPALIVE_S = 15.0
 RETRY_AFTER_S = 30

@@ -14,18 +14,18 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from app import schemas
-from app.api import LEVEL_RANK, service_detail, services_list
-from app.errors import ApiError
-from app.faces import feeds, pages
-from app.faces.badge import badge
-from app.faces.http import etagged, page
-from app.intake import Intake
-from app.responses import Rendered
-from app.runtime import Runtime
-from app.schemas import ServicePath
-from ingest.report import PROBLEMS, SERVICE_RE
-from ingest.windows import iso
+from outagewatch.app import schemas
+from outagewatch.app.api import LEVEL_RANK, service_detail, services_list
+from outagewatch.app.errors import ApiError
+from outagewatch.app.faces import feeds, pages
+from outagewatch.app.faces.badge import badge
+from outagewatch.app.faces.http import etagged, page
+from outagewatch.app.intake import Intake
+from outagewatch.app.responses import Rendered
+from outagewatch.app.runtime import Runtime
+from outagewatch.app.schemas import ServicePath
+from outagewatch.ingest.report import PROBLEMS, SERVICE_RE
+from outagewatch.ingest.windows import iso
 
 STATIC = Path(__file__).parent / "static"
 FEED_LIMIT = 100

@@ -20,19 +20,19 @@ from typing import Any
 
 import polars as pl
 
-from app.annotations import Annotations
-from app.catalog import ServiceCatalog
-from app.events import EventLog
-from app.keys import ApiKeys, FailureThrottle
-from app.logs import LimitLog
-from app.pipeline import Pipeline, PipelineConfig
-from app.privacy import ReporterSalts, reporter_hash
-from app.read_view import ReadView
-from app.settings import Settings
-from app.wal import WriteAheadLog
-from app.webhooks import Webhooks
-from ingest.clock import Clock
-from ingest.store import REPORT_COLUMNS, Store, StoreError
+from outagewatch.app.annotations import Annotations
+from outagewatch.app.catalog import ServiceCatalog
+from outagewatch.app.events import EventLog
+from outagewatch.app.keys import ApiKeys, FailureThrottle
+from outagewatch.app.logs import LimitLog
+from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.privacy import ReporterSalts, reporter_hash
+from outagewatch.app.read_view import ReadView
+from outagewatch.app.settings import Settings
+from outagewatch.app.wal import WriteAheadLog
+from outagewatch.app.webhooks import Webhooks
+from outagewatch.ingest.clock import Clock
+from outagewatch.ingest.store import REPORT_COLUMNS, Store, StoreError
 
 log = logging.getLogger("outagewatch")
 incident_log = logging.getLogger("outagewatch.incidents")

@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import Path
 
-from ingest.regions import REGIONS
-from ingest.report import MAX_COUNT, PROBLEM_RE, REPORTER_RE, SERVICE_RE
+from outagewatch.ingest.regions import REGIONS
+from outagewatch.ingest.report import MAX_COUNT, PROBLEM_RE, REPORTER_RE, SERVICE_RE
 
 SERVICE = {"type": "string", "pattern": f"^{SERVICE_RE.pattern}$", "example": "amazon"}
 REGION = {

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from ingest.windows import parse_bucket
+from outagewatch.ingest.windows import parse_bucket
 
 PREFIX = "OUTAGEWATCH_"
 

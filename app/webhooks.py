@@ -42,8 +42,8 @@ import httpx
 import orjson
 import polars as pl
 
-from app.events import Event
-from ingest.store import Store
+from outagewatch.app.events import Event
+from outagewatch.ingest.store import Store
 
 log = logging.getLogger("outagewatch")
 delivery_log = logging.getLogger("outagewatch.deliveries")

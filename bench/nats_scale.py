@@ -22,10 +22,10 @@ from pathlib import Path
 
 import orjson
 
-from app.broker.cluster import LocalCluster
-from app.broker.intake_node import IntakeNode
-from app.settings import Settings
-from ingest.clock import ManualClock
+from outagewatch.app.broker.cluster import LocalCluster
+from outagewatch.app.broker.intake_node import IntakeNode
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import ManualClock
 
 T0 = 1_793_577_600.0
 

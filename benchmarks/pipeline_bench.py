@@ -18,10 +18,10 @@ import numpy as np
 import orjson
 import polars as pl
 
-from detector.incidents import IncidentTracker
-from detector.model import SeriesBank
-from ingest.aggregator import Aggregator
-from ingest.batch import normalize
+from outagewatch.detector.incidents import IncidentTracker
+from outagewatch.detector.model import SeriesBank
+from outagewatch.ingest.aggregator import Aggregator
+from outagewatch.ingest.batch import normalize
 
 T0 = 1_793_577_600.0
 
@@ -102,7 +102,7 @@ def aggregator_rows(rows: int = 600_000) -> dict[str, float]:
 
 def bulk_validation(rows: int = 200_000) -> dict[str, float]:
     """The import endpoint's parse + vectorised validation, without HTTP."""
-    from app.api import _parse_bulk
+    from outagewatch.app.api import _parse_bulk
 
     rng = np.random.default_rng(2)
     body = b"\n".join(

@@ -36,8 +36,8 @@ import numpy as np
 import orjson
 import polars as pl
 
-from app.pipeline import PipelineConfig
-from app.replay import replay
+from outagewatch.app.pipeline import PipelineConfig
+from outagewatch.app.replay import replay
 
 NAB = Path("../shared/data/nab-realtweets-dev/Twitter_volume_AAPL.csv")
 BUCKET = 300

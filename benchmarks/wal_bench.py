@@ -15,8 +15,8 @@ from typing import Any
 
 import orjson
 
-from app.main import create_app
-from app.settings import Settings
+from outagewatch.app.main import create_app
+from outagewatch.app.settings import Settings
 
 
 async def drive(app: Any, n: int, inflight: int = 64) -> float:

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from detector.model import Step, nb_sf, recent_buckets
+from outagewatch.detector.model import Step, nb_sf, recent_buckets
 
 SeriesKey = tuple[str, str | None]
 

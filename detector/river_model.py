@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from river import base as river_base
 
-from detector.model import ModelParams, SeriesBank
+from outagewatch.detector.model import ModelParams, SeriesBank
 
 
 class SeasonalNB(river_base.AnomalyDetector):

@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from ingest.series import SeriesIndex
+from outagewatch.ingest.series import SeriesIndex
 
 # Input columns: ts (Float64 epoch s), service, region (null ok), problem (null ok), weight.
 BATCH_SCHEMA: dict[str, pl.DataType] = {

@@ -11,8 +11,8 @@ from typing import Any
 
 import polars as pl
 
-from ingest.regions import REGIONS
-from ingest.report import (
+from outagewatch.ingest.regions import REGIONS
+from outagewatch.ingest.report import (
     MAX_COUNT,
     PROBLEM_RE,
     REPORTER_RE,

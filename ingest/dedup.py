@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 
-from ingest.generations import Generations
+from outagewatch.ingest.generations import Generations
 
 
 class Dedup:

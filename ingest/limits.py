@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from ingest.generations import Generations
+from outagewatch.ingest.generations import Generations
 
 
 class TokenBuckets:

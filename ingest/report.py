@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.regions import REGIONS
+from outagewatch.ingest.regions import REGIONS
 
 SERVICE_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 PROBLEM_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")

@@ -54,7 +54,7 @@ from locust.runners import WorkerRunner
 from locust.stats import StatsEntry
 
 try:  # the real allowed set; a bare Locust worker without the project falls back
-    from ingest.report import PROBLEMS
+    from outagewatch.ingest.report import PROBLEMS
 except ImportError:  # pragma: no cover
     PROBLEMS = ("login", "app", "website", "payments", "connection", "other")
 

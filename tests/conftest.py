@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import OutageWatch, create_app
-from app.settings import Settings
-from ingest.clock import ManualClock
+from outagewatch.app.main import OutageWatch, create_app
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import ManualClock
 
 # Monday 2026-11-02 00:00:00 UTC: tests start on a known hour of the week.
 T0 = 1_793_577_600.0
@@ -123,7 +123,7 @@ def serving(app: OutageWatch) -> Iterator[str]:
 
     import uvicorn
 
-    from app.connections import server_options
+    from outagewatch.app.connections import server_options
 
     # As `outagewatch serve` runs it: our protocol and limits, uvicorn's proxy headers off.
     options = server_options(app.runtime.settings)

@@ -12,8 +12,8 @@ import numpy as np
 import polars as pl
 from hypothesis import strategies as st
 
-from app.pipeline import Pipeline, PipelineConfig
-from ingest.batch import OUT_SCHEMA
+from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.ingest.batch import OUT_SCHEMA
 from tests.conftest import T0
 
 HISTORY_S = 25 * 3600  # the system raises nothing before it has seen a day

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import OutageWatch, create_app
-from app.settings import Settings
-from ingest.clock import ManualClock
+from outagewatch.app.main import OutageWatch, create_app
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import run_async, running, settings, tick_to, warm_up
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi.testclient import TestClient
 
-from ingest.clock import ManualClock
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running
 
 

@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ingest.aggregator import Aggregator
+from outagewatch.ingest.aggregator import Aggregator
 
 
 def batch(rows: list[tuple[float, str, str | None, str | None, int]]) -> pl.DataFrame:

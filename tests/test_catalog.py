@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from app.keys import hash_key
-from ingest.clock import ManualClock
+from outagewatch.app.keys import hash_key
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, import_rows, running, tick_to
 
 AUTH = {"authorization": f"Bearer {API_KEY}"}

@@ -8,8 +8,8 @@ import threading
 
 from fastapi.testclient import TestClient
 
-from app.main import OutageWatch
-from app.responses import Rendered
+from outagewatch.app.main import OutageWatch
+from outagewatch.app.responses import Rendered
 from tests.conftest import import_rows
 
 

@@ -17,8 +17,8 @@ import httpx
 import orjson
 import pytest
 
-from app.main import create_app
-from ingest.clock import ManualClock
+from outagewatch.app.main import create_app
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, serving, settings
 
 WAIT = 10.0  # the longest any answer may take here

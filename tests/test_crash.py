@@ -22,7 +22,7 @@ import httpx
 import orjson
 import pytest
 
-from app.privacy import reporter_hash
+from outagewatch.app.privacy import reporter_hash
 
 pytestmark = pytest.mark.slow
 BIN = Path(sys.executable).parent

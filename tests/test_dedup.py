@@ -4,9 +4,9 @@ from pathlib import Path
 
 from fastapi.testclient import TestClient
 
-from ingest.clock import ManualClock
-from ingest.dedup import Dedup
-from ingest.store import Store
+from outagewatch.ingest.clock import ManualClock
+from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.store import Store
 from tests.conftest import running
 
 

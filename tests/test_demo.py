@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from app.demo import CASCADE, Demo
-from app.main import create_app
-from ingest.clock import ManualClock
+from outagewatch.app.demo import CASCADE, Demo
+from outagewatch.app.main import create_app
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, settings
 
 

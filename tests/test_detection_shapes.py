@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.incidents import IncidentTracker
-from detector.model import SeriesBank
-from ingest.clock import ManualClock
+from outagewatch.detector.incidents import IncidentTracker
+from outagewatch.detector.model import SeriesBank
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, running, tick_to, warm_up
 
 

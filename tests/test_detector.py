@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import base as river_base
 
-from detector.model import (
+from outagewatch.detector.model import (
     ModelParams,
     SeriesBank,
     evidence_logsf,
@@ -17,7 +17,7 @@ from detector.model import (
     nb_sf,
     score_of,
 )
-from detector.river_model import SeasonalNB
+from outagewatch.detector.river_model import SeasonalNB
 from tests.conftest import T0
 
 

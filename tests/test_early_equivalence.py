@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.early import PartialBuckets
-from app.pipeline import Pipeline
-from ingest.series import SeriesIndex
+from outagewatch.app.early import PartialBuckets
+from outagewatch.app.pipeline import Pipeline
+from outagewatch.ingest.series import SeriesIndex
 from tests.conftest import T0
 from tests.partial_traffic import TAIL_S, Burst, bursts, replayed
 

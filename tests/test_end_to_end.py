@@ -9,9 +9,9 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from app.main import OutageWatch
-from app.replay import replay
-from ingest.clock import ManualClock
+from outagewatch.app.main import OutageWatch
+from outagewatch.app.replay import replay
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, backfill, running, tick_to
 from tests.scenario import background, to_csv
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.clock import ManualClock
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import running
 
 BIN = Path(sys.executable).parent / "outagewatch"

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.clock import ManualClock
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import running, tick_to, warm_up
 from tests.partial_traffic import TAIL_S, Burst, Run, bursts, replayed
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from detector.incidents import Incident, IncidentParams, IncidentTracker
-from detector.model import Step
+from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker
+from outagewatch.detector.model import Step
 
 KEYS = [("aws", None), ("netflix", None), ("aws", "US")]
 

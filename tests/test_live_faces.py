@@ -14,9 +14,9 @@ import httpx
 import orjson
 from httpx_sse import connect_sse
 
-from app.main import create_app
-from app.webhooks import verify
-from ingest.clock import ManualClock
+from outagewatch.app.main import create_app
+from outagewatch.app.webhooks import verify
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, serving, settings, surge, tick_to, warm_up
 
 KEY = {"authorization": f"Bearer {API_KEY}"}

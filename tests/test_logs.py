@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from app.logs import JsonFormatter, configure_level
-from app.settings import Settings
-from ingest.clock import ManualClock
+from outagewatch.app.logs import JsonFormatter, configure_level
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, surge, tick_to, warm_up
 
 

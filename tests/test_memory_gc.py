@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import gc
 
-from ingest.dedup import Dedup
-from ingest.generations import Generations
-from ingest.limits import PrefixCap, TokenBuckets
+from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.generations import Generations
+from outagewatch.ingest.limits import PrefixCap, TokenBuckets
 
 
 def tracked_in(obj: object) -> list[object]:

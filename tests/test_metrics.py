@@ -3,8 +3,8 @@ from __future__ import annotations
 import json
 import logging
 
-from app.logs import JsonFormatter
-from ingest.clock import ManualClock
+from outagewatch.app.logs import JsonFormatter
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import running
 
 

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from app.errors import ApiError
-from app.outage_query import parse_outage_query, select
-from detector.incidents import Incident
-from ingest.store import Store
+from outagewatch.app.errors import ApiError
+from outagewatch.app.outage_query import parse_outage_query, select
+from outagewatch.detector.incidents import Incident
+from outagewatch.ingest.store import Store
 
 T0 = 1_793_577_600
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import orjson
 
-from ingest.clock import ManualClock
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, running
 
 DAY = 86400.0

@@ -8,8 +8,8 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.main import create_app
-from ingest.clock import ManualClock
+from outagewatch.app.main import create_app
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import run_async, serving, settings
 
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from app.main import create_app
-from app.settings import Settings
-from ingest.clock import ManualClock
+from outagewatch.app.main import create_app
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import serving, settings, surge, tick_to, warm_up
 
 FORGED = "evil.example"

@@ -10,8 +10,8 @@ import numpy as np
 import polars as pl
 import pytest
 
-from app.pipeline import Pipeline, PipelineConfig
-from ingest.batch import normalize
+from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.ingest.batch import normalize
 
 ROOT = Path(__file__).resolve().parent.parent
 # The engine and the drivers that restore it: everything else reads the published view.

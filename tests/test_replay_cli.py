@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 from typer.testing import CliRunner
 
-from app.cli import cli
+from outagewatch.app.cli import cli
 from tests.conftest import T0
 from tests.scenario import background, to_csv
 

@@ -11,9 +11,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from app.pipeline import Pipeline, PipelineConfig
-from detector.incidents import Incident
-from ingest.clock import ManualClock
+from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.detector.incidents import Incident
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, backfill, running, tick_to
 from tests.scenario import background
 

@@ -12,8 +12,8 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from app.main import create_app
-from ingest.clock import ManualClock
+from outagewatch.app.main import create_app
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, T0
 from tests.conftest import settings as app_settings
 

@@ -10,8 +10,8 @@ from contextlib import AsyncExitStack
 
 import httpx
 
-from app.main import create_app
-from ingest.clock import ManualClock
+from outagewatch.app.main import create_app
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import run_async, serving, settings, surge, tick_to, warm_up
 
 WAIT = 20.0

@@ -15,9 +15,9 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from app.replay import replay
-from detector.incidents import IncidentParams, IncidentTracker
-from ingest.clock import ManualClock
+from outagewatch.app.replay import replay
+from outagewatch.detector.incidents import IncidentParams, IncidentTracker
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, import_rows, running, tick_to
 
 Rate = Callable[[np.ndarray], np.ndarray]  # minute index -> reports per minute
@@ -107,8 +107,8 @@ def test_ingest_gap_is_neither_learned_nor_alarmed(tmp_path: Path) -> None:
 
     # The same stream through a pipeline we can look into: the silent buckets were
     # skipped, and the expectation after the gap is the one before it.
-    from app.pipeline import Pipeline, PipelineConfig
-    from ingest.batch import normalize
+    from outagewatch.app.pipeline import Pipeline, PipelineConfig
+    from outagewatch.ingest.batch import normalize
 
     df = stream(days * DAY, rates, gap=(g0, g0 + 30))
     pipe = Pipeline(PipelineConfig(early_check_s=0))
@@ -217,7 +217,7 @@ def test_outage_resolves_minutes_after_the_return_to_normal(tmp_path: Path) -> N
 def test_sparse_outage_is_not_resolved_by_a_few_empty_minutes() -> None:
     """A sparse series out at a report every 3 minutes against 0.01 a minute: empty
     minutes are expected while it is out, so only a long quiet ends it."""
-    from detector.model import Step
+    from outagewatch.detector.model import Step
 
     tr = IncidentTracker(IncidentParams(), bucket_seconds=60)
     keys = [("tool", None)]

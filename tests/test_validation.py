@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from ingest.report import ReportError, parse_report
+from outagewatch.ingest.report import ReportError, parse_report
 
 BAD_BODIES = [
     (b"{", "application/json", 400, "invalid_json", None),
@@ -212,7 +212,7 @@ def test_every_answer_says_nosniff(client: TestClient) -> None:
 
 
 def test_healthz_does_not_show_where_the_database_is(tmp_path: Path) -> None:
-    from ingest.clock import ManualClock
+    from outagewatch.ingest.clock import ManualClock
     from tests.conftest import T0, running
 
     with running(ManualClock(T0), tmp_path / "data") as (_, client):
@@ -226,9 +226,9 @@ def test_the_intake_nodes_reads_are_bounded_too() -> None:
     """The broker's intake node (no broker needed to read its empty feed)."""
     import httpx
 
-    from app.broker.intake_node import create_intake_node
-    from app.settings import Settings
-    from ingest.clock import ManualClock
+    from outagewatch.app.broker.intake_node import create_intake_node
+    from outagewatch.app.settings import Settings
+    from outagewatch.ingest.clock import ManualClock
     from tests.conftest import T0, run_async
 
     node = create_intake_node(

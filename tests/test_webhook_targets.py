@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from ingest.clock import ManualClock
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, surge, tick_to, warm_up
 from tests.test_live_faces import Receiver
 

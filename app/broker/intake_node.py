@@ -29,9 +29,9 @@ import nats
 import orjson
 from fastapi import FastAPI, Query, Request, Response
 
-from app import errors
-from app.broker.read_model import IncidentReadModel
-from app.broker.subjects import (
+from outagewatch.app import errors
+from outagewatch.app.broker.read_model import IncidentReadModel
+from outagewatch.app.broker.subjects import (
     KV_INCIDENTS,
     REPORTS,
     encode_report,
@@ -41,13 +41,13 @@ from app.broker.subjects import (
     partition_of,
     report_subject,
 )
-from app.fastpath import NoSniff
-from app.intake import ACCEPTED, JSON_TYPES, error
-from app.outage_query import parse_outage_query, select
-from app.proxies import ProxyHeaders, TrustedProxies
-from ingest.clock import Clock
-from ingest.dedup import Dedup
-from ingest.report import ReportError, parse_report
+from outagewatch.app.fastpath import NoSniff
+from outagewatch.app.intake import ACCEPTED, JSON_TYPES, error
+from outagewatch.app.outage_query import parse_outage_query, select
+from outagewatch.app.proxies import ProxyHeaders, TrustedProxies
+from outagewatch.ingest.clock import Clock
+from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.report import ReportError, parse_report
 
 
 def _error(status: int, code: str, message: str, field: str | None = None) -> tuple[int, bytes]:
@@ -182,7 +182,7 @@ class IntakeNode:
 def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
     """`settings.broker` names the NATS servers; `clock` stamps reports (tests inject one)."""
     if clock is None:
-        from app.clock import WallClock
+        from outagewatch.app.clock import WallClock
 
         clock = WallClock()
     node = IntakeNode(settings, clock)

@@ -32,7 +32,7 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
-from app.broker.subjects import (
+from outagewatch.app.broker.subjects import (
     INCIDENTS,
     KV_INCIDENTS,
     REPORTS,
@@ -41,9 +41,9 @@ from app.broker.subjects import (
     incident_key,
     partition_filter,
 )
-from app.pipeline import Pipeline, PipelineConfig
-from app.settings import Settings
-from ingest.store import Store
+from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.store import Store
 
 log = logging.getLogger("outagewatch.worker")
 SNAPSHOT, OFFSET = "pipeline", "offset"

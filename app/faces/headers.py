@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from app.fastpath import ASGIApp, Message, Receive, Scope, Send
+from outagewatch.app.fastpath import ASGIApp, Message, Receive, Scope, Send
 
 CORS_PREFIXES = ("/v1/services", "/v1/outages")
 

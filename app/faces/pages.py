@@ -6,9 +6,9 @@ from __future__ import annotations
 from html import escape as esc
 from typing import Any
 
-from app.faces.chart import chart, sparkline
-from app.faces.feeds import title as incident_title
-from ingest.report import PROBLEMS
+from outagewatch.app.faces.chart import chart, sparkline
+from outagewatch.app.faces.feeds import title as incident_title
+from outagewatch.ingest.report import PROBLEMS
 
 LEVEL_TEXT = {
     "none": "No problems",

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import OutageWatch
-from ingest.clock import ManualClock
+from outagewatch.app.main import OutageWatch
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import running, surge, tick_to, warm_up
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from app.main import create_app
-from ingest.clock import ManualClock
+from outagewatch.app.main import create_app
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import serving, settings, tick_to
 from tests.faces.conftest import CHROMIUM, DOCS, counted, start_outage
 

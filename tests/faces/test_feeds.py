@@ -7,9 +7,9 @@ import xml.etree.ElementTree as ET
 import feedparser
 from fastapi.testclient import TestClient
 
-from app.faces.badge import badge
-from app.main import OutageWatch
-from ingest.clock import ManualClock
+from outagewatch.app.faces.badge import badge
+from outagewatch.app.main import OutageWatch
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import tick_to
 
 Outage = tuple[OutageWatch, TestClient]

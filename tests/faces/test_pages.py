@@ -6,7 +6,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from app.main import OutageWatch
+from outagewatch.app.main import OutageWatch
 from tests.faces.conftest import counted
 
 Outage = tuple[OutageWatch, TestClient]

@@ -12,9 +12,9 @@ from typing import Any
 import nats
 import pytest
 
-from app.broker.cluster import LocalCluster
-from app.broker.subjects import REPORTS
-from app.broker.worker import Worker
+from outagewatch.app.broker.cluster import LocalCluster
+from outagewatch.app.broker.subjects import REPORTS
+from outagewatch.app.broker.worker import Worker
 
 pytestmark = pytest.mark.nats
 

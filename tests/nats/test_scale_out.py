@@ -15,13 +15,13 @@ import nats
 import pytest
 from fastapi.testclient import TestClient
 
-from app.broker.cluster import LocalCluster
-from app.broker.intake_node import create_intake_node
-from app.broker.subjects import REPORTS
-from app.broker.worker import Worker, step_through
-from app.pipeline import Pipeline
-from app.settings import Settings
-from ingest.clock import ManualClock
+from outagewatch.app.broker.cluster import LocalCluster
+from outagewatch.app.broker.intake_node import create_intake_node
+from outagewatch.app.broker.subjects import REPORTS
+from outagewatch.app.broker.worker import Worker, step_through
+from outagewatch.app.pipeline import Pipeline
+from outagewatch.app.settings import Settings
+from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0
 from tests.nats.conftest import WorkerThread, drained, run
 from tests.scenario import background
