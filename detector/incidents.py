@@ -321,7 +321,7 @@ class IncidentTracker:
             enough = step.recent >= p.related_min_reporters
             e = np.maximum(e, (boost & enough & (step.p <= p.related_p_possible)).astype(np.int8))
             e[boost & enough & (step.p <= p.related_p_outage)] = 2
-        if allowed is not None:
+        if allowed is not None and not allowed[:n].all():
             e = np.where(allowed[:n], e, 0).astype(np.int8)
         if forced is not None:
             e = np.where(forced[:n], 2, e).astype(np.int8)
@@ -329,7 +329,6 @@ class IncidentTracker:
         # Buckets with excess since the rise began, kept while its evidence lasts.
         self._bursts[:n] = np.where(onset_hit | (e >= 1), self._bursts[:n] + excess, 0)
         end = t + self.width
-        faded = (step.p1 > p.active_p) & (step.p_short > p.active_p) & (step.p_mid > p.alive_p)
         changed: dict[int, Incident] = {}
         self.just_opened, self.just_resolved = [], []
 
@@ -371,6 +370,8 @@ class IncidentTracker:
 
         # Update open incidents.
         by_problem = problems(list(self.open)) if problems is not None and self.open else {}
+        if self.open:
+            faded = (step.p1 > p.active_p) & (step.p_short > p.active_p) & (step.p_mid > p.alive_p)
         for sid, inc in list(self.open.items()):
             if sid >= n:
                 continue

@@ -26,7 +26,7 @@ from outagewatch.app.engine.chart import DayChart
 from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
 from outagewatch.app.engine.read_view import ReadView, frozen
 from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
-from outagewatch.detector.model import ModelParams, SeriesBank, recent_buckets
+from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.series import SeriesKey
@@ -363,10 +363,10 @@ class Pipeline:
         b = checks.bucket
         counts = self.partial.series_counts(sids, checks.points)
         mu = self.bank.expected(b, n)[sids]
-        if not (counts[:, -1] > mu).any():  # at or below the mean: no evidence
+        if not may_be_evidence(counts[:, -1], mu).any():  # counts only grow in a bucket
             return
         rows, cols = np.nonzero(np.arange(len(checks.points))[None, :] >= first[:, None])
-        log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows])
+        log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows], mu[rows])
         hit = log_p <= math.log(ip.p_outage)
         if not hit.any():
             return
