@@ -2,7 +2,10 @@
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# STAMP: what the server needs (`make run`, `make demo`); DEV: that and the dev tools
+# (pytest, mypy, playwright, ...) for tests and lint.
 STAMP := $(VENV)/.installed
+DEV := $(VENV)/.installed-dev
 HOST ?= 127.0.0.1
 PORT ?= 8000
 DATA ?= ./data
@@ -12,8 +15,12 @@ DATA ?= ./data
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -e .
 	touch $(STAMP)
+
+$(DEV): $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(DEV)
 
 run: $(STAMP)
 	$(BIN)/outagewatch serve --host $(HOST) --port $(PORT) --data $(DATA)
@@ -22,15 +29,19 @@ run: $(STAMP)
 chromium:
 	sh scripts/install-chromium.sh
 
-test: $(STAMP) chromium
+test: $(DEV) chromium
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
-	$(BIN)/mypy ingest detector app
+	@# mypy does not follow setuptools' editable import hook: it reads the three folders
+	@# through links named as installed (outagewatch.app, .detector, .ingest).
+	mkdir -p $(VENV)/typecheck/outagewatch
+	for d in app detector ingest; do ln -sfn ../../../$$d $(VENV)/typecheck/outagewatch/$$d; done
+	MYPYPATH=$(VENV)/typecheck $(BIN)/mypy -p outagewatch.ingest -p outagewatch.detector -p outagewatch.app
 
-fmt: $(STAMP)
+fmt: $(DEV)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
@@ -40,7 +51,7 @@ demo: $(STAMP)
 	$(BIN)/outagewatch demo --host $(HOST) --port $(PORT)
 
 # Figures for docs/benchmarks.md: in-process first, then HTTP under wrk.
-bench: $(STAMP)
+bench: $(DEV)
 	bash scripts/install-bench-tools.sh
 	mkdir -p benchmarks/out
 	$(BIN)/python -m benchmarks.pipeline_bench --json benchmarks/out/pipeline.json

@@ -12,15 +12,6 @@ import polars as pl
 from outagewatch.ingest.store import Store
 from outagewatch.ingest.windows import iso
 
-DDL = """
-CREATE TABLE IF NOT EXISTS annotations (
-    id VARCHAR PRIMARY KEY,
-    incident_id VARCHAR NOT NULL,
-    created_at DOUBLE NOT NULL,
-    author VARCHAR,
-    text VARCHAR NOT NULL
-);
-"""
 SCHEMA = {
     "id": pl.String,
     "incident_id": pl.String,
@@ -35,7 +26,6 @@ MAX_AUTHOR = 64
 class Annotations:
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.write(DDL)
         self.version = 0
 
     def add(self, incident_id: str, text: str, author: str | None, now: float) -> dict[str, Any]:

@@ -1,30 +1,33 @@
 """The JSON API: intake (documented here, served by the fast path), bulk import, the
 outage feed, services, health. Reads come from DuckDB cursors and the view the writer
-publishes after each tick (app/read_view.py), never from the engine's live arrays, so a
+publishes after each tick (app/engine/read_view.py), never from the engine's live arrays, so a
 request cannot see a half-applied bucket."""
 
 from __future__ import annotations
 
-import math
+from functools import partial
 from typing import Annotated, Any
 
 import numpy as np
 import orjson
 import polars as pl
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from scipy import stats
 
 from outagewatch.app import schemas
+from outagewatch.app.auth import admin as admin_key
+from outagewatch.app.engine.pipeline import IngestResult
+from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.errors import ApiError
+from outagewatch.app.idempotency import IdempotencyError, ImportKeys, body_hash, encode
 from outagewatch.app.intake import Intake
 from outagewatch.app.outage_query import parse_outage_query
-from outagewatch.app.read_view import ReadView
 from outagewatch.app.responses import JSON, Rendered
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
 from outagewatch.app.settings import Settings
-from outagewatch.app.wal import WalError
+from outagewatch.app.wal import Entry, WalError
 from outagewatch.ingest.batch import normalize
 from outagewatch.ingest.report import SERVICE_RE, ReportError
 from outagewatch.ingest.windows import iso
@@ -32,9 +35,18 @@ from outagewatch.ingest.windows import iso
 LEVEL_RANK = {"none": 0, "possible": 1, "outage": 2}
 
 
+IMPORT_DOC = """Rows in minutes the detector has already closed are stored but not counted
+(closed minutes are not re-aggregated): the answer says how many (`too_late`) and from
+when (`closed_before`). Send `Idempotency-Key: <a new UUID per import>` to make a retry
+safe: a retried import with the same key counts nothing again and gets the first
+answer. Answers 503 (nothing counted) when the reports cannot be made durable."""
+
+
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     api = APIRouter()
+    needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
     rendered = Rendered()
+    imports = ImportKeys(rt.store)
 
     @api.post(
         "/v1/reports",
@@ -61,16 +73,15 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
     @api.post(
         "/v1/import",
+        dependencies=needs_key,
         tags=["intake"],
         summary="Trusted bulk import (API key): NDJSON or a JSON array; may carry ts and count",
+        description=IMPORT_DOC,
         openapi_extra=schemas.IMPORT,
     )
     async def bulk_import(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> dict[str, Any]:
-        require_key(rt, request, authorization, x_api_key)
         if rt.disk_low:
             raise ApiError(503, "unavailable", "the server's disk is nearly full; retry later")
         body = await request.body()
@@ -78,6 +89,25 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             raise ApiError(
                 413, "body_too_large", f"an import is at most {rt.settings.max_import_bytes} bytes"
             )
+        key = request.headers.get("idempotency-key")
+        if key is None:
+            return await _import(rt, request, body, None, "")
+        digest = body_hash(body)
+        try:
+            ImportKeys.check(key)
+            earlier = await imports.begin(key, digest)
+        except IdempotencyError as exc:
+            raise ApiError(422, exc.code, str(exc), "Idempotency-Key") from None
+        if earlier is not None:
+            return earlier
+        try:
+            return await _import(rt, request, body, key, digest)
+        finally:
+            imports.end(key)
+
+    async def _import(
+        rt: Runtime, request: Request, body: bytes, key: str | None, digest: str
+    ) -> dict[str, Any]:
         df = _parse_bulk(body, request.headers.get("content-type", ""))
         try:
             batch = normalize(df)
@@ -91,24 +121,32 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 "reporter", [None if t is None else rt.reporter_id(t, "", "") for t in tokens]
             )
         )
-        if rt.wal is not None:
-            first = rt.wal.reserve(len(batch))
-            batch = batch.with_columns(
-                pl.int_range(first, first + len(batch), eager=True).alias("seq")
-            )
-        result = rt.pipeline.ingest(batch)
-        if rt.wal is not None:  # durable before answering, like single reports
-            lines = [
-                orjson.dumps(list(row)) + b"\n"
-                for row in result.rows.select(
-                    "seq", "ts", "service", "region", "problem", "reporter", "counted", "weight"
+        # Durable first, then counted: dedup decides now (in arrival order), the rows join
+        # the pipeline only once the log holds them, and a 503 counts nothing.
+        batch = rt.pipeline.judge(batch)
+        apply = partial(_take_import, rt, batch, key, digest)
+        if rt.wal is None:
+            answer, stored = apply(None)
+        else:
+            rests = [
+                orjson.dumps([*row, key])[1:-1]
+                for row in batch.select(
+                    "ts", "service", "region", "problem", "reporter", "counted", "count"
                 ).iter_rows()
             ]
             try:
-                await rt.wal.append(lines)
+                (result,) = await rt.wal.write([Entry(rests, apply)])
             except WalError as exc:
+                rt.pipeline.forget(
+                    batch["reporter"].to_list(), batch["service"].to_list(), batch["ts"].to_list()
+                )
                 raise ApiError(503, "unavailable", f"reports cannot be stored: {exc}") from None
-        return {"accepted": result.accepted, "reports": result.reports, "counted": result.counted}
+            if result is None:
+                raise ApiError(503, "unavailable", "the import could not be counted; retry")
+            answer, stored = result
+        if key is not None:
+            imports.keep(key, stored)
+        return answer
 
     @api.get("/v1/outages", tags=["feed"], summary="Incidents, newest first (open by default)")
     def outages(
@@ -174,7 +212,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             if rt.disk_low
             else None
         )
-        error = rt.last_error or wal_error or disk
+        error = rt.last_error or wal_error or rt.durability_error() or disk
         return JSON(
             {
                 "status": "ok" if error is None else "degraded",
@@ -187,6 +225,10 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 # Intake's own counters, live (the rest is as of the last tick).
                 "reports_accepted": rt.pipeline.reports_accepted,
                 "reports_counted": rt.pipeline.reports_counted,
+                # The write-ahead log: a gap in stored sequence numbers, or a log found
+                # shorter than the database at start (removed, lost), is said here.
+                "log_gap": rt.seq_gap,
+                "log_reset": rt.wal_reset,
                 # Where the file is is the operator's business, not every visitor's.
                 "database": "memory" if rt.settings.data is None else "file",
             },
@@ -196,38 +238,39 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     return api
 
 
-def require_key(
-    rt: Runtime, request: Request, authorization: str | None, x_api_key: str | None
-) -> None:
-    """The key is `X-API-Key` when that is not empty, else the Bearer token. Wrong
-    keys are counted per client network; past `admin_failures_per_minute`, 429."""
-    if not rt.api_keys:
-        raise ApiError(
-            403,
-            "admin_disabled",
-            "admin endpoints are off: start the server with OUTAGEWATCH_API_KEYS "
-            "(`outagewatch new-key` makes one)",
+def _take_import(
+    rt: Runtime, batch: pl.DataFrame, key: str | None, digest: str, first_seq: int | None
+) -> tuple[dict[str, Any], str]:
+    """Once the import is durable: its rows join the pipeline, and its answer says
+    what counted and what did not, and why."""
+    if first_seq is not None:
+        batch = batch.with_columns(
+            pl.int_range(first_seq, first_seq + len(batch), eager=True).alias("seq")
         )
-    address = request.client.host if request.client else ""
-    now = rt.clock.now()
-    wait = rt.admin_failures.wait(address, now)
-    if wait > 0:
-        seconds = max(1, math.ceil(wait))
-        rt.limit_tripped("admin_failures")
-        raise ApiError(
-            429,
-            "too_many_failures",
-            f"too many wrong API keys from this network; retry in {seconds} s",
-            headers={"retry-after": str(seconds)},
-        )
-    given = (x_api_key or "").strip()
-    if not given and authorization and authorization[:7].lower() == "bearer ":
-        given = authorization[7:].strip()
-    if not given:
-        raise ApiError(401, "missing_api_key", "send an API key as 'Authorization: Bearer KEY'")
-    if not rt.api_keys.check(given):
-        rt.admin_failures.fail(address, now)
-        raise ApiError(401, "invalid_api_key", "that API key is not valid")
+    answers: list[dict[str, Any]] = []
+
+    def describe(result: IngestResult) -> str:
+        answer: dict[str, Any] = {
+            "accepted": result.accepted,
+            "reports": result.reports,
+            "counted": result.counted,
+            "not_counted": result.reports - result.counted,
+            "duplicates": result.reports - result.counted - result.too_late,
+            "too_late": result.too_late,
+        }
+        if result.closed_before is not None:
+            answer["closed_before"] = iso(result.closed_before)
+            answer["message"] = (
+                f"{result.too_late} reports fall in minutes already closed (before "
+                f"{answer['closed_before']}): stored, not counted"
+            )
+        answers.append(answer)
+        return encode(digest, answer)
+
+    result = rt.pipeline.take(batch, late=True, key=key, describe=describe)
+    if not answers:
+        describe(result)
+    return answers[0], encode(digest, answers[0])
 
 
 def _parse_bulk(body: bytes, content_type: str) -> pl.DataFrame:

@@ -17,20 +17,12 @@ import polars as pl
 from outagewatch.ingest.catalog import Admission, Catalog
 from outagewatch.ingest.store import Store
 
-DDL = """
-CREATE TABLE IF NOT EXISTS catalog (
-    service VARCHAR PRIMARY KEY,
-    name VARCHAR,
-    source VARCHAR NOT NULL,
-    added_at DOUBLE NOT NULL
-);
-"""
 SCHEMA = {"service": pl.String, "name": pl.String, "source": pl.String, "added_at": pl.Float64}
 
 
 def seed_services() -> list[tuple[str, str | None]]:
     """The bundled list: (slug, display name)."""
-    text = resources.files("app").joinpath("data/catalog.txt").read_text("utf-8")
+    text = resources.files("outagewatch.app").joinpath("data/catalog.txt").read_text("utf-8")
     out: list[tuple[str, str | None]] = []
     for line in text.splitlines():
         line = line.strip()
@@ -53,7 +45,6 @@ class ServiceCatalog:
         pairs: list[tuple[str, str]],
     ) -> None:
         self.store = store
-        store.write(DDL)
         if not store.query("SELECT 1 FROM catalog LIMIT 1"):
             seed = seed_services()
             store.append(

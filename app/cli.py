@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,8 +16,37 @@ from outagewatch.ingest.report import ReportError
 from outagewatch.ingest.store import StoreError
 from outagewatch.ingest.windows import BUCKET_CHOICES, parse_bucket
 
+if TYPE_CHECKING:
+    from outagewatch.app.settings import Settings
+
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Open outage detection.")
 err = Console(stderr=True)
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings from OUTAGEWATCH_* and the flags, logging set up; a bad value ends the
+    command with one line naming it and exit code 2, not a traceback."""
+    from outagewatch.app.logs import configure
+    from outagewatch.app.settings import Settings
+
+    try:
+        settings = Settings.from_env(**flags)
+        configure(settings.log_level)
+    except ValueError as exc:
+        err.print(f"[red]cannot start:[/] {exc}")
+        raise typer.Exit(2) from None
+    return settings
+
+
+def need_nats() -> None:
+    """Scale-out mode needs the [nats] extra: say so rather than a traceback."""
+    import importlib.util
+
+    if importlib.util.find_spec("nats") is None:
+        err.print(
+            "[red]cannot start:[/] --broker needs the nats extra: pip install 'outagewatch\\[nats]'"
+        )
+        raise typer.Exit(2)
 
 
 @cli.command()
@@ -34,19 +63,11 @@ def serve(
     import uvicorn
 
     from outagewatch.app.connections import raise_fd_limit, server_options
-    from outagewatch.app.logs import configure
     from outagewatch.app.main import create_app
-    from outagewatch.app.settings import Settings
 
-    try:
-        settings = Settings.from_env(
-            host=host, port=port, data=data, broker=broker, partitions=partitions
-        )
-        configure(settings.log_level)
-    except ValueError as exc:
-        err.print(f"[red]cannot start:[/] {exc}")
-        raise typer.Exit(2) from None
+    settings = load_settings(host=host, port=port, data=data, broker=broker, partitions=partitions)
     if settings.broker:
+        need_nats()
         from outagewatch.app.broker.intake_node import create_intake_node
 
         err.print(f"intake node on http://{settings.host}:{settings.port} -> {settings.broker}")
@@ -57,10 +78,16 @@ def serve(
             raise typer.Exit(2) from None
         uvicorn.run(node, host=settings.host, port=settings.port, **server_options(settings))
         return
+    import duckdb
+
     try:
         app = create_app(settings)
-    except (StoreError, ValueError, OSError) as exc:
-        err.print(f"[red]cannot start:[/] {exc}")
+    except (StoreError, ValueError, OSError, duckdb.Error) as exc:
+        # One line, whatever the terminal's width: it is read in logs and by scripts.
+        reason = " ".join(str(exc).split())
+        if isinstance(exc, duckdb.Error):
+            reason = f"cannot read the database in {settings.data}: {reason}"
+        err.print(f"[red]cannot start:[/] {reason}", soft_wrap=True, highlight=False)
         raise typer.Exit(2) from None
     url = f"http://{settings.host}:{settings.port}"
     err.print(f"outagewatch on [bold]{url}[/]  (API docs {url}/docs, feed {url}/v1/outages)")
@@ -103,13 +130,10 @@ def demo(
 
     from outagewatch.app.connections import server_options
     from outagewatch.app.demo import Demo
-    from outagewatch.app.logs import configure
     from outagewatch.app.main import create_app
-    from outagewatch.app.settings import Settings
 
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
-    settings = Settings.from_env(host=host, port=port, data=where)
-    configure(settings.log_level)
+    settings = load_settings(host=host, port=port, data=where)
     app = create_app(settings)
     show = Demo(app.runtime)
     err.print("loading a day of ordinary traffic for the detector to learn ...")
@@ -179,11 +203,11 @@ def worker(
     import asyncio
     import signal
 
+    need_nats()
     from outagewatch.app.broker.intake_node import servers_of
     from outagewatch.app.broker.worker import Worker
-    from outagewatch.app.settings import Settings
 
-    settings = Settings.from_env(data=data, broker=broker)
+    settings = load_settings(data=data, broker=broker)
     parts = [int(p) for p in partitions.split(",") if p.strip()]
     if not parts or any(not 0 <= p < settings.partitions for p in parts):
         err.print(f"[red]--partitions must be in 0..{settings.partitions - 1}[/]")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import time
 
-from outagewatch.ingest.clock import Clock, ManualClock, StreamClock
+from outagewatch.ingest.clock import Clock, ManualClock
 
-__all__ = ["Clock", "ManualClock", "StreamClock", "WallClock"]
+__all__ = ["Clock", "ManualClock", "WallClock"]
 
 
 class WallClock:

@@ -28,9 +28,7 @@ import resource
 from collections.abc import Callable
 from typing import Any
 
-import orjson
-
-from outagewatch.app.errors import ApiError
+from outagewatch.app.errors import ApiError, body_bytes
 from outagewatch.app.fastpath import Message, Receive, Scope
 from outagewatch.app.logs import LimitLog
 from outagewatch.app.proxies import TrustedProxies, parse_ip
@@ -38,7 +36,7 @@ from outagewatch.app.settings import Settings
 
 
 def _raw(status: int, reason: str, code: str, message: str, extra: str = "") -> bytes:
-    body = orjson.dumps({"error": {"code": code, "message": message, "field": None}})
+    body = body_bytes(code, message)
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -43,7 +44,21 @@ class ApiError(Exception):
 
 
 def body(code: str, message: str, field: str | None = None) -> dict[str, object]:
+    """The one error body, for every answer that is not a success.
+
+    >>> body("rate_limited", "Slow down.")
+    {'error': {'code': 'rate_limited', 'message': 'Slow down.', 'field': None}}
+    """
     return {"error": {"code": code, "message": message, "field": field}}
+
+
+def body_bytes(code: str, message: str, field: str | None = None) -> bytes:
+    """`body` as JSON bytes, for the answers written below FastAPI.
+
+    >>> body_bytes("not_found", "No such service.", "service")
+    b'{"error":{"code":"not_found","message":"No such service.","field":"service"}}'
+    """
+    return orjson.dumps(body(code, message, field))
 
 
 def install(app: FastAPI) -> None:
@@ -130,8 +145,8 @@ def document(app: FastAPI) -> None:
                 codes = dict(COMMON)
                 if method in ("post", "put", "delete"):
                     codes |= WRITES
-                if params & {"authorization", "x-api-key"}:
-                    codes |= KEYED
+                if op.get("security") or params & {"authorization", "x-api-key"}:
+                    codes |= KEYED  # admin routes (app/auth.py)
                 for status, text in codes.items():
                     op["responses"].setdefault(str(status), {"description": text, **ref})
         app.openapi_schema = spec

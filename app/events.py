@@ -19,15 +19,6 @@ import polars as pl
 
 from outagewatch.ingest.store import Store
 
-DDL = """
-CREATE TABLE IF NOT EXISTS events (
-    id BIGINT PRIMARY KEY,
-    stream_time DOUBLE NOT NULL,
-    type VARCHAR NOT NULL,
-    incident_id VARCHAR NOT NULL,
-    body VARCHAR NOT NULL
-);
-"""
 TYPES = ("opened", "escalated", "resolved")
 TAIL = 2000
 
@@ -47,7 +38,6 @@ class Event:
 class EventLog:
     def __init__(self, store: Store) -> None:
         self.store = store
-        store.write(DDL)
         row = store.query("SELECT coalesce(max(id), 0) FROM events")
         self.last_id = int(row[0][0])
         self._tail: deque[Event] = deque(maxlen=TAIL)

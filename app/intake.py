@@ -4,18 +4,22 @@ It runs for every report on outage day, so it does the least that is safe: one
 orjson parse, hand-written checks, rate limits, a dict lookup for dedup, an append
 to the pipeline's buffer and a line for the write-ahead log. The raw-ASGI fast path
 and the documented FastAPI route both call `handle` and then await `durable`, so a
-202 is only sent once the report is on disk.
+202 is only sent once the report is on disk, and a report is only counted (joins the
+pipeline's buffer) once it is on disk: a 503 is never counted.
 """
 
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from functools import partial
 
 import orjson
 
+from outagewatch.app.engine.pipeline import Pipeline
+from outagewatch.app.errors import body_bytes
 from outagewatch.app.runtime import Runtime
-from outagewatch.app.wal import WalError
+from outagewatch.app.wal import Entry, WalError
 from outagewatch.ingest.limits import PrefixCap, TokenBuckets, network_prefix
 from outagewatch.ingest.report import ReportError, parse_report
 
@@ -33,12 +37,12 @@ class Outcome:
     status: int
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    wal: list[bytes] | None = None  # lines that must be durable before answering
+    entry: Entry | None = None  # to be logged (durable) before it is counted and answered
+    undo: tuple[str, str, float] | None = None  # dedup's verdict, taken back on failure
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> Outcome:
-    body = orjson.dumps({"error": {"code": code, "message": message, "field": field}})
-    return Outcome(status, body)
+    return Outcome(status, body_bytes(code, message, field))
 
 
 class Intake:
@@ -61,13 +65,17 @@ class Intake:
         return out
 
     async def durable(self, out: Outcome) -> Outcome:
-        """Wait for the write-ahead log; a log that cannot be written is a 503."""
+        """Wait for the write-ahead log, which then counts the report; a log that cannot
+        be written is a 503, and the report is not counted."""
         wal = self.runtime.wal
-        if out.wal is None or wal is None:
+        if out.entry is None or wal is None:
             return out
         try:
-            await wal.append(out.wal)
+            await wal.write([out.entry])
         except WalError as exc:
+            if out.undo is not None:  # never acknowledged: the client's retry must count
+                reporter, service, ts = out.undo
+                self.runtime.pipeline.forget([reporter], [service], [ts])
             self.rejected["unavailable"] = self.rejected.get("unavailable", 0) + 1
             return error(503, "unavailable", f"reports cannot be stored right now: {exc}")
         return out
@@ -123,21 +131,22 @@ class Intake:
             return out
         reporter, alias = rt.reporter_ids(now, report.reporter, address, user_agent)
         allow = self.prefix_cap is None or self.prefix_cap.allows(net, report.service, now)
-        seq = rt.wal.reserve() if rt.wal is not None else None
         region = admission.region
-        counted = rt.pipeline.submit(
-            now, report.service, region, report.problem, reporter, seq, allow, alias
-        )
+        # Decided now (dedup and the cap see reports in arrival order), counted only once
+        # the log holds it: the write-ahead log applies it after the fsync.
+        counted = rt.pipeline.decide(now, report.service, reporter, allow, alias)
         if counted and self.prefix_cap is not None:
             self.prefix_cap.note(net, report.service, now)
         elif not allow:
             rt.limit_tripped("prefix_cap", service=report.service)
+        row: Row = (now, report.service, region, report.problem, reporter, counted)
         out = Outcome(202, ACCEPTED[counted])
-        if seq is not None:
-            out.wal = [
-                orjson.dumps([seq, now, report.service, region, report.problem, reporter, counted])
-                + b"\n"
-            ]
+        if rt.wal is None:  # in memory: nothing to wait for
+            rt.pipeline.buffer(*row)
+            return out
+        out.entry = Entry([orjson.dumps(row)[1:-1]], partial(_buffer, rt.pipeline, row))
+        if counted:
+            out.undo = (reporter, report.service, now)
         return out
 
     def _limit(self, network: str, token: str | None, now: float) -> Outcome | None:
@@ -150,6 +159,14 @@ class Intake:
         out = error(429, "rate_limited", f"too many reports from this client; retry in {seconds} s")
         out.headers.append((b"retry-after", str(seconds).encode()))
         return out
+
+
+Row = tuple[float, str, str | None, str | None, str, bool]
+
+
+def _buffer(pipeline: Pipeline, row: Row, seq: int) -> None:
+    ts, service, region, problem, reporter, counted = row
+    pipeline.buffer(ts, service, region, problem, reporter, counted, seq)
 
 
 def _disk_full(free_mb: float | None) -> Outcome:

@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import orjson
 from fastapi import FastAPI
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
@@ -24,11 +23,20 @@ from outagewatch.app.clock import WallClock
 from outagewatch.app.connections import BodyGuard, body_too_large
 from outagewatch.app.errors import ApiError
 from outagewatch.app.faces.headers import FaceHeaders
-from outagewatch.app.fastpath import REPORTS_PATH, FastIntake, Message, Receive, Scope, Send, respond
+from outagewatch.app.fastpath import (
+    REPORTS_PATH,
+    FastIntake,
+    Message,
+    Receive,
+    Scope,
+    Send,
+    respond,
+)
 from outagewatch.app.intake import Intake
 from outagewatch.app.metrics import Metrics
 from outagewatch.app.proxies import TrustedProxies
 from outagewatch.app.routes_admin import router as admin_router
+from outagewatch.app.routes_history import router as history_router
 from outagewatch.app.routes_live import router as live_router
 from outagewatch.app.routes_pages import FORM_MAX_BYTES, STATIC
 from outagewatch.app.routes_pages import router as pages_router
@@ -119,9 +127,7 @@ class OutageWatch(FastIntake):
         return send_logged
 
     async def _error(self, send: Send, exc: ApiError) -> None:
-        body = orjson.dumps(
-            {"error": {"code": exc.code, "message": exc.message, "field": exc.field}}
-        )
+        body = errors.body_bytes(exc.code, exc.message, exc.field)
         headers = [(k.encode(), v.encode()) for k, v in (exc.headers or {}).items()]
         await respond(send, exc.status, body, headers)
 
@@ -164,6 +170,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}
+    api.include_router(history_router(runtime))
     api.include_router(router(runtime, intake))
 
     @api.get(

@@ -33,11 +33,21 @@ def reporter_hash(salt: bytes, token: str | None, address: str = "", user_agent:
 
 
 class ReporterSalts:
-    """
-    >>> s = ReporterSalts(None, secret="k", rotation_s=86400, keep_previous_s=3600, now=0.0)
+    """Random salts, kept in the data directory: the previous one stays for an hour after
+    a rotation (dedup across it), then is forgotten.
+
+    >>> s = ReporterSalts(None, secret="", rotation_s=86400, keep_previous_s=3600, now=0.0)
     >>> a, prev = s.at(10.0)
     >>> prev is None, s.at(86400 + 10)[1] == a, s.at(86400 + 3700)[1] is None
     (True, True, True)
+
+    With a secret (OUTAGEWATCH_REPORTER_SALT) every salt is derived, the previous one too:
+    it survives a restart.
+
+    >>> k = ReporterSalts(None, secret="k", rotation_s=86400, keep_previous_s=3600, now=0.0)
+    >>> a = k.at(10.0)[0]
+    >>> k.at(86400 + 10)[1] == a, k.at(86400 + 3700)[1] is None
+    (True, True)
     """
 
     def __init__(

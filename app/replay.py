@@ -17,9 +17,10 @@ from typing import IO, Any
 import orjson
 import polars as pl
 
-from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.ingest.batch import normalize
 from outagewatch.ingest.readers import read_chunks
+from outagewatch.ingest.windows import ISO_FORMAT
 
 SCORE_COLUMNS = ["ts", "service", "region", "count", "expected", "score", "level"]
 
@@ -45,7 +46,7 @@ class ScoresWriter:
     def __call__(self, frame: pl.DataFrame) -> None:
         out = frame.select(
             pl.from_epoch((pl.col("ts") * 1000).cast(pl.Int64), time_unit="ms")
-            .dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+            .dt.strftime(ISO_FORMAT)
             .alias("ts"),
             "service",
             "region",

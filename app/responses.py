@@ -48,25 +48,33 @@ class Rendered:
     ) -> Response:
         def encode() -> tuple[bytes, str]:
             body = orjson.dumps(render(), option=orjson.OPT_SERIALIZE_NUMPY)
-            return body, _etag(body)
+            return body, etag(body)
 
         key = request.url.path + "?" + str(request.url.query)
         body, tag = self.memo(key, version, encode)
-        return _respond(request, body, tag, max_age)
+        return etagged(request, body, "application/json", max_age, swr=30, tag=tag)
 
 
-def _etag(body: bytes) -> str:
+def etag(body: bytes) -> str:
+    """A strong ETag: a hash of the exact bytes.
+
+    >>> etag(b"{}")
+    '"bf78e4a953b40eee238ca2e9"'
+    """
     return '"' + hashlib.blake2b(body, digest_size=12).hexdigest() + '"'
 
 
-def cached(request: Any, content: Any, max_age: int = 5) -> Response:
-    """JSON with a strong ETag and Cache-Control, answering 304 to a matching
-    If-None-Match: on outage day a CDN (or the browser) serves the repeats."""
-    body = orjson.dumps(content, option=orjson.OPT_SERIALIZE_NUMPY)
-    return _respond(request, body, _etag(body), max_age)
-
-
-def _respond(request: Any, body: bytes, tag: str, max_age: int, swr: int = 30) -> Response:
+def etagged(
+    request: Any,
+    body: bytes,
+    media_type: str,
+    max_age: int = 30,
+    swr: int = 60,
+    tag: str | None = None,
+) -> Response:
+    """A strong ETag and Cache-Control, answering 304 to a matching If-None-Match: on
+    outage day a CDN (or the browser) serves the repeats. `tag`: etag(body), if known."""
+    tag = tag or etag(body)
     headers = {
         "etag": tag,
         "cache-control": f"public, max-age={max_age}, stale-while-revalidate={swr}",
@@ -75,4 +83,4 @@ def _respond(request: Any, body: bytes, tag: str, max_age: int, swr: int = 30) -
     match = request.headers.get("if-none-match")
     if match and tag in {t.strip() for t in match.split(",")}:
         return Response(status_code=304, headers=headers)
-    return Response(body, media_type="application/json", headers=headers)
+    return Response(body, media_type=media_type, headers=headers)

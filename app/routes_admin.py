@@ -13,7 +13,7 @@ from fastapi.responses import Response
 
 from outagewatch.app import schemas
 from outagewatch.app.annotations import MAX_AUTHOR, MAX_TEXT
-from outagewatch.app.api import require_key
+from outagewatch.app.auth import admin as admin_key
 from outagewatch.app.errors import ApiError
 from outagewatch.app.responses import JSON
 from outagewatch.app.routes_live import json_object
@@ -26,6 +26,7 @@ Key = Annotated[str | None, Header()]
 
 def router(rt: Runtime) -> APIRouter:
     admin = APIRouter()
+    needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
 
     @admin.get("/v1/catalog", tags=["catalog"], summary="Services the public intake accepts")
     def catalog() -> JSON:
@@ -38,6 +39,7 @@ def router(rt: Runtime) -> APIRouter:
 
     @admin.put(
         "/v1/catalog/{service}",
+        dependencies=needs_key,
         tags=["catalog"],
         summary="Add a service (API key)",
         openapi_extra=schemas.body(schemas.CATALOG_ENTRY, required=False),
@@ -46,7 +48,6 @@ def router(rt: Runtime) -> APIRouter:
     async def put_service(
         request: Request, service: ServicePath, authorization: Key = None, x_api_key: Key = None
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         slug = _slug(service)
         raw = await request.body()
         body = json_object(raw) if raw.strip() else {}
@@ -57,12 +58,15 @@ def router(rt: Runtime) -> APIRouter:
         return JSON({"service": slug, "name": name}, status_code=201 if created else 200)
 
     @admin.delete(
-        "/v1/catalog/{service}", status_code=204, tags=["catalog"], summary="Remove (API key)"
+        "/v1/catalog/{service}",
+        status_code=204,
+        tags=["catalog"],
+        summary="Remove (API key)",
+        dependencies=needs_key,
     )
     def delete_service(
         request: Request, service: ServicePath, authorization: Key = None, x_api_key: Key = None
     ) -> Response:
-        require_key(rt, request, authorization, x_api_key)
         if not rt.catalog.remove(_slug(service)):
             raise ApiError(404, "not_found", f"service {service!r} is not in the catalog")
         return Response(status_code=204)
@@ -74,6 +78,7 @@ def router(rt: Runtime) -> APIRouter:
 
     @admin.post(
         "/v1/outages/{incident_id}/annotations",
+        dependencies=needs_key,
         status_code=201,
         tags=["feed"],
         summary="Annotate an incident (API key)",
@@ -82,7 +87,6 @@ def router(rt: Runtime) -> APIRouter:
     async def annotate(
         request: Request, incident_id: str, authorization: Key = None, x_api_key: Key = None
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         _incident(rt, incident_id)
         body = json_object(await request.body())
         text = body.get("text")

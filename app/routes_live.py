@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from outagewatch.app import schemas
-from outagewatch.app.api import require_key
+from outagewatch.app import notify, schemas
+from outagewatch.app.auth import admin as admin_key
 from outagewatch.app.broadcast import Broadcast, Lagged
 from outagewatch.app.errors import ApiError
 from outagewatch.app.responses import JSON
 from outagewatch.app.runtime import Runtime
-from outagewatch.app.webhooks import FORMATS, TargetRefused, readable
+from outagewatch.app.webhooks import FORMATS, LEVELS, TargetRefused, readable
 from outagewatch.ingest.report import ReportError, check_region, check_service
 
 KEEPALIVE_S = 15.0
@@ -38,6 +38,7 @@ class EventStream(StreamingResponse):
 
 def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     live = APIRouter()
+    needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
 
     @live.get(
         "/v1/outages/stream",
@@ -113,6 +114,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
 
     @live.post(
         "/v1/webhooks",
+        dependencies=needs_key,
         status_code=201,
         tags=["webhooks"],
         summary="Subscribe (API key)",
@@ -120,10 +122,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
     )
     async def subscribe(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         body = json_object(await request.body())
         url = body.get("url")
         if (
@@ -142,52 +141,120 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         fmt = body.get("format", "json")
         if fmt not in FORMATS:
             raise ApiError(422, "invalid_format", "format must be json or slack", "format")
-        try:
-            service = None if body.get("service") is None else check_service(body["service"])
-            region = check_region(body.get("region"))
-        except ReportError as exc:
-            raise ApiError(422, exc.code, exc.message, exc.field) from None
+        service, region, level = _filters(body)
         try:  # after DNS: no loopback, private, link-local, ... unless configured
             await rt.webhooks.check(url)
         except TargetRefused as exc:
             raise ApiError(422, "internal_target", str(exc), "url") from None
-        sub = rt.webhooks.subscribe(url, service, region, fmt, rt.clock.now())
+        sub = rt.webhooks.subscribe(url, service, region, fmt, rt.clock.now(), level)
         return JSON({**sub.public(), "secret": sub.secret}, status_code=201)
 
-    @live.get("/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)")
+    @live.post(
+        "/v1/notifications",
+        dependencies=needs_key,
+        status_code=201,
+        tags=["notifications"],
+        summary="Notify people through Apprise: Discord, Telegram, Teams, email, ntfy... (API key)",
+        openapi_extra=schemas.body(schemas.NOTIFICATION),
+    )
+    async def notify_subscribe(
+        request: Request,
+    ) -> JSON:
+        body = json_object(await request.body())
+        url = body.get("apprise")
+        if not isinstance(url, str) or not 0 < len(url) <= 2048 or not notify.known(url):
+            raise ApiError(
+                422,
+                "invalid_apprise_url",
+                "apprise must be an Apprise URL such as discord://id/token, tgram://bot/chat, "
+                "mailto://user:pass@example.org or ntfy://topic (https:// targets are webhooks: "
+                "POST /v1/webhooks)",
+                "apprise",
+            )
+        service, region, level = _filters(body)
+        try:
+            await notify.check(url, rt.webhooks.allow_private)
+        except TargetRefused as exc:
+            raise ApiError(422, "internal_target", str(exc), "apprise") from None
+        sub = rt.webhooks.subscribe(url, service, region, "apprise", rt.clock.now(), level)
+        return JSON(notify.public(sub), status_code=201)
+
+    @live.get(
+        "/v1/notifications",
+        tags=["notifications"],
+        summary="Notifications (API key)",
+        dependencies=needs_key,
+    )
+    def notifications(
+        request: Request,
+    ) -> JSON:
+        subs = [notify.public(s) for s in rt.webhooks.subscriptions() if s.format == "apprise"]
+        return JSON({"notifications": subs})
+
+    @live.delete(
+        "/v1/notifications/{notification_id}",
+        dependencies=needs_key,
+        status_code=204,
+        tags=["notifications"],
+        summary="Stop notifying (API key)",
+    )
+    def notify_unsubscribe(
+        request: Request,
+        notification_id: str,
+    ) -> Response:
+        if not notification_id.startswith("nt_") or not rt.webhooks.unsubscribe(notification_id):
+            raise ApiError(404, "not_found", f"no notification {notification_id!r}")
+        return Response(status_code=204)
+
+    @live.get(
+        "/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)", dependencies=needs_key
+    )
     def subscriptions(
         request: Request,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         return JSON({"webhooks": [s.public() for s in rt.webhooks.subscriptions()]})
 
-    @live.get("/v1/webhooks/{webhook_id}/deliveries", tags=["webhooks"], summary="Delivery log")
+    @live.get(
+        "/v1/webhooks/{webhook_id}/deliveries",
+        tags=["webhooks"],
+        summary="Delivery log",
+        dependencies=needs_key,
+    )
     def deliveries(
         request: Request,
         webhook_id: str,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> JSON:
-        require_key(rt, request, authorization, x_api_key)
         return JSON({"deliveries": rt.webhooks.deliveries(webhook_id)})
 
     @live.delete(
-        "/v1/webhooks/{webhook_id}", status_code=204, tags=["webhooks"], summary="Unsubscribe"
+        "/v1/webhooks/{webhook_id}",
+        status_code=204,
+        tags=["webhooks"],
+        summary="Unsubscribe",
+        dependencies=needs_key,
     )
     def unsubscribe(
         request: Request,
         webhook_id: str,
-        authorization: Annotated[str | None, Header()] = None,
-        x_api_key: Annotated[str | None, Header()] = None,
     ) -> Response:
-        require_key(rt, request, authorization, x_api_key)
         if not rt.webhooks.unsubscribe(webhook_id):
             raise ApiError(404, "not_found", f"no webhook {webhook_id!r}")
         return Response(status_code=204)
 
     return live
+
+
+def _filters(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """A subscription's service, region and least level, checked."""
+    try:
+        service = None if body.get("service") is None else check_service(body["service"])
+        region = check_region(body.get("region"))
+    except ReportError as exc:
+        raise ApiError(422, exc.code, exc.message, exc.field) from None
+    level = body.get("level")
+    if level not in (None, *LEVELS):
+        raise ApiError(422, "invalid_level", "level must be possible, outage or null", "level")
+    return service, region, level
 
 
 def json_object(raw: bytes) -> dict[str, Any]:

@@ -19,10 +19,10 @@ from outagewatch.app.api import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.errors import ApiError
 from outagewatch.app.faces import feeds, pages
 from outagewatch.app.faces.badge import badge
-from outagewatch.app.faces.http import etagged, page
+from outagewatch.app.faces.http import page
 from outagewatch.app.i18n import Text, choose, known
 from outagewatch.app.intake import Intake
-from outagewatch.app.responses import Rendered
+from outagewatch.app.responses import Rendered, etagged
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
 from outagewatch.ingest.report import PROBLEMS, SERVICE_RE

@@ -18,16 +18,19 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import polars as pl
 
 from outagewatch.app.annotations import Annotations
 from outagewatch.app.catalog import ServiceCatalog
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.read_view import ReadView
+from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
+from outagewatch.app.idempotency import encode
 from outagewatch.app.keys import ApiKeys, FailureThrottle
 from outagewatch.app.logs import LimitLog
-from outagewatch.app.pipeline import Pipeline, PipelineConfig
 from outagewatch.app.privacy import ReporterSalts, reporter_hash
-from outagewatch.app.read_view import ReadView
 from outagewatch.app.settings import Settings
 from outagewatch.app.wal import WriteAheadLog
 from outagewatch.app.webhooks import Webhooks
@@ -97,7 +100,13 @@ class Runtime:
         self._last_snapshot = clock.now()
         self.last_error: str | None = None
         self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
-        self._restore()
+        self.applied = 0  # highest contiguous stored sequence: replay and cuts start here
+        self.seq_gap: str | None = None
+        self.wal_reset: str | None = None
+        try:
+            self._restore()
+        except duckdb.Error as exc:  # a corrupt block, a truncated file: say so, exit 2
+            raise StoreError(f"cannot read the database at {self.store.path}: {exc}") from None
 
     @property
     def view(self) -> ReadView:
@@ -105,33 +114,11 @@ class Runtime:
         return self.pipeline.view
 
     def _restore(self) -> None:
-        snap = self.store.load_snapshot(SNAPSHOT)
-        self.pipeline.restore(snap[1] if snap else None, self.store.open_incident_details())
-        closed_until = self.pipeline.agg.closed_until
-        if closed_until is not None:
-            # Buckets closed after the snapshot are closed again from the same reports:
-            # their stored counts go first, so nothing is counted twice.
-            for table in ("series_buckets", "problem_buckets"):
-                self.store.write(
-                    f"DELETE FROM {table} WHERE ts >= make_timestamp(?::BIGINT)",
-                    [int(closed_until * 1e6)],
-                )
-            pending = self.store.reports_since(closed_until)
-            if not pending.is_empty():
-                counted = pending.with_columns(pl.col("weight") * pl.col("counted"))
-                self.pipeline.agg.add(counted)
-                self.pipeline.partial.add(counted)  # open buckets: early checks and totals
-            keys = self.pipeline.agg.series.keys()
-            self.pipeline.chart.load(
-                self.store.wide_buckets(closed_until - 86400),
-                {k: i for i, k in enumerate(keys)},
-                keys,
-            )
-        if self.wal is not None:  # acknowledged, never reached DuckDB: replay them
-            self.pipeline.replay_raw(wal_frame(self.wal.replay(self.store.max_seq())))
+        restore(self.pipeline, self.store, SNAPSHOT)
+        self._replay_log()
         self.pipeline.publish()  # readers see the restored state before the first tick
         s = self.settings
-        series = self.pipeline.agg.series.keys()
+        series = self.pipeline.view.keys()
         self.catalog = ServiceCatalog(
             self.store,
             accept_unknown=s.accept_unknown_services,
@@ -140,6 +127,42 @@ class Runtime:
             now=self.clock.now(),
             pairs=[(k[0], k[1]) for k in series if k[1] is not None],
         )
+
+    def _replay_log(self) -> None:
+        """Acknowledged reports that never reached DuckDB are replayed from the log:
+        every record above the highest contiguous stored sequence that DuckDB lacks.
+        A sequence held by neither is a gap: reported (/healthz), never skipped over."""
+        self.applied = self.store.contiguous_seq()
+        if self.wal is None:
+            return
+        stored = self.store.seqs_above(self.applied)
+        records = list(self.wal.replay(self.applied, stored))
+        self.pipeline.replay_raw(wal_frame(records))
+        for key, answer in import_answers(records).items():
+            if self.store.import_answer(key) is None:  # else stored with its first answer
+                self.pipeline.remember_import(key, answer)
+        held = stored | {int(r[0]) for r in records}
+        top = max(held, default=self.applied)
+        missing = top - self.applied - len(held)
+        if missing > 0:
+            first = min(set(range(self.applied + 1, top + 1)) - held)
+            self.seq_gap = (
+                f"{missing} sequence number(s) from {first} up to {top} are neither in the "
+                f"database nor in the write-ahead log: acknowledged reports may have been "
+                f"lost before this start; the log is kept from {first} on"
+            )
+        stored_max = self.store.max_seq()
+        if stored_max > self.wal.found_seq:
+            self.wal_reset = (
+                f"the write-ahead log ended at sequence {self.wal.found_seq} but the "
+                f"database holds reports up to {stored_max}: the log was removed or lost "
+                f"since the last stop; numbering continues at {stored_max + 1}"
+            )
+        self.wal.continue_after(stored_max)
+
+    def durability_error(self) -> str | None:
+        """What /healthz must say about the log and the stored sequence, if anything."""
+        return self.seq_gap or self.wal_reset
 
     # --- the disk -----------------------------------------------------------------------
     def check_disk(self) -> None:
@@ -214,16 +237,22 @@ class Runtime:
         self._last_snapshot = self.clock.now()
         if self.wal is not None:  # segments DuckDB holds durably can go
             self.store.checkpoint()
-            self.wal.truncate(self.store.max_seq())
+            self.applied = self.store.contiguous_seq(self.applied)
+            self.wal.truncate(self.applied)
 
     def _run(self) -> None:
         while not self._stop.wait(self.settings.tick_interval_s):
-            try:
-                self.tick()
-                self.last_error = None
-            except Exception as exc:  # keep taking reports; /healthz tells the truth
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.exception("tick failed")
+            self.safe_tick()
+
+    def safe_tick(self) -> None:
+        """A tick as the writer thread runs it: a failure (a full disk) is kept for
+        /healthz and the next tick retries; intake goes on taking reports."""
+        try:
+            self.tick()
+            self.last_error = None
+        except Exception as exc:  # keep taking reports; /healthz tells the truth
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.exception("tick failed")
 
     def _deliver_loop(self) -> None:
         while not self._stop.is_set():
@@ -281,9 +310,28 @@ def _check_writable(data: Path) -> None:
         ) from None
 
 
+def import_answers(records: list[list[Any]]) -> dict[str, str]:
+    """Imports replayed from the log (records carrying an idempotency key), with the
+    answer their rows give: a retry of one after the restart counts nothing again."""
+    totals: dict[str, list[int]] = {}
+    for r in records:
+        if len(r) > 8 and r[8] is not None:
+            t = totals.setdefault(r[8], [0, 0, 0])
+            t[0] += 1
+            t[1] += r[7]
+            t[2] += r[7] if r[6] else 0
+    return {
+        k: encode(
+            None,
+            {"accepted": a, "reports": n, "counted": c, "not_counted": n - c, "replayed": True},
+        )
+        for k, (a, n, c) in totals.items()
+    }
+
+
 def wal_frame(records: Iterable[list[Any]]) -> pl.DataFrame:
-    """WAL records ([seq, ts, service, region, problem, reporter, counted, weight?]) as
-    raw report rows."""
+    """WAL records ([seq, ts, service, region, problem, reporter, counted, weight?, key?])
+    as raw report rows."""
     rows = [
         {
             "ts": r[1], "service": r[2], "region": r[3], "problem": r[4], "reporter": r[5],

@@ -41,6 +41,11 @@ REPORT = {
 }
 # A receiver: http(s), a host name or IPv4 address, maybe a port, printable ASCII after.
 WEBHOOK_URL_RE = re.compile(r"https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?(/[!-~]*)?")
+LEVEL_FILTER = {
+    "type": ["string", "null"],
+    "enum": ["possible", "outage", None],
+    "description": "notify only at this level or above (default: every level)",
+}
 WEBHOOK = {
     "type": "object",
     "required": ["url"],
@@ -49,6 +54,23 @@ WEBHOOK = {
         "service": {**SERVICE, "type": ["string", "null"]},
         "region": REGION,
         "format": {"type": "string", "enum": ["json", "slack"]},
+        "level": LEVEL_FILTER,
+    },
+}
+NOTIFICATION = {
+    "type": "object",
+    "required": ["apprise"],
+    "properties": {
+        "apprise": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 2048,
+            "description": "an Apprise URL: discord://..., tgram://..., mailto://..., ntfy://...",
+            "example": "ntfy://outagewatch-alerts",
+        },
+        "service": {**SERVICE, "type": ["string", "null"]},
+        "region": REGION,
+        "level": LEVEL_FILTER,
     },
 }
 CATALOG_ENTRY = {

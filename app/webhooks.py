@@ -49,33 +49,11 @@ log = logging.getLogger("outagewatch")
 delivery_log = logging.getLogger("outagewatch.deliveries")
 T = TypeVar("T")
 
-DDL = """
-CREATE TABLE IF NOT EXISTS webhooks (
-    id VARCHAR PRIMARY KEY,
-    url VARCHAR NOT NULL,
-    service VARCHAR,
-    region VARCHAR,
-    format VARCHAR NOT NULL,
-    secret VARCHAR NOT NULL,
-    created_at DOUBLE NOT NULL,
-    active BOOLEAN NOT NULL
-);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id VARCHAR PRIMARY KEY,
-    webhook_id VARCHAR NOT NULL,
-    event_id BIGINT NOT NULL,
-    event_type VARCHAR NOT NULL,
-    body VARCHAR NOT NULL,
-    attempts INTEGER NOT NULL,
-    next_at DOUBLE NOT NULL,
-    status VARCHAR NOT NULL,
-    last_error VARCHAR
-);
-"""
 MAX_ATTEMPTS = 8
 BASE_BACKOFF_S = 5.0
 MAX_BACKOFF_S = 3600.0
-FORMATS = ("json", "slack")
+FORMATS = ("json", "slack")  # of webhooks; notifications are "apprise" (app/notify.py)
+LEVELS = ("possible", "outage")
 ALLOW_PRIVATE_HINT = (
     "webhooks are only sent to public addresses; for a receiver inside your network, "
     "start the server with OUTAGEWATCH_WEBHOOK_ALLOW_PRIVATE=true"
@@ -221,6 +199,10 @@ def backoff(attempts: int) -> float:
 
 def payload(fmt: str, event: Event, base_url: str) -> bytes:
     inc = event.incident
+    if fmt == "apprise":  # a person's notification (app/notify.py imports this module)
+        from outagewatch.app import notify
+
+        return notify.message(event, base_url)
     if fmt == "slack":
         where = f" ({inc['region']})" if inc.get("region") else ""
         icon = {"opened": ":rotating_light:", "escalated": ":red_circle:"}.get(
@@ -242,9 +224,12 @@ class Subscription:
     region: str | None
     format: str
     secret: str
+    level: str | None = None  # the least level that notifies (None: every level)
 
     def matches(self, incident: dict[str, Any]) -> bool:
         if self.service is not None and incident["service"] != self.service:
+            return False
+        if self.level is not None and LEVELS.index(incident["level"]) < LEVELS.index(self.level):
             return False
         return self.region is None or incident["region"] == self.region
 
@@ -255,6 +240,7 @@ class Subscription:
             "service": self.service,
             "region": self.region,
             "format": self.format,
+            "level": self.level,
         }
 
 
@@ -273,7 +259,6 @@ class Webhooks:
         self.allow_private = allow_private
         self.deadline_s = deadline_s
         self.concurrency = max(1, concurrency)
-        store.write(DDL)
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # claimed by a sender, not yet recorded
 
@@ -286,20 +271,27 @@ class Webhooks:
 
     # --- subscriptions ------------------------------------------------------------------
     def subscribe(
-        self, url: str, service: str | None, region: str | None, fmt: str, now: float
+        self,
+        url: str,
+        service: str | None,
+        region: str | None,
+        fmt: str,
+        now: float,
+        level: str | None = None,
     ) -> Subscription:
         sub = Subscription(
-            id="wh_" + secrets.token_hex(8),
+            id=("nt_" if fmt == "apprise" else "wh_") + secrets.token_hex(8),
             url=url,
             service=service,
             region=region,
             format=fmt,
             secret=secrets.token_urlsafe(24),
+            level=level,
         )
         self.store.append(
             "webhooks",
             pl.DataFrame(
-                [[sub.id, url, service, region, fmt, sub.secret, now, True]],
+                [[sub.id, url, service, region, fmt, sub.secret, now, True, level]],
                 schema={
                     "id": pl.String,
                     "url": pl.String,
@@ -309,6 +301,7 @@ class Webhooks:
                     "secret": pl.String,
                     "created_at": pl.Float64,
                     "active": pl.Boolean,
+                    "min_level": pl.String,
                 },
                 orient="row",
             ),
@@ -317,8 +310,8 @@ class Webhooks:
 
     def subscriptions(self) -> list[Subscription]:
         rows = self.store.query(
-            "SELECT id, url, service, region, format, secret FROM webhooks WHERE active "
-            "ORDER BY created_at, id"
+            "SELECT id, url, service, region, format, secret, min_level FROM webhooks "
+            "WHERE active ORDER BY created_at, id"
         )
         return [Subscription(*r) for r in rows]
 
@@ -451,7 +444,7 @@ class Webhooks:
         """Due deliveries no sender holds yet, now held by the caller."""
         with self._lock:
             rows = self.store.query(
-                "SELECT d.id, d.body, d.event_type, d.attempts, w.url, w.secret "
+                "SELECT d.id, d.body, d.event_type, d.attempts, w.url, w.secret, w.format "
                 "FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id "
                 "WHERE d.status = 'pending' AND d.next_at <= ? ORDER BY d.next_at, d.id "
                 "LIMIT ?",
@@ -475,7 +468,10 @@ class Webhooks:
         attempts: int,
         url: str,
         secret: str,
+        fmt: str = "json",
     ) -> Result:
+        if fmt == "apprise":
+            return await self._notify(now, did, body, attempts, url)
         data = body.encode()
         headers = {
             "content-type": "application/json",
@@ -495,6 +491,29 @@ class Webhooks:
         except TimeoutError:
             error = f"no complete answer within {self.deadline_s:g} s"
         except Exception as exc:  # HTTPError, InvalidURL, ...: this delivery's, no one else's
+            error = f"{type(exc).__name__}: {exc}"[:300]
+        attempts += 1
+        if attempts >= MAX_ATTEMPTS:
+            return did, "failed", attempts, now, error
+        return did, "retry", attempts, now + backoff(attempts), error
+
+    async def _notify(self, now: float, did: str, body: str, attempts: int, url: str) -> Result:
+        """A person's notification through Apprise (app/notify.py), same outbox rules."""
+        from outagewatch.app import notify
+
+        error: str | None = None
+        try:
+            sent = await asyncio.wait_for(
+                notify.send(url, body, self.allow_private), self.deadline_s
+            )
+            if sent:
+                return did, "delivered", attempts + 1, now, None
+            error = "the notification service did not take it"
+        except TargetRefused as exc:
+            error = f"refused: {exc}"[:300]
+        except TimeoutError:
+            error = f"not sent within {self.deadline_s:g} s"
+        except Exception as exc:  # this delivery's, no one else's
             error = f"{type(exc).__name__}: {exc}"[:300]
         attempts += 1
         if attempts >= MAX_ATTEMPTS:

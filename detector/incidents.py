@@ -42,8 +42,8 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.detector.model import Step, nb_sf, recent_buckets
-
-SeriesKey = tuple[str, str | None]
+from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.windows import iso
 
 
 @dataclass(frozen=True)
@@ -71,12 +71,6 @@ class IncidentParams:
     incident_phi: float = 1.0  # dispersion for an incident's whole-life evidence
     cold_min_reporters: int = 50  # cold system: reports in 15 min no new series explains
     cold_phi: float = 1.0  # cold system: dispersion around the rate seen so far
-
-
-def _iso(ts: float | None) -> str | None:
-    if ts is None:
-        return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _parse(text: str | None) -> float | None:
@@ -138,12 +132,12 @@ class Incident:
             "region": self.region,
             "level": self.level,
             "state": self.state,
-            "started_at": _iso(self.started_at),
-            "opened_at": _iso(self.opened_at),
-            "confirmed_at": _iso(self.confirmed_at),
-            "ended_at": _iso(self.ended_at),
+            "started_at": iso(self.started_at),
+            "opened_at": iso(self.opened_at),
+            "confirmed_at": iso(self.confirmed_at),
+            "ended_at": iso(self.ended_at),
             "peak": {
-                "at": _iso(self.peak_at),
+                "at": iso(self.peak_at),
                 "reports": self.peak_reports,
                 "expected": round(self.peak_expected, 3),
             },
@@ -155,7 +149,7 @@ class Incident:
                 {"region": r, "reports": n, "level": self.region_levels.get(r)} for r, n in regions
             ],
             "related": sorted(self.related),
-            "resolved_at": _iso(self.resolved_at),
+            "resolved_at": iso(self.resolved_at),
             "max_score": self.max_score,
         }
 
@@ -327,7 +321,7 @@ class IncidentTracker:
             enough = step.recent >= p.related_min_reporters
             e = np.maximum(e, (boost & enough & (step.p <= p.related_p_possible)).astype(np.int8))
             e[boost & enough & (step.p <= p.related_p_outage)] = 2
-        if allowed is not None:
+        if allowed is not None and not allowed[:n].all():
             e = np.where(allowed[:n], e, 0).astype(np.int8)
         if forced is not None:
             e = np.where(forced[:n], 2, e).astype(np.int8)
@@ -335,7 +329,6 @@ class IncidentTracker:
         # Buckets with excess since the rise began, kept while its evidence lasts.
         self._bursts[:n] = np.where(onset_hit | (e >= 1), self._bursts[:n] + excess, 0)
         end = t + self.width
-        faded = (step.p1 > p.active_p) & (step.p_short > p.active_p) & (step.p_mid > p.alive_p)
         changed: dict[int, Incident] = {}
         self.just_opened, self.just_resolved = [], []
 
@@ -377,6 +370,8 @@ class IncidentTracker:
 
         # Update open incidents.
         by_problem = problems(list(self.open)) if problems is not None and self.open else {}
+        if self.open:
+            faded = (step.p1 > p.active_p) & (step.p_short > p.active_p) & (step.p_mid > p.alive_p)
         for sid, inc in list(self.open.items()):
             if sid >= n:
                 continue
@@ -458,7 +453,7 @@ class IncidentTracker:
     def open_early(
         self, sid: int, key: SeriesKey, bucket: float, now: float, count: float, expected: float
     ) -> Incident | None:
-        """Open an outage from a partial bucket that already proves it (see app/early.py)."""
+        """Open an outage from a partial bucket that already proves it (see app/engine/early.py)."""
         if sid in self.open:
             return None
         self._ensure(sid + 1)

@@ -133,14 +133,30 @@ def nb_sf(x: F64, mu: F64, phi: F64) -> F64:
     >>> 0.0 < float(nb_sf(np.array([30.0]), np.array([3.0]), np.array([0.1]))[0]) < 1e-9
     True
     """
-    out = np.ones(np.broadcast(x, mu, phi).shape)
+    shape = _shape_of(x, mu, phi)
+    out = np.ones(shape)
     # Only counts above their mean can be evidence: elsewhere the tail is >= ~1/2, and
     # leaving it at 1 spares the incomplete beta for most series in most buckets.
     above = x > mu
     if above.any():
-        xa, ma, pa = (np.broadcast_to(a, out.shape)[above] for a in (x, mu, phi))
+        xa, ma, pa = (_select(a, above, shape) for a in (x, mu, phi))
         r = 1.0 / pa
         out[above] = special.betainc(xa, r, ma / (ma + r))
+    return out
+
+
+def _shape_of(*arrays: F64) -> tuple[int, ...]:
+    """The broadcast shape, without building a broadcast object when all agree."""
+    shape: tuple[int, ...] = arrays[0].shape
+    if all(a.shape == shape for a in arrays):
+        return shape
+    out: tuple[int, ...] = np.broadcast(*arrays).shape
+    return out
+
+
+def _select(a: F64, mask: B, shape: tuple[int, ...]) -> F64:
+    """`a` broadcast to `shape`, at `mask` (no broadcast view when it has that shape)."""
+    out: F64 = (a if a.shape == shape else np.broadcast_to(a, shape))[mask]
     return out
 
 
@@ -161,15 +177,17 @@ def nb_logsf(x: F64, mu: F64, phi: F64) -> F64:
     >>> bool(abs(nb_logsf(x, m, f)[0] - math.log(nb_sf(x, m, f)[0])) < 1e-9)
     True
     """
-    shape = np.broadcast(x, mu, phi).shape
     sf = nb_sf(x, mu, phi)
-    out = np.zeros(shape)
+    shape = sf.shape
     ok = sf > 1e-290
-    with np.errstate(divide="ignore"):
-        out[ok] = np.log(sf[ok])
+    if ok.all():  # most buckets: no tail beyond what betainc represents
+        out: F64 = np.log(sf)
+        return out
+    out = np.zeros(shape)
+    out[ok] = np.log(sf[ok])
     far = ~ok
     if far.any():
-        xa, ma, pa = (np.broadcast_to(a, shape)[far].astype(np.float64) for a in (x, mu, phi))
+        xa, ma, pa = (_select(a, far, shape).astype(np.float64) for a in (x, mu, phi))
         r = 1.0 / pa
         log_q = np.log(ma) - np.log(ma + r)
         log_pmf = (
@@ -201,6 +219,22 @@ def rate_logsf(x: F64, mu: F64, var: F64) -> F64:
     with np.errstate(divide="ignore"):
         y = (np.log(np.maximum(need, 1e-300)) + s2 / 2) / np.sqrt(s2)
     out: F64 = np.where(need > 1.0, special.log_ndtr(-y), 0.0)
+    return out
+
+
+def may_be_evidence(x: F64, mu: F64) -> B:
+    """Where x reports against `mu` expected can be evidence at all: the rate test
+    gives p = 1 unless x - sqrt(x) > mu (see `rate_logsf`), and the evidence is the
+    weaker of the two tests, so elsewhere `evidence_logsf` is >= 0. A cheap screen
+    that never drops a bucket the exact test would flag.
+
+    >>> may_be_evidence(np.array([10.0, 20.0]), np.array([8.0, 8.0])).tolist()
+    [False, True]
+    >>> x, m = np.array([10.0]), np.array([8.0])
+    >>> float(evidence_logsf(x, m, np.array([0.05]), np.array([0.02]))[0]) >= 0
+    True
+    """
+    out: B = np.maximum(x - np.sqrt(x), 0.0) > np.maximum(mu, 1e-12)
     return out
 
 
@@ -270,15 +304,22 @@ class SeriesBank:
         pers = p.phi_persistent
         self._rv_prior = np.array([p.rate_var * (pers + (1 - pers) / w) for w in self.windows])
         self._recent_w = recent_buckets(width)
+        # Per-bucket constants of the ring arithmetic, built once.
+        self._win = np.asarray(self.windows)
+        self._win_one = np.flatnonzero(self._win == 1)  # windows of one bucket: raw counts
+        self._log_nw = math.log(len(self.windows))
+        self._before = np.arange(1, self._recent_w)
         self.n = 0
         self.steps = 0
         self.pos = 0  # ring position of the next bucket, shared by all series
         self._alloc(capacity)
         self.system_age = 0  # buckets stepped: the system's own warm-up
+        self._alive_upto = 0  # series ids below this are all alive
         self.hour_of = -1  # the clock hour the hour sums belong to
 
     def _alloc(self, cap: int) -> None:
         self.cap = cap
+        self._alive_upto = 0
         nw = len(self.windows)
         self.level = np.zeros(cap)  # the level in use (kept for snapshots and readers)
         self.lvl_x = np.zeros(cap)  # recent discounted counts
@@ -338,10 +379,14 @@ class SeriesBank:
         return self.system_age * self.params.bucket_seconds >= 86400
 
     def expected(self, t: float, n: int | None = None) -> F64:
-        n = self.n if n is None else n
-        s = hour_of_week(t)
-        level = np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))
-        return np.maximum(level * self._shape(s, n), 1e-6)
+        return self._expected(t, self.n if n is None else n)[0]
+
+    def _expected(self, t: float, n: int) -> tuple[F64, F64]:
+        """Expected counts in bucket `t` and the shape behind them (which `learn` reuses:
+        scoring changes no shape)."""
+        shape = self._shape(hour_of_week(t), n)
+        level = np.where(self.age[:n] > 0, self.level[:n], self._prior_per_bucket)
+        return np.maximum(level * shape, 1e-6), shape
 
     def _day(self, h: int, n: int) -> F64:
         k = self.params.shape_prior_reports
@@ -352,11 +397,15 @@ class SeriesBank:
         k = self.params.shape_prior_reports
         day = self._day(s % 24, n)
         week = (self.shape_x[:n, s] + k * day) / (self.shape_e[:n, s] + k)
-        return np.clip(week, 0.05, 20.0)
+        out: F64 = np.minimum(np.maximum(week, 0.05), 20.0)  # np.clip, without its wrapper
+        return out
+
+    @property
+    def _prior_per_bucket(self) -> float:
+        return self.params.new_series_level * self.params.bucket_seconds / 60
 
     def _prior_level(self, n: int) -> F64:
-        per_bucket = self.params.new_series_level * self.params.bucket_seconds / 60
-        return np.full(n, per_bucket)
+        return np.full(n, self._prior_per_bucket)
 
     def rate_var(self, n: int | None = None) -> F64:
         """Each series' variance of its rate's multiple of normal, per window (n, windows)."""
@@ -365,15 +414,17 @@ class SeriesBank:
         prior = self._rv_prior[None, :]
         w = self._rv_weight
         s2 = (self.rv_d[:n] + np.log1p(prior) * w) / (self.rv_q[:n] + w)
-        out: F64 = np.clip(np.expm1(s2), p.rate_var_min, p.rate_var_max)
+        out: F64 = np.minimum(np.maximum(np.expm1(s2), p.rate_var_min), p.rate_var_max)
         return out
 
-    def bucket_logsf(self, t: float, x: F64, sids: I64) -> F64:
+    def bucket_logsf(self, t: float, x: F64, sids: I64, mu: F64 | None = None) -> F64:
         """log p of x reports in bucket `t` for series `sids` (one each), by the same
         one-bucket test as `score`, Bonferroni-corrected over the windows as there:
-        for a partial bucket that already proves an outage (app/early.py)."""
+        for a partial bucket that already proves an outage (app/engine/early.py). `mu`, if
+        given, is `expected(t)[sids]` as the caller already has it."""
         n = self.n
-        mu = self.expected(t, n)[sids]
+        if mu is None:
+            mu = self.expected(t, n)[sids]
         extra = self.estimate_variance(t, n)[sids]
         rv = self.rate_var(n)[sids, 0]
         p = self.params
@@ -385,7 +436,8 @@ class SeriesBank:
         p = self.params
         w = p.phi_prior_weight
         est = (self.phi_d[:n] + p.phi_prior * w) / (self.phi_q[:n] + w)
-        return np.clip(est, p.phi_min, p.phi_max)
+        out: F64 = np.minimum(np.maximum(est, p.phi_min), p.phi_max)
+        return out
 
     def estimate_variance(self, t: float, n: int) -> F64:
         """Relative variance of the expectation itself (posterior predictive): a rate
@@ -417,7 +469,7 @@ class SeriesBank:
         if born.any():
             self.alive[:n] |= born
             self.born_warm[:n] |= born & self.warm
-        mu = self.expected(t, n)
+        mu, shape = self._expected(t, n)
         phi = self.phi(n)
         extra = self.estimate_variance(t, n)
         rv = self.rate_var(n)
@@ -426,28 +478,29 @@ class SeriesBank:
         # gain this bucket and lose the one that leaves each window.
         filled = np.minimum(self.age[:n] + 1, RING)
         mu32 = mu.astype(np.float32).astype(np.float64)  # as the ring will hold it
-        leaving = (self.pos - np.asarray(self.windows)) % RING
+        leaving = (self.pos - self._win) % RING
         wx = self.win_x[:n] + x[:, None] - self.ring_x[:n][:, leaving]
         x_in = np.minimum(x, p.window_clip * mu + p.window_clip_reports)
         wxc = self.win_xc[:n] + x_in[:, None] - self.ring_xc[:n][:, leaving]
         wm = self.win_mu[:n] + mu32[:, None] - self.ring_mu[:n][:, leaving]
-        lmin = np.zeros(n)
-        by_window: list[F64] = []
-        for j, w in enumerate(self.windows):
-            xs = x if w == 1 else np.maximum(wxc[:, j], 0.0)
-            m = np.maximum(wm[:, j], 1e-12)
-            # Each window against the swings that series shows at that length.
-            var_w = rv[:, j] + extra
-            lw = evidence_logsf(xs, m, p.count_phi + extra, var_w)
-            lw = np.where(filled >= w, lw, 0.0)
-            by_window.append(np.exp(lw))
-            lmin = np.minimum(lmin, lw)
-        p1 = by_window[0]
-        p_short = by_window[1] if len(by_window) > 1 else p1
-        p_mid = by_window[2] if len(by_window) > 2 else p_short
-        before = (self.pos - np.arange(1, self._recent_w)) % RING
+        # Every window in one evidence call, (series, windows): the raw count in
+        # windows of one bucket, the clipped sums beyond; each window against the
+        # swings that series shows at that length.
+        xs = np.maximum(wxc, 0.0)
+        xs[:, self._win_one] = x[:, None]
+        m = np.maximum(wm, 1e-12)
+        count_phi = np.repeat((p.count_phi + extra)[:, None], len(self.windows), axis=1)
+        lw = evidence_logsf(xs, m, count_phi, rv + extra[:, None])
+        lw = np.where(filled[:, None] >= self._win[None, :], lw, 0.0)
+        by_window = np.exp(lw)
+        lmin = np.minimum(lw.min(axis=1), 0.0)
+        nw = len(self.windows)
+        p1 = by_window[:, 0]
+        p_short = by_window[:, 1] if nw > 1 else p1
+        p_mid = by_window[:, 2] if nw > 2 else p_short
+        before = (self.pos - self._before) % RING
         recent = x + self.ring_x[:n][:, before].sum(axis=1, dtype=np.float64)
-        log_window = np.minimum(lmin + math.log(len(self.windows)), 0.0)  # Bonferroni
+        log_window = np.minimum(lmin + self._log_nw, 0.0)  # Bonferroni
 
         # The hourly CUSUM moves when an hour closes (the first bucket of a new hour);
         # meanwhile the hour in progress counts as a provisional observation, so a
@@ -476,7 +529,7 @@ class SeriesBank:
             recent=recent,
         )
 
-        self._pending = (t, x, mu, phi, closed, (wx, wm, x_in, wxc))
+        self._pending = (t, x, mu, phi, shape, closed, (wx, wm, x_in, wxc))
         return out
 
     def _hour_llr(self, hx: F64, hm: F64, rv: F64) -> F64:
@@ -493,7 +546,7 @@ class SeriesBank:
 
     def learn(self, learn: B | None = None) -> None:
         """Learn the scored bucket, only where `learn` is set (frozen series keep state)."""
-        t, x, mu, phi, cusum, sums = self._pending
+        t, x, mu, phi, shape, cusum, sums = self._pending
         n = len(x)
         # The scored bucket enters the ring and the running sums only now: scoring
         # alone changes nothing (river may score the same observation twice).
@@ -516,21 +569,34 @@ class SeriesBank:
         # a crowd bursts is what they measure. Each window sees what its test sees (the
         # clipped sums beyond one bucket); a log multiple counts at most log(100).
         wm, wxc = sums[1], sums[3]
-        xw = np.concatenate([x[:, None], wxc[:, 1:]], axis=1)
+        xw = wxc.copy()
+        xw[:, 0] = x
         mw = np.maximum(wm, 0.0)
-        y = np.clip(np.log((xw + 0.5) / (mw + 0.5)), -4.6, 4.6)
+        y = np.minimum(np.maximum(np.log((xw + 0.5) / (mw + 0.5)), -4.6), 4.6)
         noise = 1.0 / (mw + 0.5)  # what counting alone puts into y^2
-        filled = np.minimum(self.age[:n] + 1, RING)[:, None] >= np.asarray(self.windows)[None, :]
+        filled = np.minimum(self.age[:n] + 1, RING)[:, None] >= self._win[None, :]
         grown = (self.alive[:n] & (self.age[:n] >= self.day_buckets))[:, None] & filled
         a = self._a_rv
-        self.rv_d[:n] = np.where(grown, (1 - a) * self.rv_d[:n] + (y * y - noise), self.rv_d[:n])
-        self.rv_q[:n] = np.where(grown, (1 - a) * self.rv_q[:n] + 1.0, self.rv_q[:n])
-        self.hour_mu[:n] += np.where(self.alive[:n], mu, 0.0)
-        self._learn(t, x, mu, phi, lm)
+        rv_d, rv_q = (1 - a) * self.rv_d[:n] + (y * y - noise), (1 - a) * self.rv_q[:n] + 1.0
+        if grown.all():  # most buckets: every series learns its swings
+            self.rv_d[:n], self.rv_q[:n] = rv_d, rv_q
+        else:
+            self.rv_d[:n] = np.where(grown, rv_d, self.rv_d[:n])
+            self.rv_q[:n] = np.where(grown, rv_q, self.rv_q[:n])
+        self.hour_mu[:n] += mu if self._all_alive(n) else np.where(self.alive[:n], mu, 0.0)
+        self._learn(t, x, mu, phi, lm, shape)
         self.pos = (self.pos + 1) % RING
         self.steps += 1
 
-    def _learn(self, t: float, x: F64, mu: F64, phi: F64, lm: B) -> None:
+    def _all_alive(self, n: int) -> bool:
+        """Every series has had its first report (births only ever add to this)."""
+        if self._alive_upto < n:
+            if not self.alive[:n].all():
+                return False
+            self._alive_upto = n
+        return True
+
+    def _learn(self, t: float, x: F64, mu: F64, phi: F64, lm: B, shape: F64) -> None:
         p, n = self.params, self.n
         # Most buckets every series learns: skip the masking then.
         every = bool(lm.all())
@@ -548,22 +614,26 @@ class SeriesBank:
         # its log sds): a burst is not learned while it happens, only a lasting shift.
         swing = mu * np.exp(p.clip_swing_sd * np.sqrt(np.log1p(self.rate_var(n)[:, 0])))
         cap = np.minimum(mu + p.clip_sd * sd, swing) + 2.0
-        xc = np.where(self.age[:n] >= 60, np.minimum(x, cap), x)
         age = self.age[:n]
-        first = age == 0
-        shape = self._shape(s, n)
+        old = bool((age >= 60).all())  # most buckets: every series is robust
+        xc = np.minimum(x, cap) if old else np.where(age >= 60, np.minimum(x, cap), x)
+        first = None if old else age == 0  # nothing is new once every series is old
         # Level: a gamma-Poisson posterior of recent counts over recent exposure,
         # shrunk toward the two-week level (running means while young).
         dl, kl = self._d_level, p.level_prior_reports
         ab = np.maximum(self._a_base, 1.0 / (age + 1.0))
-        new_base = np.where(first, x / shape, self.base[:n] + ab * (xc / shape - self.base[:n]))
+        new_base = self.base[:n] + ab * (xc / shape - self.base[:n])
+        if first is not None:
+            new_base = np.where(first, x / shape, new_base)
         self.base[:n] = sel(new_base, self.base[:n])
         self.lvl_x[:n] = sel(dl * self.lvl_x[:n] + xc, self.lvl_x[:n])
         self.lvl_e[:n] = sel(dl * self.lvl_e[:n] + shape, self.lvl_e[:n])
         level = (self.lvl_x[:n] + kl * self.base[:n]) / (self.lvl_e[:n] + kl)
         self.level[:n] = sel(level, self.level[:n])
         ad = np.maximum(self._a_dmean, 1.0 / (age + 1.0))
-        new_dmean = np.where(first, x, self.dmean[:n] + ad * (xc - self.dmean[:n]))
+        new_dmean = self.dmean[:n] + ad * (xc - self.dmean[:n])
+        if first is not None:
+            new_dmean = np.where(first, x, new_dmean)
         self.dmean[:n] = sel(new_dmean, self.dmean[:n])
         dm = np.maximum(self.dmean[:n], 1e-9)
         # Shapes learn every bucket, so a normal they had wrong (a weekday peak seen once)
@@ -574,17 +644,21 @@ class SeriesBank:
         hx, he = self.day_x[:n, h], self.day_e[:n, h]
         self.day_x[:n, h] = sel(dd * hx + xc, hx)
         self.day_e[:n, h] = sel(dd * he + dm, he)
-        wk = lm & (age >= self.day_buckets)
+        # Dispersion, like the week, learns after a day: before that, residuals measure
+        # a model that does not know the series yet, not the series.
+        grown = lm & (age >= self.day_buckets)
+        all_grown = bool(grown.all())
+
+        def where_grown(new: F64, old: npt.NDArray[np.floating[Any]]) -> F64:
+            return new if all_grown else np.where(grown, new, old)
+
         sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
-        self.shape_x[:n, s] = np.where(wk, d * sx + xc, sx)
-        self.shape_e[:n, s] = np.where(wk, d * se + dm, se)
+        self.shape_x[:n, s] = where_grown(d * sx + xc, sx)
+        self.shape_e[:n, s] = where_grown(d * se + dm, se)
         ap = self._a_phi
         resid = (xc - mu) ** 2 - mu
-        # Dispersion learns after a day: before that, residuals measure a model that
-        # does not know the series yet, not the series.
-        grown = lm & (age >= self.day_buckets)
-        self.phi_d[:n] = np.where(grown, (1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
-        self.phi_q[:n] = np.where(grown, (1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
+        self.phi_d[:n] = where_grown((1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
+        self.phi_q[:n] = where_grown((1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
         self.age[:n] += self.alive[:n]
         self.system_age += 1
 

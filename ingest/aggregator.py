@@ -113,6 +113,11 @@ class Aggregator:
             self._pending.append(df.group_by(_KEYS).agg(pl.col("weight").sum().alias("n")))
         return n_late
 
+    def first_open(self) -> float | None:
+        """The earliest bucket holding counts that have not been closed yet, if any."""
+        starts = [float(p["bucket"].min()) for p in self._pending if not p.is_empty()]  # type: ignore[arg-type]
+        return min(starts, default=None)
+
     def watermark_for(self, now: float) -> float:
         return now - self.lateness
 

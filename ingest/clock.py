@@ -1,8 +1,7 @@
 """Clocks. Time is an argument: components take a `Clock`, never read the wall.
 
 The wall clock lives in `app/` (the only place allowed to read real time); here are
-the protocol and the two clocks that need no wall: a manual one for tests and a
-stream clock for replays, which is moved by the data being read.
+the protocol and the clock that needs no wall: a manual one, for tests and replays.
 """
 
 from __future__ import annotations
@@ -37,13 +36,4 @@ class ManualClock:
 
     def advance(self, seconds: float) -> float:
         self._t += seconds
-        return self._t
-
-
-class StreamClock(ManualClock):
-    """Stream time for replays: it only moves forward, to the newest data seen."""
-
-    def observe(self, t: float) -> float:
-        if t > self._t:
-            self._t = t
         return self._t

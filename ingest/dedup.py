@@ -65,6 +65,22 @@ class Dedup:
                 out[i] = check(r, s, t)
         return out
 
+    def forget(
+        self, reporters: Sequence[str | None], services: Sequence[str], ts: Sequence[float]
+    ) -> None:
+        """Take back counted verdicts (reports that were never acknowledged after all),
+        so that the same reports count when they are sent again.
+
+        >>> d = Dedup(window_seconds=3600)
+        >>> d.check("r1", "aws", 0.0), d.check("r1", "aws", 1.0)
+        (True, False)
+        >>> d.forget(["r1"], ["aws"], [0.0]); d.check("r1", "aws", 2.0)
+        True
+        """
+        for r, s, t in zip(reporters, services, ts, strict=True):
+            if r is not None:
+                self._last.discard(r + " " + s, t)
+
     def sweep(self, now: float) -> None:
         """Forget what is older than a window (in whole generations)."""
         self._last.advance(now)

@@ -41,5 +41,11 @@ class Generations:
     def __setitem__(self, key: str, value: float) -> None:
         self._cur[key] = value
 
+    def discard(self, key: str, value: float) -> None:
+        """Forget `key` if it still holds `value` (a write taken back)."""
+        for gen in (self._cur, self._prev):
+            if gen.get(key) == value:
+                del gen[key]
+
     def __len__(self) -> int:
         return len(self._cur) + len(self._prev.keys() - self._cur.keys())

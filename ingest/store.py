@@ -20,50 +20,7 @@ import duckdb
 import orjson
 import polars as pl
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS reports (
-    ts TIMESTAMP NOT NULL,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    problem VARCHAR,
-    reporter VARCHAR,
-    weight INTEGER NOT NULL,
-    counted BOOLEAN NOT NULL,
-    seq BIGINT
-);
-CREATE TABLE IF NOT EXISTS series_buckets (
-    ts TIMESTAMP NOT NULL,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    count DOUBLE NOT NULL,
-    expected DOUBLE NOT NULL,
-    score DOUBLE NOT NULL,
-    level VARCHAR
-);
-CREATE TABLE IF NOT EXISTS problem_buckets (
-    ts TIMESTAMP NOT NULL,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    problem VARCHAR,
-    count INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS incidents (
-    id VARCHAR PRIMARY KEY,
-    service VARCHAR NOT NULL,
-    region VARCHAR,
-    level VARCHAR NOT NULL,
-    state VARCHAR NOT NULL,
-    opened_at TIMESTAMP NOT NULL,
-    ended_at TIMESTAMP,
-    body VARCHAR NOT NULL,
-    detail VARCHAR  -- the detector's whole incident state, for a lossless restart
-);
-CREATE TABLE IF NOT EXISTS snapshots (
-    name VARCHAR PRIMARY KEY,
-    taken_at TIMESTAMP NOT NULL,
-    data BLOB NOT NULL
-);
-"""
+from outagewatch.ingest.schema import MIGRATIONS, SCHEMA
 
 REPORT_COLUMNS = {
     "ts": pl.Float64,
@@ -102,12 +59,14 @@ class Store:
         try:
             self._con = duckdb.connect(target)
             self._con.execute(SCHEMA)
-            # Databases made before `detail` existed gain it (their incidents have none).
-            self._con.execute("ALTER TABLE incidents ADD COLUMN IF NOT EXISTS detail VARCHAR")
+            for change in MIGRATIONS:
+                self._con.execute(change)
         except (duckdb.Error, OSError) as exc:
             raise StoreError(f"cannot open the database at {target}: {exc}") from exc
         self.path = target
-        self._write_lock = threading.Lock()
+        # One writer at a time, and a transaction holds it to the end: its writes, and
+        # no other thread's, commit together (reentrant: writes inside it take it again).
+        self._write_lock = threading.RLock()
 
     def close(self) -> None:
         with self._write_lock:
@@ -115,14 +74,16 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """All writes inside commit together or not at all (a worker's batch + offset)."""
-        self._con.begin()
-        try:
-            yield
-        except BaseException:
-            self._con.rollback()
-            raise
-        self._con.commit()
+        """All writes inside commit together or not at all (a worker's batch + offset);
+        other threads' writes wait for it to end."""
+        with self._write_lock:
+            self._con.begin()
+            try:
+                yield
+            except BaseException:
+                self._con.rollback()
+                raise
+            self._con.commit()
 
     @contextmanager
     def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -191,6 +152,42 @@ class Store:
         with self._reader() as cur:
             row = cur.execute("SELECT coalesce(max(seq), 0) FROM reports").fetchone()
         return int(row[0]) if row else 0
+
+    def contiguous_seq(self, after: int = 0) -> int:
+        """The highest sequence n such that every sequence from 1 to n is stored, given
+        that every one up to `after` is: where replay starts and the log may be cut.
+        A gap stops it, however far beyond it later reports reach."""
+        with self._reader() as cur:
+            row = cur.execute(
+                "SELECT coalesce(min(seq), ?) FROM ("
+                "  SELECT seq, lead(seq) OVER (ORDER BY seq) AS nxt"
+                "  FROM (SELECT DISTINCT seq FROM reports WHERE seq >= ?)"
+                ") WHERE nxt IS NULL OR nxt > seq + 1",
+                [after, after],
+            ).fetchone()
+            first = cur.execute("SELECT min(seq) FROM reports WHERE seq > ?", [after]).fetchone()
+        if first is None or first[0] is None or int(first[0]) != after + 1:
+            return after  # nothing stored right after it
+        return int(row[0]) if row else after
+
+    def seqs_above(self, seq: int) -> frozenset[int]:
+        """Stored sequences above `seq` (beyond a gap: few)."""
+        with self._reader() as cur:
+            rows = cur.execute("SELECT DISTINCT seq FROM reports WHERE seq > ?", [seq]).fetchall()
+        return frozenset(int(r[0]) for r in rows)
+
+    def save_import_keys(self, keys: list[tuple[str, str]]) -> None:
+        """Imports' idempotency keys with the answers they were given."""
+        df = pl.DataFrame(
+            {"key": [k for k, _ in keys], "answer": [a for _, a in keys]},
+            schema={"key": pl.String, "answer": pl.String},
+        ).unique("key", keep="last")
+        self._append("import_keys", df, "INSERT OR REPLACE")
+
+    def import_answer(self, key: str) -> str | None:
+        with self._reader() as cur:
+            row = cur.execute("SELECT answer FROM import_keys WHERE key = ?", [key]).fetchone()
+        return None if row is None else str(row[0])
 
     def append_series_buckets(self, df: pl.DataFrame) -> None:
         self._append(
@@ -397,6 +394,33 @@ class Store:
                 [service, _naive(since)],
             ).fetchall()
         return [(str(p), int(n)) for p, n in rows]
+
+    def history(
+        self, service: str, region: str | None, start: float, end: float, limit: int
+    ) -> pl.DataFrame:
+        """One series' stored buckets in [start, end), oldest first, at most `limit`:
+        ts (epoch s), count, expected, score, level. Regional series keep only buckets
+        with reports or a level (service-wide ones keep every bucket)."""
+        where = "region IS NULL" if region is None else "region = ?"
+        args: list[Any] = [service] + ([] if region is None else [region])
+        with self._reader() as cur:
+            cols = cur.execute(
+                "SELECT epoch(ts) AS ts, count, expected, score, coalesce(level, '') AS level "
+                f"FROM series_buckets WHERE service = ? AND {where} AND ts >= ? AND ts < ? "
+                "ORDER BY ts LIMIT ?",
+                [*args, _naive(start), _naive(end), limit],
+            ).fetchnumpy()
+        names = ("ts", "count", "expected", "score", "level")
+        return pl.DataFrame(
+            {k: cols[k] for k in names},
+            schema={
+                "ts": pl.Float64,
+                "count": pl.Float64,
+                "expected": pl.Float64,
+                "score": pl.Float64,
+                "level": pl.String,
+            },
+        )
 
     def wide_buckets(self, since: float) -> pl.DataFrame:
         """Service-wide bucket rows since `since` (ts, service, count, expected, level)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # every time we write: UTC, whole seconds (also polars')
 BUCKET_CHOICES: dict[str, int] = {"30s": 30, "1m": 60, "5m": 300, "15m": 900, "1h": 3600}
 
 
@@ -38,7 +39,7 @@ def iso(ts: float | None) -> str | None:
     """
     if ts is None:
         return None
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime(ISO_FORMAT)
 
 
 def parse_iso(text: str) -> float:

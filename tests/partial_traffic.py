@@ -12,7 +12,7 @@ import numpy as np
 import polars as pl
 from hypothesis import strategies as st
 
-from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.ingest.batch import OUT_SCHEMA
 from tests.conftest import T0
 

@@ -7,7 +7,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from river import base as river_base
 
-from outagewatch.detector.model import ModelParams, SeriesBank, hour_of_week, nb_logsf, nb_sf, score_of
+from outagewatch.detector.model import (
+    ModelParams,
+    SeriesBank,
+    evidence_logsf,
+    hour_of_week,
+    may_be_evidence,
+    nb_logsf,
+    nb_sf,
+    score_of,
+)
 from outagewatch.detector.river_model import SeasonalNB
 from tests.conftest import T0
 
@@ -144,3 +153,19 @@ def test_score_is_monotone_and_never_saturates(mu: float, phi: float, x: int, ex
     s = score_of(lp)
     assert lp[1] <= lp[0] <= 0.0
     assert 0.0 <= s[0] <= s[1] < 1.0
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    mu=st.floats(1e-6, 500.0),
+    phi=st.floats(0.005, 4.0),
+    var=st.floats(0.02, 3.0),
+    x=st.integers(0, 2_000),
+)
+def test_screen_never_drops_evidence(mu: float, phi: float, var: float, x: int) -> None:
+    """Where `may_be_evidence` says no, the exact test gives no evidence at all (log p
+    >= 0): the partial-bucket checks may skip those points without changing a decision."""
+    xs, m = np.array([float(x)]), np.array([mu])
+    lp = evidence_logsf(xs, m, np.array([phi]), np.array([var]))
+    if not may_be_evidence(xs, m)[0]:
+        assert lp[0] >= 0.0

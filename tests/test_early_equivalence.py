@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outagewatch.app.early import PartialBuckets
-from outagewatch.app.pipeline import Pipeline
+from outagewatch.app.engine.early import PartialBuckets
+from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.ingest.series import SeriesIndex
 from tests.conftest import T0
 from tests.partial_traffic import TAIL_S, Burst, bursts, replayed

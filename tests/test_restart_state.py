@@ -11,7 +11,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.detector.incidents import Incident
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, backfill, running, tick_to

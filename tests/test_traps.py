@@ -107,7 +107,7 @@ def test_ingest_gap_is_neither_learned_nor_alarmed(tmp_path: Path) -> None:
 
     # The same stream through a pipeline we can look into: the silent buckets were
     # skipped, and the expectation after the gap is the one before it.
-    from outagewatch.app.pipeline import Pipeline, PipelineConfig
+    from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
     from outagewatch.ingest.batch import normalize
 
     df = stream(days * DAY, rates, gap=(g0, g0 + 30))

@@ -26,7 +26,6 @@ from typing import Any
 
 import nats
 import orjson
-import polars as pl
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
@@ -41,7 +40,8 @@ from outagewatch.app.broker.subjects import (
     incident_key,
     partition_filter,
 )
-from outagewatch.app.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.restore import restore
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.store import Store
 
@@ -98,13 +98,7 @@ class PartitionState:
         self.store = Store(path)
         self.pipeline = Pipeline(pipeline_config(settings), self.store)
         self.seq = 0
-        snap = self.store.load_snapshot(SNAPSHOT)
-        self.pipeline.restore(snap[1] if snap else None, self.store.open_incident_details())
-        closed_until = self.pipeline.agg.closed_until
-        if closed_until is not None:  # reports of still-open buckets are in the file
-            pending = self.store.reports_since(closed_until)
-            if not pending.is_empty():
-                self.pipeline.agg.add(pending.with_columns(pl.col("weight") * pl.col("counted")))
+        restore(self.pipeline, self.store, SNAPSHOT)  # as the server restores
         offset = self.store.load_snapshot(OFFSET)
         if offset is not None:
             self.seq = int(offset[1])

@@ -51,7 +51,7 @@ def test_pot_has_every_message_the_code_uses() -> None:
 
 def test_babel_cfg_names_the_extractor() -> None:
     cfg = (ROOT / "babel.cfg").read_text()
-    assert "app.i18n:extract" in cfg and "[python_ast: **.py]" in cfg
+    assert "outagewatch.app.i18n:extract" in cfg and "[python_ast: **.py]" in cfg
 
 
 @pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang != "en"])
@@ -228,11 +228,11 @@ def test_built_wheel_carries_the_catalogs(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as z:
         names = set(z.namelist())
         z.extractall(tmp_path / "site")
-    assert "app/locales/messages.pot" in names
+    assert "outagewatch/app/locales/messages.pot" in names
     for lang in LANGUAGES[1:]:
-        assert f"app/locales/{lang}/LC_MESSAGES/messages.po" in names, lang
+        assert f"outagewatch/app/locales/{lang}/LC_MESSAGES/messages.po" in names, lang
     code = (
-        "import app.i18n as i, app.faces.pages as p;"
+        "import outagewatch.app.i18n as i, outagewatch.app.faces.pages as p;"
         "print(i.__file__); print(p.reports(i.Text('pl'), 5))"
     )
     env = {**os.environ, "PYTHONPATH": str(tmp_path / "site")}

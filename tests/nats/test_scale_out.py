@@ -19,7 +19,7 @@ from outagewatch.app.broker.cluster import LocalCluster
 from outagewatch.app.broker.intake_node import create_intake_node
 from outagewatch.app.broker.subjects import REPORTS
 from outagewatch.app.broker.worker import Worker, step_through
-from outagewatch.app.pipeline import Pipeline
+from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0

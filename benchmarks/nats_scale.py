@@ -1,6 +1,6 @@
 """Measure the scale-out path on this machine: intake publishes and worker apply rate.
 
-    .venv/bin/python bench/nats_scale.py [--reports 60000]
+    .venv/bin/python -m benchmarks.nats_scale [--reports 60000]
 
 Starts a local 3-node cluster (R3). Intake: N reports through IntakeNode.handle
 (validation, hashing, dedup, JetStream publish awaiting the PubAck), with C requests

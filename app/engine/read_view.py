@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
-from outagewatch.app.chart import DayChart
+from outagewatch.app.engine.chart import DayChart
 from outagewatch.ingest.series import SeriesIndex, SeriesKey
 
 

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-SeriesKey = tuple[str, str | None]
+from outagewatch.ingest.series import SeriesKey
 
 
 class DayChart:

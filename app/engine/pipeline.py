@@ -9,7 +9,6 @@ stream time has passed, steps the detector over every series and writes results.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import math
 import threading
@@ -23,11 +22,11 @@ import numpy as np
 import orjson
 import polars as pl
 
-from outagewatch.app.chart import DayChart
-from outagewatch.app.early import Checks, PartialBuckets, plan_checks
-from outagewatch.app.read_view import ReadView, frozen
+from outagewatch.app.engine.chart import DayChart
+from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
+from outagewatch.app.engine.read_view import ReadView, frozen
 from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
-from outagewatch.detector.model import ModelParams, SeriesBank, recent_buckets
+from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.series import SeriesKey
@@ -43,7 +42,6 @@ class PipelineConfig:
     dedup_window_s: float = 3600.0
     model: ModelParams = field(default_factory=ModelParams)
     incidents: IncidentParams = field(default_factory=IncidentParams)
-    store_quiet_series: bool = False  # store every zero bucket of every regional series
     early_check_s: float = 15.0  # partial buckets are checked this often (0: never)
     # A bucket where nothing at all arrived while the whole system expected at least
     # this many reports is our outage (server or network down), not the users' quiet.
@@ -59,11 +57,8 @@ class IngestResult:
     reports: int  # reports the rows stand for (sum of count)
     counted: int
     rows: pl.DataFrame  # as buffered: with the dedup verdict per row
-
-
-def reporter_hash(token: str) -> str:
-    """Stored and deduplicated in this form: an opaque client token is never stored raw."""
-    return hashlib.blake2b(token.encode(), digest_size=10).hexdigest()
+    too_late: int = 0  # reports in buckets already closed: stored, not counted
+    closed_before: float | None = None  # where closed buckets end, when some were too late
 
 
 class Pipeline:
@@ -89,10 +84,9 @@ class Pipeline:
         self._hour_of: float | None = None
         self.version = 0
         self.chart = DayChart(cfg.bucket_seconds)
-        self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/read_view.py)
+        self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/engine/read_view.py)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # open ones and the latest resolved
-        self.series_levels: dict[tuple[str, str | None], str] = {}
         self.now = 0.0
         self.silent_buckets = 0  # buckets skipped as system-wide silence (our outage)
         self._seen = np.zeros(0)  # counts per series while the system is cold
@@ -104,6 +98,10 @@ class Pipeline:
             tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
         ] = []
         self._pending_raw: list[pl.DataFrame] = []
+        self._retry: pl.DataFrame | None = None  # reports whose write failed, retried first
+        self._frontier: float | None = None  # buckets before it are (being) closed
+        self._keys: list[tuple[str, str]] = []  # import idempotency keys and answers
+        self._retry_keys: list[tuple[str, str]] = []
         # Outages opened from a partial bucket, credited with its reports so far:
         # series id -> (bucket, incident), until that bucket is stepped.
         self._credited: dict[int, tuple[float, Incident]] = {}
@@ -123,21 +121,64 @@ class Pipeline:
         """One live report, already validated; returns whether it counts. `allow` False
         stores it uncounted whatever dedup says (a policy such as the prefix cap); `alias`
         is the reporter under the previous salt (see app/privacy.py)."""
+        counted = self.decide(ts, service, reporter, allow, alias)
+        self.buffer(ts, service, region, problem, reporter, counted, seq)
+        return counted
+
+    def decide(
+        self, ts: float, service: str, reporter: str, allow: bool = True, alias: str | None = None
+    ) -> bool:
+        """Dedup's verdict on one report (remembered: `forget` takes it back)."""
         with self._lock:
-            counted = self.dedup.check(reporter, service, ts, alias) and allow
+            return self.dedup.check(reporter, service, ts, alias) and allow
+
+    def forget(self, reporters: list[str | None], services: list[str], ts: list[float]) -> None:
+        """Take back counted verdicts of reports that were never acknowledged (their log
+        write failed), so that the client's retry counts."""
+        with self._lock:
+            self.dedup.forget(reporters, services, ts)
+
+    def buffer(
+        self,
+        ts: float,
+        service: str,
+        region: str | None,
+        problem: str | None,
+        reporter: str,
+        counted: bool,
+        seq: int | None = None,
+    ) -> None:
+        """A decided report joins the next write and is counted (after it is durable)."""
+        with self._lock:
             self._buf.append((ts, service, region, problem, reporter, 1, counted, seq))
             self.reports_accepted += 1
             self.reports_counted += counted
-        return counted
 
     def ingest(self, df: pl.DataFrame) -> IngestResult:
         """A validated batch: ts (epoch s), service, region, problem, reporter, count.
 
         A row without a reporter stands for `count` distinct anonymous reports.
         """
+        return self.take(self.judge(df))
+
+    def judge(self, df: pl.DataFrame) -> pl.DataFrame:
+        """The batch with dedup's verdict per row as `counted` (remembered)."""
         reporters = df["reporter"].to_list()
         with self._lock:
             counted = self.dedup.check_many(reporters, df["service"].to_list(), df["ts"].to_list())
+        return df.with_columns(pl.Series("counted", counted))
+
+    def take(
+        self,
+        df: pl.DataFrame,
+        late: bool = False,
+        key: str | None = None,
+        describe: Callable[[IngestResult], str] | None = None,
+    ) -> IngestResult:
+        """A judged batch joins the next write and is counted. With `late`, rows in
+        buckets already closed (or being closed) are stored uncounted and reported as
+        `too_late`, so an import's answer says what really counted. With `key`, the
+        import's idempotency key and its answer (`describe`) are stored with its rows."""
         batch = df.select(
             pl.col("ts").cast(pl.Float64),
             "service",
@@ -145,16 +186,29 @@ class Pipeline:
             "problem",
             "reporter",
             pl.col("count").cast(pl.Int64).alias("weight"),
-            pl.Series("counted", counted),
+            pl.col("counted").cast(pl.Boolean),
             (pl.col("seq") if "seq" in df.columns else pl.lit(None)).cast(pl.Int64).alias("seq"),
         )
-        n_reports = int(batch["weight"].sum() or 0)
-        n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
+        width = self.config.bucket_seconds
         with self._lock:
+            too_late = 0
+            if late and self._frontier is not None:
+                stale = (pl.col("ts") / width).floor() * width < self._frontier
+                too_late = int(batch.filter(stale & pl.col("counted"))["weight"].sum() or 0)
+                if too_late:
+                    batch = batch.with_columns(pl.col("counted") & ~stale)
+            n_reports = int(batch["weight"].sum() or 0)
+            n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
             self._pending_raw.append(batch)
             self.reports_accepted += n_reports
             self.reports_counted += n_counted
-        return IngestResult(len(batch), n_reports, n_counted, batch)
+            result = IngestResult(
+                len(batch), n_reports, n_counted, batch, too_late,
+                self._frontier if too_late else None,
+            )  # fmt: skip
+            if key is not None and describe is not None:  # in the same write as the rows
+                self._keys.append((key, describe(result)))
+        return result
 
     def replay_raw(self, batch: pl.DataFrame) -> None:
         """Reports from the write-ahead log that DuckDB never got: stored and counted as
@@ -170,30 +224,72 @@ class Pipeline:
             self.reports_counted += int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
 
     def _drain(self) -> pl.DataFrame | None:
+        return self._drain_with_keys()[0]
+
+    def _drain_with_keys(self) -> tuple[pl.DataFrame | None, list[tuple[str, str]]]:
+        """What was buffered since the last advance (a failed write's first), in order."""
         with self._lock:
             buf, self._buf = self._buf, []
             raw, self._pending_raw = self._pending_raw, []
-        if buf:
-            cols = list(zip(*buf, strict=True))
-            raw.append(
-                pl.DataFrame(
-                    dict(zip(REPORT_COLUMNS, cols, strict=True)),
-                    schema=REPORT_COLUMNS,
+            keys, self._keys = self._retry_keys + self._keys, []
+            if self._retry is not None:  # a write that failed goes first, as it was
+                raw.insert(0, self._retry)
+            self._retry, self._retry_keys = None, []
+            if buf:
+                cols = list(zip(*buf, strict=True))
+                raw.append(
+                    pl.DataFrame(
+                        dict(zip(REPORT_COLUMNS, cols, strict=True)),
+                        schema=REPORT_COLUMNS,
+                    )
                 )
-            )
-        if not raw:
-            return None
-        return pl.concat(raw, how="vertical_relaxed") if len(raw) > 1 else raw[0]
+            out = None
+            if raw:
+                out = pl.concat(raw, how="vertical_relaxed") if len(raw) > 1 else raw[0]
+            self._frontier = self._closes_to(out)
+        return out, keys
+
+    def remember_import(self, key: str, answer: str) -> None:
+        """An import's idempotency key and its answer, stored with the next write."""
+        with self._lock:
+            self._keys.append((key, answer))
+
+    def _closes_to(self, raw: pl.DataFrame | None) -> float | None:
+        """Where `closed_until` will be once this advance is done: reports taken from
+        now on reach the aggregator after it (see `take`)."""
+        agg = self.agg
+        start = agg.closed_until
+        if start is None:
+            firsts = [agg.first_open()]
+            if raw is not None:
+                counted = raw.filter(pl.col("counted") & (pl.col("weight") > 0))
+                if not counted.is_empty():
+                    width = self.config.bucket_seconds
+                    firsts.append(math.floor(float(counted["ts"].min()) / width) * width)  # type: ignore[arg-type]
+            known = [f for f in firsts if f is not None]
+            if not known:
+                return None
+            start = min(known)
+        cutoff = math.floor(agg.watermark_for(self.now) / agg.width) * agg.width
+        return max(start, cutoff)
 
     # --- the writer -------------------------------------------------------------------
     def advance(self, now: float) -> list[dict[str, Any]]:
         """Move stream time to `now`: flush, close buckets, detect. Returns changed incidents."""
         with self._work:
             self.now = max(self.now, now)
-            raw = self._drain()
+            raw, keys = self._drain_with_keys()
+            if self.store is not None and (raw is not None or keys):
+                try:  # keys first: a retry rewrites them, while reports go in once
+                    if keys:
+                        self.store.save_import_keys(keys)
+                    if raw is not None:
+                        self.store.append_reports(raw)
+                except Exception:
+                    with self._lock:  # kept, in order, for the next advance to retry
+                        self._retry, self._retry_keys = raw, keys
+                    raise
             if raw is not None:
-                if self.store is not None:
-                    self.store.append_reports(raw)
                 counted = raw.with_columns(pl.col("weight") * pl.col("counted"))
                 self.agg.add(counted)  # too-late reports are stored, just not counted
                 if self.config.early_check_s > 0:
@@ -226,7 +322,7 @@ class Pipeline:
             return list(changed.values())
 
     def _plan_partial(self) -> list[Checks]:
-        """Grid points where a partial bucket may already prove an outage (app/early.py).
+        """Grid points where a partial bucket may already prove an outage (app/engine/early.py).
 
         A cheap screen against each series' daily peak finds the points worth a look;
         the exact test runs there, at the model state a live server would have had
@@ -267,10 +363,10 @@ class Pipeline:
         b = checks.bucket
         counts = self.partial.series_counts(sids, checks.points)
         mu = self.bank.expected(b, n)[sids]
-        if not (counts[:, -1] > mu).any():  # at or below the mean: no evidence
+        if not may_be_evidence(counts[:, -1], mu).any():  # counts only grow in a bucket
             return
         rows, cols = np.nonzero(np.arange(len(checks.points))[None, :] >= first[:, None])
-        log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows])
+        log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows], mu[rows])
         hit = log_p <= math.log(ip.p_outage)
         if not hit.any():
             return
@@ -472,12 +568,8 @@ class Pipeline:
             if self.scores_sink is not None:
                 self.scores_sink(scores)
             if self.store is not None:
-                keep = (
-                    scores
-                    if self.config.store_quiet_series
-                    else scores.filter(
-                        pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
-                    )
+                keep = scores.filter(  # quiet regional series are not stored
+                    pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
                 )
                 self.store.append_series_buckets(keep)
         if self.store is not None:
@@ -489,12 +581,6 @@ class Pipeline:
                 if d["id"] in self.incidents
             }
             self.store.upsert_incidents(changed, details)
-        for d in changed:
-            key = (d["service"], d["region"])
-            if d["state"] == "open":
-                self.series_levels[key] = d["level"]
-            else:
-                self.series_levels.pop(key, None)
         if changed:
             for listener in self.listeners:
                 listener(changed)
@@ -566,9 +652,6 @@ class Pipeline:
         )
         self.view.learning.setflags(write=False)
 
-    def open_incidents(self) -> list[dict[str, Any]]:
-        return [inc.to_dict() for inc in self.tracker.open.values()]
-
     def all_incidents(self) -> list[dict[str, Any]]:
         return [inc.to_dict() for inc in sorted(self.incidents.values(), key=_order)]
 
@@ -636,7 +719,6 @@ class Pipeline:
             self.agg.series.id((inc.service, inc.region))
             ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
             self.incidents[inc.id] = inc
-            self.series_levels[(inc.service, inc.region)] = inc.level
         self.tracker.restore(restored, ids)
         for service, region, at in meta.get("last_out", []):
             sid = ids.get((service, region))

@@ -1,0 +1,14 @@
+"""The engine: what turns reports into counts, scores and incidents, with no web
+framework and no clock in it (time comes in as an argument).
+
+- `pipeline.py`: dedup, buffer, aggregate, step the detector, write; `advance(t)` is
+  the one way time moves, for the server's writer, `replay`, the NATS worker and `demo`.
+- `early.py`: outages opened from buckets still open, when their counts already prove it.
+- `chart.py`: the day ring of counts and expected values per service, for pages.
+- `read_view.py`: the immutable view the writer publishes after each advance; the only
+  thing outside the engine that reads its state.
+- `restore.py`: the one restore from a store (snapshot, open incidents, stored reports).
+
+It may import `outagewatch.ingest` and `outagewatch.detector`, never FastAPI,
+Starlette or the server's modules (tests/test_architecture.py checks it).
+"""
