@@ -149,6 +149,15 @@ class Settings(BaseSettings):
         parse_bucket(v)  # ValueError: bucket must be one of ...
         return v
 
+    @field_validator("language")
+    @classmethod
+    def _known_language(cls, v: str) -> str:
+        from outagewatch.app.i18n import LANGUAGES  # Babel loads only when asked
+
+        if v not in LANGUAGES:
+            raise ValueError(f"language must be one of {', '.join(LANGUAGES)}")
+        return v
+
     @field_validator("api_keys", "trusted_proxies", mode="before")
     @classmethod
     def _comma_separated(cls, v: Any) -> Any:

@@ -58,6 +58,7 @@ DEFAULTS = {
     "log_level": "info",
     "broker": "",
     "partitions": 8,
+    "language": "en",
 }
 
 # One good value per variable, as text, and what it becomes.
@@ -104,6 +105,7 @@ GOOD = {
     "log_level": ("warning", "warning"),
     "broker": ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
     "partitions": ("3", 3),
+    "language": ("pl", "pl"),
 }
 
 
@@ -142,6 +144,7 @@ def test_flags_win_and_an_empty_data_directory_means_in_memory() -> None:
         ("PREFIX_CAP", "2.5"),
         ("BUCKET", "7m"),
         ("PUBLIC_URL", "status.example.com"),
+        ("LANGUAGE", "klingon"),
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(name: str, raw: str) -> None:
