@@ -25,7 +25,7 @@ import apprise
 import orjson
 
 from outagewatch.app.events import Event
-from outagewatch.app.webhooks import Subscription, TargetRefused, refusal, resolve
+from outagewatch.app.webhooks import Subscription, public_addresses
 
 # Apprise schemes whose URL names the host to connect to (the rest talk to fixed,
 # public vendor endpoints).
@@ -77,16 +77,7 @@ async def check(url: str, allow_private: bool, *, must_resolve: bool = False) ->
     if allow_private:
         return
     for host, port in hosts(url):
-        try:
-            addresses = await resolve(host, port)
-        except OSError as exc:
-            if not must_resolve:
-                continue
-            raise TargetRefused(f"cannot resolve {host}: {exc}") from None
-        for ip in addresses:
-            why = refusal(ip)
-            if why is not None:
-                raise TargetRefused(f"{host} resolves to {ip}, {why}")
+        await public_addresses(host, port, must_resolve=must_resolve)
 
 
 def message(event: Event, base_url: str) -> bytes:

@@ -140,21 +140,28 @@ async def resolve(host: str, port: int) -> list[IPAddress]:
     return found
 
 
-async def check_target(url: str, allow_private: bool, *, must_resolve: bool) -> Target:
-    """Raises TargetRefused for a URL that leads inside; else where to send."""
-    if allow_private:
-        return Target(url)
-    scheme, host, port, rest, netloc = _split(url)
+async def public_addresses(host: str, port: int, *, must_resolve: bool) -> list[IPAddress]:
+    """The addresses `host` stands for, all public; raises TargetRefused if any leads
+    inside, or if it does not resolve and `must_resolve` (else: empty)."""
     addresses = await resolve(host, port)
-    if not addresses:
-        if must_resolve:
-            raise TargetRefused(f"the host {host!r} does not resolve")
-        return Target(url)
+    if not addresses and must_resolve:
+        raise TargetRefused(f"the host {host!r} does not resolve")
     for address in addresses:
         why = refusal(address)
         if why is not None:
             shown = host if str(address) == host else f"{host} ({address})"
             raise TargetRefused(f"url leads to {shown}, a {why} address: {ALLOW_PRIVATE_HINT}")
+    return addresses
+
+
+async def check_target(url: str, allow_private: bool, *, must_resolve: bool) -> Target:
+    """Raises TargetRefused for a URL that leads inside; else where to send."""
+    if allow_private:
+        return Target(url)
+    scheme, host, port, rest, netloc = _split(url)
+    addresses = await public_addresses(host, port, must_resolve=must_resolve)
+    if not addresses:
+        return Target(url)
     first = addresses[0]
     literal = f"[{first}]" if first.version == 6 else str(first)
     return Target(f"{scheme}://{literal}:{port}{rest}", host_header=netloc, sni=host)
@@ -195,6 +202,14 @@ def verify(secret: str, header: str, body: bytes, now: float, tolerance_s: float
 
 def backoff(attempts: int) -> float:
     return float(min(MAX_BACKOFF_S, BASE_BACKOFF_S * 2 ** max(attempts - 1, 0)))
+
+
+def unsent(did: str, attempts: int, now: float, error: str) -> Result:
+    """A delivery that failed: retried with backoff, or given up after MAX_ATTEMPTS."""
+    attempts += 1
+    if attempts >= MAX_ATTEMPTS:
+        return did, "failed", attempts, now, error
+    return did, "retry", attempts, now + backoff(attempts), error
 
 
 def payload(fmt: str, event: Event, base_url: str) -> bytes:
@@ -492,10 +507,7 @@ class Webhooks:
             error = f"no complete answer within {self.deadline_s:g} s"
         except Exception as exc:  # HTTPError, InvalidURL, ...: this delivery's, no one else's
             error = f"{type(exc).__name__}: {exc}"[:300]
-        attempts += 1
-        if attempts >= MAX_ATTEMPTS:
-            return did, "failed", attempts, now, error
-        return did, "retry", attempts, now + backoff(attempts), error
+        return unsent(did, attempts, now, error)
 
     async def _notify(self, now: float, did: str, body: str, attempts: int, url: str) -> Result:
         """A person's notification through Apprise (app/notify.py), same outbox rules."""
@@ -515,10 +527,7 @@ class Webhooks:
             error = f"not sent within {self.deadline_s:g} s"
         except Exception as exc:  # this delivery's, no one else's
             error = f"{type(exc).__name__}: {exc}"[:300]
-        attempts += 1
-        if attempts >= MAX_ATTEMPTS:
-            return did, "failed", attempts, now, error
-        return did, "retry", attempts, now + backoff(attempts), error
+        return unsent(did, attempts, now, error)
 
     async def _post(
         self, http: httpx.AsyncClient, url: str, data: bytes, headers: dict[str, str]

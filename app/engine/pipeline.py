@@ -16,6 +16,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from itertools import islice
 from typing import Any
 
 import numpy as np
@@ -318,7 +319,7 @@ class Pipeline:
             self._write(score_frames, problem_frames, list(changed.values()))
             if raw is not None or score_frames or changed:
                 self.version += 1
-            self.publish()
+                self.publish()  # else nothing readers see has moved
             return list(changed.values())
 
     def _plan_partial(self) -> list[Checks]:
@@ -587,15 +588,18 @@ class Pipeline:
             self._forget_resolved()
 
     def _forget_resolved(self) -> None:
-        """Bound the memory of a long-running server: the oldest resolved go first."""
+        """Bound the memory of a long-running server: the oldest resolved go first
+        (the dict keeps the order incidents first appeared in, which is their opening)."""
         cap = self.config.keep_resolved
-        if cap is None or len(self.incidents) - len(self.tracker.open) <= cap:
+        if cap is None:
             return
-        resolved = sorted(
-            (inc for inc in self.incidents.values() if inc.state != "open"), key=_order
-        )
-        for inc in resolved[: len(resolved) - cap]:
-            del self.incidents[inc.id]
+        excess = len(self.incidents) - len(self.tracker.open) - cap
+        if excess <= 0:
+            return
+        resolved = (i for i, inc in self.incidents.items() if inc.state != "open")
+        old = list(islice(resolved, excess))
+        for incident_id in old:
+            del self.incidents[incident_id]
 
     # --- state ------------------------------------------------------------------------
     def _count_hour(self, start: float, counts: np.ndarray) -> None:
@@ -634,23 +638,19 @@ class Pipeline:
         levels = Counter(inc.level for inc in self.tracker.open.values())
         self.view = ReadView(
             version=self.version,
-            stream_time=self.now,
             closed_until=self.agg.closed_until,
             n=n,
             series=self.agg.series,
             hour=frozen(hour + open_now),
             day=frozen(day + open_now),
-            learning=learning,
+            learning=frozen(learning),
             phi=frozen(np.array(self.bank.phi()[: min(n, self.bank.n)], dtype=np.float64)),
             chart=self.chart,
             chart_last=self.chart.last,
             open_by_level=dict(levels),
-            reports_accepted=self.reports_accepted,
-            reports_counted=self.reports_counted,
             too_late=self.agg.too_late,
             buckets_stepped=self.bank.steps,
         )
-        self.view.learning.setflags(write=False)
 
     def all_incidents(self) -> list[dict[str, Any]]:
         return [inc.to_dict() for inc in sorted(self.incidents.values(), key=_order)]

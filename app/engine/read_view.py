@@ -10,6 +10,7 @@ one tick behind the writer (a tick is half a second by default).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 import numpy.typing as npt
@@ -17,8 +18,11 @@ import numpy.typing as npt
 from outagewatch.app.engine.chart import DayChart
 from outagewatch.ingest.series import SeriesIndex, SeriesKey
 
+A = TypeVar("A", bound=np.ndarray)
 
-def frozen(a: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+
+def frozen(a: A) -> A:
+    """`a`, read-only: a reader cannot change what others see."""
     a.setflags(write=False)
     return a
 
@@ -34,7 +38,6 @@ class ReadView:
     """
 
     version: int  # moves whenever what readers see changed (cache key for renders)
-    stream_time: float
     closed_until: float | None
     n: int  # series ids below n are in this view
     series: SeriesIndex  # append-only: its first n keys never change
@@ -45,8 +48,6 @@ class ReadView:
     chart: DayChart  # read as of `chart_last`: later buckets are not in this view
     chart_last: float | None
     open_by_level: dict[str, int] = field(default_factory=dict)
-    reports_accepted: int = 0
-    reports_counted: int = 0
     too_late: int = 0
     buckets_stepped: int = 0
 
@@ -54,7 +55,7 @@ class ReadView:
     def empty(cls, width: int = 60) -> ReadView:
         none = frozen(np.zeros(0))
         return cls(
-            version=0, stream_time=0.0, closed_until=None, n=0, series=SeriesIndex(),
+            version=0, closed_until=None, n=0, series=SeriesIndex(),
             hour=none, day=none, learning=np.zeros(0, dtype=np.bool_), phi=none,
             chart=DayChart(width), chart_last=None,
         )  # fmt: skip
