@@ -337,6 +337,13 @@ class IncidentTracker:
         # burst already over when it is noticed is not worth a person's attention.
         lasting = excess | (self._bursts[:n] >= 2)
         opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible) & lasting)
+        # An incident opens in a bucket with reports. Window evidence (or a common
+        # cause) can peak in an empty minute after the rise; an incident opened there
+        # would be published as "0 reports". The next bucket with reports opens it;
+        # if none comes, the burst was over before it was noticed.
+        m = min(n, len(counts))
+        opening[m:] = False
+        opening[:m] &= counts[:m] > 0
         window = recent_buckets(self.width)
         for found in np.flatnonzero(opening):
             sid = int(found)

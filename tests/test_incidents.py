@@ -92,3 +92,19 @@ def test_feed_object_round_trips() -> None:
     assert {k: again[k] for k in ("id", "level", "state", "opened_at", "peak")} == {
         k: d[k] for k in ("id", "level", "state", "opened_at", "peak")
     }
+
+
+def test_nothing_opens_in_an_empty_bucket() -> None:
+    """Window evidence can stay strong for a minute without reports (here a service
+    beside a provider's outage, boosted by the common cause): the incident waits for a
+    bucket with reports, so it is never published as '0 reports'."""
+    tr = IncidentTracker(IncidentParams(), bucket_seconds=60)
+    run(tr, 0, [1e-12, 1, 1], [400, 0, 0], p1=[1e-12, 0.01, 1])
+    # netflix: window evidence only strong enough with aws's outage as a common cause
+    run(tr, 60, [1e-12, 1e-5, 1], [400, 0, 0], p1=[1e-12, 0.01, 1], recent=8)
+    assert 1 not in tr.open
+    opened = run(tr, 120, [1e-12, 1e-5, 1], [400, 3, 0], p1=[1e-12, 0.01, 1], recent=11)
+    netflix = [i for i in opened if i.service == "netflix"]
+    assert [i.level for i in netflix] == ["outage"]
+    d = netflix[0].to_dict()
+    assert d["total_reports"] >= d["peak"]["reports"] == 3
