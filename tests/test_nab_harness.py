@@ -56,7 +56,7 @@ def test_result_files(tmp_path: Path) -> None:
         {"region": "DE", "opened_at": "2015-03-01T10:12:10Z"},  # regional: not ours
     ]
     out = nab.results(data, scores, incidents, WINDOWS)
-    assert set(out) == {"outagewatch", "outagewatchIncidents"}
+    assert set(out) == {"outagewatch", "outagewatchIncidents", "outagewatchOpenings"}
     for frame in out.values():
         assert frame.columns == ["timestamp", "value", "anomaly_score", "label"]
         assert frame.height == len(STAMPS)
@@ -74,6 +74,10 @@ def test_result_files(tmp_path: Path) -> None:
 
     opened = out["outagewatchIncidents"]["anomaly_score"].to_list()
     assert [i for i, v in enumerate(opened) if v] == [5, 9]
+    # ranked openings: the score of the last bucket closed when each one opened
+    # (10:30:10 -> the 10:25 bucket; 10:47:53 -> the 10:40 bucket), nothing elsewhere
+    ranked = out["outagewatchOpenings"]["anomaly_score"].to_list()
+    assert {i: v for i, v in enumerate(ranked) if v} == {5: 0.9, 9: 0.1}
     rows = nab.opened_rows(data["epoch"], incidents)
     assert nab.window_hits(data["epoch"], rows, WINDOWS) == 1
 

@@ -6,11 +6,14 @@ python -m benchmarks.accuracy.nab [--data DIR] [--out benchmarks/out/nab]
 Each file of the data folder (NAB's `Twitter_volume_*.csv` with `windows.json`; default
 `../shared/data/nab-realtweets-dev` beside the repo) is replayed as ONE service through
 the real CLI, `outagewatch replay FILE --bucket 5m --scores S.csv --feed F.json`, and
-turned into NAB result files for two detectors (NAB splits names on "_", so none here):
+turned into NAB result files for three detectors (NAB splits names on "_", so none here):
 
 - `outagewatch`: the service-wide per-bucket `score` of the bucket each data row falls in;
 - `outagewatchIncidents`: 1 on the data row where an incident opened (the latest row with
   timestamp <= `opened_at`), else 0.
+- `outagewatchOpenings`: on that same row, the per-bucket `score` of the last bucket closed
+  when the incident opened (what the detector knew then), else 0: incidents ranked by
+  their evidence, so NAB's threshold sweep can keep only the stronger ones.
 
 Without `--nab` it stops there (result files in `<out>/work/results/`). With it, it builds
 a NAB work folder holding only these files (data, windows, profiles, empty thresholds and
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import subprocess
 import time
@@ -41,7 +45,7 @@ from benchmarks.accuracy.run import ROOT, find_cli
 
 DATA = ROOT.parent / "shared" / "data" / "nab-realtweets-dev"
 BUCKET = 300  # seconds, `--bucket 5m`
-OURS = ("outagewatch", "outagewatchIncidents")
+OURS = ("outagewatch", "outagewatchIncidents", "outagewatchOpenings")
 PUBLISHED = (
     "numenta",
     "contextOSE",
@@ -136,7 +140,21 @@ def results(
     opened = base.select(
         "timestamp", "value", pl.Series("anomaly_score", flags, dtype=pl.Float64), "label"
     )
-    return {"outagewatch": per_bucket, "outagewatchIncidents": opened}
+    strength = [0.0] * data.height
+    known = dict(service_scores(scores).iter_rows())
+    wide = [inc for inc in incidents if inc.get("region") is None]
+    for i, inc in zip(opened_rows(data["epoch"], wide), wide, strict=True):
+        closed = _epoch(inc["opened_at"]) // BUCKET * BUCKET - BUCKET  # last closed bucket
+        score = float(known.get(closed) or 0.0)
+        strength[i] = max(strength[i], 0.0 if math.isnan(score) else min(1.0, score))
+    ranked = base.select(
+        "timestamp", "value", pl.Series("anomaly_score", strength, dtype=pl.Float64), "label"
+    )
+    return {
+        "outagewatch": per_bucket,
+        "outagewatchIncidents": opened,
+        "outagewatchOpenings": ranked,
+    }
 
 
 def replay(cli: str, data: pl.DataFrame, service: str, work: Path) -> tuple[Path, Path, float]:
