@@ -24,7 +24,7 @@ from outagewatch.app.errors import ApiError
 from outagewatch.app.maintenance_windows import Window, in_maintenance
 from outagewatch.ingest.report import ReportError, check_region, check_service
 from outagewatch.ingest.store import Store
-from outagewatch.ingest.windows import parse_iso
+from outagewatch.ingest.windows import iso, parse_iso
 
 MAX_LENGTH_S = 7 * 86400  # a longer "maintenance" would hide a week of real outages
 MAX_AHEAD_S = 366 * 86400
@@ -71,15 +71,16 @@ def check_window(body: object, window_id: str, now: float | None) -> Window:
         raise ApiError(
             422,
             "window_too_long",
-            f"a window lasts at most {MAX_LENGTH_S // 86400} days: declare a longer one "
-            "as several windows",
+            f"ends_at must be at most {MAX_LENGTH_S // 86400} days after starts_at",
             "ends_at",
         )
     if now is not None and ends <= now:
         raise ApiError(
-            422, "window_in_past", "the window is wholly in the past: ends_at must be later "
-            "than now", "ends_at",
-        )  # fmt: skip
+            422,
+            "window_in_past",
+            f"the window is wholly in the past: ends_at must be later than now ({iso(now)})",
+            "ends_at",
+        )
     if now is not None and starts > now + MAX_AHEAD_S:
         raise ApiError(
             422, "window_too_far", "starts_at must be within a year from now", "starts_at"

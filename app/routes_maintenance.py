@@ -3,7 +3,9 @@ anyone (status pages and people's scripts show what is coming)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outagewatch.app import schemas
@@ -13,7 +15,7 @@ from outagewatch.app.maintenance import check_window, new_id
 from outagewatch.app.responses import JSON
 from outagewatch.app.routes_live import json_object
 from outagewatch.app.runtime import Runtime
-from outagewatch.ingest.report import ReportError, check_service
+from outagewatch.ingest.report import SERVICE_RE
 
 
 def router(rt: Runtime) -> APIRouter:
@@ -21,13 +23,13 @@ def router(rt: Runtime) -> APIRouter:
     needs_key = admin_key(rt)
 
     @routes.get("/v1/maintenance", summary="Current and upcoming maintenance windows")
-    def listing(service: str | None = None) -> JSON:
-        if service is not None:
-            try:
-                check_service(service)
-            except ReportError as exc:
-                raise ApiError(422, exc.code, exc.message, "service") from None
-        windows = rt.maintenance.upcoming(rt.clock.now(), service)
+    def listing(
+        service: Annotated[
+            str | None,
+            Query(description="one service's windows", pattern=f"^({SERVICE_RE.pattern})?$"),
+        ] = None,
+    ) -> JSON:
+        windows = rt.maintenance.upcoming(rt.clock.now(), service or None)  # empty: all
         return JSON({"maintenance": [w.public() for w in windows]})
 
     @routes.post(

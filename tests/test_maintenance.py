@@ -200,6 +200,7 @@ def test_unknown_services_and_bad_queries(clock: ManualClock) -> None:
         assert seeded.status_code == 201, seeded.text
         bad = client.get("/v1/maintenance?service=NOT%20A%20SLUG")
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "service"
+        assert len(client.get("/v1/maintenance?service=").json()["maintenance"]) == 1  # all
         junk = client.post(
             "/v1/maintenance", content=b"{nope", headers={**KEY, "content-type": "application/json"}
         )
