@@ -271,3 +271,31 @@ def test_replay_marks_with_the_windows_it_is_given(tmp_path: Path) -> None:
     windows.write_bytes(orjson.dumps([{**planned, "ends_at": planned["starts_at"]}]))
     bad = runner.invoke(cli, ["replay", str(reports), "--maintenance", str(windows)])
     assert bad.exit_code == 2 and "window 1: ends_at must be after starts_at" in bad.output
+
+
+def test_the_live_server_and_a_replay_mark_the_same_incidents(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    from outagewatch.app.maintenance import windows_from_json
+    from outagewatch.app.replay import replay
+    from tests.scenario import to_csv
+    from tests.test_end_to_end import SURGE_AT, live_run
+
+    with running(clock) as (app, client):
+        # Declared a day ahead, for the surge's region only.
+        planned = {"service": "tinyapp", "region": "IT", "note": "router swap"}
+        planned |= {"starts_at": iso(SURGE_AT - 600), "ends_at": iso(SURGE_AT + 3600)}
+        assert client.post("/v1/maintenance", json=planned, headers=KEY).status_code == 201
+        sent = live_run(app, client, clock)
+        feed = client.get("/v1/outages", params={"state": "all", "limit": 500}).json()["outages"]
+        exported = client.get("/v1/maintenance").content
+    live = {o["id"]: o["maintenance"] for o in feed}
+    regional = [o for o in feed if o["service"] == "tinyapp" and o["region"] == "IT"]
+    wide = [o for o in feed if o["service"] == "tinyapp" and o["region"] is None]
+    assert regional and all(o["maintenance"]["note"] == "router swap" for o in regional)
+    assert wide and all(o["maintenance"] is None for o in wide)
+
+    csv = tmp_path / "reports.csv"
+    csv.write_text(to_csv(sent))
+    _, replayed = replay(csv, maintenance=windows_from_json(exported))
+    assert {o["id"]: o["maintenance"] for o in replayed} == live
