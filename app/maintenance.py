@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 import secrets
 import threading
+import unicodedata
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -91,6 +92,11 @@ def check_window(body: object, window_id: str, now: float | None) -> Window:
     if not isinstance(note, str) or len(note) > MAX_NOTE:
         raise ApiError(
             422, "invalid_note", f"note must be a string of at most {MAX_NOTE} characters", "note"
+        )
+    if any(unicodedata.category(c) in ("Cc", "Cs") or c in "\ufffe\uffff" for c in note):
+        # XML (the Atom feed) cannot carry these, even escaped
+        raise ApiError(
+            422, "invalid_note", "note must be one line of text, without control characters", "note"
         )
     return Window(window_id, service, region, starts, ends, note.strip())
 

@@ -172,6 +172,7 @@ BAD: list[tuple[dict[str, Any] | list[Any], str, str | None]] = [
     ),
     (window(NOW, note="x" * 501), "invalid_note", "note"),
     (window(NOW, note=["not", "text"]), "invalid_note", "note"),
+    (window(NOW, note="bell\x07 and\nnewline"), "invalid_note", "note"),
 ]
 
 
