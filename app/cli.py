@@ -153,8 +153,14 @@ def replay(
     bucket: Annotated[str, typer.Option(help=f"One of {', '.join(BUCKET_CHOICES)}.")] = "1m",
     feed: Annotated[Path | None, typer.Option(help="Write every incident here (JSON).")] = None,
     scores: Annotated[Path | None, typer.Option(help="Per-series, per-bucket CSV.")] = None,
+    maintenance: Annotated[
+        Path | None,
+        typer.Option(help="Maintenance windows (JSON, as GET /v1/maintenance answers)."),
+    ] = None,
 ) -> None:
     """Replay a file through the same pipeline as the server, on stream time."""
+    from outagewatch.app.errors import ApiError
+    from outagewatch.app.maintenance import windows_from_json
     from outagewatch.app.replay import count_rows
     from outagewatch.app.replay import replay as run
 
@@ -163,9 +169,15 @@ def replay(
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    if not file.exists():
-        err.print(f"[red]no such file:[/] {file}")
-        raise typer.Exit(2)
+    for path in (file, maintenance):
+        if path is not None and not path.exists():
+            err.print(f"[red]no such file:[/] {path}")
+            raise typer.Exit(2)
+    try:
+        windows = windows_from_json(maintenance.read_bytes()) if maintenance else []
+    except ApiError as exc:
+        err.print(f"[red]{maintenance}:[/] {exc.message}")
+        raise typer.Exit(2) from None
     show = sys.stderr.isatty()
     progress = Progress(
         TextColumn("replay"), BarColumn(), TextColumn("{task.completed:,} rows"),
@@ -180,6 +192,7 @@ def replay(
                 feed=feed,
                 scores=scores,
                 on_progress=lambda n: progress.advance(task, n),
+                maintenance=windows,
             )
     except (ReportError, FileFormatError) as exc:
         message = exc.message if isinstance(exc, ReportError) else str(exc)

@@ -38,6 +38,7 @@ from outagewatch.app.proxies import TrustedProxies
 from outagewatch.app.routes_admin import router as admin_router
 from outagewatch.app.routes_history import router as history_router
 from outagewatch.app.routes_live import router as live_router
+from outagewatch.app.routes_maintenance import router as maintenance_router
 from outagewatch.app.routes_pages import FORM_MAX_BYTES, STATIC
 from outagewatch.app.routes_pages import router as pages_router
 from outagewatch.app.runtime import Runtime
@@ -171,6 +172,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}
     api.include_router(history_router(runtime))
+    api.include_router(maintenance_router(runtime))
     api.include_router(router(runtime, intake))
 
     @api.get(

@@ -9,7 +9,7 @@ the chunk size and the number of series, not by the file's length.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import IO, Any
@@ -18,6 +18,8 @@ import orjson
 import polars as pl
 
 from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.maintenance import Marks
+from outagewatch.app.maintenance_windows import Window
 from outagewatch.ingest.batch import normalize
 from outagewatch.ingest.readers import read_chunks
 from outagewatch.ingest.windows import ISO_FORMAT
@@ -81,6 +83,7 @@ def replay(
     scores: Path | None = None,
     config: PipelineConfig | None = None,
     on_progress: Callable[[int], None] | None = None,
+    maintenance: Sequence[Window] = (),
 ) -> tuple[ReplaySummary, list[dict[str, Any]]]:
     # A replay writes every incident to its feed: none is forgotten.
     cfg = replace(config or PipelineConfig(bucket_seconds=bucket_seconds), keep_resolved=None)
@@ -89,6 +92,8 @@ def replay(
     try:
         sink = ScoresWriter(scores_fh) if scores_fh is not None else None
         pipeline = Pipeline(cfg, store=None, scores_sink=sink)
+        marks = Marks(lambda: maintenance, {})  # as the server marks, with these windows
+        pipeline.markers.append(marks)
         rows = buckets = 0
         last = None
         for chunk in read_chunks(path):
@@ -109,6 +114,7 @@ def replay(
         if scores_fh is not None:
             scores_fh.close()
     incidents = pipeline.all_incidents()
+    marks(incidents)  # the feed objects carry the marks given during the run
     if feed is not None:
         feed.write_bytes(orjson.dumps({"outages": incidents}, option=orjson.OPT_INDENT_2))
     summary = ReplaySummary(

@@ -134,10 +134,13 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
-            return pages.service_page(d, thanks=thanks is not None, t=t), 200
+            windows = rt.maintenance.upcoming(rt.clock.now(), service)
+            return pages.service_page(d, thanks=thanks is not None, t=t, windows=windows), 200
 
         key = ("page", service, thanks is not None, t.lang, t.explicit)
-        html, status = rendered.memo(key, rt.view.version, render)
+        # Declaring or withdrawing a window changes the page too.
+        version = rt.view.version + rt.maintenance.version
+        html, status = rendered.memo(key, version, render)
         return _vary(page(html, status))
 
     @faces.get("/embed/{service:path}", include_in_schema=False)
@@ -189,6 +192,8 @@ def _level(rt: Runtime, service: str) -> str:
     if not _valid(service):
         return "unknown"
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
+    if pages.under_maintenance(open_items):
+        return "maintenance"
     if open_items:
         return str(max((i["level"] for i in open_items), key=LEVEL_RANK.__getitem__))
     view = rt.view

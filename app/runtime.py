@@ -30,6 +30,7 @@ from outagewatch.app.events import EventLog
 from outagewatch.app.idempotency import encode
 from outagewatch.app.keys import ApiKeys, FailureThrottle
 from outagewatch.app.logs import LimitLog
+from outagewatch.app.maintenance import Maintenance, Marks
 from outagewatch.app.privacy import ReporterSalts, reporter_hash
 from outagewatch.app.settings import Settings
 from outagewatch.app.wal import WriteAheadLog
@@ -86,6 +87,8 @@ class Runtime:
         self.admin_failures = FailureThrottle(settings.admin_failures_per_minute, self.memory_key)
         self.events = EventLog(self.store)
         self.annotations = Annotations(self.store)
+        self.maintenance = Maintenance(self.store)
+        self.pipeline.markers.append(Marks.restored(self.maintenance, self.store))
         self.webhooks = Webhooks(
             self.store,
             settings.base_url,

@@ -85,6 +85,23 @@ ANNOTATION = {
         "author": {"type": ["string", "null"], "maxLength": 64},
     },
 }
+MAINTENANCE = {
+    "type": "object",
+    "required": ["service", "starts_at", "ends_at"],
+    "additionalProperties": False,
+    "properties": {
+        "service": SERVICE,
+        "region": {**REGION, "description": "only this region's series (default: every one)"},
+        "starts_at": {"type": "string", "format": "date-time", "example": "2026-11-02T22:00:00Z"},
+        "ends_at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "after starts_at, at most 7 days later, and not in the past",
+            "example": "2026-11-03T02:00:00Z",
+        },
+        "note": {"type": ["string", "null"], "maxLength": 500},
+    },
+}
 
 
 IMPORT_ROW = {

@@ -344,11 +344,13 @@ class Webhooks:
 
     # --- the outbox ---------------------------------------------------------------------
     def enqueue(self, events: list[Event]) -> int:
-        """Called with new events (writer thread): one outbox row per matching webhook."""
+        """Called with new events (writer thread): one outbox row per matching webhook.
+        Incidents marked as planned maintenance notify no one (app/maintenance.py)."""
         subs = self.subscriptions()
         rows = [
             (f"{s.id}:{e.id}", s.id, e.id, e.type, payload(s.format, e, self.base_url).decode())
             for e in events
+            if not e.incident.get("maintenance")
             for s in subs
             if s.matches(e.incident)
         ]

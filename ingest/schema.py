@@ -2,7 +2,8 @@
 a file, and older files gain what later versions added (MIGRATIONS, in order).
 
 Reports, bucket counts, incidents and snapshots are the engine's; annotations, the
-service catalog, the event log, webhooks and their deliveries are the server's. One
+service catalog, the event log, webhooks and their deliveries, and maintenance windows
+are the server's. One
 writer owns them all (ingest/store.py serialises writes)."""
 
 SCHEMA = """
@@ -100,8 +101,19 @@ CREATE TABLE IF NOT EXISTS deliveries (
 );
 """
 
-# Columns added after a table first shipped: their rows from before read NULL.
+# Tables and columns added after the first release, in order: an older file gains them
+# when it is opened (rows from before read NULL in an added column).
 MIGRATIONS = (
     "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS detail VARCHAR",
     "ALTER TABLE webhooks ADD COLUMN IF NOT EXISTS min_level VARCHAR",
+    # Planned maintenance windows (app/maintenance.py); times in epoch seconds
+    """CREATE TABLE IF NOT EXISTS maintenance (
+        id VARCHAR PRIMARY KEY,
+        service VARCHAR NOT NULL,
+        region VARCHAR,
+        starts_at DOUBLE NOT NULL,
+        ends_at DOUBLE NOT NULL,
+        note VARCHAR NOT NULL,
+        created_at DOUBLE NOT NULL
+    )""",
 )

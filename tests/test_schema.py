@@ -51,6 +51,10 @@ def test_api_never_fails_and_keeps_to_its_schema(case: schemathesis.Case) -> Non
         # A schema-valid URL may lead inside (http://0/, http://10.1.1.1/) or name no
         # service Apprise knows: refused (422 internal_target, invalid_apprise_url).
         excluded.append(positive_data_acceptance)
+    if case.path == "/v1/maintenance" and case.method == "POST":
+        # Schema-valid times can still make a window that is in the past, too long or
+        # ends first (relative to each other and to the server's clock): a 422 says so.
+        excluded.append(positive_data_acceptance)
     case.call_and_validate(headers={"authorization": f"Bearer {API_KEY}"}, excluded_checks=excluded)
 
 

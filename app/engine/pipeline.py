@@ -87,6 +87,9 @@ class Pipeline:
         self.chart = DayChart(cfg.bucket_seconds)
         self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/engine/read_view.py)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
+        # Called with changed incidents before they are stored or heard by listeners:
+        # the server adds its own fields to the feed objects (planned maintenance).
+        self.markers: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # open ones and the latest resolved
         self.now = 0.0
         self.silent_buckets = 0  # buckets skipped as system-wide silence (our outage)
@@ -564,6 +567,9 @@ class Pipeline:
         problem_frames: list[pl.DataFrame],
         changed: list[dict[str, Any]],
     ) -> None:
+        if changed:
+            for mark in self.markers:
+                mark(changed)
         scores = pl.concat(score_frames) if score_frames else None
         if scores is not None:
             if self.scores_sink is not None:

@@ -12,6 +12,7 @@ STATUS = {
     "outage": (N_("outage"), "#d73a49"),
     "unknown": (N_("unknown"), "#9f9f9f"),
     "learning": (N_("learning"), "#9f9f9f"),  # no baseline yet: not "up"
+    "maintenance": (N_("Planned maintenance"), "#0969da"),  # every open incident is planned
 }
 _NARROW = set("fijlrt1I.,:;!| ")
 _WIDE = set("mwMW@%")

@@ -32,9 +32,13 @@ def problem_word(t: Text, problem: str) -> str:
     return t._(PROBLEM_TEXT[problem]) if problem in PROBLEM_TEXT else problem
 
 
+MAINTENANCE = N_("Planned maintenance")
+
+
 def title(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     where = f" ({inc['region']})" if inc.get("region") else ""
-    text = f"{t._(LEVEL_WORD.get(inc['level'], 'Outage'))}: {inc['service']}{where}"
+    word = MAINTENANCE if inc.get("maintenance") else LEVEL_WORD.get(inc["level"], "Outage")
+    text = f"{t._(word)}: {inc['service']}{where}"
     return text + (f" - {t._('resolved')}" if inc.get("state") == "resolved" else "")
 
 
@@ -44,7 +48,7 @@ def updated(inc: dict[str, Any]) -> str:
     return max(stamps)
 
 
-def _when(t: Text, iso: str) -> str:
+def when(t: Text, iso: str) -> str:
     """A feed reader shows the text as is: the full date, the locale's way, in UTC."""
     try:
         moment = datetime.fromisoformat(iso.replace("Z", "+00:00"))
@@ -55,6 +59,7 @@ def _when(t: Text, iso: str) -> str:
 
 def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     peak = inc.get("peak") or {}
+    work = inc.get("maintenance")
     problems = ", ".join(
         f"{problem_word(t, p['problem'])} {t.num(p['share'], '#,##0%')}"
         for p in inc.get("top_problems", [])[:3]
@@ -62,7 +67,7 @@ def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     n = int(inc["total_reports"])
     parts = [
         t.ngettext("%(num)s report since %(time)s", "%(num)s reports since %(time)s", n)
-        % {"num": t.num(n), "time": _when(t, str(inc["started_at"]))},
+        % {"num": t.num(n), "time": when(t, str(inc["started_at"]))},
         t._("peak %(reports)s per bucket (expected %(expected)s)")
         % {
             "reports": t.num(int(peak.get("reports", 0))),
@@ -72,11 +77,18 @@ def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     if problems:
         parts.append(t._("top problems: %(problems)s") % {"problems": problems})
     parts.append(
-        t._("resolved at %(time)s") % {"time": _when(t, str(inc["ended_at"]))}
+        t._("resolved at %(time)s") % {"time": when(t, str(inc["ended_at"]))}
         if inc.get("ended_at")
         else t._("ongoing")
     )
+    if work:  # the operator's note, as written (escaped by the caller's format)
+        parts.insert(0, f"{t._(MAINTENANCE)}: {work['note']}" if work["note"] else t._(MAINTENANCE))
     return "; ".join(parts) + "."
+
+
+def tags(inc: dict[str, Any]) -> list[str]:
+    """Category words of an incident: its level, and `maintenance` when it is marked."""
+    return [inc["level"], *(["maintenance"] if inc.get("maintenance") else [])]
 
 
 def atom(items: list[dict[str, Any]], base: str, now: str, t: Text = ENGLISH) -> bytes:
@@ -103,7 +115,7 @@ def atom(items: list[dict[str, Any]], base: str, now: str, t: Text = ENGLISH) ->
             f"<published>{inc['opened_at']}</published>",
             f"<updated>{updated(inc)}</updated>",
             f'<link rel="alternate" type="text/html" href={quoteattr(link)}/>',
-            f"<category term={quoteattr(inc['level'])}/>",
+            *(f"<category term={quoteattr(tag)}/>" for tag in tags(inc)),
             f'<summary type="text">{escape(summary(inc, t))}</summary>',
             "</entry>",
         ]
@@ -128,7 +140,7 @@ def json_feed(items: list[dict[str, Any]], base: str, t: Text = ENGLISH) -> byte
                 "content_text": summary(inc, t),
                 "date_published": inc["opened_at"],
                 "date_modified": updated(inc),
-                "tags": [inc["level"], inc["state"]],
+                "tags": [*tags(inc), inc["state"]],
                 "_outagewatch": {"about": "the incident object of /v1/outages", "incident": inc},
             }
             for inc in items

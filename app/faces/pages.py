@@ -7,9 +7,10 @@ from html import escape as esc
 from typing import Any
 
 from outagewatch.app.faces.chart import chart, sparkline
-from outagewatch.app.faces.feeds import problem_word
+from outagewatch.app.faces.feeds import MAINTENANCE, problem_word, when
 from outagewatch.app.faces.feeds import title as incident_title
 from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
+from outagewatch.app.maintenance_windows import Window
 from outagewatch.ingest.report import PROBLEMS
 
 LEVEL_TEXT = {
@@ -17,6 +18,7 @@ LEVEL_TEXT = {
     "possible": N_("Possible problems"),
     "outage": N_("Outage"),
     "learning": N_("Learning"),
+    "maintenance": MAINTENANCE,
 }
 
 
@@ -26,9 +28,16 @@ def reports(t: Text, n: int) -> str:
 
 
 def shown(d: dict[str, Any]) -> str:
-    """The level to show: "learning" instead of "none" while there is no baseline."""
+    """The level to show: "learning" instead of "none" while there is no baseline, and
+    "maintenance" while every open incident is marked as planned maintenance."""
     level = str(d.get("level") or "none")
+    if level != "none" and under_maintenance(d.get("open_incidents") or []):
+        return "maintenance"
     return "learning" if level == "none" and d.get("learning") else level
+
+
+def under_maintenance(incidents: list[dict[str, Any]]) -> bool:
+    return bool(incidents) and all(i.get("maintenance") for i in incidents)
 
 
 CURRENT = ' aria-current="true"'
@@ -96,14 +105,37 @@ def _incident_rows(items: list[dict[str, Any]], t: Text) -> str:
     if not items:
         return f'<p class="calm">{esc(t._("No open incidents. Everything looks normal."))}</p>'
     rows = "".join(
-        f'<li class="incident {esc(i["level"])}">'
+        f'<li class="incident {esc(i["level"])}{" maintenance" if i.get("maintenance") else ""}">'
         f'<a href="{esc(t.link("/s/" + i["service"]))}">{esc(incident_title(i, t))}</a>'
         f'<span class="meta">{esc(t._(LEVEL_TEXT.get(i["level"], "Outage")))} · '
         + esc(t._("since %(time)s UTC") % {"time": t.hm(str(i["started_at"]))})
-        + f" · {esc(reports(t, int(i['total_reports'])))}</span></li>"
+        + f" · {esc(reports(t, int(i['total_reports'])))}{_work_note(i)}</span></li>"
         for i in items
     )
     return f'<ul class="incidents">{rows}</ul>'
+
+
+def _work_note(incident: dict[str, Any]) -> str:
+    work = incident.get("maintenance")
+    return f" · {esc(work['note'])}" if work and work.get("note") else ""
+
+
+def _windows(windows: list[Window], t: Text) -> str:
+    """A service's current and upcoming maintenance windows, for its page."""
+    rows = []
+    for w in windows:
+        shown_at = w.public()
+        span = t._("from %(start)s to %(end)s") % {
+            "start": when(t, shown_at["starts_at"]),
+            "end": when(t, shown_at["ends_at"]),
+        }
+        where = f" ({esc(w.region)})" if w.region else ""
+        note = f' <span class="meta">{esc(w.note)}</span>' if w.note else ""
+        rows.append(f'<li><span class="when">{esc(span)}</span>{where}{note}</li>')
+    return (
+        f'<section class="card maintenance"><h2>{esc(t._(MAINTENANCE))}</h2>'
+        f'<ul class="windows">{"".join(rows)}</ul></section>'
+    )
 
 
 def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Text = ENGLISH) -> str:
@@ -200,7 +232,9 @@ def report_form(service: str, thanks: bool, t: Text = ENGLISH) -> str:
     )
 
 
-def service_page(d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH) -> str:
+def service_page(
+    d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH, windows: list[Window] | None = None
+) -> str:
     s = d["service"]
     minutes = int(d["bucket_seconds"]) // 60 or 1
     per = t.ngettext("reports per minute", "reports per %(num)s minutes", minutes) % {
@@ -213,6 +247,7 @@ def service_page(d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH) -> 
     body = (
         f'<section class="status {esc(d["level"])}"><div><h1>{esc(s)}</h1>'
         f"<p>{esc(_status_line(d, t))}</p></div>{pill(shown(d), t)}</section>"
+        f"{_windows(windows, t) if windows else ''}"
         f'<div class="grid"><section class="card">'
         f"<h2>{esc(t._('Reports in the last 24 hours'))}</h2>"
         f"{chart(d['series'], label)}"
@@ -313,7 +348,7 @@ def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
     status = None
     if d is not None:
         status = {
-            "level": d["level"],
+            "level": "maintenance" if shown(d) == "maintenance" else d["level"],
             "learning": bool(d.get("learning")),
             "series": [{"count": p["count"]} for p in d["series"]],
             "meta": f"{last_hour(t, int(d['reports_1h']))} · outagewatch",

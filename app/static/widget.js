@@ -13,11 +13,11 @@
   var lang = (script.getAttribute("data-lang") || document.documentElement.lang || "en").trim();
   if (!/^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(lang)) lang = "en";
   var PROBLEMS = ["login", "app", "website", "payments", "connection", "other"];
-  var LEVELS = ["none", "possible", "outage", "unknown", "learning"];
+  var LEVELS = ["none", "possible", "outage", "unknown", "learning", "maintenance"];
   // English until the server's words arrive (and if they never do).
   var TEXT = {
     none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet",
-    learning: "Learning", report: "Report a problem", thanks: "Thanks, your report was counted.",
+    learning: "Learning", maintenance: "Planned maintenance", report: "Report a problem", thanks: "Thanks, your report was counted.",
     failed: "Sorry, that failed.", no_data: "No reports in the last 24 hours.",
     set_service: "Set data-service to a service name, like amazon.", unavailable: "Status unavailable."
   };
@@ -31,6 +31,7 @@
     ".pill{padding:3px 10px;border-radius:999px;font-size:12px;font-weight:600;background:#e7f6ec;color:#1f9d55;white-space:nowrap}" +
     ".possible .pill{background:#fdf1e4;color:#c4620f}.outage .pill{background:#fde8ea;color:#c8283a}" +
     ".unknown .pill,.learning .pill{background:#eef0f4;color:#667085}" +
+    ".maintenance .pill{background:#e6f0fb;color:#0969da}" +
     "svg{display:block;width:100%;height:40px;margin:10px 0 4px}" +
     "polyline{fill:none;stroke:#c8283a;stroke-width:1.5;stroke-linejoin:round}" +
     ".none polyline{stroke:#1f9d55}.area{stroke:none;fill:#c8283a;fill-opacity:.1}.none .area{fill:#1f9d55}" +
