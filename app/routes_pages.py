@@ -15,7 +15,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from outagewatch.app import schemas
-from outagewatch.app.api import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.errors import ApiError
 from outagewatch.app.faces import feeds, pages
 from outagewatch.app.faces.badge import badge
@@ -23,6 +22,7 @@ from outagewatch.app.faces.http import page
 from outagewatch.app.i18n import Text, choose, known
 from outagewatch.app.intake import Intake
 from outagewatch.app.responses import Rendered, etagged
+from outagewatch.app.routes_services import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
 from outagewatch.ingest.report import PROBLEMS, SERVICE_RE
