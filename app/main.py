@@ -17,6 +17,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from outagewatch.app import errors, schemas
+from outagewatch.app import routes_docs as docs
 from outagewatch.app.broadcast import Broadcast
 from outagewatch.app.clock import WallClock
 from outagewatch.app.connections import BodyGuard, body_too_large
@@ -165,9 +166,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "incidents from /v1/outages."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served from the package's files instead (app/routes_docs.py)
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     api.state.runtime = runtime
     errors.install(api)
+    docs.install(api)
     api.include_router(live_router(runtime, broadcast))  # first: /v1/outages/stream before /{id}
     api.include_router(pages_router(runtime, intake))  # also first: /v1/outages.atom
     api.mount("/static", StaticFiles(directory=STATIC), name="static")

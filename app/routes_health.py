@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from outagewatch.app import schemas
 from outagewatch.app.responses import JSON
 from outagewatch.app.runtime import Runtime
 from outagewatch.ingest.windows import iso
@@ -12,7 +13,15 @@ from outagewatch.ingest.windows import iso
 def router(rt: Runtime) -> APIRouter:
     api = APIRouter()
 
-    @api.get("/healthz", tags=["ops"], summary="Liveness and the truth about the pipeline")
+    @api.get(
+        "/healthz",
+        tags=["ops"],
+        summary="Liveness and the truth about the pipeline",
+        responses={
+            200: schemas.model(schemas.Health, "ok"),
+            503: schemas.model(schemas.Health, "degraded: `error` says why"),
+        },
+    )
     def healthz() -> JSON:
         view = rt.view
         wal_error = rt.wal.error if rt.wal is not None else None

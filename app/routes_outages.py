@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
+from outagewatch.app import schemas
 from outagewatch.app.errors import ApiError
 from outagewatch.app.outage_query import parse_outage_query
 from outagewatch.app.responses import Rendered
@@ -18,7 +19,12 @@ def router(rt: Runtime) -> APIRouter:
     api = APIRouter()
     rendered = Rendered()
 
-    @api.get("/v1/outages", tags=["feed"], summary="Incidents, newest first (open by default)")
+    @api.get(
+        "/v1/outages",
+        tags=["feed"],
+        summary="Incidents, newest first (open by default)",
+        responses={200: schemas.model(schemas.Outages)},
+    )
     def outages(
         request: Request,
         service: str | None = None,
@@ -50,7 +56,12 @@ def router(rt: Runtime) -> APIRouter:
 
         return rendered.get(request, rt.view.version, render)
 
-    @api.get("/v1/outages/{incident_id}", tags=["feed"], summary="One incident")
+    @api.get(
+        "/v1/outages/{incident_id}",
+        tags=["feed"],
+        summary="One incident",
+        responses={200: schemas.model(schemas.IncidentWithNotes)},
+    )
     def outage(request: Request, incident_id: str) -> Response:
         def render() -> dict[str, Any]:
             item = rt.store.incident(incident_id)

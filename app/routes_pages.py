@@ -71,7 +71,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         tags=["feed"],
         summary="Recent incidents, JSON Feed 1.1",
         response_class=Response,
-        responses=schemas.returns("application/feed+json", "JSON Feed"),
+        responses=schemas.returns("application/feed+json", "JSON Feed", {"type": "object"}),
     )
     def json_feed(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)

@@ -42,7 +42,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         tags=["intake"],
         summary="Report that a service is broken for you",
         openapi_extra=schemas.body(schemas.REPORT),
-        responses={202: {"description": '{"accepted": true, "counted": bool}'}},
+        responses={202: schemas.model(schemas.Accepted, "Stored; counted unless a duplicate")},
     )
     async def post_report(request: Request) -> Response:
         body = await request.body()
@@ -66,6 +66,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         summary="Trusted bulk import (API key): NDJSON or a JSON array; may carry ts and count",
         description=IMPORT_DOC,
         openapi_extra=schemas.IMPORT,
+        response_model=None,
+        responses={200: schemas.model(schemas.ImportResult, "What counted, and why not")},
     )
     async def bulk_import(
         request: Request,

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from scipy import stats
 
+from outagewatch.app import schemas
 from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.errors import ApiError
 from outagewatch.app.responses import Rendered
@@ -26,13 +27,23 @@ def router(rt: Runtime) -> APIRouter:
     api = APIRouter()
     rendered = Rendered()
 
-    @api.get("/v1/services", tags=["services"], summary="Services by reports in the last hour")
+    @api.get(
+        "/v1/services",
+        tags=["services"],
+        summary="Services by reports in the last hour",
+        responses={200: schemas.model(schemas.Services)},
+    )
     def services(request: Request, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> Response:
         return rendered.get(
             request, rt.view.version, lambda: {"services": services_list(rt, limit)}
         )
 
-    @api.get("/v1/services/{service}", tags=["services"], summary="One service, last 24 h")
+    @api.get(
+        "/v1/services/{service}",
+        tags=["services"],
+        summary="One service, last 24 h",
+        responses={200: schemas.model(schemas.ServiceDetail)},
+    )
     def service(request: Request, service: ServicePath) -> Response:
         return rendered.get(request, rt.view.version, lambda: service_detail(rt, service))
 
