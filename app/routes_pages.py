@@ -20,7 +20,7 @@ from outagewatch.app.faces import feeds, pages
 from outagewatch.app.faces.badge import badge
 from outagewatch.app.faces.http import page
 from outagewatch.app.i18n import Text, choose, known
-from outagewatch.app.intake import Intake
+from outagewatch.app.intake import ACCEPTED, Intake
 from outagewatch.app.responses import Rendered, etagged
 from outagewatch.app.routes_services import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.runtime import Runtime
@@ -31,6 +31,8 @@ from outagewatch.ingest.windows import iso
 STATIC = Path(__file__).parent / "static"
 FEED_LIMIT = 100
 FORM_MAX_BYTES = 4096
+# ?thanks= after the no-JavaScript report form: which of pages.report_notes to show.
+THANKS = {"1": "counted", "0": "not_counted", "limited": "limited"}
 
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
@@ -121,22 +123,27 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         )
         out = await intake.durable(out)
         t = text(request)
-        if out.status >= 400:
+        if out.status == 202:  # what the page then says: counted only when it was
+            said = "1" if out.body == ACCEPTED[True] else "0"
+        elif out.status == 429:
+            said = "limited"
+        else:
             return _vary(page(pages.not_found(service, t=t), 404))
         keep = f"&lang={t.lang}" if t.explicit else ""
-        return RedirectResponse(f"/s/{quote(service)}?thanks=1{keep}#report", status_code=303)
+        return RedirectResponse(f"/s/{quote(service)}?thanks={said}{keep}#report", status_code=303)
 
     @faces.get("/s/{service:path}", include_in_schema=False)
     def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
         t = text(request)
+        said = THANKS.get(thanks or "")
 
         def render() -> tuple[str, int]:
             d = detail(service)
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
-            return pages.service_page(d, thanks=thanks is not None, t=t), 200
+            return pages.service_page(d, thanks=said, t=t), 200
 
-        key = ("page", service, thanks is not None, t.lang, t.explicit)
+        key = ("page", service, said, t.lang, t.explicit)
         html, status = rendered.memo(key, rt.view.version, render)
         return _vary(page(html, status))
 
