@@ -294,7 +294,7 @@ def embed_card(d: dict[str, Any], base: str, t: Text = ENGLISH) -> str:
 
 
 def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = ENGLISH) -> str:
-    first = f'<section class="card">{report_form(what, False, t)}</section>' if form else ""
+    first = f'<section class="card">{report_form(what, None, t)}</section>' if form else ""
     no_reports = esc(t._("We have no reports for %(service)s.")).replace(
         "%(service)s", f"<code>{esc(what)}</code>"
     )
