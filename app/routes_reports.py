@@ -99,6 +99,10 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         rt: Runtime, request: Request, body: bytes, key: str | None, digest: str
     ) -> dict[str, Any]:
         df = _parse_bulk(body, request.headers.get("content-type", ""))
+        if "service" in df.columns:  # names as people type them: once per distinct name
+            names = df["service"].unique().drop_nulls().to_list()
+            ids = {n: i for n in names if (i := rt.catalog.service_id(n)) != n}
+            df = df.with_columns(pl.col("service").replace(ids)) if ids else df
         try:
             batch = normalize(df)
         except ReportError as exc:
