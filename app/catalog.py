@@ -9,8 +9,9 @@ are accepted) are written by the writer thread in batches.
 from __future__ import annotations
 
 import threading
+from functools import cache
 from importlib import resources
-from typing import Any
+from typing import Any, Protocol
 
 import polars as pl
 
@@ -31,6 +32,68 @@ def seed_services() -> list[tuple[str, str | None]]:
         slug, _, name = line.replace("\t", "  ").partition("  ")
         out.append((slug.strip(), name.strip() or None))
     return out
+
+
+class Known(Protocol):
+    """The services a name may lead to: the catalog's policy, or a set of ids."""
+
+    def __contains__(self, service: str, /) -> bool: ...
+
+
+# Names people type that neither are an id nor read as a seed service's display name.
+EXTRA_ALIASES = {
+    "twitter": "x",
+    "ms-teams": "teams",
+    "amazon-prime-video": "prime-video",
+    "xfinity": "comcast",
+    "office-365": "microsoft-365",
+}
+
+
+def typed(name: str) -> str:
+    """A name as people type it, in the form of an id: lower case, trimmed, each run of
+    spaces one hyphen.
+
+    >>> typed("  Microsoft   Teams "), typed("AWS")
+    ('microsoft-teams', 'aws')
+    """
+    return "-".join(name.lower().split())
+
+
+@cache
+def aliases() -> dict[str, str]:
+    """Typed names that stand for a seed service: its display name ("Amazon Web
+    Services" is aws) and EXTRA_ALIASES."""
+    out = {typed(name): slug for slug, name in seed_services() if name and typed(name) != slug}
+    return out | EXTRA_ALIASES
+
+
+@cache
+def seed_ids() -> frozenset[str]:
+    return frozenset(slug for slug, _ in seed_services())
+
+
+def service_id(name: object, known: Known | None = None) -> object:
+    """The catalog's id for a service name as people type it ("Amazon", " AWS ",
+    "Microsoft Teams"); a name that leads to no known service (`known`: the catalog,
+    else the seed list) is returned as given, for validation to judge as before.
+
+    >>> service_id(" AWS "), service_id("Microsoft Teams"), service_id("Not A Slug!")
+    ('aws', 'teams', 'Not A Slug!')
+    """
+    if not isinstance(name, str):
+        return name
+    slug = typed(name)
+    if slug in (seed_ids() if known is None else known):
+        return slug
+    return aliases().get(slug, name)
+
+
+def with_service_id(report: object, known: Known | None = None) -> object:
+    """A parsed report body with its service named by its id (see service_id)."""
+    if isinstance(report, dict) and "service" in report:
+        report["service"] = service_id(report["service"], known)
+    return report
 
 
 class ServiceCatalog:
@@ -69,6 +132,10 @@ class ServiceCatalog:
         )
         self._lock = threading.Lock()
         self._pending: list[tuple[str, float]] = []
+
+    def service_id(self, name: object) -> object:
+        """service_id against this catalog (what operators added counts too)."""
+        return service_id(name, self.policy)
 
     def admit(self, service: str, region: str | None, now: float) -> Admission:
         with self._lock:

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from outagewatch.app.responses import JSON
+from outagewatch.app.schemas import ErrorBody
 from outagewatch.ingest.report import ReportError
 
 log = logging.getLogger("outagewatch")
@@ -103,21 +104,6 @@ def _allowed(request: Request) -> list[str]:
     return sorted(methods)
 
 
-ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["error"],
-    "properties": {
-        "error": {
-            "type": "object",
-            "required": ["code", "message"],
-            "properties": {
-                "code": {"type": "string", "description": "stable, machine-readable"},
-                "message": {"type": "string", "description": "what to fix, for a person"},
-                "field": {"type": ["string", "null"], "description": "the input at fault"},
-            },
-        }
-    },
-}
 # Statuses any operation may answer with the error body, and those of keyed operations.
 COMMON = {400: "Malformed request", 404: "Not found", 422: "Invalid input"}
 WRITES = {413: "Body too large", 415: "Unsupported media type", 429: "Rate limited",
@@ -128,15 +114,23 @@ KEYED = {401: "Missing or invalid API key", 403: "Admin endpoints are off",
 
 def document(app: FastAPI) -> None:
     """Write the error contract into the OpenAPI description, so clients (and
-    schemathesis) know every status an operation can answer with."""
+    schemathesis) know every status an operation can answer with, and with which body:
+    ours (ErrorBody), also where FastAPI would name its own HTTPValidationError."""
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is not None:
             return app.openapi_schema
         spec = build()
-        spec.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
-        ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        components = spec.setdefault("components", {}).setdefault("schemas", {})
+        error = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(error.pop("$defs", {}))
+        components["ErrorBody"] = error
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        ref = {
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
+        }
         for item in spec.get("paths", {}).values():
             for method, op in item.items():
                 if not isinstance(op, dict) or "responses" not in op:
@@ -148,7 +142,9 @@ def document(app: FastAPI) -> None:
                 if op.get("security") or params & {"authorization", "x-api-key"}:
                     codes |= KEYED  # admin routes (app/auth.py)
                 for status, text in codes.items():
-                    op["responses"].setdefault(str(status), {"description": text, **ref})
+                    answer = op["responses"].setdefault(str(status), {"description": text})
+                    if status < 500 or "content" not in answer:  # a 503 may have its own body
+                        answer.update(ref)
         app.openapi_schema = spec
         return spec
 

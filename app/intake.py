@@ -16,6 +16,7 @@ from functools import partial
 
 import orjson
 
+from outagewatch.app.catalog import with_service_id
 from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.errors import body_bytes
 from outagewatch.app.runtime import Runtime
@@ -97,7 +98,7 @@ class Intake:
                 'the body is not valid JSON; send an object such as {"service": "amazon"}',
             )
         try:
-            report = parse_report(obj)
+            report = parse_report(with_service_id(obj, self.runtime.catalog.policy))
         except ReportError as exc:
             return Outcome(422, orjson.dumps(exc.body()))
         rt = self.runtime

@@ -17,7 +17,7 @@ from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
 from outagewatch.app import errors, schemas
-from outagewatch.app.api import router
+from outagewatch.app import routes_docs as docs
 from outagewatch.app.broadcast import Broadcast
 from outagewatch.app.clock import WallClock
 from outagewatch.app.connections import BodyGuard, body_too_large
@@ -36,11 +36,15 @@ from outagewatch.app.intake import Intake
 from outagewatch.app.metrics import Metrics
 from outagewatch.app.proxies import TrustedProxies
 from outagewatch.app.routes_admin import router as admin_router
+from outagewatch.app.routes_health import router as health_router
 from outagewatch.app.routes_history import router as history_router
 from outagewatch.app.routes_live import router as live_router
 from outagewatch.app.routes_maintenance import router as maintenance_router
+from outagewatch.app.routes_outages import router as outages_router
 from outagewatch.app.routes_pages import FORM_MAX_BYTES, STATIC
 from outagewatch.app.routes_pages import router as pages_router
+from outagewatch.app.routes_reports import router as reports_router
+from outagewatch.app.routes_services import router as services_router
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.clock import Clock
@@ -163,9 +167,13 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "incidents from /v1/outages."
         ),
         lifespan=lifespan,
+        docs_url=None,  # served from the package's files instead (app/routes_docs.py)
+        redoc_url=None,
+        swagger_ui_oauth2_redirect_url=None,
     )
     api.state.runtime = runtime
     errors.install(api)
+    docs.install(api)
     api.include_router(live_router(runtime, broadcast))  # first: /v1/outages/stream before /{id}
     api.include_router(pages_router(runtime, intake))  # also first: /v1/outages.atom
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -173,7 +181,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}
     api.include_router(history_router(runtime))
     api.include_router(maintenance_router(runtime))
-    api.include_router(router(runtime, intake))
+    api.include_router(reports_router(runtime, intake))
+    api.include_router(outages_router(runtime))
+    api.include_router(services_router(runtime))
+    api.include_router(health_router(runtime))
 
     @api.get(
         "/metrics",

@@ -28,7 +28,12 @@ def router(rt: Runtime) -> APIRouter:
     admin = APIRouter()
     needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
 
-    @admin.get("/v1/catalog", tags=["catalog"], summary="Services the public intake accepts")
+    @admin.get(
+        "/v1/catalog",
+        tags=["catalog"],
+        summary="Services the public intake accepts",
+        responses={200: schemas.model(schemas.Catalog)},
+    )
     def catalog() -> JSON:
         return JSON(
             {
@@ -43,7 +48,10 @@ def router(rt: Runtime) -> APIRouter:
         tags=["catalog"],
         summary="Add a service (API key)",
         openapi_extra=schemas.body(schemas.CATALOG_ENTRY, required=False),
-        responses={201: {"description": "Added"}, 200: {"description": "Updated"}},
+        responses={
+            201: schemas.model(schemas.CatalogEntry, "Added"),
+            200: schemas.model(schemas.CatalogEntry, "Updated"),
+        },
     )
     async def put_service(
         request: Request, service: ServicePath, authorization: Key = None, x_api_key: Key = None
@@ -71,7 +79,12 @@ def router(rt: Runtime) -> APIRouter:
             raise ApiError(404, "not_found", f"service {service!r} is not in the catalog")
         return Response(status_code=204)
 
-    @admin.get("/v1/outages/{incident_id}/annotations", tags=["feed"], summary="Operators' notes")
+    @admin.get(
+        "/v1/outages/{incident_id}/annotations",
+        tags=["feed"],
+        summary="Operators' notes",
+        responses={200: schemas.model(schemas.Annotations)},
+    )
     def annotations(incident_id: str) -> JSON:
         _incident(rt, incident_id)
         return JSON({"annotations": rt.annotations.of(incident_id)})
@@ -83,6 +96,7 @@ def router(rt: Runtime) -> APIRouter:
         tags=["feed"],
         summary="Annotate an incident (API key)",
         openapi_extra=schemas.body(schemas.ANNOTATION),
+        responses={201: schemas.model(schemas.Annotation, "Added")},
     )
     async def annotate(
         request: Request, incident_id: str, authorization: Key = None, x_api_key: Key = None

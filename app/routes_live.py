@@ -119,6 +119,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         tags=["webhooks"],
         summary="Subscribe (API key)",
         openapi_extra=schemas.body(schemas.WEBHOOK),
+        responses={201: schemas.model(schemas.NewWebhook, "Subscribed")},
     )
     async def subscribe(
         request: Request,
@@ -156,6 +157,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         tags=["notifications"],
         summary="Notify people through Apprise: Discord, Telegram, Teams, email, ntfy... (API key)",
         openapi_extra=schemas.body(schemas.NOTIFICATION),
+        responses={201: schemas.model(schemas.Notification, "Subscribed")},
     )
     async def notify_subscribe(
         request: Request,
@@ -184,6 +186,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         tags=["notifications"],
         summary="Notifications (API key)",
         dependencies=needs_key,
+        responses={200: schemas.model(schemas.Notifications)},
     )
     def notifications(
         request: Request,
@@ -207,7 +210,11 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         return Response(status_code=204)
 
     @live.get(
-        "/v1/webhooks", tags=["webhooks"], summary="Subscriptions (API key)", dependencies=needs_key
+        "/v1/webhooks",
+        tags=["webhooks"],
+        summary="Subscriptions (API key)",
+        dependencies=needs_key,
+        responses={200: schemas.model(schemas.Webhooks)},
     )
     def subscriptions(
         request: Request,
@@ -219,6 +226,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         tags=["webhooks"],
         summary="Delivery log",
         dependencies=needs_key,
+        responses={200: schemas.model(schemas.Deliveries)},
     )
     def deliveries(
         request: Request,

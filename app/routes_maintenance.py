@@ -22,7 +22,11 @@ def router(rt: Runtime) -> APIRouter:
     routes = APIRouter(tags=["maintenance"])
     needs_key = admin_key(rt)
 
-    @routes.get("/v1/maintenance", summary="Current and upcoming maintenance windows")
+    @routes.get(
+        "/v1/maintenance",
+        summary="Current and upcoming maintenance windows",
+        responses={200: schemas.model(schemas.MaintenanceWindows)},
+    )
     def listing(
         service: Annotated[
             str | None,
@@ -38,6 +42,7 @@ def router(rt: Runtime) -> APIRouter:
         status_code=201,
         summary="Declare a maintenance window (API key)",
         openapi_extra=schemas.body(schemas.MAINTENANCE),
+        responses={201: schemas.model(schemas.MaintenanceWindow, "Declared")},
     )
     async def declare(request: Request) -> JSON:
         now = rt.clock.now()

@@ -15,14 +15,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
 from outagewatch.app import schemas
-from outagewatch.app.api import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.errors import ApiError
 from outagewatch.app.faces import feeds, pages
 from outagewatch.app.faces.badge import badge
 from outagewatch.app.faces.http import page
 from outagewatch.app.i18n import Text, choose, known
-from outagewatch.app.intake import Intake
+from outagewatch.app.intake import ACCEPTED, Intake
 from outagewatch.app.responses import Rendered, etagged
+from outagewatch.app.routes_services import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
 from outagewatch.ingest.report import PROBLEMS, SERVICE_RE
@@ -31,6 +31,8 @@ from outagewatch.ingest.windows import iso
 STATIC = Path(__file__).parent / "static"
 FEED_LIMIT = 100
 FORM_MAX_BYTES = 4096
+# ?thanks= after the no-JavaScript report form: which of pages.report_notes to show.
+THANKS = {"1": "counted", "0": "not_counted", "limited": "limited"}
 
 
 def router(rt: Runtime, intake: Intake) -> APIRouter:
@@ -71,7 +73,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         tags=["feed"],
         summary="Recent incidents, JSON Feed 1.1",
         response_class=Response,
-        responses=schemas.returns("application/feed+json", "JSON Feed"),
+        responses=schemas.returns("application/feed+json", "JSON Feed", {"type": "object"}),
     )
     def json_feed(request: Request) -> Response:
         items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
@@ -121,23 +123,28 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         )
         out = await intake.durable(out)
         t = text(request)
-        if out.status >= 400:
+        if out.status == 202:  # what the page then says: counted only when it was
+            said = "1" if out.body == ACCEPTED[True] else "0"
+        elif out.status == 429:
+            said = "limited"
+        else:
             return _vary(page(pages.not_found(service, t=t), 404))
         keep = f"&lang={t.lang}" if t.explicit else ""
-        return RedirectResponse(f"/s/{quote(service)}?thanks=1{keep}#report", status_code=303)
+        return RedirectResponse(f"/s/{quote(service)}?thanks={said}{keep}#report", status_code=303)
 
     @faces.get("/s/{service:path}", include_in_schema=False)
     def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
         t = text(request)
+        said = THANKS.get(thanks or "")
 
         def render() -> tuple[str, int]:
             d = detail(service)
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
-            return pages.service_page(d, thanks=thanks is not None, t=t, windows=windows), 200
+            return pages.service_page(d, thanks=said, t=t, windows=windows), 200
 
-        key = ("page", service, thanks is not None, t.lang, t.explicit)
+        key = ("page", service, said, t.lang, t.explicit)
         # Declaring or withdrawing a window changes the page too.
         version = rt.view.version + rt.maintenance.version
         html, status = rendered.memo(key, version, render)

@@ -5,9 +5,10 @@ and the checks cannot drift apart."""
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Path
+from pydantic import BaseModel, Field
 
 from outagewatch.ingest.regions import REGIONS
 from outagewatch.ingest.report import MAX_COUNT, PROBLEM_RE, REPORTER_RE, SERVICE_RE
@@ -147,6 +148,233 @@ def body(schema: dict[str, Any], *, required: bool = True) -> dict[str, Any]:
     }
 
 
-def returns(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
-    """`responses` for an operation whose 200 is not JSON (feeds, SVG, metrics, SSE)."""
-    return {200: {"content": {media_type: {}}, "description": description}}
+def returns(
+    media_type: str, description: str, schema: dict[str, Any] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """`responses` for an operation whose 200 is not JSON (feeds, SVG, metrics, SSE):
+    text unless told otherwise."""
+    return {200: {"content": {media_type: {"schema": schema or TEXT}}, "description": description}}
+
+
+# --- Response bodies -------------------------------------------------------------------
+# Documentation only: routes answer with pre-rendered JSON (orjson, ETag), so these models
+# describe what is sent without being run on it. Extra fields are allowed (contracts grow
+# by adding fields), and tests/test_schema.py checks real answers against them.
+
+Level = Literal["possible", "outage"]
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable, machine-readable")
+    message: str = Field(description="what to fix, for a person")
+    field: str | None = Field(default=None, description="the input at fault")
+
+
+class ErrorBody(BaseModel):
+    """Every answer that is not a success."""
+
+    error: ErrorDetail
+
+
+class Accepted(BaseModel):
+    accepted: bool
+    counted: bool = Field(description="false: a duplicate within the dedup window, not counted")
+
+
+class ImportResult(BaseModel):
+    accepted: int = Field(description="rows read")
+    reports: int = Field(description="reports they stand for (rows x count)")
+    counted: int
+    not_counted: int
+    duplicates: int
+    too_late: int = Field(description="in minutes already closed: stored, not counted")
+    closed_before: str | None = Field(default=None, description="the first minute still open")
+    message: str | None = None
+
+
+class Peak(BaseModel):
+    at: str | None
+    reports: int
+    expected: float
+
+
+class ProblemShare(BaseModel):
+    problem: str
+    share: float
+
+
+class RegionReports(BaseModel):
+    region: str
+    reports: int
+    level: Level | None = None
+
+
+class Annotation(BaseModel):
+    id: str
+    at: str | None
+    author: str | None
+    text: str
+
+
+class Incident(BaseModel):
+    """The feed object of the contracts (design.md), times ISO-8601 UTC."""
+
+    id: str
+    service: str
+    region: str | None
+    level: Level
+    state: Literal["open", "resolved"]
+    started_at: str | None
+    opened_at: str | None
+    confirmed_at: str | None
+    ended_at: str | None
+    resolved_at: str | None
+    peak: Peak
+    total_reports: int
+    top_problems: list[ProblemShare]
+    regions: list[RegionReports]
+    related: list[str]
+    maintenance: MaintenanceMark | None = Field(
+        default=None, description="set when it started inside a planned maintenance window"
+    )
+
+
+class IncidentWithNotes(Incident):
+    annotations: list[Annotation]
+
+
+class Outages(BaseModel):
+    outages: list[Incident]
+    next_cursor: str | None = Field(default=None, description="pass as cursor for the next page")
+
+
+class ServiceSummary(BaseModel):
+    service: str
+    level: Literal["none", "possible", "outage"]
+    learning: bool = Field(description="no baseline yet: 'none' means nothing overwhelming")
+    reports_1h: int
+    reports_24h: int
+
+
+class Services(BaseModel):
+    services: list[ServiceSummary]
+
+
+class Point(BaseModel):
+    ts: str
+    count: int
+    expected: float
+    upper: float = Field(description="the top of the normal band")
+    level: Literal["", "possible", "outage"]
+
+
+class ProblemReports(ProblemShare):
+    reports: int
+
+
+class ServiceDetail(ServiceSummary):
+    bucket_seconds: int
+    open_incidents: list[Incident]
+    series: list[Point]
+    top_problems: list[ProblemReports]
+    regions: list[RegionReports]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    error: str | None
+    disk_free_mb: int | None
+    stream_time: str | None
+    closed_until: str | None
+    series: int
+    open_incidents: int
+    reports_accepted: int
+    reports_counted: int
+    log_gap: str | None = Field(description="a gap in stored sequence numbers, if any")
+    log_reset: str | None = Field(description="the log found shorter than the database at start")
+    database: Literal["memory", "file"]
+
+
+class CatalogEntry(BaseModel):
+    service: str
+    name: str | None
+    source: str | None = None
+
+
+class Catalog(BaseModel):
+    accept_unknown_services: bool
+    services: list[CatalogEntry]
+
+
+class Annotations(BaseModel):
+    annotations: list[Annotation]
+
+
+class Webhook(BaseModel):
+    id: str
+    url: str
+    service: str | None
+    region: str | None
+    format: str
+    level: Level | None
+
+
+class NewWebhook(Webhook):
+    secret: str = Field(description="the HMAC key of Outagewatch-Signature; shown only now")
+
+
+class Webhooks(BaseModel):
+    webhooks: list[Webhook]
+
+
+class Delivery(BaseModel):
+    id: str
+    event_id: int
+    event: str
+    attempts: int
+    status: str
+    next_at: float | None
+    last_error: str | None
+
+
+class Deliveries(BaseModel):
+    deliveries: list[Delivery]
+
+
+class Notification(BaseModel):
+    id: str
+    apprise: str = Field(description="the Apprise URL, its secrets masked")
+    service: str | None
+    region: str | None
+    level: Level | None
+
+
+class Notifications(BaseModel):
+    notifications: list[Notification]
+
+
+class MaintenanceWindow(BaseModel):
+    id: str
+    service: str
+    region: str | None
+    starts_at: str
+    ends_at: str
+    note: str | None = None
+
+
+class MaintenanceWindows(BaseModel):
+    maintenance: list[MaintenanceWindow] = Field(description="current and upcoming, soonest first")
+
+
+class MaintenanceMark(BaseModel):
+    id: str
+    note: str | None = None
+    ends_at: str
+
+
+def model(cls: type[BaseModel], description: str = "OK") -> dict[str, Any]:
+    """One entry of `responses=`: a JSON answer described by a model."""
+    return {"model": cls, "description": description}
+
+
+TEXT = {"type": "string"}

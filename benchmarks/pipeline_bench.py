@@ -102,7 +102,7 @@ def aggregator_rows(rows: int = 600_000) -> dict[str, float]:
 
 def bulk_validation(rows: int = 200_000) -> dict[str, float]:
     """The import endpoint's parse + vectorised validation, without HTTP."""
-    from outagewatch.app.api import _parse_bulk
+    from outagewatch.app.routes_reports import _parse_bulk
 
     rng = np.random.default_rng(2)
     body = b"\n".join(

@@ -41,6 +41,7 @@ from outagewatch.app.broker.subjects import (
     partition_of,
     report_subject,
 )
+from outagewatch.app.catalog import with_service_id
 from outagewatch.app.fastpath import NoSniff
 from outagewatch.app.intake import ACCEPTED, JSON_TYPES, error
 from outagewatch.app.outage_query import parse_outage_query, select
@@ -156,7 +157,7 @@ class IntakeNode:
                 415, "unsupported_media_type", "send the report as JSON (application/json)"
             )
         try:
-            report = parse_report(orjson.loads(body))
+            report = parse_report(with_service_id(orjson.loads(body)))
         except orjson.JSONDecodeError:
             return _error(
                 400, "invalid_json",

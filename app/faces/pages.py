@@ -205,23 +205,41 @@ def _regions(d: dict[str, Any], t: Text) -> str:
     )
 
 
-def report_form(service: str, thanks: bool, t: Text = ENGLISH) -> str:
+def report_notes(t: Text = ENGLISH) -> dict[str, str]:
+    """What the form and the widget say after a report, by the intake's answer: "counted"
+    only when it said `counted: true` (a duplicate, or a network past its cap, is stored
+    but not counted), "limited" for a 429, "failed" for anything else."""
+    return {
+        "counted": t._("Thanks, your report was counted."),
+        "not_counted": t._(
+            "Received, but not counted: a report of this service from you or your network "
+            "was already counted within the hour."
+        ),
+        "limited": t._(
+            "Too many reports from your network just now: please try again in a minute."
+        ),
+        "failed": t._("Sorry, that failed."),
+    }
+
+
+def report_form(service: str, thanks: str | None, t: Text = ENGLISH) -> str:
+    """`thanks`: the key of report_notes to show (the no-JavaScript path), or None."""
     choices = "".join(
         f'<label class="choice"><input type="radio" name="problem" value="{p}"'
         f"{' checked' if i == 0 else ''}><span>{esc(problem_word(t, p))}</span></label>"
         for i, p in enumerate(PROBLEMS)
     )
-    counted = t._("Thanks, your report was counted.")
+    notes = report_notes(t)
+    said = notes.get(thanks or "")
     note = (
-        f'<p class="thanks" role="status">{esc(counted)}</p>'
-        if thanks
-        else '<p class="thanks" role="status" hidden></p>'
+        '<p class="thanks" role="status" hidden></p>'
+        if said is None
+        else f'<p class="thanks{"" if thanks == "counted" else " bad"}" role="status">'
+        f"{esc(said)}</p>"
     )
     # report.js shows these after posting by fetch: data, not code, so the CSP holds.
-    texts = (
-        f' data-thanks="{esc(counted)}" data-failed="{esc(t._("Sorry, that failed."))}"'
-        f' data-offline="{esc(t._("Sorry, that failed: are you offline?"))}"'
-    )
+    notes["offline"] = t._("Sorry, that failed: are you offline?")
+    texts = "".join(f' data-{k.replace("_", "-")}="{esc(v)}"' for k, v in notes.items())
     action = t.link(f"/s/{service}/report")
     return (
         f'<form class="report" id="report" method="post" action="{esc(action)}" '
@@ -233,7 +251,10 @@ def report_form(service: str, thanks: bool, t: Text = ENGLISH) -> str:
 
 
 def service_page(
-    d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH, windows: list[Window] | None = None
+    d: dict[str, Any],
+    thanks: str | None = None,
+    t: Text = ENGLISH,
+    windows: list[Window] | None = None,
 ) -> str:
     s = d["service"]
     minutes = int(d["bucket_seconds"]) // 60 or 1
@@ -311,7 +332,7 @@ def embed_card(d: dict[str, Any], base: str, t: Text = ENGLISH) -> str:
 
 
 def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = ENGLISH) -> str:
-    first = f'<section class="card">{report_form(what, False, t)}</section>' if form else ""
+    first = f'<section class="card">{report_form(what, None, t)}</section>' if form else ""
     no_reports = esc(t._("We have no reports for %(service)s.")).replace(
         "%(service)s", f"<code>{esc(what)}</code>"
     )
@@ -339,12 +360,11 @@ def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
     words |= {
         "unknown": t._("No data yet"),
         "report": t._("Report a problem"),
-        "thanks": t._("Thanks, your report was counted."),
-        "failed": t._("Sorry, that failed."),
         "no_data": t._("No reports in the last 24 hours."),
         "set_service": t._("Set data-service to a service name, like amazon."),
         "unavailable": t._("Status unavailable."),
     }
+    words |= report_notes(t)
     status = None
     if d is not None:
         status = {

@@ -18,13 +18,18 @@
         headers: { "content-type": "application/json" },
         body: JSON.stringify(body)
       }).then(function (resp) {
+        // "Counted" only when the server said so: a duplicate is stored, not counted.
+        if (resp.status === 429) return "limited";
+        if (!resp.ok) return "failed";
+        return resp.json().then(function (answer) {
+          return answer && answer.counted === true ? "counted" : "notCounted";
+        }, function () { return "failed"; });
+      }, function () {
+        return "offline";
+      }).then(function (said) {
         // The page's words, in its language (data attributes: no inline script).
-        note.textContent = resp.ok
-          ? form.dataset.thanks || "Thanks, your report was counted."
-          : form.dataset.failed || "Sorry, that failed.";
-      }).catch(function () {
-        note.textContent = form.dataset.offline || "Sorry, that failed: are you offline?";
-      }).then(function () {
+        note.textContent = form.dataset[said] || "";
+        note.classList.toggle("bad", said !== "counted");
         note.hidden = false;
         button.disabled = false;
       });

@@ -14,10 +14,12 @@
   if (!/^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(lang)) lang = "en";
   var PROBLEMS = ["login", "app", "website", "payments", "connection", "other"];
   var LEVELS = ["none", "possible", "outage", "unknown", "learning", "maintenance"];
-  // English until the server's words arrive (and if they never do).
+  // English only if the server's words never arrive: the first paint is blank.
   var TEXT = {
     none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet",
-    learning: "Learning", maintenance: "Planned maintenance", report: "Report a problem", thanks: "Thanks, your report was counted.",
+    learning: "Learning", maintenance: "Planned maintenance", report: "Report a problem", counted: "Thanks, your report was counted.",
+    not_counted: "Received, but not counted: a report of this service from you or your network was already counted within the hour.",
+    limited: "Too many reports from your network just now: please try again in a minute.",
     failed: "Sorry, that failed.", no_data: "No reports in the last 24 hours.",
     set_service: "Set data-service to a service name, like amazon.", unavailable: "Status unavailable."
   };
@@ -40,7 +42,7 @@
     ".report{margin-top:10px;width:100%;padding:8px;border:0;background:#c8283a;color:#fff;font-weight:600}" +
     ".choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:10px}.choices[hidden]{display:none}" +
     ".choice{padding:5px 10px;border:1px solid #e4e7ec;background:#fff;color:#1c2330;font-size:13px;border-radius:999px}" +
-    ".choice:hover{border-color:#1c2330}.thanks{margin-top:10px;color:#1f9d55;font-weight:600}";
+    ".choice:hover{border-color:#1c2330}.thanks{margin-top:10px;color:#1f9d55;font-weight:600}.thanks.bad{color:#c4620f}";
 
   function el(tag, cls, text) {
     var node = document.createElement(tag);
@@ -62,14 +64,15 @@
 
   var head = el("div", "head");
   var name = el("a", "name", service || "outagewatch");
-  var pill = el("span", "pill", "Loading");
+  var pill = el("span", "pill", "");
   var spark = document.createElementNS(SVG, "svg");
   var meta = el("div", "meta", "");
-  var report = el("button", "report", TEXT.report);
+  var report = el("button", "report", "");
   var choices = el("div", "choices");
   var thanks = el("div", "thanks", "");
   thanks.hidden = true;
   choices.hidden = true;
+  report.hidden = true; // until there are words for it
   report.type = "button";
   name.href = origin + "/s/" + encodeURIComponent(service);
   name.target = "_blank";
@@ -93,6 +96,7 @@
     card.setAttribute("lang", d.lang);
     card.setAttribute("dir", d.dir === "rtl" ? "rtl" : "ltr");
     report.textContent = TEXT.report;
+    report.hidden = false;
     Array.prototype.forEach.call(choices.children, function (b) {
       var p = b.getAttribute("data-problem");
       if (typeof WORDS[p] === "string") b.textContent = WORDS[p];
@@ -141,7 +145,11 @@
         drawSpark(s.series || []);
         meta.textContent = s.meta;
       })
-      .catch(function () { setLevel("unknown"); meta.textContent = TEXT.unavailable; });
+      .catch(function () {
+        setLevel("unknown");
+        meta.textContent = TEXT.unavailable;
+        if (!report.textContent) { report.textContent = TEXT.report; report.hidden = false; }
+      });
   }
 
   report.addEventListener("click", function () {
@@ -161,10 +169,17 @@
         headers: { "content-type": "text/plain" },
         body: JSON.stringify({ service: service, problem: p })
       }).then(function (r) {
-        thanks.textContent = r.ok ? TEXT.thanks : TEXT.failed;
-      }).catch(function () {
-        thanks.textContent = TEXT.failed;
-      }).then(function () {
+        // "Counted" only when the server said so: a duplicate is stored, not counted.
+        if (r.status === 429) return "limited";
+        if (!r.ok) return "failed";
+        return r.json().then(function (a) {
+          return a && a.counted === true ? "counted" : "not_counted";
+        }, function () { return "failed"; });
+      }, function () {
+        return "failed";
+      }).then(function (said) {
+        thanks.textContent = TEXT[said];
+        thanks.className = said === "counted" ? "thanks" : "thanks bad";
         thanks.hidden = false;
         report.disabled = false;
         setTimeout(load, 1500);
