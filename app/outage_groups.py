@@ -66,7 +66,7 @@ def end_of(inc: Incident) -> str | None:
     """When the incident's excess reports ended; None while it is open."""
     if inc.get("state") == "open":
         return None
-    return inc.get("ended_at") or inc.get("resolved_at") or inc["started_at"]
+    return str(inc.get("ended_at") or inc.get("resolved_at") or inc["started_at"])
 
 
 def _later(a: str | None, b: str | None) -> str | None:
@@ -83,7 +83,7 @@ class ServiceOutage:
 
     @property
     def level(self) -> str:
-        return max((i["level"] for i in self.incidents), key=rank)
+        return str(max((i["level"] for i in self.incidents), key=rank))
 
     @property
     def state(self) -> str:

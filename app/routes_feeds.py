@@ -1,0 +1,63 @@
+"""Atom 1.0 and JSON Feed 1.1 of the outages, one entry per outage: for everything
+(`/v1/outages.atom`, `/v1/outages.feed.json`).
+
+Included before the JSON API router: /v1/outages.atom must win over /v1/outages/{id}.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from outagewatch.app import schemas
+from outagewatch.app.faces import feeds
+from outagewatch.app.faces.http import vary
+from outagewatch.app.i18n import reader_text
+from outagewatch.app.outage_groups import group_incidents
+from outagewatch.app.responses import etagged
+from outagewatch.app.runtime import Runtime
+from outagewatch.ingest.windows import iso
+
+FEED_LIMIT = 100  # incidents read for one feed, newest first, then grouped
+ATOM = "application/atom+xml; charset=utf-8"
+JSON_FEED = "application/feed+json"
+
+
+def router(rt: Runtime) -> APIRouter:
+    out = APIRouter()
+    # Absolute links from settings, never from the request's Host header: feeds are
+    # cached publicly, and a forged Host would be served to others.
+    base = rt.settings.base_url
+
+    def feed(request: Request, kind: str, channel: feeds.Channel) -> Response:
+        items, _ = rt.store.incidents(
+            service=channel.service, region=channel.region, state=None, limit=FEED_LIMIT
+        )
+        groups = group_incidents(items)
+        t = reader_text(request, rt.settings.language)
+        if kind == "atom":
+            body = feeds.atom(groups, base, iso(rt.clock.now()) or "", t, channel)
+            return vary(etagged(request, body, ATOM))
+        return vary(etagged(request, feeds.json_feed(groups, base, t, channel), JSON_FEED))
+
+    @out.get(
+        "/v1/outages.atom",
+        tags=["feed"],
+        summary="Recent outages as Atom 1.0, one entry per outage",
+        response_class=Response,
+        responses=schemas.returns("application/atom+xml", "Atom"),
+    )
+    def atom(request: Request) -> Response:
+        return feed(request, "atom", feeds.EVERYTHING)
+
+    @out.get(
+        "/v1/outages.feed.json",
+        tags=["feed"],
+        summary="Recent outages, JSON Feed 1.1, one item per outage",
+        response_class=Response,
+        responses=schemas.returns("application/feed+json", "JSON Feed"),
+    )
+    def json_feed(request: Request) -> Response:
+        return feed(request, "json", feeds.EVERYTHING)
+
+    return out
