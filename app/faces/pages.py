@@ -7,7 +7,7 @@ from html import escape as esc
 from typing import Any
 
 from outagewatch.app.faces.chart import chart, sparkline
-from outagewatch.app.faces.feeds import problem_word
+from outagewatch.app.faces.feeds import Channel, problem_word
 from outagewatch.app.faces.outage_text import (
     HTML,
     PLAIN,
@@ -48,7 +48,10 @@ def _languages(t: Text, here: str) -> str:
     return f'<nav class="langs" aria-label="{esc(t._("Language"))}">{links}</nav>'
 
 
-def layout(t: Text, title: str, body: str, *, embed: bool = False, here: str = "/") -> str:
+def layout(
+    t: Text, title: str, body: str, *, embed: bool = False, here: str = "/", feeds: str = ""
+) -> str:
+    """`feeds`: more `<link rel="alternate">` for the head (a service's own feeds)."""
     script = "" if embed else '<script src="/static/report.js" defer></script>'
     atom = t.link("/v1/outages.atom")
     head_links = (
@@ -83,7 +86,7 @@ def layout(t: Text, title: str, body: str, *, embed: bool = False, here: str = "
         f"<title>{esc(title)}</title>"
         '<link rel="stylesheet" href="/static/style.css">'
         '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
-        f"{head_links}{script}</head>"
+        f"{head_links}{feeds}{script}</head>"
         f'<body class="{"embed" if embed else "page"}">{top}<main>{body}</main>{foot}'
         "</body></html>"
     )
@@ -255,7 +258,19 @@ def service_page(
         "service": s,
         "level": t._(LEVEL_TEXT[shown(d)]),
     }
-    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}")
+    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}", feeds=_service_feeds(s, t))
+
+
+def _service_feeds(service: str, t: Text) -> str:
+    """Feed readers find the service's own feeds from its page."""
+    channel = Channel(service)
+    title = esc(channel.title(t))
+    return (
+        f'<link rel="alternate" type="application/atom+xml" title="{title}" '
+        f'href="{esc(t.link(channel.path("atom")))}">'
+        f'<link rel="alternate" type="application/feed+json" title="{title}" '
+        f'href="{esc(t.link(channel.path("json")))}">'
+    )
 
 
 def outage_line(d: dict[str, Any], t: Text, m: Marks) -> str | None:

@@ -1,5 +1,5 @@
-"""One entry per outage on every face and the grouped view: the real app on a real
-DuckDB, incidents made by reports through the real pipeline."""
+"""One entry per outage on every face, the grouped view, and the per-service feeds:
+the real app on a real DuckDB, incidents made by reports through the real pipeline."""
 
 from __future__ import annotations
 
@@ -141,3 +141,59 @@ def test_grouped_view_filters_and_pages_like_the_machine_feed(outage: Outage) ->
         assert resp.json()["error"]["field"] == field and resp.json()["error"]["message"]
     # The route wins over /v1/outages/{id}.
     assert client.get("/v1/outages/grouped").status_code == 200
+
+
+def test_feeds_per_service_and_region(outage: Outage) -> None:
+    _, client = outage
+    feed = atom(client, "/v1/services/tinyapp/outages.atom")
+    assert feed.findtext(f"{A}title") == "outagewatch: tinyapp outages"
+    assert feed.findtext(f"{A}id") == "tag:outagewatch,2026:service/tinyapp"
+    self_link = next(e for e in feed.findall(f"{A}link") if e.get("rel") == "self")
+    assert (self_link.get("href") or "").endswith("/v1/services/tinyapp/outages.atom")
+    assert [e.findtext(f"{A}title") for e in feed.findall(f"{A}entry")] == ["Outage: tinyapp — IT"]
+    # One region: its incidents only; a code in lower case is read as upper case.
+    it = atom(client, "/v1/services/tinyapp/outages.atom", region="it")
+    assert it.findtext(f"{A}title") == "outagewatch: tinyapp outages in IT"
+    assert [e.findtext(f"{A}title") for e in it.findall(f"{A}entry")] == ["Outage: tinyapp — IT"]
+    assert atom(client, "/v1/services/tinyapp/outages.atom", region="FR").findall(f"{A}entry") == []
+    # A known service without an outage has an empty feed.
+    assert atom(client, "/v1/services/busy/outages.atom").findall(f"{A}entry") == []
+
+    resp = client.get("/v1/services/tinyapp/outages.json", params={"lang": "pl"})
+    assert resp.headers["content-type"].startswith("application/feed+json")
+    assert "accept-language" in resp.headers["vary"]
+    jf = orjson.loads(resp.content)
+    assert jf["version"] == "https://jsonfeed.org/version/1.1" and jf["language"] == "pl"
+    assert jf["title"] == "outagewatch: awarie tinyapp"
+    assert jf["feed_url"].endswith("/v1/services/tinyapp/outages.json?lang=pl")
+    assert [i["title"] for i in jf["items"]] == ["Awaria: tinyapp — IT"]
+    de = client.get("/v1/services/tinyapp/outages.json", headers={"accept-language": "de"})
+    assert orjson.loads(de.content)["language"] == "de"
+    again = client.get(
+        "/v1/services/tinyapp/outages.json",
+        params={"lang": "pl"},
+        headers={"if-none-match": resp.headers["etag"]},
+    )
+    assert again.status_code == 304
+
+    for path, status, field in (
+        ("/v1/services/nosuch/outages.atom", 404, "service"),
+        ("/v1/services/nosuch/outages.json", 404, "service"),
+        ("/v1/services/tinyapp/outages.atom?region=XX", 422, "region"),
+        ("/v1/services/tinyapp/outages.json?region=<b>", 422, "region"),
+        ("/v1/services/Bad!/outages.json", 422, "service"),
+    ):
+        resp = client.get(path)
+        assert resp.status_code == status, path
+        error = resp.json()["error"]
+        assert error["field"] == field and error["message"], path
+        assert resp.headers["content-type"].startswith("application/json")
+
+    # The service page names its own feeds for feed readers.
+    page = client.get("/s/tinyapp?lang=pl").text
+    assert (
+        '<link rel="alternate" type="application/atom+xml" title="outagewatch: awarie tinyapp" '
+        'href="/v1/services/tinyapp/outages.atom?lang=pl">' in page
+    )
+    assert 'type="application/feed+json"' in page
+    assert 'href="/v1/services/tinyapp/outages.json?lang=pl"' in page
