@@ -21,14 +21,20 @@ from outagewatch.app.outage_groups import group_incidents
 from outagewatch.app.responses import etagged
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
+from outagewatch.ingest.regions import REGIONS
 from outagewatch.ingest.report import check_region
 from outagewatch.ingest.windows import iso
 
 FEED_LIMIT = 100  # incidents read for one feed, newest first, then grouped
 ATOM = "application/atom+xml; charset=utf-8"
 JSON_FEED = "application/feed+json"
+# The schema lists the codes; the check (check_region) also takes them in lower case.
 RegionQuery = Annotated[
-    str | None, Query(description="a country code (ISO 3166-1 alpha-2), such as DE")
+    str | None,
+    Query(
+        description="a country code (ISO 3166-1 alpha-2), such as DE",
+        json_schema_extra={"enum": sorted(REGIONS)},
+    ),
 ]
 
 

@@ -7,6 +7,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
+import feedparser
 import orjson
 from fastapi.testclient import TestClient
 
@@ -156,6 +157,11 @@ def test_feeds_per_service_and_region(outage: Outage) -> None:
     assert it.findtext(f"{A}title") == "outagewatch: tinyapp outages in IT"
     assert [e.findtext(f"{A}title") for e in it.findall(f"{A}entry")] == ["Outage: tinyapp — IT"]
     assert atom(client, "/v1/services/tinyapp/outages.atom", region="FR").findall(f"{A}entry") == []
+    # A feed reader's parser reads it (feedparser: Atom; the JSON Feed is checked below).
+    parsed = feedparser.parse(client.get("/v1/services/tinyapp/outages.atom?region=IT").content)
+    assert not parsed.bozo, parsed.bozo_exception
+    assert parsed.version == "atom10"
+    assert [e.title for e in parsed.entries] == ["Outage: tinyapp — IT"]
     # A known service without an outage has an empty feed.
     assert atom(client, "/v1/services/busy/outages.atom").findall(f"{A}entry") == []
 
