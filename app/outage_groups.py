@@ -41,6 +41,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from outagewatch.ingest.store import decode_cursor, encode_cursor
@@ -76,44 +77,45 @@ def _later(a: str | None, b: str | None) -> str | None:
 
 @dataclass(frozen=True)
 class ServiceOutage:
-    """One service's incidents that overlap in time: service-wide and regional."""
+    """One service's incidents that overlap in time: service-wide and regional (immutable,
+    so what is derived from them is computed once)."""
 
     service: str
     incidents: tuple[Incident, ...]
 
-    @property
+    @cached_property
     def level(self) -> str:
         return str(max((i["level"] for i in self.incidents), key=rank))
 
-    @property
+    @cached_property
     def state(self) -> str:
         return "open" if any(i["state"] == "open" for i in self.incidents) else "resolved"
 
-    @property
+    @cached_property
     def started_at(self) -> str:
         return min(str(i["started_at"]) for i in self.incidents)
 
-    @property
+    @cached_property
     def opened_at(self) -> str:
         return min(str(i["opened_at"]) for i in self.incidents)
 
-    @property
+    @cached_property
     def ended_at(self) -> str | None:
         ends = [end_of(i) for i in self.incidents]
         return None if None in ends else max(str(e) for e in ends)
 
-    @property
+    @cached_property
     def updated(self) -> str:
         return max(updated(i) for i in self.incidents)
 
-    @property
+    @cached_property
     def total_reports(self) -> int:
         """The service-wide incidents' totals where there are any (they already count
         every region's reports), else the regional incidents' sum."""
         wide = [i for i in self.incidents if i["region"] is None]
         return sum(int(i["total_reports"]) for i in (wide or self.incidents))
 
-    @property
+    @cached_property
     def regions(self) -> tuple[RegionLevel, ...]:
         """The regions with an incident of their own: worst level, then most reports first."""
         seen: dict[str, tuple[str, int]] = {}
@@ -125,7 +127,7 @@ class ServiceOutage:
         ordered = sorted(seen.items(), key=lambda kv: (-rank(kv[1][0]), -kv[1][1], kv[0]))
         return tuple((r, level, n) for r, (level, n) in ordered)
 
-    @property
+    @cached_property
     def principal(self) -> Incident:
         """The incident that speaks for the entry: the worst service-wide one if any."""
         return max(
@@ -153,19 +155,19 @@ class OutageGroup:
     root: ServiceOutage
     dependants: tuple[ServiceOutage, ...] = ()
 
-    @property
+    @cached_property
     def services(self) -> tuple[ServiceOutage, ...]:
         return (self.root, *self.dependants)
 
-    @property
+    @cached_property
     def incidents(self) -> tuple[Incident, ...]:
         return tuple(i for s in self.services for i in s.incidents)
 
-    @property
+    @cached_property
     def service(self) -> str:
         return self.root.service
 
-    @property
+    @cached_property
     def id(self) -> str:
         """The id of the earliest opened incident (service-wide first on a tie): it stays
         as later incidents join."""
@@ -174,32 +176,32 @@ class OutageGroup:
         )
         return str(first["id"])
 
-    @property
+    @cached_property
     def level(self) -> str:
         return max((s.level for s in self.services), key=rank)
 
-    @property
+    @cached_property
     def state(self) -> str:
         return "open" if any(s.state == "open" for s in self.services) else "resolved"
 
-    @property
+    @cached_property
     def started_at(self) -> str:
         return min(s.started_at for s in self.services)
 
-    @property
+    @cached_property
     def opened_at(self) -> str:
         return min(s.opened_at for s in self.services)
 
-    @property
+    @cached_property
     def ended_at(self) -> str | None:
         ends = [s.ended_at for s in self.services]
         return None if None in ends else max(str(e) for e in ends)
 
-    @property
+    @cached_property
     def updated(self) -> str:
         return max(s.updated for s in self.services)
 
-    @property
+    @cached_property
     def total_reports(self) -> int:
         """Each service's reports, summed: different services, different people's reports."""
         return sum(s.total_reports for s in self.services)
@@ -247,11 +249,9 @@ def _overlap(a: ServiceOutage, b: ServiceOutage) -> bool:
     return (a_end is None or b.started_at <= a_end) and (b_end is None or a.started_at <= b_end)
 
 
-def _names(entry: ServiceOutage, root: ServiceOutage) -> bool:
-    """Does the detector link these two: either side's incidents name the other?"""
-    return any(root.service in i.get("related", ()) for i in entry.incidents) or any(
-        entry.service in i.get("related", ()) for i in root.incidents
-    )
+def _related(entry: ServiceOutage) -> set[str]:
+    """The services the detector linked to this entry's incidents."""
+    return {str(s) for i in entry.incidents for s in i.get("related", ())}
 
 
 def _is_cause(entry: ServiceOutage) -> bool:
@@ -274,18 +274,26 @@ def group_incidents(incidents: Sequence[Incident]) -> list[OutageGroup]:
     causes_first = sorted(filter(_is_cause, entries), key=_cause_order)
     others = [e for e in entries if not _is_cause(e)]
     roots: list[ServiceOutage] = []
-    causes: list[ServiceOutage] = []
     members: dict[str, list[ServiceOutage]] = {}
+    # The causes found so far, by service and by the services they name, in order:
+    # an entry looks only at the causes it could be linked to.
+    by_service: dict[str, list[tuple[int, ServiceOutage]]] = {}
+    naming: dict[str, list[tuple[int, ServiceOutage]]] = {}
     # Causes first, earliest first: a cause linked to an earlier cause depends on it.
     for entry in causes_first + others:
-        cause = next((c for c in causes if _overlap(entry, c) and _names(entry, c)), None)
+        linked = [c for r in _related(entry) for c in by_service.get(r, ())]
+        linked += naming.get(entry.service, ())
+        cause = min(((n, c) for n, c in linked if _overlap(entry, c)), default=None)
         if cause is not None:
-            members[_key(cause)].append(entry)
+            members[_key(cause[1])].append(entry)
             continue
         roots.append(entry)
         members[_key(entry)] = []
         if _is_cause(entry):
-            causes.append(entry)
+            found = (len(roots), entry)
+            by_service.setdefault(entry.service, []).append(found)
+            for name in _related(entry):
+                naming.setdefault(name, []).append(found)
     groups = [
         OutageGroup(
             r,
