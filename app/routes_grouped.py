@@ -7,16 +7,20 @@ Included before the JSON API router: /v1/outages/grouped must win over /v1/outag
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Iterable
+from dataclasses import replace
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outagewatch.app.outage_groups import group_incidents, page_of
-from outagewatch.app.outage_query import OutageQuery, parse_outage_query
+from outagewatch.app.outage_query import OutageQuery, parse_outage_query, select
 from outagewatch.app.responses import Rendered
-from outagewatch.app.runtime import Runtime
-from outagewatch.ingest.store import Store
+
+if TYPE_CHECKING:  # a NATS intake node imports answer() and has no runtime
+    from outagewatch.app.runtime import Runtime
+    from outagewatch.ingest.store import Store
 
 # Groups are made from every matching incident, not from one page of them (a page
 # boundary would split an outage): at most this many, the newest.
@@ -50,6 +54,18 @@ def matching(store: Store, q: OutageQuery) -> list[dict[str, Any]]:
     return found
 
 
+def held(q: OutageQuery, incidents: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """`matching` for incidents held in memory (a NATS intake node's), by the same select."""
+    items, _ = select(replace(q, cursor=None, limit=SCAN_LIMIT), incidents)
+    return items
+
+
+def answer(q: OutageQuery, incidents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The page of groups `q` asks for, from the incidents its filters matched."""
+    groups, nxt = page_of(group_incidents(incidents), q.cursor, q.limit)
+    return {"outages": [g.as_dict() for g in groups], "next_cursor": nxt}
+
+
 def router(rt: Runtime) -> APIRouter:
     out = APIRouter()
     rendered = Rendered(size=256)
@@ -75,8 +91,7 @@ def router(rt: Runtime) -> APIRouter:
         q = parse_outage_query(service, region, level, state, since, cursor, limit)
 
         def render() -> dict[str, Any]:
-            groups, nxt = page_of(group_incidents(matching(rt.store, q)), q.cursor, q.limit)
-            return {"outages": [g.as_dict() for g in groups], "next_cursor": nxt}
+            return answer(q, matching(rt.store, q))
 
         return rendered.get(request, rt.view.version, render)
 

@@ -12,6 +12,8 @@ import orjson
 from fastapi.testclient import TestClient
 
 from outagewatch.app.main import OutageWatch
+from outagewatch.app.outage_query import parse_outage_query
+from outagewatch.app.routes_grouped import answer, held
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import running, surge, tick_to, warm_up
 
@@ -142,6 +144,15 @@ def test_grouped_view_filters_and_pages_like_the_machine_feed(outage: Outage) ->
         assert resp.json()["error"]["field"] == field and resp.json()["error"]["message"]
     # The route wins over /v1/outages/{id}.
     assert client.get("/v1/outages/grouped").status_code == 200
+    # A NATS intake node answers from the incidents it holds (the same select as its
+    # /v1/outages): the same answer as the embedded server's.
+    held_by_a_node = client.get("/v1/outages", params={"state": "all"}).json()["outages"]
+    for params in ({}, {"state": "all", "limit": 1}, {"region": "IT"}, {"level": "possible"}):
+        q = parse_outage_query(**params)
+        assert (
+            answer(q, held(q, held_by_a_node))
+            == client.get("/v1/outages/grouped", params=params).json()
+        )
 
 
 def test_feeds_per_service_and_region(outage: Outage) -> None:
