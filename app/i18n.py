@@ -148,6 +148,13 @@ class Text:
 ENGLISH = Text()
 
 
+def reader_text(request: Any, default: str) -> Text:
+    """The reader's language for a request: ?lang=, then Accept-Language, then `default`."""
+    param = request.query_params.get("lang")
+    lang = choose(param, request.headers.get("accept-language"), default)
+    return Text(lang, explicit=known(param) == lang)
+
+
 def N_(message: str) -> str:
     """Marks a message for extraction where it is defined; translated where it is shown."""
     return message

@@ -36,6 +36,8 @@ from outagewatch.app.intake import Intake
 from outagewatch.app.metrics import Metrics
 from outagewatch.app.proxies import TrustedProxies
 from outagewatch.app.routes_admin import router as admin_router
+from outagewatch.app.routes_feeds import router as feeds_router
+from outagewatch.app.routes_grouped import router as grouped_router
 from outagewatch.app.routes_health import router as health_router
 from outagewatch.app.routes_history import router as history_router
 from outagewatch.app.routes_live import router as live_router
@@ -175,7 +177,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     errors.install(api)
     docs.install(api)
     api.include_router(live_router(runtime, broadcast))  # first: /v1/outages/stream before /{id}
-    api.include_router(pages_router(runtime, intake))  # also first: /v1/outages.atom
+    api.include_router(pages_router(runtime, intake))
+    api.include_router(feeds_router(runtime))  # also first: /v1/outages.atom
+    api.include_router(grouped_router(runtime))  # and /v1/outages/grouped
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}

@@ -1,8 +1,5 @@
-"""Public faces: Atom and JSON feeds, SVG badges, server-rendered status pages with a
-no-JS report form, the embeddable card and the widget script.
-
-Included before the JSON API router: /v1/outages.atom must win over /v1/outages/{id}.
-"""
+"""Public faces: SVG badges, server-rendered status pages with a no-JS report form, the
+embeddable card and the widget script (the feeds: app/routes_feeds.py)."""
 
 from __future__ import annotations
 
@@ -16,20 +13,18 @@ from fastapi.responses import RedirectResponse, Response
 
 from outagewatch.app import schemas
 from outagewatch.app.errors import ApiError
-from outagewatch.app.faces import feeds, pages
+from outagewatch.app.faces import pages
 from outagewatch.app.faces.badge import badge
-from outagewatch.app.faces.http import page
-from outagewatch.app.i18n import Text, choose, known
+from outagewatch.app.faces.http import page, vary
+from outagewatch.app.i18n import Text, reader_text
 from outagewatch.app.intake import ACCEPTED, Intake
 from outagewatch.app.responses import Rendered, etagged
 from outagewatch.app.routes_services import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
 from outagewatch.ingest.report import PROBLEMS, SERVICE_RE
-from outagewatch.ingest.windows import iso
 
 STATIC = Path(__file__).parent / "static"
-FEED_LIMIT = 100
 FORM_MAX_BYTES = 4096
 # ?thanks= after the no-JavaScript report form: which of pages.report_notes to show.
 THANKS = {"1": "counted", "0": "not_counted", "limited": "limited"}
@@ -45,40 +40,13 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     rendered = Rendered(size=1024)
 
     def text(request: Request) -> Text:
-        """The reader's language: ?lang=, then Accept-Language, then the setting."""
-        param = request.query_params.get("lang")
-        lang = choose(param, request.headers.get("accept-language"), rt.settings.language)
-        return Text(lang, explicit=known(param) == lang)
+        return reader_text(request, rt.settings.language)
 
     def detail(service: str) -> dict[str, Any] | None:
         try:
             return service_detail(rt, service)
         except ApiError:  # invalid slug or no reports: a page, not an error body
             return None
-
-    @faces.get(
-        "/v1/outages.atom",
-        tags=["feed"],
-        summary="Recent incidents as Atom 1.0",
-        response_class=Response,
-        responses=schemas.returns("application/atom+xml", "Atom"),
-    )
-    def atom(request: Request) -> Response:
-        items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
-        body = feeds.atom(items, base, iso(rt.clock.now()) or "", text(request))
-        return _vary(etagged(request, body, "application/atom+xml; charset=utf-8"))
-
-    @faces.get(
-        "/v1/outages.feed.json",
-        tags=["feed"],
-        summary="Recent incidents, JSON Feed 1.1",
-        response_class=Response,
-        responses=schemas.returns("application/feed+json", "JSON Feed", {"type": "object"}),
-    )
-    def json_feed(request: Request) -> Response:
-        items, _ = rt.store.incidents(state=None, limit=FEED_LIMIT)
-        body = feeds.json_feed(items, base, text(request))
-        return _vary(etagged(request, body, "application/feed+json"))
 
     @faces.get(
         "/v1/services/{service}/badge.svg",
@@ -94,7 +62,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             rt.view.version,
             lambda: badge(service, _level(rt, service), t).encode(),
         )
-        return _vary(etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300))
+        return vary(etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300))
 
     @faces.get("/", include_in_schema=False)
     def home(request: Request) -> Response:
@@ -104,7 +72,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             rt.view.version,
             lambda: pages.home(rt.store.open_incidents(), services_list(rt, 25), t),
         )
-        return _vary(page(html))
+        return vary(page(html))
 
     @faces.post("/s/{service}/report", include_in_schema=False)
     async def form_report(request: Request, service: str) -> Response:
@@ -128,7 +96,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         elif out.status == 429:
             said = "limited"
         else:
-            return _vary(page(pages.not_found(service, t=t), 404))
+            return vary(page(pages.not_found(service, t=t), 404))
         keep = f"&lang={t.lang}" if t.explicit else ""
         return RedirectResponse(f"/s/{quote(service)}?thanks={said}{keep}#report", status_code=303)
 
@@ -142,13 +110,14 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
-            return pages.service_page(d, thanks=said, t=t, windows=windows), 200
+            outages = rt.store.open_incidents()  # a cascade shows whole
+            return pages.service_page(d, thanks=said, t=t, windows=windows, outages=outages), 200
 
         key = ("page", service, said, t.lang, t.explicit)
         # Declaring or withdrawing a window changes the page too.
         version = rt.view.version + rt.maintenance.version
         html, status = rendered.memo(key, version, render)
-        return _vary(page(html, status))
+        return vary(page(html, status))
 
     @faces.get("/embed/{service:path}", include_in_schema=False)
     def embed(request: Request, service: str) -> Response:
@@ -162,7 +131,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
         key = ("embed", service, t.lang, t.explicit)
         html, status = rendered.memo(key, rt.view.version, render)
-        return _vary(page(html, status, embed=True))
+        return vary(page(html, status, embed=True))
 
     @faces.get("/v1/services/{service}/widget.json", include_in_schema=False)
     def widget_json(request: Request, service: str) -> Response:
@@ -174,7 +143,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             return orjson.dumps(pages.widget_data(d, t))
 
         body = rendered.memo(("widget", service, t.lang), rt.view.version, render)
-        return _vary(etagged(request, body, "application/json"))
+        return vary(etagged(request, body, "application/json"))
 
     @faces.get("/widget.js", include_in_schema=False)
     def widget(request: Request) -> Response:
@@ -182,12 +151,6 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         return etagged(request, body, "text/javascript; charset=utf-8", max_age=300, swr=3600)
 
     return faces
-
-
-def _vary(resp: Response) -> Response:
-    """The language may come from Accept-Language: shared caches must key on it."""
-    resp.headers["vary"] = "accept-encoding, accept-language"
-    return resp
 
 
 def _valid(service: str) -> bool:

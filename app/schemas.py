@@ -353,6 +353,47 @@ class Notifications(BaseModel):
     notifications: list[Notification]
 
 
+class GroupRegion(BaseModel):
+    region: str
+    level: Level
+    reports: int
+
+
+class ServiceOutage(BaseModel):
+    """One service's incidents that overlap in time, service-wide and regional."""
+
+    service: str
+    level: Level
+    state: Literal["open", "resolved"]
+    started_at: str
+    ended_at: str | None
+    total_reports: int
+    regions: list[GroupRegion]
+    incidents: list[str] = Field(description="ids of its /v1/outages objects")
+
+
+class OutageGroup(BaseModel):
+    """One entry per outage: a service's regions together, and the services depending on it."""
+
+    id: str = Field(description="the id of its earliest incident")
+    service: str
+    level: Level
+    state: Literal["open", "resolved"]
+    started_at: str
+    opened_at: str
+    ended_at: str | None
+    total_reports: int
+    regions: list[GroupRegion]
+    dependants: list[str]
+    services: list[ServiceOutage]
+    incidents: list[Incident]
+
+
+class GroupedOutages(BaseModel):
+    outages: list[OutageGroup]
+    next_cursor: str | None = Field(default=None, description="pass as cursor for the next page")
+
+
 class MaintenanceWindow(BaseModel):
     id: str
     service: str

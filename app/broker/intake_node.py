@@ -46,6 +46,7 @@ from outagewatch.app.fastpath import NoSniff
 from outagewatch.app.intake import ACCEPTED, JSON_TYPES, error
 from outagewatch.app.outage_query import parse_outage_query, select
 from outagewatch.app.proxies import ProxyHeaders, TrustedProxies
+from outagewatch.app.routes_grouped import answer, held
 from outagewatch.ingest.clock import Clock
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.report import ReportError, parse_report
@@ -227,6 +228,21 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
         q = parse_outage_query(service, region, level, state, since, cursor, limit)
         items, nxt = select(q, list(node.read_model.incidents.values()))
         body = {"outages": items, "next_cursor": nxt}
+        return Response(orjson.dumps(body), media_type="application/json")
+
+    @api.get("/v1/outages/grouped")
+    async def grouped(
+        service: str | None = None,
+        region: str | None = None,
+        level: str | None = None,
+        state: str = "open",
+        since: str | None = None,
+        cursor: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    ) -> Response:
+        # As the embedded server answers it (app/routes_grouped.py).
+        q = parse_outage_query(service, region, level, state, since, cursor, limit)
+        body = answer(q, held(q, list(node.read_model.incidents.values())))
         return Response(orjson.dumps(body), media_type="application/json")
 
     @api.get("/v1/outages/{incident_id}")

@@ -1,11 +1,15 @@
-"""Incidents as Atom 1.0 and JSON Feed 1.1, for feed readers and chat integrations.
+"""Outages as Atom 1.0 and JSON Feed 1.1, for feed readers and chat integrations.
 
-Entry ids are tag URIs built from the incident id, which is deterministic, so a
-reader keeps one entry per incident as it escalates and resolves.
+One entry per outage (app/outage_groups.py): a service's service-wide and regional
+incidents, and a cascade's dependants, are one entry. Entry ids are tag URIs built from
+the id of the entry's earliest incident, which is deterministic and stays as later
+incidents join, so a reader keeps one entry as the outage escalates and resolves.
+The global feeds and the per-service feeds (`Channel`) are the same code.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import escape, quoteattr
@@ -13,10 +17,17 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 from babel.dates import format_datetime
 
+from outagewatch.app.faces.outage_text import (
+    MAINTENANCE,
+    dependants_line,
+    group_title,
+    in_maintenance,
+    spoken_for,
+)
 from outagewatch.app.i18n import ENGLISH, N_, Text
+from outagewatch.app.outage_groups import OutageGroup
 
 TAG = "tag:outagewatch,2026:"
-LEVEL_WORD = {"possible": N_("Possible outage"), "outage": N_("Outage")}
 # The problems people pick, as words; the value posted stays the English key.
 PROBLEM_TEXT = {
     "login": N_("login"),
@@ -30,22 +41,6 @@ PROBLEM_TEXT = {
 
 def problem_word(t: Text, problem: str) -> str:
     return t._(PROBLEM_TEXT[problem]) if problem in PROBLEM_TEXT else problem
-
-
-MAINTENANCE = N_("Planned maintenance")
-
-
-def title(inc: dict[str, Any], t: Text = ENGLISH) -> str:
-    where = f" ({inc['region']})" if inc.get("region") else ""
-    word = MAINTENANCE if inc.get("maintenance") else LEVEL_WORD.get(inc["level"], "Outage")
-    text = f"{t._(word)}: {inc['service']}{where}"
-    return text + (f" - {t._('resolved')}" if inc.get("state") == "resolved" else "")
-
-
-def updated(inc: dict[str, Any]) -> str:
-    """The latest moment the incident changed; ISO strings in UTC compare as text."""
-    stamps = [str(inc[k]) for k in ("opened_at", "confirmed_at", "ended_at") if inc.get(k)]
-    return max(stamps)
 
 
 def when(t: Text, iso: str) -> str:
@@ -86,64 +81,118 @@ def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     return "; ".join(parts) + "."
 
 
-def tags(inc: dict[str, Any]) -> list[str]:
-    """Category words of an incident: its level, and `maintenance` when it is marked."""
-    return [inc["level"], *(["maintenance"] if inc.get("maintenance") else [])]
+def tags(g: OutageGroup) -> list[str]:
+    """Category words of an entry: its level, and `maintenance` when it is marked."""
+    return [g.level, *(["maintenance"] if in_maintenance(g) else [])]
 
 
-def atom(items: list[dict[str, Any]], base: str, now: str, t: Text = ENGLISH) -> bytes:
-    self_url = f"{base}{t.link('/v1/outages.atom')}"
-    feed_updated = max((updated(i) for i in items), default=now)
+@dataclass(frozen=True)
+class Channel:
+    """Which outages a feed follows: all of them, or one service's (in one region)."""
+
+    service: str | None = None
+    region: str | None = None
+
+    def path(self, kind: str) -> str:
+        """The feed's own path; `kind` is "atom" or "json"."""
+        if self.service is None:
+            return "/v1/outages.atom" if kind == "atom" else "/v1/outages.feed.json"
+        where = f"?region={self.region}" if self.region else ""
+        return f"/v1/services/{self.service}/outages.{kind}{where}"
+
+    def key(self) -> str:
+        """The feed's tag: "outages", "service/aws", "service/aws/DE"."""
+        parts = ["service", self.service, self.region] if self.service else ["outages"]
+        return "/".join(p for p in parts if p)
+
+    def home(self) -> str:
+        return f"/s/{self.service}" if self.service else "/"
+
+    def title(self, t: Text) -> str:
+        if self.service is None:
+            return t._("outagewatch: outages")
+        if self.region is None:
+            return t._("outagewatch: %(service)s outages") % {"service": self.service}
+        return t._("outagewatch: %(service)s outages in %(region)s") % {
+            "service": self.service,
+            "region": self.region,
+        }
+
+
+EVERYTHING = Channel()
+
+
+def entry_summary(g: OutageGroup, t: Text) -> str:
+    text = summary(spoken_for(g), t)
+    return f"{text} {dependants_line(g, t)}" if g.dependants else text
+
+
+def atom(
+    groups: list[OutageGroup],
+    base: str,
+    now: str,
+    t: Text = ENGLISH,
+    channel: Channel = EVERYTHING,
+) -> bytes:
+    self_url = base + t.link(channel.path("atom"))
+    feed_updated = max((g.updated for g in groups), default=now)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}">',
-        f"<id>{TAG}outages</id>",
-        f"<title>{escape(t._('outagewatch: outages'))}</title>",
+        f"<id>{escape(TAG + channel.key())}</id>",
+        f"<title>{escape(channel.title(t))}</title>",
         f"<subtitle>{escape(t._('Incidents detected from crowd reports'))}</subtitle>",
         f"<updated>{feed_updated}</updated>",
         f'<link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>',
-        f'<link rel="alternate" type="text/html" href={quoteattr(base + t.link("/"))}/>',
+        f'<link rel="alternate" type="text/html" href={quoteattr(base + t.link(channel.home()))}/>',
         "<author><name>outagewatch</name></author>",
         "<generator>outagewatch</generator>",
     ]
-    for inc in items:
-        link = base + t.link(f"/s/{inc['service']}")
+    for g in groups:
+        link = base + t.link(f"/s/{g.service}")
         out += [
             "<entry>",
-            f"<id>{escape(TAG + 'incident/' + inc['id'])}</id>",
-            f"<title>{escape(title(inc, t))}</title>",
-            f"<published>{inc['opened_at']}</published>",
-            f"<updated>{updated(inc)}</updated>",
+            f"<id>{escape(TAG + 'incident/' + g.id)}</id>",
+            f"<title>{escape(group_title(g, t))}</title>",
+            f"<published>{g.opened_at}</published>",
+            f"<updated>{g.updated}</updated>",
             f'<link rel="alternate" type="text/html" href={quoteattr(link)}/>',
-            *(f"<category term={quoteattr(tag)}/>" for tag in tags(inc)),
-            f'<summary type="text">{escape(summary(inc, t))}</summary>',
+            *(f"<category term={quoteattr(tag)}/>" for tag in tags(g)),
+            f'<summary type="text">{escape(entry_summary(g, t))}</summary>',
             "</entry>",
         ]
     out.append("</feed>")
     return "\n".join(out).encode()
 
 
-def json_feed(items: list[dict[str, Any]], base: str, t: Text = ENGLISH) -> bytes:
+def json_feed(
+    groups: list[OutageGroup], base: str, t: Text = ENGLISH, channel: Channel = EVERYTHING
+) -> bytes:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": t._("outagewatch: outages"),
-        "home_page_url": base + t.link("/"),
-        "feed_url": base + t.link("/v1/outages.feed.json"),
+        "title": channel.title(t),
+        "home_page_url": base + t.link(channel.home()),
+        "feed_url": base + t.link(channel.path("json")),
         "description": t._("Incidents detected from crowd reports"),
         "language": t.lang,
         "authors": [{"name": "outagewatch"}],
         "items": [
             {
-                "id": TAG + "incident/" + inc["id"],
-                "url": base + t.link(f"/s/{inc['service']}"),
-                "title": title(inc, t),
-                "content_text": summary(inc, t),
-                "date_published": inc["opened_at"],
-                "date_modified": updated(inc),
-                "tags": [*tags(inc), inc["state"]],
-                "_outagewatch": {"about": "the incident object of /v1/outages", "incident": inc},
+                "id": TAG + "incident/" + g.id,
+                "url": base + t.link(f"/s/{g.service}"),
+                "title": group_title(g, t),
+                "content_text": entry_summary(g, t),
+                "date_published": g.opened_at,
+                "date_modified": g.updated,
+                "tags": [*tags(g), g.state],
+                "_outagewatch": {
+                    "about": "incident: the /v1/outages object that speaks for the entry "
+                    "(service-wide where there is one); group: the /v1/outages/grouped object",
+                    "incident": g.root.principal,
+                    "group": g.as_dict(),
+                },
             }
-            for inc in items
+            for g in groups
         ],
     }
     return orjson.dumps(feed)

@@ -21,3 +21,9 @@ def page(html: str, status: int = 200, *, embed: bool = False, max_age: int = 10
     return Response(
         html, status_code=status, media_type="text/html; charset=utf-8", headers=headers
     )
+
+
+def vary(resp: Response) -> Response:
+    """The language may come from Accept-Language: shared caches must key on it."""
+    resp.headers["vary"] = "accept-encoding, accept-language"
+    return resp

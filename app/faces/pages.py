@@ -7,10 +7,20 @@ from html import escape as esc
 from typing import Any
 
 from outagewatch.app.faces.chart import chart, sparkline
-from outagewatch.app.faces.feeds import MAINTENANCE, problem_word, when
-from outagewatch.app.faces.feeds import title as incident_title
+from outagewatch.app.faces.feeds import Channel, problem_word, when
+from outagewatch.app.faces.outage_text import (
+    HTML,
+    MAINTENANCE,
+    PLAIN,
+    Marks,
+    entry_title,
+    group_title,
+    in_maintenance,
+    reports,
+)
 from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
 from outagewatch.app.maintenance_windows import Window
+from outagewatch.app.outage_groups import OutageGroup, group_incidents, involving
 from outagewatch.ingest.report import PROBLEMS
 
 LEVEL_TEXT = {
@@ -20,11 +30,6 @@ LEVEL_TEXT = {
     "learning": N_("Learning"),
     "maintenance": MAINTENANCE,
 }
-
-
-def reports(t: Text, n: int) -> str:
-    """ "1 report", "2 reports", "5 raportów": the plural form of the language."""
-    return t.ngettext("%(num)s report", "%(num)s reports", n) % {"num": t.num(n)}
 
 
 def shown(d: dict[str, Any]) -> str:
@@ -54,7 +59,10 @@ def _languages(t: Text, here: str) -> str:
     return f'<nav class="langs" aria-label="{esc(t._("Language"))}">{links}</nav>'
 
 
-def layout(t: Text, title: str, body: str, *, embed: bool = False, here: str = "/") -> str:
+def layout(
+    t: Text, title: str, body: str, *, embed: bool = False, here: str = "/", feeds: str = ""
+) -> str:
+    """`feeds`: more `<link rel="alternate">` for the head (a service's own feeds)."""
     script = "" if embed else '<script src="/static/report.js" defer></script>'
     atom = t.link("/v1/outages.atom")
     head_links = (
@@ -89,7 +97,7 @@ def layout(t: Text, title: str, body: str, *, embed: bool = False, here: str = "
         f"<title>{esc(title)}</title>"
         '<link rel="stylesheet" href="/static/style.css">'
         '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
-        f"{head_links}{script}</head>"
+        f"{head_links}{feeds}{script}</head>"
         f'<body class="{"embed" if embed else "page"}">{top}<main>{body}</main>{foot}'
         "</body></html>"
     )
@@ -101,18 +109,30 @@ def pill(level: str | None, t: Text = ENGLISH) -> str:
     return f'<span class="pill {esc(level)}">{esc(text)}</span>'
 
 
-def _incident_rows(items: list[dict[str, Any]], t: Text) -> str:
-    if not items:
+def _incident_rows(groups: list[OutageGroup], t: Text) -> str:
+    """One entry per outage: a service's regions and a cascade's dependants together."""
+    if not groups:
         return f'<p class="calm">{esc(t._("No open incidents. Everything looks normal."))}</p>'
-    rows = "".join(
-        f'<li class="incident {esc(i["level"])}{" maintenance" if i.get("maintenance") else ""}">'
-        f'<a href="{esc(t.link("/s/" + i["service"]))}">{esc(incident_title(i, t))}</a>'
-        f'<span class="meta">{esc(t._(LEVEL_TEXT.get(i["level"], "Outage")))} · '
-        + esc(t._("since %(time)s UTC") % {"time": t.hm(str(i["started_at"]))})
-        + f" · {esc(reports(t, int(i['total_reports'])))}{_work_note(i)}</span></li>"
-        for i in items
-    )
+    rows = "".join(_outage_row(g, t) for g in groups)
     return f'<ul class="incidents">{rows}</ul>'
+
+
+def _outage_row(g: OutageGroup, t: Text) -> str:
+    since = HTML.fill(t._("since %(time)s UTC"), time=t.hm(g.started_at))
+    # A cascade lists every service in it, the root first, each with its regions.
+    dependants = "".join(
+        f'<li class="{esc(d.level)}"><a href="{esc(t.link("/s/" + d.service))}">'
+        f"{entry_title(d, t, HTML)}</a></li>"
+        for d in (g.services if g.dependants else ())
+    )
+    return (
+        f'<li class="incident {esc(g.level)}{" maintenance" if in_maintenance(g) else ""}">'
+        f'<a href="{esc(t.link("/s/" + g.service))}">{group_title(g, t, HTML)}</a>'
+        f'<span class="meta">{esc(t._(LEVEL_TEXT.get(g.level, "Outage")))} · {since} · '
+        f"{reports(t, g.total_reports, HTML)}{_work_note(g.root.principal)}</span>"
+        + (f'<ul class="dependants">{dependants}</ul>' if dependants else "")
+        + "</li>"
+    )
 
 
 def _work_note(incident: dict[str, Any]) -> str:
@@ -163,7 +183,7 @@ def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Tex
         )
         + "</p></section>"
         f'<section class="card"><h2>{esc(t._("Current incidents"))}</h2>'
-        f"{_incident_rows(incidents, t)}</section>"
+        f"{_incident_rows(group_incidents(incidents), t)}</section>"
         f'<section class="card"><h2>{esc(t._("Most reported services"))}</h2>{table}</section>'
     )
     return layout(t, t._("outagewatch: live outages"), body, here="/")
@@ -255,8 +275,12 @@ def service_page(
     thanks: str | None = None,
     t: Text = ENGLISH,
     windows: list[Window] | None = None,
+    outages: list[dict[str, Any]] | None = None,
 ) -> str:
+    """`outages`: every open incident, so that a cascade this service is part of shows
+    whole; without it, the service's own open incidents."""
     s = d["service"]
+    groups = involving(group_incidents(d["open_incidents"] if outages is None else outages), s)
     minutes = int(d["bucket_seconds"]) // 60 or 1
     per = t.ngettext("reports per minute", "reports per %(num)s minutes", minutes) % {
         "num": t.num(minutes)
@@ -277,7 +301,7 @@ def service_page(
         f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'
         f'<section class="card">{report_form(s, thanks, t)}</section></div>'
         f'<div class="grid3"><section class="card"><h2>{esc(t._("Open incidents"))}</h2>'
-        f"{_incident_rows(d['open_incidents'], t)}</section>"
+        f"{_incident_rows(groups, t)}</section>"
         f'<section class="card"><h2>{esc(t._("Top problems"))}</h2>{_problems(d, t)}</section>'
         f'<section class="card"><h2>{esc(t._("Regions"))}</h2>{_regions(d, t)}</section></div>'
         f'<p class="muted embed-hint">{esc(t._("Badge"))}: '
@@ -288,7 +312,25 @@ def service_page(
         "service": s,
         "level": t._(LEVEL_TEXT[shown(d)]),
     }
-    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}")
+    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}", feeds=_service_feeds(s, t))
+
+
+def _service_feeds(service: str, t: Text) -> str:
+    """Feed readers find the service's own feeds from its page."""
+    channel = Channel(service)
+    title = esc(channel.title(t))
+    return (
+        f'<link rel="alternate" type="application/atom+xml" title="{title}" '
+        f'href="{esc(t.link(channel.path("atom")))}">'
+        f'<link rel="alternate" type="application/feed+json" title="{title}" '
+        f'href="{esc(t.link(channel.path("json")))}">'
+    )
+
+
+def outage_line(d: dict[str, Any], t: Text, m: Marks) -> str | None:
+    """The title of the service's newest open outage, for the embed card and widget."""
+    groups = group_incidents(d["open_incidents"])
+    return group_title(groups[0], t, m) if groups else None
 
 
 def _status_line(d: dict[str, Any], t: Text) -> str:
@@ -325,7 +367,8 @@ def embed_card(d: dict[str, Any], base: str, t: Text = ENGLISH) -> str:
         f'<a class="mini {esc(d["level"])}" href="{esc(href)}" target="_blank" '
         f'rel="noopener"><span class="name">{esc(s)}</span>{pill(shown(d), t)}'
         f"{sparkline(d['series'])}"
-        f'<span class="meta">{esc(last_hour(t, int(d["reports_1h"])))} · outagewatch'
+        + (f'<span class="outage-line">{line}</span>' if (line := outage_line(d, t, HTML)) else "")
+        + f'<span class="meta">{esc(last_hour(t, int(d["reports_1h"])))} · outagewatch'
         "</span></a>"
     )
     return layout(t, t._("%(service)s status") % {"service": s}, body, embed=True)
@@ -372,6 +415,7 @@ def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
             "learning": bool(d.get("learning")),
             "series": [{"count": p["count"]} for p in d["series"]],
             "meta": f"{last_hour(t, int(d['reports_1h']))} · outagewatch",
+            "incident": outage_line(d, t, PLAIN),
         }
     return {
         "lang": t.lang,

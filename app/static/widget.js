@@ -42,6 +42,7 @@
     ".report{margin-top:10px;width:100%;padding:8px;border:0;background:#c8283a;color:#fff;font-weight:600}" +
     ".choices{display:flex;flex-wrap:wrap;gap:6px;margin-top:10px}.choices[hidden]{display:none}" +
     ".choice{padding:5px 10px;border:1px solid #e4e7ec;background:#fff;color:#1c2330;font-size:13px;border-radius:999px}" +
+    ".incident{margin-top:6px;font-size:13px;font-weight:600}.incident[hidden]{display:none}" +
     ".choice:hover{border-color:#1c2330}.thanks{margin-top:10px;color:#1f9d55;font-weight:600}.thanks.bad{color:#c4620f}";
 
   function el(tag, cls, text) {
@@ -65,6 +66,9 @@
   var head = el("div", "head");
   var name = el("a", "name", service || "outagewatch");
   var pill = el("span", "pill", "");
+  // The service's open outage as one line ("Outage: aws — US, DE, and FR"), when there is one.
+  var incident = el("div", "incident", "");
+  incident.hidden = true;
   var spark = document.createElementNS(SVG, "svg");
   var meta = el("div", "meta", "");
   var report = el("button", "report", "");
@@ -82,7 +86,7 @@
   spark.setAttribute("aria-hidden", "true");
   head.appendChild(name);
   head.appendChild(pill);
-  [head, spark, meta, report, choices, thanks].forEach(function (n) { card.appendChild(n); });
+  [head, incident, spark, meta, report, choices, thanks].forEach(function (n) { card.appendChild(n); });
 
   function setLevel(level) {
     level = LEVELS.indexOf(level) >= 0 ? level : "unknown";
@@ -143,6 +147,8 @@
         if (!s) { setLevel("unknown"); meta.textContent = TEXT.no_data; return; }
         setLevel(s.level === "none" && s.learning ? "learning" : s.level);
         drawSpark(s.series || []);
+        incident.textContent = s.incident || "";
+        incident.hidden = !s.incident;
         meta.textContent = s.meta;
       })
       .catch(function () {

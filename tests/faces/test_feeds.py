@@ -15,7 +15,7 @@ from tests.conftest import tick_to
 Outage = tuple[OutageWatch, TestClient]
 
 
-def test_atom_parses_with_one_entry_per_incident(outage: Outage) -> None:
+def test_atom_parses_with_one_entry_per_outage(outage: Outage) -> None:
     _, client = outage
     resp = client.get("/v1/outages.atom")
     assert resp.status_code == 200
@@ -29,12 +29,14 @@ def test_atom_parses_with_one_entry_per_incident(outage: Outage) -> None:
         link.rel == "self" and link.href.endswith("/v1/outages.atom") for link in feed.feed.links
     )
     incidents = client.get("/v1/outages", params={"state": "all"}).json()["outages"]
-    assert len(feed.entries) == len(incidents) == 2
-    titles = {e.title for e in feed.entries}
-    assert titles == {"Outage: tinyapp", "Outage: tinyapp (IT)"}
-    for entry in feed.entries:
-        assert entry.id.startswith("tag:outagewatch,2026:incident/tinyapp--")
-        assert entry.link.endswith("/s/tinyapp") and entry.updated and entry.summary
+    # The service-wide and the IT incident are one outage: one entry naming the region,
+    # with the id of the service-wide incident (opened first, or with it).
+    assert len(incidents) == 2 and len(feed.entries) == 1
+    (entry,) = feed.entries
+    assert entry.title == "Outage: tinyapp — IT"
+    wide = next(i for i in incidents if i["region"] is None)
+    assert entry.id == "tag:outagewatch,2026:incident/" + wide["id"]
+    assert entry.link.endswith("/s/tinyapp") and entry.updated and entry.summary
     # Stable ids and a strong ETag: a repeat is a 304, the same entry ids every time.
     again = client.get("/v1/outages.atom", headers={"if-none-match": resp.headers["etag"]})
     assert again.status_code == 304
@@ -47,12 +49,10 @@ def test_resolved_incidents_stay_in_the_feeds(outage: Outage, clock: ManualClock
     app, client = outage
     tick_to(app, clock, clock.now() + 45 * 60)
     feed = feedparser.parse(client.get("/v1/outages.atom").content)
-    assert {e.title for e in feed.entries} == {
-        "Outage: tinyapp - resolved",
-        "Outage: tinyapp (IT) - resolved",
-    }
+    assert [e.title for e in feed.entries] == ["Outage: tinyapp — IT - resolved"]
     items = client.get("/v1/outages.feed.json").json()["items"]
     assert all(i["_outagewatch"]["incident"]["state"] == "resolved" for i in items)
+    assert all(i["_outagewatch"]["group"]["state"] == "resolved" for i in items)
     assert all(i["date_modified"] > i["date_published"] for i in items)
 
 
@@ -65,13 +65,17 @@ def test_json_feed_required_fields_and_incident_extension(outage: Outage) -> Non
     assert feed["version"] == "https://jsonfeed.org/version/1.1"
     assert feed["title"] and feed["feed_url"].endswith("/v1/outages.feed.json")
     incidents = {i["id"]: i for i in client.get("/v1/outages").json()["outages"]}
-    assert len(feed["items"]) == len(incidents) == 2
+    assert len(incidents) == 2 and len(feed["items"]) == 1
     for item in feed["items"]:
         for key in ("id", "url", "title", "content_text", "date_published", "date_modified"):
             assert isinstance(item[key], str) and item[key], key
         inc = item["_outagewatch"]["incident"]
-        assert inc == incidents[inc["id"]]  # the contract's incident object, unchanged
+        # The contract's incident object, unchanged: the service-wide one speaks for the entry.
+        assert inc == incidents[inc["id"]] and inc["region"] is None
         assert item["id"].endswith(inc["id"]) and item["url"].endswith("/s/tinyapp")
+        group = item["_outagewatch"]["group"]
+        assert {i["id"] for i in group["incidents"]} == set(incidents)
+        assert group["regions"] == [{"region": "IT", "level": "outage", "reports": 300}]
 
 
 def test_feed_routes_win_over_incident_ids(client: TestClient) -> None:

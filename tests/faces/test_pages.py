@@ -45,7 +45,9 @@ def test_service_page_shows_level_chart_problems_regions(outage: Outage) -> None
     assert "login" in html and "<td>IT</td>" in html
     assert 'action="/s/tinyapp/report"' in html
     home = client.get("/").text
-    assert "Outage: tinyapp (IT)" in home and 'href="/s/busy"' in home
+    # One entry for the service-wide and the IT incident, names and codes isolated.
+    assert home.count('<li class="incident') == 1
+    assert "Outage: <bdi>tinyapp</bdi> — <bdi>IT</bdi>" in home and 'href="/s/busy"' in home
 
 
 def test_unknown_or_hostile_service_is_a_friendly_404(client: TestClient) -> None:

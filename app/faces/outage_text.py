@@ -1,0 +1,122 @@
+"""The words of one outage entry (app/outage_groups.py), for every face that shows one.
+
+Built once, in two markings: plain text for feeds and the widget (which escape or set
+text themselves), and HTML for pages, where service names, region codes and numbers
+sit in `<bdi>` so that an Arabic line mixing Latin names and digits keeps its order.
+
+>>> from outagewatch.app.outage_groups import OutageGroup, ServiceOutage
+>>> inc = lambda region, level: {"id": region or "all", "service": "aws", "region": region,
+...     "level": level, "state": "open", "started_at": "2026-11-02T10:00:00Z",
+...     "opened_at": "2026-11-02T10:00:00Z", "total_reports": 10}
+>>> regions = [None, "US", "DE", "FR", "IT", "PL"]
+>>> g = OutageGroup(ServiceOutage("aws", tuple(inc(r, "outage") for r in regions)))
+>>> group_title(g)
+'Outage: aws — DE, FR, IT, and 2 more regions'
+>>> region_list(["US", "DE"], Text("pl"), HTML)
+'<bdi>US</bdi> i <bdi>DE</bdi>'
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from babel.lists import format_list
+
+from outagewatch.app.i18n import ENGLISH, N_, Text
+from outagewatch.app.outage_groups import OutageGroup, ServiceOutage
+
+LEVEL_WORD = {"possible": N_("Possible outage"), "outage": N_("Outage")}
+SHOWN_REGIONS = 3  # then "and 5 more regions": a title stays one line
+
+
+class Marks:
+    """Plain text, or HTML with the names and numbers in a line isolated by `<bdi>`."""
+
+    def __init__(self, html: bool) -> None:
+        self.html = html
+
+    def text(self, words: str) -> str:
+        return escape(words) if self.html else words
+
+    def mark(self, value: str) -> str:
+        return f"<bdi>{escape(value)}</bdi>" if self.html else value
+
+    def fill(self, template: str, **values: str) -> str:
+        """A translated template with its values put in, each marked."""
+        return self.text(template) % {k: self.mark(v) for k, v in values.items()}
+
+
+PLAIN = Marks(html=False)
+HTML = Marks(html=True)
+
+
+MAINTENANCE = N_("Planned maintenance")
+
+
+def level_word(level: str, t: Text = ENGLISH) -> str:
+    return t._(LEVEL_WORD.get(level, "Outage"))
+
+
+def in_maintenance(g: OutageGroup) -> bool:
+    """The entry speaks for an incident that started in a planned maintenance window."""
+    return bool(g.root.principal.get("maintenance"))
+
+
+def reports(t: Text, n: int, m: Marks = PLAIN) -> str:
+    """ "1 report", "2 reports", "5 raportów": the plural form of the language."""
+    return m.fill(t.ngettext("%(num)s report", "%(num)s reports", n), num=t.num(n))
+
+
+def region_list(regions: list[str], t: Text = ENGLISH, m: Marks = PLAIN) -> str:
+    """ "US, DE, and FR"; past three, "US, DE, FR, and 5 more regions" (the language's list)."""
+    shown = [m.mark(r) for r in regions[:SHOWN_REGIONS]]
+    more = len(regions) - SHOWN_REGIONS
+    if more > 0:
+        words = t.ngettext("%(num)s more region", "%(num)s more regions", more)
+        shown.append(m.fill(words, num=t.num(more)))
+    return format_list(shown, style="standard", locale=t.locale) if shown else ""
+
+
+def entry_title(
+    entry: ServiceOutage, t: Text = ENGLISH, m: Marks = PLAIN, word: str | None = None
+) -> str:
+    """ "Outage: aws — US, DE, and FR": one service's incidents, regions worst first."""
+    head = f"{m.text(word or level_word(entry.level, t))}: {m.mark(entry.service)}"
+    regions = [r for r, _, _ in entry.regions]
+    return f"{head} — {region_list(regions, t, m)}" if regions else head
+
+
+def group_title(g: OutageGroup, t: Text = ENGLISH, m: Marks = PLAIN) -> str:
+    # An outage announced as planned maintenance says so instead of its level.
+    word = t._(MAINTENANCE) if in_maintenance(g) else level_word(g.level, t)
+    if g.dependants:
+        n = len(g.dependants)
+        words = t.ngettext(
+            "%(service)s, and %(num)s service that depends on it",
+            "%(service)s, and %(num)s services that depend on it",
+            n,
+        )
+        text = f"{m.text(word)}: " + m.fill(words, service=g.service, num=t.num(n))
+    else:
+        text = entry_title(g.root, t, m, word)
+    return text + (f" - {m.text(t._('resolved'))}" if g.state == "resolved" else "")
+
+
+def spoken_for(g: OutageGroup) -> dict[str, Any]:
+    """The root's principal incident with the group's times and the root's reports: what
+    a summary line describes."""
+    return {
+        **g.root.principal,
+        "started_at": g.started_at,
+        "ended_at": g.ended_at,
+        "total_reports": g.root.total_reports,
+    }
+
+
+def dependants_line(g: OutageGroup, t: Text = ENGLISH) -> str:
+    """ "Services that depend on it: Outage: netflix — US; Possible outage: slack." """
+    if not g.dependants:
+        return ""
+    names = "; ".join(entry_title(d, t) for d in g.dependants)
+    return t._("Services that depend on it: %(services)s.") % {"services": names}
