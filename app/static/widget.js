@@ -80,6 +80,15 @@
   head.appendChild(pill);
   [head, spark, meta, report, choices, thanks].forEach(function (n) { card.appendChild(n); });
 
+  // The browser's time zone stands in for a region (the server maps it to a country).
+  function withZone(body) {
+    try {
+      var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (tz) body.tz = tz;
+    } catch (e) { /* no Intl: a report without a region */ }
+    return body;
+  }
+
   function setLevel(level) {
     level = LEVELS.indexOf(level) >= 0 ? level : "unknown";
     card.className = "card " + level;
@@ -158,7 +167,7 @@
         method: "POST",
         credentials: "omit",
         headers: { "content-type": "text/plain" },
-        body: JSON.stringify({ service: service, problem: p })
+        body: JSON.stringify(withZone({ service: service, problem: p }))
       }).then(function (r) {
         thanks.textContent = r.ok ? TEXT.thanks : TEXT.failed;
       }).catch(function () {
