@@ -20,6 +20,8 @@ from outagewatch.app.errors import ApiError
 from outagewatch.app.faces import feeds, pages
 from outagewatch.app.faces.badge import badge
 from outagewatch.app.faces.http import page
+from outagewatch.app.faces.region_figures import region_figures
+from outagewatch.app.faces.region_map import region_section
 from outagewatch.app.i18n import Text, choose, known
 from outagewatch.app.intake import Intake
 from outagewatch.app.responses import Rendered, etagged
@@ -134,7 +136,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
-            return pages.service_page(d, thanks=thanks is not None, t=t), 200
+            regions = region_section(region_figures(rt.view, d), t)
+            return pages.service_page(d, thanks=thanks is not None, t=t, regions=regions), 200
 
         key = ("page", service, thanks is not None, t.lang, t.explicit)
         html, status = rendered.memo(key, rt.view.version, render)

@@ -158,21 +158,6 @@ def _bar(share: float) -> str:
     )
 
 
-def _regions(d: dict[str, Any], t: Text) -> str:
-    if not d["regions"]:
-        return f'<p class="muted">{esc(t._("No regions reported."))}</p>'
-    rows = "".join(
-        f"<tr><td>{esc(r['region'])}</td><td>{pill(r['level'], t)}</td>"
-        f'<td class="num">{t.num(int(r["reports"]))}</td></tr>'
-        for r in d["regions"]
-    )
-    return (
-        f'<table class="regions"><thead><tr><th>{esc(t._("Region"))}</th>'
-        f"<th>{esc(t._('Status'))}</th>"
-        f'<th class="num">{esc(t._("Reports"))}</th></tr></thead><tbody>{rows}</tbody></table>'
-    )
-
-
 def report_form(service: str, thanks: bool, t: Text = ENGLISH) -> str:
     choices = "".join(
         f'<label class="choice"><input type="radio" name="problem" value="{p}"'
@@ -200,7 +185,10 @@ def report_form(service: str, thanks: bool, t: Text = ENGLISH) -> str:
     )
 
 
-def service_page(d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH) -> str:
+def service_page(
+    d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH, *, regions: str = ""
+) -> str:
+    """`regions`: the card of the region map (app/faces/region_map.py), rendered."""
     s = d["service"]
     minutes = int(d["bucket_seconds"]) // 60 or 1
     per = t.ngettext("reports per minute", "reports per %(num)s minutes", minutes) % {
@@ -220,10 +208,11 @@ def service_page(d: dict[str, Any], thanks: bool = False, t: Text = ENGLISH) -> 
         f'<span class="key expected"></span>{esc(t._("expected"))}'
         f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'
         f'<section class="card">{report_form(s, thanks, t)}</section></div>'
-        f'<div class="grid3"><section class="card"><h2>{esc(t._("Open incidents"))}</h2>'
+        f'<div class="grid"><section class="card"><h2>{esc(t._("Open incidents"))}</h2>'
         f"{_incident_rows(d['open_incidents'], t)}</section>"
-        f'<section class="card"><h2>{esc(t._("Top problems"))}</h2>{_problems(d, t)}</section>'
-        f'<section class="card"><h2>{esc(t._("Regions"))}</h2>{_regions(d, t)}</section></div>'
+        f'<section class="card"><h2>{esc(t._("Top problems"))}</h2>{_problems(d, t)}'
+        "</section></div>"
+        f"{regions}"
         f'<p class="muted embed-hint">{esc(t._("Badge"))}: '
         f"<code>/v1/services/{esc(s)}/badge.svg</code> · "
         f"{esc(t._('Embed'))}: <code>/embed/{esc(s)}</code></p>"
