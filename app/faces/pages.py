@@ -9,6 +9,7 @@ from typing import Any
 from outagewatch.app.faces.chart import chart, sparkline
 from outagewatch.app.faces.feeds import problem_word
 from outagewatch.app.faces.feeds import title as incident_title
+from outagewatch.app.faces.times import time_tag
 from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
 from outagewatch.ingest.report import PROBLEMS
 
@@ -32,6 +33,7 @@ def shown(d: dict[str, Any]) -> str:
 
 
 CURRENT = ' aria-current="true"'
+STREAM = "/v1/outages/stream"  # incident events (app/routes_live.py)
 
 
 def _languages(t: Text, here: str) -> str:
@@ -45,8 +47,25 @@ def _languages(t: Text, here: str) -> str:
     return f'<nav class="langs" aria-label="{esc(t._("Language"))}">{links}</nav>'
 
 
-def layout(t: Text, title: str, body: str, *, embed: bool = False, here: str = "/") -> str:
-    script = "" if embed else '<script src="/static/report.js" defer></script>'
+# Static scripts only (the CSP allows no inline code): the report form, the reader's
+# time (times.js), and the parts marked data-live kept current (live.js).
+SCRIPTS = "".join(
+    f'<script src="/static/{name}" defer></script>' for name in ("report.js", "times.js", "live.js")
+)
+
+
+def layout(
+    t: Text,
+    title: str,
+    body: str,
+    *,
+    embed: bool = False,
+    here: str = "/",
+    stream: str | None = None,
+) -> str:
+    """`stream`: the event stream whose incident events refresh the page's data-live parts."""
+    script = "" if embed else SCRIPTS
+    live = f' data-stream="{esc(stream)}"' if stream and not embed else ""
     atom = t.link("/v1/outages.atom")
     head_links = (
         ""
@@ -81,7 +100,7 @@ def layout(t: Text, title: str, body: str, *, embed: bool = False, here: str = "
         '<link rel="stylesheet" href="/static/style.css">'
         '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         f"{head_links}{script}</head>"
-        f'<body class="{"embed" if embed else "page"}">{top}<main>{body}</main>{foot}'
+        f'<body class="{"embed" if embed else "page"}"{live}>{top}<main>{body}</main>{foot}'
         "</body></html>"
     )
 
@@ -99,7 +118,7 @@ def _incident_rows(items: list[dict[str, Any]], t: Text) -> str:
         f'<li class="incident {esc(i["level"])}">'
         f'<a href="{esc(t.link("/s/" + i["service"]))}">{esc(incident_title(i, t))}</a>'
         f'<span class="meta">{esc(t._(LEVEL_TEXT.get(i["level"], "Outage")))} · '
-        + esc(t._("since %(time)s UTC") % {"time": t.hm(str(i["started_at"]))})
+        + esc(t._("since %(time)s")).replace("%(time)s", time_tag(t, str(i["started_at"])))
         + f" · {esc(reports(t, int(i['total_reports'])))}</span></li>"
         for i in items
     )
@@ -130,11 +149,12 @@ def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Tex
             )
         )
         + "</p></section>"
-        f'<section class="card"><h2>{esc(t._("Current incidents"))}</h2>'
+        f'<section class="card" data-live="incidents"><h2>{esc(t._("Current incidents"))}</h2>'
         f"{_incident_rows(incidents, t)}</section>"
-        f'<section class="card"><h2>{esc(t._("Most reported services"))}</h2>{table}</section>'
+        f'<section class="card" data-live="services"><h2>{esc(t._("Most reported services"))}</h2>'
+        f"{table}</section>"
     )
-    return layout(t, t._("outagewatch: live outages"), body, here="/")
+    return layout(t, t._("outagewatch: live outages"), body, here="/", stream=STREAM)
 
 
 def _problems(d: dict[str, Any], t: Text) -> str:
@@ -199,19 +219,20 @@ def service_page(
         "service": s,
     }
     body = (
-        f'<section class="status {esc(d["level"])}"><div><h1>{esc(s)}</h1>'
+        f'<section class="status {esc(d["level"])}" data-live="status"><div><h1>{esc(s)}</h1>'
         f"<p>{esc(_status_line(d, t))}</p></div>{pill(shown(d), t)}</section>"
-        f'<div class="grid"><section class="card">'
+        f'<div class="grid"><section class="card" data-live="chart">'
         f"<h2>{esc(t._('Reports in the last 24 hours'))}</h2>"
         f"{chart(d['series'], label)}"
         f'<p class="legend"><span class="key count"></span>{esc(per)}'
         f'<span class="key expected"></span>{esc(t._("expected"))}'
         f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'
         f'<section class="card">{report_form(s, thanks, t)}</section></div>'
-        f'<div class="grid"><section class="card"><h2>{esc(t._("Open incidents"))}</h2>'
+        f'<div class="grid"><section class="card" data-live="incidents">'
+        f"<h2>{esc(t._('Open incidents'))}</h2>"
         f"{_incident_rows(d['open_incidents'], t)}</section>"
-        f'<section class="card"><h2>{esc(t._("Top problems"))}</h2>{_problems(d, t)}'
-        "</section></div>"
+        f'<section class="card" data-live="problems"><h2>{esc(t._("Top problems"))}</h2>'
+        f"{_problems(d, t)}</section></div>"
         f"{regions}"
         f'<p class="muted embed-hint">{esc(t._("Badge"))}: '
         f"<code>/v1/services/{esc(s)}/badge.svg</code> · "
@@ -221,7 +242,8 @@ def service_page(
         "service": s,
         "level": t._(LEVEL_TEXT[shown(d)]),
     }
-    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}")
+    stream = f"{STREAM}?service={s}"
+    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}", stream=stream)
 
 
 def _status_line(d: dict[str, Any], t: Text) -> str:

@@ -158,10 +158,8 @@ def region_table(figures: Sequence[RegionFigure], t: Text) -> str:
 def region_section(figures: Sequence[RegionFigure], t: Text) -> str:
     """The service page's card: the map and its legend, then the table of figures."""
     heading = f"<h2>{esc(t._('Where problems are reported'))}</h2>"
-    if not figures:
-        return f'<section class="card region-card">{heading}{region_table(figures, t)}</section>'
+    drawn = f'<div class="map-wrap">{region_map(figures, t)}</div>{legend(t)}' if figures else ""
     return (
-        f'<section class="card region-card">{heading}'
-        f'<div class="map-wrap">{region_map(figures, t)}</div>{legend(t)}'
+        f'<section class="card region-card" data-live="regions">{heading}{drawn}'
         f"{region_table(figures, t)}</section>"
     )

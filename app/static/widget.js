@@ -129,10 +129,13 @@
     spark.appendChild(line);
   }
 
-  function load() {
-    var valid = /^[a-z0-9][a-z0-9._-]{0,63}$/.test(service);
+  var VALID = /^[a-z0-9][a-z0-9._-]{0,63}$/.test(service);
+
+  function load(fresh) {
+    var valid = VALID;
     var path = "/v1/services/" + (valid ? service : "-") + "/widget.json?lang=" + encodeURIComponent(lang);
-    fetch(origin + path, { credentials: "omit" })
+    // fresh: after an incident event, past the browser's cached copy.
+    fetch(origin + path, { credentials: "omit", cache: fresh ? "no-cache" : "default" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) {
         if (!d) throw new Error("no answer");
@@ -175,10 +178,22 @@
       }).then(function () {
         thanks.hidden = false;
         report.disabled = false;
-        setTimeout(load, 1500);
+        setTimeout(function () { load(true); }, 1500);
       });
     });
     choices.appendChild(b);
   });
-  load();
+  load(false);
+
+  // Live: the service's incident events (server-sent) reload the status in place.
+  if (VALID && window.EventSource) {
+    var pending = null;
+    var events = new EventSource(origin + "/v1/outages/stream?service=" + encodeURIComponent(service));
+    ["opened", "escalated", "resolved"].forEach(function (type) {
+      events.addEventListener(type, function () {
+        if (!pending) pending = setTimeout(function () { pending = null; load(true); }, 250);
+      });
+    });
+    events.addEventListener("open", function () { host.setAttribute("data-live", "connected"); });
+  }
 })();

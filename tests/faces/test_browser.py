@@ -80,19 +80,6 @@ def live(clock: ManualClock) -> Iterator[str]:
         yield base
 
 
-@pytest.fixture
-def tab(browser: Any) -> Iterator[Any]:
-    page = browser.new_page()
-    errors: list[str] = []
-    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    page.errors = errors
-    try:
-        yield page
-    finally:
-        page.close()
-
-
 def test_widget_on_a_third_party_page_shows_outage_and_counts_a_report(live: str, tab: Any) -> None:
     with third_party_site(live, "tinyapp") as site:
         requests: list[str] = []
