@@ -1,8 +1,5 @@
 """Per-region figures of a service for the region map: reports, level, and how far the
-last hour is above what the model expected, read from the published view.
-
-The last hour's count and its expected count both come from the day chart (closed
-buckets, as the page's chart shows them), so the two always cover the same minutes."""
+last hour is above what the model expected, read from the published view."""
 
 from __future__ import annotations
 
@@ -19,29 +16,26 @@ MIN_EXPECTED = 1.0
 class RegionFigure:
     region: str
     reports: int  # counted in the last 24 hours
-    reports_1h: int  # in the last hour of closed buckets
+    reports_1h: int  # and in the last hour
     level: str | None  # of the region's open incident, if any
-    ratio: float | None  # last hour against its expected count; None if not known
+    ratio: float | None  # the last hour against its expected count; None if not known
     learning: bool = False  # no baseline for this region yet
 
 
 def region_figures(view: ReadView, detail: dict[str, Any]) -> list[RegionFigure]:
     """The figures of the regions `service_detail` lists, in its order (most reports
-    first)."""
+    first). The ratio compares the view's last hour (the open bucket included) with the
+    model's expected count for the hour's closed buckets: at most one bucket apart."""
     service = detail["service"]
-    hour_buckets = max(1, 3600 // int(detail["bucket_seconds"]))
     out = []
     for r in detail["regions"]:
         sid = view.sid((service, r["region"]))
         hour, ratio, learning = 0, None, True
         if sid is not None:
-            _, counts, expected, _ = view.points(sid)
-            hour = int(counts[-hour_buckets:].sum())
+            hour = int(view.hour[sid])
             learning = view.is_learning(sid)
-            normal = float(expected[-hour_buckets:].sum())
-            # No expected count at all: the chart recorded no bucket of this hour.
-            if not learning and normal > 0:
-                ratio = hour / max(normal, MIN_EXPECTED)
+            if not learning:
+                ratio = hour / max(view.normal_hour(sid), MIN_EXPECTED)
         figure = RegionFigure(r["region"], int(r["reports"]), hour, r["level"], ratio, learning)
         out.append(figure)
     return out
