@@ -16,6 +16,8 @@ from outagewatch.app.errors import ApiError
 from outagewatch.app.faces import pages
 from outagewatch.app.faces.badge import badge
 from outagewatch.app.faces.http import page, vary
+from outagewatch.app.faces.region_figures import region_figures
+from outagewatch.app.faces.region_map import region_section
 from outagewatch.app.i18n import Text, reader_text
 from outagewatch.app.intake import ACCEPTED, Intake
 from outagewatch.app.responses import Rendered, etagged
@@ -111,7 +113,10 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
             outages = rt.store.open_incidents()  # a cascade shows whole
-            return pages.service_page(d, thanks=said, t=t, windows=windows, outages=outages), 200
+            regions = region_section(region_figures(rt.view, d), t)
+            return pages.service_page(
+                d, thanks=said, t=t, windows=windows, outages=outages, regions=regions
+            ), 200
 
         key = ("page", service, said, t.lang, t.explicit)
         # Declaring or withdrawing a window changes the page too.

@@ -38,6 +38,13 @@ REPORT = {
             "pattern": f"^({REPORTER_RE.pattern})?$",  # empty: no token
             "description": "opaque client token",
         },
+        "tz": {
+            "type": ["string", "null"],
+            "description": "the browser's IANA time zone, e.g. Europe/Warsaw: without a region, "
+            "the report counts for its country (tz database's zone table); an unknown zone "
+            "means no region",
+            "example": "Europe/Warsaw",
+        },
     },
 }
 # A receiver: http(s), a host name or IPv4 address, maybe a port, printable ASCII after.
@@ -110,7 +117,8 @@ IMPORT_ROW = {
     "required": ["service", "ts"],
     "additionalProperties": False,
     "properties": {
-        **REPORT["properties"],  # type: ignore[dict-item]
+        # The report's fields but the browser's time zone: import rows name their region.
+        **{k: v for k, v in REPORT["properties"].items() if k != "tz"},  # type: ignore[attr-defined]
         "ts": {
             "anyOf": [
                 {"type": "string", "format": "date-time"},

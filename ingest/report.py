@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from outagewatch.ingest.regions import REGIONS
+from outagewatch.ingest.zones import country_of_zone
 
 SERVICE_RE = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 PROBLEM_RE = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
@@ -20,6 +21,8 @@ PROBLEMS: tuple[str, ...] = ("login", "app", "website", "payments", "connection"
 
 REPORT_FIELDS = frozenset({"service", "region", "problem", "reporter"})
 BULK_FIELDS = REPORT_FIELDS | {"ts", "count"}
+# Pages and the widget send the browser's time zone, which stands in for a region.
+CLIENT_FIELDS = REPORT_FIELDS | {"tz"}
 MAX_COUNT = 1_000_000
 
 
@@ -77,6 +80,18 @@ def check_region(value: object) -> str | None:
     return value.upper()
 
 
+def region_of_zone(value: object) -> str | None:
+    """The country of an IANA time zone name; a name it does not know is no region."""
+    if value is None or isinstance(value, str):
+        return country_of_zone(value)
+    raise ReportError(
+        "invalid_tz",
+        f"tz {_clip(value)} is not a time zone name: send a string such as "
+        "'Europe/Warsaw', or leave it out",
+        "tz",
+    )
+
+
 def check_problem(value: object) -> str | None:
     if value is None or value == "":
         return None
@@ -121,15 +136,18 @@ def check_fields(obj: object, allowed: frozenset[str]) -> dict[str, Any]:
 
 
 def parse_report(obj: object) -> Report:
-    """Validate one client report (no `ts`/`count`: clients cannot backdate).
+    """Validate one client report (no `ts`/`count`: clients cannot backdate). Without a
+    region, the browser's time zone `tz` gives one when the tz database knows it.
 
     >>> parse_report({"service": "amazon", "region": "it"})
     Report(service='amazon', region='IT', problem=None, reporter=None)
+    >>> parse_report({"service": "amazon", "tz": "Europe/Warsaw"}).region
+    'PL'
     """
-    d = check_fields(obj, REPORT_FIELDS)
+    d = check_fields(obj, CLIENT_FIELDS)
     return Report(
         service=check_service(d.get("service")),
-        region=check_region(d.get("region")),
+        region=check_region(d.get("region")) or region_of_zone(d.get("tz")),
         problem=check_problem(d.get("problem")),
         reporter=check_reporter(d.get("reporter")),
     )

@@ -631,9 +631,10 @@ class Pipeline:
         buckets plus the still-open ones, so a report shows at the next tick."""
         n = len(self.agg.series)
         open_now = self.partial.open_totals(n)
-        hour = np.zeros(n)
+        hour, hour_expected = np.zeros(n), np.zeros(n)
         k = min(n, self.bank.n)
         hour[:k] = self.bank.win_x[:k, -1]
+        hour_expected[:k] = self.bank.win_mu[:k, -1]
         day = np.zeros(n)
         k = min(n, self.hourly.shape[0])
         day[:k] = self.hourly[:k].sum(axis=1)
@@ -649,6 +650,7 @@ class Pipeline:
             series=self.agg.series,
             hour=frozen(hour + open_now),
             day=frozen(day + open_now),
+            hour_expected=frozen(hour_expected),
             learning=frozen(learning),
             phi=frozen(np.array(self.bank.phi()[: min(n, self.bank.n)], dtype=np.float64)),
             chart=self.chart,

@@ -43,6 +43,9 @@ class ReadView:
     series: SeriesIndex  # append-only: its first n keys never change
     hour: npt.NDArray[np.float64]  # counted reports per series, last hour
     day: npt.NDArray[np.float64]  # and last day (open buckets included)
+    # The model's expected count for the last hour's closed buckets: what `hour` is
+    # compared with to say how far above normal a series is (the region map).
+    hour_expected: npt.NDArray[np.float64]
     learning: npt.NDArray[np.bool_]  # no baseline yet for this series
     phi: npt.NDArray[np.float64]  # the model's counting dispersion (chart bands)
     chart: DayChart  # read as of `chart_last`: later buckets are not in this view
@@ -56,7 +59,7 @@ class ReadView:
         none = frozen(np.zeros(0))
         return cls(
             version=0, closed_until=None, n=0, series=SeriesIndex(),
-            hour=none, day=none, learning=np.zeros(0, dtype=np.bool_), phi=none,
+            hour=none, day=none, hour_expected=none, learning=np.zeros(0, dtype=np.bool_), phi=none,
             chart=DayChart(width), chart_last=None,
         )  # fmt: skip
 
@@ -73,6 +76,9 @@ class ReadView:
 
     def is_learning(self, sid: int) -> bool:
         return bool(self.learning[sid]) if sid < len(self.learning) else True
+
+    def normal_hour(self, sid: int) -> float:
+        return float(self.hour_expected[sid]) if sid < len(self.hour_expected) else 0.0
 
     def dispersion(self, sid: int) -> float:
         return float(self.phi[sid]) if sid < len(self.phi) else 0.1

@@ -18,6 +18,7 @@ from outagewatch.app.faces.outage_text import (
     in_maintenance,
     reports,
 )
+from outagewatch.app.faces.times import time_tag
 from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
 from outagewatch.app.maintenance_windows import Window
 from outagewatch.app.outage_groups import OutageGroup, group_incidents, involving
@@ -46,6 +47,7 @@ def under_maintenance(incidents: list[dict[str, Any]]) -> bool:
 
 
 CURRENT = ' aria-current="true"'
+STREAM = "/v1/outages/stream"  # incident events (app/routes_live.py)
 
 
 def _languages(t: Text, here: str) -> str:
@@ -59,11 +61,27 @@ def _languages(t: Text, here: str) -> str:
     return f'<nav class="langs" aria-label="{esc(t._("Language"))}">{links}</nav>'
 
 
+# Static scripts only (the CSP allows no inline code): the report form, the reader's
+# time (times.js), and the parts marked data-live kept current (live.js).
+SCRIPTS = "".join(
+    f'<script src="/static/{name}" defer></script>' for name in ("report.js", "times.js", "live.js")
+)
+
+
 def layout(
-    t: Text, title: str, body: str, *, embed: bool = False, here: str = "/", feeds: str = ""
+    t: Text,
+    title: str,
+    body: str,
+    *,
+    embed: bool = False,
+    here: str = "/",
+    stream: str | None = None,
+    feeds: str = "",
 ) -> str:
-    """`feeds`: more `<link rel="alternate">` for the head (a service's own feeds)."""
-    script = "" if embed else '<script src="/static/report.js" defer></script>'
+    """`stream`: the event stream whose incident events refresh the page's data-live parts;
+    `feeds`: more `<link rel="alternate">` for the head (a service's own feeds)."""
+    script = "" if embed else SCRIPTS
+    live = f' data-stream="{esc(stream)}"' if stream and not embed else ""
     atom = t.link("/v1/outages.atom")
     head_links = (
         ""
@@ -98,7 +116,7 @@ def layout(
         '<link rel="stylesheet" href="/static/style.css">'
         '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">'
         f"{head_links}{feeds}{script}</head>"
-        f'<body class="{"embed" if embed else "page"}">{top}<main>{body}</main>{foot}'
+        f'<body class="{"embed" if embed else "page"}"{live}>{top}<main>{body}</main>{foot}'
         "</body></html>"
     )
 
@@ -118,7 +136,8 @@ def _incident_rows(groups: list[OutageGroup], t: Text) -> str:
 
 
 def _outage_row(g: OutageGroup, t: Text) -> str:
-    since = HTML.fill(t._("since %(time)s UTC"), time=t.hm(g.started_at))
+    when = f"<bdi>{time_tag(t, g.started_at)}</bdi>"  # a Latin time inside Arabic keeps its order
+    since = esc(t._("since %(time)s")).replace("%(time)s", when)
     # A cascade lists every service in it, the root first, each with its regions.
     dependants = "".join(
         f'<li class="{esc(d.level)}"><a href="{esc(t.link("/s/" + d.service))}">'
@@ -182,11 +201,12 @@ def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Tex
             )
         )
         + "</p></section>"
-        f'<section class="card"><h2>{esc(t._("Current incidents"))}</h2>'
+        f'<section class="card" data-live="incidents"><h2>{esc(t._("Current incidents"))}</h2>'
         f"{_incident_rows(group_incidents(incidents), t)}</section>"
-        f'<section class="card"><h2>{esc(t._("Most reported services"))}</h2>{table}</section>'
+        f'<section class="card" data-live="services"><h2>{esc(t._("Most reported services"))}</h2>'
+        f"{table}</section>"
     )
-    return layout(t, t._("outagewatch: live outages"), body, here="/")
+    return layout(t, t._("outagewatch: live outages"), body, here="/", stream=STREAM)
 
 
 def _problems(d: dict[str, Any], t: Text) -> str:
@@ -207,21 +227,6 @@ def _bar(share: float) -> str:
         '<svg class="bar" viewBox="0 0 100 8" preserveAspectRatio="none" aria-hidden="true">'
         f'<rect class="track" width="100" height="8" rx="4"/>'
         f'<rect class="fill" width="{max(2.0, 100 * share):.1f}" height="8" rx="4"/></svg>'
-    )
-
-
-def _regions(d: dict[str, Any], t: Text) -> str:
-    if not d["regions"]:
-        return f'<p class="muted">{esc(t._("No regions reported."))}</p>'
-    rows = "".join(
-        f"<tr><td>{esc(r['region'])}</td><td>{pill(r['level'], t)}</td>"
-        f'<td class="num">{t.num(int(r["reports"]))}</td></tr>'
-        for r in d["regions"]
-    )
-    return (
-        f'<table class="regions"><thead><tr><th>{esc(t._("Region"))}</th>'
-        f"<th>{esc(t._('Status'))}</th>"
-        f'<th class="num">{esc(t._("Reports"))}</th></tr></thead><tbody>{rows}</tbody></table>'
     )
 
 
@@ -276,9 +281,12 @@ def service_page(
     t: Text = ENGLISH,
     windows: list[Window] | None = None,
     outages: list[dict[str, Any]] | None = None,
+    *,
+    regions: str = "",
 ) -> str:
     """`outages`: every open incident, so that a cascade this service is part of shows
-    whole; without it, the service's own open incidents."""
+    whole; without it, the service's own open incidents. `regions`: the card of the
+    region map (app/faces/region_map.py), rendered."""
     s = d["service"]
     groups = involving(group_incidents(d["open_incidents"] if outages is None else outages), s)
     minutes = int(d["bucket_seconds"]) // 60 or 1
@@ -290,20 +298,22 @@ def service_page(
         "service": s,
     }
     body = (
-        f'<section class="status {esc(d["level"])}"><div><h1>{esc(s)}</h1>'
+        f'<section class="status {esc(d["level"])}" data-live="status"><div><h1>{esc(s)}</h1>'
         f"<p>{esc(_status_line(d, t))}</p></div>{pill(shown(d), t)}</section>"
         f"{_windows(windows, t) if windows else ''}"
-        f'<div class="grid"><section class="card">'
+        f'<div class="grid"><section class="card" data-live="chart">'
         f"<h2>{esc(t._('Reports in the last 24 hours'))}</h2>"
         f"{chart(d['series'], label)}"
         f'<p class="legend"><span class="key count"></span>{esc(per)}'
         f'<span class="key expected"></span>{esc(t._("expected"))}'
         f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'
         f'<section class="card">{report_form(s, thanks, t)}</section></div>'
-        f'<div class="grid3"><section class="card"><h2>{esc(t._("Open incidents"))}</h2>'
+        f'<div class="grid"><section class="card" data-live="incidents">'
+        f"<h2>{esc(t._('Open incidents'))}</h2>"
         f"{_incident_rows(groups, t)}</section>"
-        f'<section class="card"><h2>{esc(t._("Top problems"))}</h2>{_problems(d, t)}</section>'
-        f'<section class="card"><h2>{esc(t._("Regions"))}</h2>{_regions(d, t)}</section></div>'
+        f'<section class="card" data-live="problems"><h2>{esc(t._("Top problems"))}</h2>'
+        f"{_problems(d, t)}</section></div>"
+        f"{regions}"
         f'<p class="muted embed-hint">{esc(t._("Badge"))}: '
         f"<code>/v1/services/{esc(s)}/badge.svg</code> · "
         f"{esc(t._('Embed'))}: <code>/embed/{esc(s)}</code></p>"
@@ -312,7 +322,9 @@ def service_page(
         "service": s,
         "level": t._(LEVEL_TEXT[shown(d)]),
     }
-    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}", feeds=_service_feeds(s, t))
+    stream = f"{STREAM}?service={s}"
+    feeds = _service_feeds(s, t)
+    return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}", stream=stream, feeds=feeds)
 
 
 def _service_feeds(service: str, t: Text) -> str:

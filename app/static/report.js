@@ -2,6 +2,14 @@
 // the page. Without JavaScript the form still posts to /s/{service}/report.
 (function () {
   "use strict";
+  function zone() {
+    try {
+      return Intl.DateTimeFormat().resolvedOptions().timeZone || null;
+    } catch (e) {
+      return null;
+    }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form.report");
     if (!form || !window.fetch) return;
@@ -12,6 +20,9 @@
       var picked = form.querySelector("input[name=problem]:checked");
       var body = { service: form.dataset.service };
       if (picked) body.problem = picked.value;
+      // The browser's time zone stands in for a region (the server maps it to a country).
+      var tz = zone();
+      if (tz) body.tz = tz;
       button.disabled = true;
       fetch("/v1/reports", {
         method: "POST",

@@ -88,6 +88,15 @@
   head.appendChild(pill);
   [head, incident, spark, meta, report, choices, thanks].forEach(function (n) { card.appendChild(n); });
 
+  // The browser's time zone stands in for a region (the server maps it to a country).
+  function withZone(body) {
+    try {
+      var tz = Intl.DateTimeFormat().resolvedOptions().timeZone;
+      if (tz) body.tz = tz;
+    } catch (e) { /* no Intl: a report without a region */ }
+    return body;
+  }
+
   function setLevel(level) {
     level = LEVELS.indexOf(level) >= 0 ? level : "unknown";
     card.className = "card " + level;
@@ -129,10 +138,13 @@
     spark.appendChild(line);
   }
 
-  function load() {
-    var valid = /^[a-z0-9][a-z0-9._-]{0,63}$/.test(service);
+  var VALID = /^[a-z0-9][a-z0-9._-]{0,63}$/.test(service);
+
+  function load(fresh) {
+    var valid = VALID;
     var path = "/v1/services/" + (valid ? service : "-") + "/widget.json?lang=" + encodeURIComponent(lang);
-    fetch(origin + path, { credentials: "omit" })
+    // fresh: after an incident event, past the browser's cached copy.
+    fetch(origin + path, { credentials: "omit", cache: fresh ? "no-cache" : "default" })
       .then(function (r) { return r.ok ? r.json() : null; })
       .then(function (d) {
         if (!d) throw new Error("no answer");
@@ -173,7 +185,7 @@
         method: "POST",
         credentials: "omit",
         headers: { "content-type": "text/plain" },
-        body: JSON.stringify({ service: service, problem: p })
+        body: JSON.stringify(withZone({ service: service, problem: p }))
       }).then(function (r) {
         // "Counted" only when the server said so: a duplicate is stored, not counted.
         if (r.status === 429) return "limited";
@@ -188,10 +200,22 @@
         thanks.className = said === "counted" ? "thanks" : "thanks bad";
         thanks.hidden = false;
         report.disabled = false;
-        setTimeout(load, 1500);
+        setTimeout(function () { load(true); }, 1500);
       });
     });
     choices.appendChild(b);
   });
-  load();
+  load(false);
+
+  // Live: the service's incident events (server-sent) reload the status in place.
+  if (VALID && window.EventSource) {
+    var pending = null;
+    var events = new EventSource(origin + "/v1/outages/stream?service=" + encodeURIComponent(service));
+    ["opened", "escalated", "resolved"].forEach(function (type) {
+      events.addEventListener(type, function () {
+        if (!pending) pending = setTimeout(function () { pending = null; load(true); }, 250);
+      });
+    });
+    events.addEventListener("open", function () { host.setAttribute("data-live", "connected"); });
+  }
 })();

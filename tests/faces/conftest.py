@@ -71,3 +71,18 @@ def browser() -> Iterator[Any]:
             yield context
         finally:
             context.close()
+
+
+@pytest.fixture
+def tab(browser: Any) -> Iterator[Any]:
+    """A new page of the browser; `tab.errors` collects console errors (a CSP violation
+    is one) and uncaught exceptions."""
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.errors = errors
+    try:
+        yield page
+    finally:
+        page.close()

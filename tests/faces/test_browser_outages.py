@@ -14,7 +14,7 @@ from outagewatch.app.main import create_app
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import serving, settings, surge, tick_to, warm_up
 from tests.faces.conftest import CHROMIUM
-from tests.faces.test_browser import SCREENSHOTS, tab, third_party_site  # noqa: F401
+from tests.faces.test_browser import SCREENSHOTS, third_party_site
 from tests.faces.test_outage_entries import crowd
 
 pytestmark = [

@@ -42,7 +42,7 @@ def test_service_page_shows_level_chart_problems_regions(outage: Outage) -> None
     html = client.get("/s/tinyapp").text
     assert 'class="pill outage"' in html
     assert '<svg class="chart"' in html and 'class="band"' in html and 'class="expected"' in html
-    assert "login" in html and "<td>IT</td>" in html
+    assert "login" in html and '<tr data-region="IT">' in html
     assert 'action="/s/tinyapp/report"' in html
     home = client.get("/").text
     # One entry for the service-wide and the IT incident, names and codes isolated.

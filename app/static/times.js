@@ -1,0 +1,29 @@
+// The reader's time: the server writes <time datetime="...Z" data-local="hm"> in UTC,
+// labelled "UTC"; here each is rewritten in the browser's own time zone, the page's
+// language, with the zone's short name. Without JavaScript they read UTC.
+(function () {
+  "use strict";
+  function localize() {
+    var lang = document.documentElement.lang || undefined;
+    var short, full;
+    try {
+      short = new Intl.DateTimeFormat(lang, { hour: "numeric", minute: "2-digit", timeZoneName: "short" });
+      full = new Intl.DateTimeFormat(lang, {
+        year: "numeric", month: "long", day: "numeric", hour: "numeric", minute: "2-digit",
+        timeZoneName: "long"
+      });
+    } catch (e) {
+      return; // no Intl: UTC, as the server wrote it
+    }
+    Array.prototype.forEach.call(document.querySelectorAll("time[data-local=hm]"), function (el) {
+      var when = new Date(el.getAttribute("datetime"));
+      if (isNaN(when.getTime())) return;
+      el.textContent = short.format(when);
+      el.title = full.format(when);
+      el.setAttribute("data-local", "shown");
+    });
+  }
+  document.addEventListener("DOMContentLoaded", localize);
+  // live.js swaps in fresh parts of the page, with UTC times again.
+  document.addEventListener("outagewatch:updated", localize);
+})();
