@@ -39,7 +39,7 @@ def cascade(clock: ManualClock) -> Iterator[str]:
         yield base
 
 
-def test_front_page_shows_the_cascade_as_one_entry(cascade: str, tab: Any) -> None:  # noqa: F811
+def test_front_page_shows_the_cascade_as_one_entry(cascade: str, tab: Any) -> None:
     tab.set_viewport_size({"width": 1000, "height": 760})
     tab.goto(cascade + "/")
     entries = tab.locator("ul.incidents > li.incident")
@@ -64,7 +64,7 @@ def test_front_page_shows_the_cascade_as_one_entry(cascade: str, tab: Any) -> No
     assert tab.errors == []
 
 
-def test_widget_names_the_outage_on_another_site(cascade: str, tab: Any) -> None:  # noqa: F811
+def test_widget_names_the_outage_on_another_site(cascade: str, tab: Any) -> None:
     with third_party_site(cascade, "tinyapp") as site:
         tab.goto(site)
         line = tab.locator("[data-outagewatch] .incident")
