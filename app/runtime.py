@@ -181,14 +181,6 @@ class Runtime:
         are never stored, and tokens are stored hashed too."""
         return reporter_hash(self.salts.at(self.clock.now())[0], token, address, user_agent)
 
-    def reporter_ids(
-        self, now: float, token: str | None, address: str, user_agent: str
-    ) -> tuple[str, str | None]:
-        """The reporter's id now, and under the previous salt while dedup needs it."""
-        current, previous = self.salts.at(now)
-        alias = None if previous is None else reporter_hash(previous, token, address, user_agent)
-        return reporter_hash(current, token, address, user_agent), alias
-
     def _on_changes(self, changed: list[dict[str, Any]]) -> None:
         """Writer thread: incident changes become events, and events become deliveries."""
         events = self.events.record(changed, self.pipeline.now)

@@ -22,7 +22,7 @@ from outagewatch.app.broker.worker import Worker, step_through
 from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.clock import ManualClock
-from tests.conftest import T0
+from tests.conftest import T0, settings
 from tests.nats.conftest import WorkerThread, drained, run
 from tests.scenario import background
 from tests.test_end_to_end import strip
@@ -34,10 +34,10 @@ SURGE_AT = T0 + HISTORY_MIN * 60 + 7.0
 
 
 def node_settings(cluster: LocalCluster, data: Path | None = None) -> Settings:
-    return Settings(
-        data=data, broker=",".join(cluster.urls), partitions=PARTITIONS,
-        tick_interval_s=0, reporter_salt="shared-salt",
-    )  # fmt: skip
+    # As the embedded server in tests: one test client's crowd, made-up services.
+    return settings(
+        data, broker=",".join(cluster.urls), partitions=PARTITIONS, reporter_salt="shared-salt"
+    )
 
 
 def split(n_workers: int) -> list[list[int]]:
