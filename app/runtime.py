@@ -23,6 +23,7 @@ import polars as pl
 
 from outagewatch.app.annotations import Annotations
 from outagewatch.app.catalog import ServiceCatalog
+from outagewatch.app.engine.drive import drive
 from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.engine.restore import restore
@@ -216,7 +217,7 @@ class Runtime:
         now = self.clock.now()
         started = time.perf_counter()
         self.check_disk()
-        changed = self.pipeline.advance(now)
+        changed = drive(self.pipeline, now)  # what intake buffered, up to now
         self.catalog.flush()
         if self.on_tick is not None:
             self.on_tick(time.perf_counter() - started)

@@ -2,7 +2,9 @@
 framework and no clock in it (time comes in as an argument).
 
 - `pipeline.py`: dedup, buffer, aggregate, step the detector, write; `advance(t)` is
-  the one way time moves, for the server's writer, `replay`, the NATS worker and `demo`.
+  the one way time moves.
+- `drive.py`: `drive(pipeline, t, reports)`, the one driver: the server's writer,
+  `replay` and the NATS worker all move the pipeline with it.
 - `early.py`: outages opened from buckets still open, when their counts already prove it.
 - `chart.py`: the day ring of counts and expected values per service, for pages.
 - `read_view.py`: the immutable view the writer publishes after each advance; the only
