@@ -24,7 +24,7 @@ import polars as pl
 from outagewatch.app.annotations import Annotations
 from outagewatch.app.catalog import ServiceCatalog
 from outagewatch.app.engine.drive import drive
-from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
@@ -65,14 +65,7 @@ class Runtime:
             if settings.data is None
             else WriteAheadLog(Path(settings.data) / "wal", settings.wal_group_ms)
         )
-        self.pipeline = Pipeline(
-            PipelineConfig(
-                bucket_seconds=settings.bucket_seconds,
-                allowed_lateness_s=settings.allowed_lateness_s,
-                dedup_window_s=settings.dedup_window_s,
-            ),
-            self.store,
-        )
+        self.pipeline = Pipeline(settings.pipeline_config(), self.store)
         data = None if settings.data is None else Path(settings.data)
         self.salts = ReporterSalts(
             None if data is None else data / "reporter-salts.json",

@@ -42,7 +42,7 @@ from outagewatch.app.broker.subjects import (
     partition_filter,
 )
 from outagewatch.app.engine.drive import drive
-from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.store import Store
@@ -51,14 +51,6 @@ log = logging.getLogger("outagewatch.worker")
 SNAPSHOT, OFFSET = "pipeline", "offset"
 MESSAGE = {"ts": pl.Float64, "service": pl.String, "region": pl.String, "problem": pl.String,
            "reporter": pl.String}  # fmt: skip
-
-
-def pipeline_config(settings: Settings) -> PipelineConfig:
-    return PipelineConfig(
-        bucket_seconds=settings.bucket_seconds,
-        allowed_lateness_s=settings.allowed_lateness_s,
-        dedup_window_s=settings.dedup_window_s,
-    )
 
 
 def reports_of(messages: list[list[Any]]) -> tuple[pl.DataFrame, float]:
@@ -78,7 +70,7 @@ class PartitionState:
         self.partition = partition
         path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
         self.store = Store(path)
-        self.pipeline = Pipeline(pipeline_config(settings), self.store)
+        self.pipeline = Pipeline(settings.pipeline_config(), self.store)
         self.seq = 0
         restore(self.pipeline, self.store, SNAPSHOT)  # as the server restores
         offset = self.store.load_snapshot(OFFSET)
