@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import polars as pl
 
-from outagewatch.app.engine.pipeline import IngestResult
+from outagewatch.app.engine.config import IngestResult
 from outagewatch.app.errors import ApiError
 from outagewatch.app.idempotency import encode
 from outagewatch.app.runtime import Runtime

@@ -23,7 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from outagewatch.app.engine.pipeline import PipelineConfig
+from outagewatch.app.engine.config import PipelineConfig
 from outagewatch.ingest.windows import parse_bucket
 
 PREFIX = "OUTAGEWATCH_"
