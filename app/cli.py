@@ -135,16 +135,16 @@ def demo(
     where = data or Path(tempfile.mkdtemp(prefix="outagewatch-demo-"))
     settings = load_settings(host=host, port=port, data=where)
     app = create_app(settings)
-    show = Demo(app.runtime)
+    show = Demo(app)
     err.print("loading a day of ordinary traffic for the detector to learn ...")
     rows = show.preload()
     url = f"http://{host}:{port}"
     err.print(f"{rows:,} reports loaded. Open [bold]{url}/[/] ; the outage starts in a minute.")
     show.start()
     try:
-        uvicorn.run(app, host=host, port=port, **server_options(settings))
+        uvicorn.run(show.around(app), host=host, port=port, **server_options(settings))
     finally:
-        show.stop()
+        show.stop()  # if the server never started
 
 
 @cli.command()

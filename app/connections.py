@@ -29,7 +29,7 @@ from collections.abc import Callable
 from typing import Any
 
 from outagewatch.app.errors import ApiError, body_bytes
-from outagewatch.app.fastpath import Message, Receive, Scope
+from outagewatch.app.fastpath import ASGIApp, Message, Receive, Scope, Send, respond
 from outagewatch.app.logs import LimitLog
 from outagewatch.app.proxies import TrustedProxies, parse_ip
 from outagewatch.app.settings import Settings
@@ -204,6 +204,19 @@ class BodyGuard:
                     return False
         return False
 
+    async def admit(self, scope: Scope, receive: Receive, send: Send) -> Receive | None:
+        """This request's guarded `receive`; None when its declared length is already
+        past the cap (the 413 is sent here, and nothing of the body is read)."""
+        path = scope["path"]
+        cap = self.cap(path)
+        if self.declared_too_large(scope, cap):
+            self.on_trip("body_too_large", route=path)
+            exc = body_too_large(cap)
+            headers = [(k.encode(), v.encode()) for k, v in (exc.headers or {}).items()]
+            await respond(send, exc.status, body_bytes(exc.code, exc.message, exc.field), headers)
+            return None
+        return self.receive(receive, cap, path)
+
     def receive(self, receive: Receive, cap: int, path: str) -> Receive:
         """`receive` that raises ApiError 413 past `cap` bytes and 408 past the
         deadline; once the body is complete it is the server's own again (streams
@@ -238,6 +251,23 @@ class BodyGuard:
             return message
 
         return guarded
+
+
+class GuardedBodies:
+    """`BodyGuard` as ASGI middleware, for apps without the main server's front (the
+    broker's intake node): the same caps and deadline, the same answers."""
+
+    def __init__(self, app: ASGIApp, guard: BodyGuard) -> None:
+        self.app = app
+        self.guard = guard
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            guarded = await self.guard.admit(scope, receive, send)
+            if guarded is None:
+                return
+            receive = guarded
+        await self.app(scope, receive, send)
 
 
 # The rest of the body is not read: the connection closes after the answer.

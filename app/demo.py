@@ -8,16 +8,26 @@ webhooks come alive without writing a line.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import polars as pl
 
-from outagewatch.app.runtime import Runtime
+from outagewatch.app.fastpath import ASGIApp, Message, Receive, Scope, Send
+from outagewatch.app.imports import import_batch
+from outagewatch.app.intake import Outcome
+
+if TYPE_CHECKING:
+    from outagewatch.app.main import OutageWatch
 
 log = logging.getLogger("outagewatch.demo")
+T = TypeVar("T")
+AGENT = "outagewatch-demo"
 
 # Reports per minute at the daily peak: a spread from big consumer apps to tiny tools.
 SERVICES: dict[str, float] = {
@@ -77,44 +87,84 @@ class Traffic:
 
 
 class Demo:
-    def __init__(self, runtime: Runtime, seed: int = 7) -> None:
-        self.rt = runtime
+    """Simulated people, reporting through the server's own intake: history as a trusted
+    bulk import (app/imports.py), live reports as POST /v1/reports takes them
+    (app/intake.py), so every one is logged before it counts, as a real report is."""
+
+    def __init__(self, app: OutageWatch, seed: int = 7) -> None:
+        self.rt = app.runtime
+        self.intake = app.intake
         self.traffic = Traffic(np.random.default_rng(seed))
+        self.rng = np.random.default_rng(seed + 1)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self.started_at = 0.0
+        # The log is awaited as a request awaits it: on an event loop of the demo's own.
+        self._io = asyncio.new_event_loop()
+        threading.Thread(target=self._io.run_forever, name="demo-io", daemon=True).start()
+        self.started_at = self.last = 0.0
+        self.refused: dict[int, int] = {}  # status -> reports the intake refused
+
+    def _wait(self, coro: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coro, self._io).result()
 
     def preload(self, hours: int = 26) -> int:
-        """Ordinary history up to now, fed as a trusted bulk import would be."""
+        """Ordinary history up to now, brought in as a trusted bulk import is."""
         now = self.rt.clock.now()
         self.rt.catalog.add_trusted(list(SERVICES), now, "demo")  # report buttons work too
         start = now - hours * 3600
         total = 0
         for h in range(hours):
             df = self.traffic.rows(start + h * 3600, 3600)
-            batch = df.with_columns(
-                pl.lit(None, dtype=pl.String).alias("reporter"), pl.lit(1).alias("count")
-            ).select("ts", "service", "region", "problem", "reporter", "count")
-            self.rt.pipeline.ingest(batch)
-            total += len(batch)
+            answer, _ = self._wait(import_batch(self.rt, df))
+            total += answer["reports"]
         self.rt.tick()
         return total
 
+    def step(self) -> int:
+        """The reports since the last step, each posted through the intake with the
+        server's time, as a crowd of distinct people on distinct networks; returns how
+        many were accepted."""
+        now = self.rt.clock.now()
+        elapsed = now - self.started_at
+        surge = {
+            name: mult for name, (at, mult) in CASCADE.items() if at <= elapsed < at + OUTAGE_S
+        }
+        rows = self.traffic.rows(self.last, max(1, int(now - self.last)), surge)
+        self.last = now
+        people = self.rng.integers(0, 1 << 32, len(rows)).tolist()
+        bodies = (
+            rows.select(pl.struct("service", "region", "problem").struct.json_encode())
+            .to_series()
+            .to_list()
+        )
+        outcomes = self._wait(self._post(bodies, people))
+        accepted = 0
+        for out in outcomes:
+            if out.status == 202:
+                accepted += 1
+            else:
+                self.refused[out.status] = self.refused.get(out.status, 0) + 1
+        return accepted
+
+    async def _post(self, bodies: list[str], people: list[int]) -> list[Outcome]:
+        # Documentation addresses (2001:db8::/32) over 65,536 networks (/48): a crowd on
+        # many networks, as the rate limits and the per-network cap expect of people.
+        handled = [
+            self.intake.handle(body.encode(), b"application/json", _address(who), AGENT)
+            for body, who in zip(bodies, people, strict=True)
+        ]
+        return list(await asyncio.gather(*(self.intake.durable(out) for out in handled)))
+
     def _loop(self) -> None:
-        last = self.rt.clock.now()
         while not self._stop.wait(1.0):
-            now = self.rt.clock.now()
-            elapsed = now - self.started_at
-            surge = {
-                name: mult for name, (at, mult) in CASCADE.items() if at <= elapsed < at + OUTAGE_S
-            }
-            rows = self.traffic.rows(last, max(1, int(now - last)), surge)
-            for i, (_, service, region, problem) in enumerate(rows.iter_rows()):
-                self.rt.pipeline.submit(now, service, region, problem, f"demo-{now}-{i}")
-            last = now
+            try:
+                self.step()
+            except Exception:  # the server goes on; the demo says why it stopped
+                log.exception("demo traffic stopped")
+                return
 
     def start(self) -> None:
-        self.started_at = self.rt.clock.now()
+        self.started_at = self.last = self.rt.clock.now()
         self._thread = threading.Thread(target=self._loop, name="demo", daemon=True)
         self._thread.start()
 
@@ -122,3 +172,27 @@ class Demo:
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
+        self._io.call_soon_threadsafe(self._io.stop)
+
+    def around(self, app: ASGIApp) -> ASGIApp:
+        """`app`, with the demo stopped as the server begins to shut down: before the log
+        closes, so no simulated report waits on a log that no longer writes."""
+
+        async def served(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] != "lifespan":
+                await app(scope, receive, send)
+                return
+
+            async def stop_first() -> Message:
+                message = await receive()
+                if message["type"] == "lifespan.shutdown":
+                    await asyncio.to_thread(self.stop)
+                return message
+
+            await app(scope, stop_first, send)
+
+        return served
+
+
+def _address(who: int) -> str:
+    return f"2001:db8:{who >> 16:x}:{who & 0xFFFF:x}::1"

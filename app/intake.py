@@ -1,28 +1,38 @@
 """Report intake: bytes in, an outcome out. No framework on this path.
 
-It runs for every report on outage day, so it does the least that is safe: one
-orjson parse, hand-written checks, rate limits, a dict lookup for dedup, an append
-to the pipeline's buffer and a line for the write-ahead log. The raw-ASGI fast path
-and the documented FastAPI route both call `handle` and then await `durable`, so a
-202 is only sent once the report is on disk, and a report is only counted (joins the
-pipeline's buffer) once it is on disk: a 503 is never counted.
+One set of rules for every server that takes reports, the embedded server and a NATS
+intake node alike (a report one accepts or refuses, the other does too, with the same
+status and error body): body cap, media type, one orjson parse, hand-written checks,
+rate limits, the catalog, the reporter's identity under rotating salts (app/privacy.py),
+the per-network cap and dedup's verdict. What becomes of an accepted report is its
+sink's: the embedded server's write-ahead log and pipeline (`LogSink`), or JetStream
+(app/broker/intake_node.py). The raw-ASGI fast path and the documented route both call
+`handle` and then await `durable`, so a 202 is only sent once the sink holds the
+report, and a report is only counted once it is durable: a 503 is never counted.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
+from typing import TYPE_CHECKING, Protocol
 
 import orjson
 
-from outagewatch.app.catalog import with_service_id
+from outagewatch.app.catalog import ServiceCatalog, with_service_id
 from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.errors import body_bytes
-from outagewatch.app.runtime import Runtime
+from outagewatch.app.privacy import ReporterSalts
+from outagewatch.app.settings import Settings
 from outagewatch.app.wal import Entry, WalError
+from outagewatch.ingest.clock import Clock
 from outagewatch.ingest.limits import PrefixCap, TokenBuckets, network_prefix
 from outagewatch.ingest.report import ReportError, parse_report
+
+if TYPE_CHECKING:
+    from outagewatch.app.runtime import Runtime
 
 ACCEPTED = {
     True: b'{"accepted":true,"counted":true}',
@@ -33,23 +43,62 @@ LIMITS = frozenset({"rate_limited", "new_service_limit", "body_too_large", "unav
 JSON_TYPES = (b"application/json", b"text/plain", b"")  # text/plain: CORS "simple" posts
 
 
+# An accepted report: (server time, service, region, problem, reporter, counted).
+Row = tuple[float, str, str | None, str | None, str, bool]
+
+
 @dataclass
 class Outcome:
     status: int
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
-    entry: Entry | None = None  # to be logged (durable) before it is counted and answered
-    undo: tuple[str, str, float] | None = None  # dedup's verdict, taken back on failure
+    row: Row | None = None  # accepted: for the sink to keep before it is answered
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> Outcome:
     return Outcome(status, body_bytes(code, message, field))
 
 
+class Unavailable(Exception):
+    """The sink cannot keep a report now (its message says why): 503, not counted."""
+
+
+class Sink(Protocol):
+    """Where accepted reports go, and the dedup memory that judges them."""
+
+    def refusal(self) -> Outcome | None:
+        """A 503 while reports cannot be kept at all (checked before any limit)."""
+
+    def decide(
+        self, ts: float, service: str, reporter: str, allow: bool, alias: str | None
+    ) -> bool:
+        """Dedup's verdict (remembered), False whatever it says when `allow` is."""
+
+    def forget(self, reporters: list[str | None], services: list[str], ts: list[float]) -> None:
+        """Take back counted verdicts of reports that were never acknowledged."""
+
+    async def keep(self, row: Row) -> None:
+        """Make the report durable (then it counts); raises Unavailable."""
+
+
 class Intake:
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-        s = runtime.settings
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock,
+        catalog: ServiceCatalog,
+        salts: ReporterSalts,
+        sink: Sink,
+        on_limit: Callable[..., None],
+        memory_key: bytes,
+    ) -> None:
+        self.clock = clock
+        self.catalog = catalog
+        self.salts = salts
+        self.sink = sink
+        self.on_limit = on_limit  # (limit, **fields): a log line (app/logs.py LimitLog)
+        self.memory_key = memory_key  # keys in-memory hashes only (rate limits, the cap)
+        s = settings
         self.max_bytes = s.max_report_bytes
         self.rejected: dict[str, int] = {}
         self.by_address = TokenBuckets(s.rate_address_per_s, s.rate_address_burst)
@@ -62,23 +111,22 @@ class Intake:
             code = orjson.loads(out.body)["error"]["code"]
             self.rejected[code] = self.rejected.get(code, 0) + 1
             if code in LIMITS:
-                self.runtime.limit_tripped(code, route="/v1/reports")
+                self.on_limit(code, route="/v1/reports")
         return out
 
     async def durable(self, out: Outcome) -> Outcome:
-        """Wait for the write-ahead log, which then counts the report; a log that cannot
-        be written is a 503, and the report is not counted."""
-        wal = self.runtime.wal
-        if out.entry is None or wal is None:
+        """Wait for the sink, which then counts the report; a sink that cannot keep it
+        is a 503, and the report is not counted."""
+        if out.row is None:
             return out
         try:
-            await wal.write([out.entry])
-        except WalError as exc:
-            if out.undo is not None:  # never acknowledged: the client's retry must count
-                reporter, service, ts = out.undo
-                self.runtime.pipeline.forget([reporter], [service], [ts])
+            await self.sink.keep(out.row)
+        except Unavailable as exc:
+            ts, service, _, _, reporter, counted = out.row
+            if counted:  # never acknowledged: the client's retry must count
+                self.sink.forget([reporter], [service], [ts])
             self.rejected["unavailable"] = self.rejected.get("unavailable", 0) + 1
-            return error(503, "unavailable", f"reports cannot be stored right now: {exc}")
+            return error(503, "unavailable", str(exc))
         return out
 
     def _handle(self, body: bytes, content_type: bytes, address: str, user_agent: str) -> Outcome:
@@ -98,20 +146,18 @@ class Intake:
                 'the body is not valid JSON; send an object such as {"service": "amazon"}',
             )
         try:
-            report = parse_report(with_service_id(obj, self.runtime.catalog.policy))
+            report = parse_report(with_service_id(obj, self.catalog.policy))
         except ReportError as exc:
             return Outcome(422, orjson.dumps(exc.body()))
-        rt = self.runtime
-        if rt.disk_low:
-            return _disk_full(rt.disk_free_mb)
-        if rt.wal is not None and not rt.wal.usable():
-            return error(503, "unavailable", f"reports cannot be stored right now: {rt.wal.error}")
-        now = rt.clock.now()
-        net = _hash(rt.memory_key, network_prefix(address))
+        refusal = self.sink.refusal()
+        if refusal is not None:
+            return refusal
+        now = self.clock.now()
+        net = _hash(self.memory_key, network_prefix(address))
         limited = self._limit(net, report.reporter, now)
         if limited is not None:
             return limited
-        admission = rt.catalog.admit(report.service, report.region, now)
+        admission = self.catalog.admit(report.service, report.region, now)
         if admission.verdict == "unknown":
             return error(
                 422,
@@ -130,25 +176,17 @@ class Intake:
             )
             out.headers.append((b"retry-after", str(seconds).encode()))
             return out
-        reporter, alias = rt.reporter_ids(now, report.reporter, address, user_agent)
+        reporter, alias = self.salts.ids(now, report.reporter, address, user_agent)
         allow = self.prefix_cap is None or self.prefix_cap.allows(net, report.service, now)
-        region = admission.region
         # Decided now (dedup and the cap see reports in arrival order), counted only once
-        # the log holds it: the write-ahead log applies it after the fsync.
-        counted = rt.pipeline.decide(now, report.service, reporter, allow, alias)
+        # the sink holds it.
+        counted = self.sink.decide(now, report.service, reporter, allow, alias)
         if counted and self.prefix_cap is not None:
             self.prefix_cap.note(net, report.service, now)
         elif not allow:
-            rt.limit_tripped("prefix_cap", service=report.service)
-        row: Row = (now, report.service, region, report.problem, reporter, counted)
-        out = Outcome(202, ACCEPTED[counted])
-        if rt.wal is None:  # in memory: nothing to wait for
-            rt.pipeline.buffer(*row)
-            return out
-        out.entry = Entry([orjson.dumps(row)[1:-1]], partial(_buffer, rt.pipeline, row))
-        if counted:
-            out.undo = (reporter, report.service, now)
-        return out
+            self.on_limit("prefix_cap", service=report.service)
+        row: Row = (now, report.service, admission.region, report.problem, reporter, counted)
+        return Outcome(202, ACCEPTED[counted], row=row)
 
     def _limit(self, network: str, token: str | None, now: float) -> Outcome | None:
         ok, wait = self.by_address.take(network, now)
@@ -162,7 +200,43 @@ class Intake:
         return out
 
 
-Row = tuple[float, str, str | None, str | None, str, bool]
+class LogSink:
+    """The embedded server's sink: the write-ahead log, then the pipeline's buffer (the
+    log applies a report, in sequence order, once it is on disk)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.pipeline = runtime.pipeline
+        self.decide = runtime.pipeline.decide
+        self.forget = runtime.pipeline.forget
+
+    def refusal(self) -> Outcome | None:
+        rt = self.runtime
+        if rt.disk_low:
+            return _disk_full(rt.disk_free_mb)
+        if rt.wal is not None and not rt.wal.usable():
+            return error(503, "unavailable", f"reports cannot be stored right now: {rt.wal.error}")
+        return None
+
+    async def keep(self, row: Row) -> None:
+        wal = self.runtime.wal
+        if wal is None:  # in memory: nothing to wait for
+            self.pipeline.buffer(*row)
+            return
+        try:
+            await wal.write(
+                [Entry([orjson.dumps(row)[1:-1]], partial(_buffer, self.pipeline, row))]
+            )
+        except WalError as exc:
+            raise Unavailable(f"reports cannot be stored right now: {exc}") from None
+
+
+def embedded_intake(runtime: Runtime) -> Intake:
+    """The embedded server's intake: the rules above, the log and pipeline behind."""
+    rt = runtime
+    return Intake(
+        rt.settings, rt.clock, rt.catalog, rt.salts, LogSink(rt), rt.limit_tripped, rt.memory_key
+    )
 
 
 def _buffer(pipeline: Pipeline, row: Row, seq: int) -> None:

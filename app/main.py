@@ -20,7 +20,7 @@ from outagewatch.app import errors, schemas
 from outagewatch.app import routes_docs as docs
 from outagewatch.app.broadcast import Broadcast
 from outagewatch.app.clock import WallClock
-from outagewatch.app.connections import BodyGuard, body_too_large
+from outagewatch.app.connections import BodyGuard
 from outagewatch.app.errors import ApiError
 from outagewatch.app.faces.headers import FaceHeaders
 from outagewatch.app.fastpath import (
@@ -32,7 +32,7 @@ from outagewatch.app.fastpath import (
     Send,
     respond,
 )
-from outagewatch.app.intake import Intake
+from outagewatch.app.intake import Intake, embedded_intake
 from outagewatch.app.metrics import Metrics
 from outagewatch.app.proxies import TrustedProxies
 from outagewatch.app.routes_admin import router as admin_router
@@ -88,12 +88,10 @@ class OutageWatch(FastIntake):
         if self.access_log:
             send = self._logged(scope, send)
         # Every body capped while it is read, and on a deadline (app/connections.py).
-        cap = self.guard.cap(scope["path"])
-        if self.guard.declared_too_large(scope, cap):
-            self.runtime.limit_tripped("body_too_large", route=scope["path"])
-            await self._error(send, body_too_large(cap))
+        guarded = await self.guard.admit(scope, receive, send)
+        if guarded is None:
             return
-        receive = self.guard.receive(receive, cap, scope["path"])
+        receive = guarded
         if scope["path"] == REPORTS_PATH:
             started = time.perf_counter()
             try:  # the fast path answers only after the whole body: nothing sent yet
@@ -145,7 +143,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     proxies = TrustedProxies(settings.trusted_proxies)  # a bad entry fails before anything starts
     settings.base_url  # noqa: B018 - a bad OUTAGEWATCH_PUBLIC_URL fails here too
     runtime = Runtime(settings, clock)
-    intake = Intake(runtime)
+    intake = embedded_intake(runtime)
     metrics = Metrics(runtime, intake)
     runtime.on_tick = metrics.tick_seconds.observe
 

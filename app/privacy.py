@@ -87,6 +87,14 @@ class ReporterSalts:
     def _since_rotation(self, now: float) -> float:
         return now - self._epoch * self.rotation_s if self.rotation_s > 0 else float("inf")
 
+    def ids(
+        self, now: float, token: str | None, address: str, user_agent: str
+    ) -> tuple[str, str | None]:
+        """The reporter's id now, and under the previous salt while dedup needs it."""
+        current, previous = self.at(now)
+        alias = None if previous is None else reporter_hash(previous, token, address, user_agent)
+        return reporter_hash(current, token, address, user_agent), alias
+
     @property
     def current(self) -> bytes:
         return self._current

@@ -17,6 +17,7 @@ from typing import IO, Any
 import orjson
 import polars as pl
 
+from outagewatch.app.engine.drive import drive
 from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.app.maintenance import Marks
 from outagewatch.app.maintenance_windows import Window
@@ -101,14 +102,13 @@ def replay(
             rows += len(batch)
             if batch.is_empty():
                 continue
-            pipeline.ingest(batch)
             newest = float(batch["ts"].max())  # type: ignore[arg-type]
             last = newest if last is None else max(last, newest)
-            pipeline.advance(last)
+            drive(pipeline, last, batch)
             if on_progress is not None:
                 on_progress(len(batch))
         if last is not None:  # the end of the file closes its last bucket
-            pipeline.advance(last + cfg.bucket_seconds + cfg.allowed_lateness_s)
+            drive(pipeline, last + cfg.bucket_seconds + cfg.allowed_lateness_s)
         buckets = pipeline.view.buckets_stepped
     finally:
         if scores_fh is not None:

@@ -23,7 +23,8 @@ import polars as pl
 
 from outagewatch.app.annotations import Annotations
 from outagewatch.app.catalog import ServiceCatalog
-from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.drive import drive
+from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
@@ -65,14 +66,7 @@ class Runtime:
             if settings.data is None
             else WriteAheadLog(Path(settings.data) / "wal", settings.wal_group_ms)
         )
-        self.pipeline = Pipeline(
-            PipelineConfig(
-                bucket_seconds=settings.bucket_seconds,
-                allowed_lateness_s=settings.allowed_lateness_s,
-                dedup_window_s=settings.dedup_window_s,
-            ),
-            self.store,
-        )
+        self.pipeline = Pipeline(settings.pipeline_config(), self.store)
         data = None if settings.data is None else Path(settings.data)
         self.salts = ReporterSalts(
             None if data is None else data / "reporter-salts.json",
@@ -184,14 +178,6 @@ class Runtime:
         are never stored, and tokens are stored hashed too."""
         return reporter_hash(self.salts.at(self.clock.now())[0], token, address, user_agent)
 
-    def reporter_ids(
-        self, now: float, token: str | None, address: str, user_agent: str
-    ) -> tuple[str, str | None]:
-        """The reporter's id now, and under the previous salt while dedup needs it."""
-        current, previous = self.salts.at(now)
-        alias = None if previous is None else reporter_hash(previous, token, address, user_agent)
-        return reporter_hash(current, token, address, user_agent), alias
-
     def _on_changes(self, changed: list[dict[str, Any]]) -> None:
         """Writer thread: incident changes become events, and events become deliveries."""
         events = self.events.record(changed, self.pipeline.now)
@@ -227,7 +213,7 @@ class Runtime:
         now = self.clock.now()
         started = time.perf_counter()
         self.check_disk()
-        changed = self.pipeline.advance(now)
+        changed = drive(self.pipeline, now)  # what intake buffered, up to now
         self.catalog.flush()
         if self.on_tick is not None:
             self.on_tick(time.perf_counter() - started)

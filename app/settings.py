@@ -23,6 +23,7 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from outagewatch.app.engine.config import PipelineConfig
 from outagewatch.ingest.windows import parse_bucket
 
 PREFIX = "OUTAGEWATCH_"
@@ -107,6 +108,15 @@ class Settings(BaseSettings):
     @property
     def bucket_seconds(self) -> int:
         return parse_bucket(self.bucket)
+
+    def pipeline_config(self) -> PipelineConfig:
+        """The engine's settings, one way for every process that runs it (the server,
+        a NATS worker)."""
+        return PipelineConfig(
+            bucket_seconds=self.bucket_seconds,
+            allowed_lateness_s=self.allowed_lateness_s,
+            dedup_window_s=self.dedup_window_s,
+        )
 
     @property
     def base_url(self) -> str:

@@ -1,4 +1,5 @@
-"""A stateless intake node: validate, dedup (for the answer), publish to JetStream, ack.
+"""A stateless intake node: the embedded server's intake rules (app/intake.py: caps,
+parse, limits, catalog, rotating reporter salts, prefix cap), publish to JetStream, ack.
 
 The client gets 202 only after JetStream acknowledged the publish (stored on a
 quorum of the R3 stream), so an acknowledged report survives the loss of any one
@@ -7,7 +8,9 @@ flight at once on one connection.
 
 `counted` in the answer comes from an in-memory dedup in this node (lost on
 restart, and a reporter spread over several nodes may be told `true` twice); the
-worker's dedup, which sees every report of a service, decides what is counted.
+worker's dedup, which sees every report of a service, decides what is counted. The
+catalog is the bundled list (plus, when unknown services are accepted, what the crowd
+brings, in memory); the catalog's admin routes are the embedded server's.
 
 GET /v1/outages reads the KV bucket `incidents` through a read model, never a
 worker's DuckDB file.
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import logging
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -41,21 +44,18 @@ from outagewatch.app.broker.subjects import (
     partition_of,
     report_subject,
 )
-from outagewatch.app.catalog import with_service_id
-from outagewatch.app.fastpath import NoSniff
-from outagewatch.app.intake import ACCEPTED, JSON_TYPES, error
+from outagewatch.app.catalog import ServiceCatalog
+from outagewatch.app.connections import BodyGuard, GuardedBodies
+from outagewatch.app.fastpath import REPORTS_PATH, NoSniff
+from outagewatch.app.intake import Intake, Outcome, Row, Unavailable, error
+from outagewatch.app.logs import LimitLog
 from outagewatch.app.outage_query import parse_outage_query, select
+from outagewatch.app.privacy import ReporterSalts
 from outagewatch.app.proxies import ProxyHeaders, TrustedProxies
 from outagewatch.app.routes_grouped import answer, held
 from outagewatch.ingest.clock import Clock
 from outagewatch.ingest.dedup import Dedup
-from outagewatch.ingest.report import ReportError, parse_report
-
-
-def _error(status: int, code: str, message: str, field: str | None = None) -> tuple[int, bytes]:
-    out = error(status, code, message, field)
-    return out.status, out.body
-
+from outagewatch.ingest.store import Store
 
 PUBLISH_TIMEOUT_S = 10.0  # covers a stream leader election (a few seconds)
 
@@ -71,32 +71,40 @@ class IntakeNode:
         self.servers = servers_of(settings.broker)
         self.partitions = settings.partitions
         self.dedup = Dedup(settings.dedup_window_s)
-        self.salt = self._salt()
+        data = None if settings.data is None else Path(settings.data)
+        if data is not None:
+            data.mkdir(parents=True, exist_ok=True)
+        now = clock.now()
+        # Intake nodes must agree on salts (OUTAGEWATCH_REPORTER_SALT), or one client
+        # hashes differently per node; they rotate as the embedded server's do.
+        salts = ReporterSalts(
+            None if data is None else data / "reporter-salts.json",
+            secret=settings.reporter_salt,
+            rotation_s=settings.salt_rotation_s,
+            keep_previous_s=settings.dedup_window_s,
+            now=now,
+        )
+        self.catalog = ServiceCatalog(
+            Store(None),  # the bundled list, and what the crowd brings, in memory
+            accept_unknown=settings.accept_unknown_services,
+            new_services_per_hour=settings.new_services_per_hour,
+            new_regions_per_hour=settings.new_regions_per_hour,
+            now=now,
+            pairs=[],
+        )
+        self.limits = LimitLog(logging.getLogger("outagewatch.limits"))
+        self.intake = Intake(
+            settings, clock, self.catalog, salts, JetStreamSink(self), self.limit_tripped,
+            secrets.token_bytes(16),
+        )  # fmt: skip
         self.read_model = IncidentReadModel()
         self.nc: Any = None
         self.js: Any = None
         self.published = 0
         self._ticker: asyncio.Task[None] | None = None
 
-    def _salt(self) -> bytes:
-        # Intake nodes must agree on the salt, or one client hashes differently per node.
-        if self.settings.reporter_salt:
-            return bytes(self.settings.reporter_salt.encode())
-        if self.settings.data is None:
-            return secrets.token_bytes(16)
-        path = Path(self.settings.data) / "reporter.salt"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if not path.exists():
-            path.write_bytes(secrets.token_bytes(16))
-        return path.read_bytes()
-
-    def reporter_id(self, token: str | None, address: str, user_agent: str) -> str:
-        h = hashlib.blake2b(digest_size=10, key=self.salt[:64])
-        if token is not None:
-            h.update(b"t:" + token.encode())
-        else:
-            h.update(b"a:" + address.encode() + b"\0" + user_agent.encode())
-        return h.hexdigest()
+    def limit_tripped(self, limit: str, **fields: Any) -> None:
+        self.limits.trip(limit, self.clock.now(), **fields)
 
     async def start(self) -> None:
         self.nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
@@ -148,37 +156,43 @@ class IntakeNode:
 
     async def handle(
         self, body: bytes, content_type: bytes, address: str, user_agent: str
-    ) -> tuple[int, bytes]:
-        if len(body) > self.settings.max_report_bytes:
-            return _error(
-                413, "body_too_large", f"a report is at most {self.settings.max_report_bytes} bytes"
-            )
-        if content_type.split(b";", 1)[0].strip().lower() not in JSON_TYPES:
-            return _error(
-                415, "unsupported_media_type", "send the report as JSON (application/json)"
-            )
-        try:
-            report = parse_report(with_service_id(orjson.loads(body)))
-        except orjson.JSONDecodeError:
-            return _error(
-                400, "invalid_json",
-                'the body is not valid JSON; send an object such as {"service": "amazon"}',
-            )  # fmt: skip
-        except ReportError as exc:
-            return 422, orjson.dumps(exc.body())
-        reporter = self.reporter_id(report.reporter, address, user_agent)
-        ts = self.clock.now()
-        counted = self.dedup.check(reporter, report.service, ts)
-        subject = report_subject(
-            partition_of(report.service, self.partitions), report.service, report.region
+    ) -> Outcome:
+        """As the embedded server answers POST /v1/reports: 202 once JetStream holds it."""
+        return await self.intake.durable(
+            self.intake.handle(body, content_type, address, user_agent)
         )
-        payload = encode_report(ts, report.service, report.region, report.problem, reporter)
-        try:
-            await self._publish(subject, payload, msg_id(reporter, report.service, ts))
-        except Exception:
-            return _error(503, "unavailable", "the report could not be stored; try again")
+
+    async def publish_report(self, row: Row) -> None:
+        ts, service, region, problem, reporter, _ = row
+        subject = report_subject(partition_of(service, self.partitions), service, region)
+        payload = encode_report(ts, service, region, problem, reporter)
+        await self._publish(subject, payload, msg_id(reporter, service, ts))
         self.published += 1
-        return 202, ACCEPTED[counted]
+
+
+class JetStreamSink:
+    """A node's sink: the node's own dedup (for the answer), then a publish that
+    JetStream acknowledged on a quorum."""
+
+    def __init__(self, node: IntakeNode) -> None:
+        self.node = node
+
+    def refusal(self) -> Outcome | None:
+        return None  # a publish waits out a leader election; past its deadline, 503
+
+    def decide(
+        self, ts: float, service: str, reporter: str, allow: bool, alias: str | None
+    ) -> bool:
+        return self.node.dedup.check(reporter, service, ts, alias) and allow
+
+    def forget(self, reporters: list[str | None], services: list[str], ts: list[float]) -> None:
+        self.node.dedup.forget(reporters, services, ts)
+
+    async def keep(self, row: Row) -> None:
+        try:
+            await self.node.publish_report(row)
+        except Exception:
+            raise Unavailable("the report could not be stored; try again") from None
 
 
 def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
@@ -200,19 +214,25 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
     api = FastAPI(title="outagewatch intake node", lifespan=lifespan)
     api.state.node = node
     errors.install(api)  # every 4xx in the contract's error body, as on the main server
-    # The client address as the main server derives it (app/proxies.py).
+    # Bodies capped while read and on a deadline, and the client address, as the main
+    # server does them (app/connections.py, app/proxies.py).
+    guard = BodyGuard(settings, {REPORTS_PATH: node.intake.max_bytes}, node.limit_tripped)
+    api.add_middleware(GuardedBodies, guard=guard)
     api.add_middleware(NoSniff)
     api.add_middleware(ProxyHeaders, proxies=TrustedProxies(settings.trusted_proxies))
 
-    @api.post("/v1/reports", status_code=202)
+    @api.post(REPORTS_PATH, status_code=202)
     async def post_report(request: Request) -> Response:
-        status, out = await node.handle(
+        out = await node.handle(
             await request.body(),
             request.headers.get("content-type", "").encode(),
             request.client.host if request.client else "",
             request.headers.get("user-agent", ""),
         )
-        return Response(out, status_code=status, media_type="application/json")
+        headers = {k.decode(): v.decode() for k, v in out.headers}
+        return Response(
+            out.body, status_code=out.status, media_type="application/json", headers=headers
+        )
 
     @api.get("/v1/outages")
     async def outages(
@@ -249,8 +269,8 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
     async def outage(incident_id: str) -> Response:
         inc = node.read_model.incidents.get(incident_id)
         if inc is None:
-            status, body = _error(404, "not_found", f"no incident {incident_id}", "id")
-            return Response(body, status_code=status, media_type="application/json")
+            out = error(404, "not_found", f"no incident {incident_id}", "id")
+            return Response(out.body, status_code=out.status, media_type="application/json")
         return Response(orjson.dumps(inc), media_type="application/json")
 
     @api.get("/healthz")

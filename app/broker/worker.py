@@ -9,9 +9,10 @@ below the stored one are skipped, so nothing is counted twice and nothing
 acknowledged to a client is lost (it is in the R3 stream until a worker commits it).
 
 Stream time of a partition is the newest server timestamp in it (reports and the
-intake nodes' ticks), so a worker decides exactly what a replay of the same
-reports decides. A replacement worker takes a partition over by opening the same
-DuckDB file (shared disk) and restoring its snapshot.
+intake nodes' ticks). Each batch moves the pipeline with the one driver the server
+and replay use (app/engine/drive.py), so a worker decides exactly what the server
+and a replay of the same reports decide. A replacement worker takes a partition over
+by opening the same DuckDB file (shared disk) and restoring its snapshot.
 """
 
 from __future__ import annotations
@@ -19,13 +20,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import nats
 import orjson
+import polars as pl
 from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
@@ -40,53 +41,26 @@ from outagewatch.app.broker.subjects import (
     incident_key,
     partition_filter,
 )
-from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.app.engine.drive import drive
+from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.store import Store
 
 log = logging.getLogger("outagewatch.worker")
 SNAPSHOT, OFFSET = "pipeline", "offset"
+MESSAGE = {"ts": pl.Float64, "service": pl.String, "region": pl.String, "problem": pl.String,
+           "reporter": pl.String}  # fmt: skip
 
 
-def pipeline_config(settings: Settings) -> PipelineConfig:
-    return PipelineConfig(
-        bucket_seconds=settings.bucket_seconds,
-        allowed_lateness_s=settings.allowed_lateness_s,
-        dedup_window_s=settings.dedup_window_s,
-    )
-
-
-def step_through(pipeline: Pipeline, reports: Iterable[list[Any]]) -> list[dict[str, Any]]:
-    """Feed [ts, service, region, problem, reporter] in stream order, as the live server
-    does: submit each, and advance at every moment a bucket closes, one bucket at a time.
-
-    Closing one bucket per advance (as a live server ticking every 0.5 s does) makes
-    the result independent of how messages were batched by fetches or how long a
-    partition stayed quiet; the Pipeline is not invariant to that when a series is
-    born inside a multi-bucket close (see docs/scale-out.md).
-    """
-    cfg = pipeline.config
-    width, late = cfg.bucket_seconds, cfg.allowed_lateness_s
-    changed: dict[str, dict[str, Any]] = {}
-
-    def advance(t: float) -> None:
-        for inc in pipeline.advance(t):
-            changed[inc["id"]] = inc
-
-    now = pipeline.now
-    for ts, service, region, problem, reporter in reports:
-        if ts > now:
-            if now > 0:  # a fresh pipeline has nothing to close before its first report
-                nxt = (math.floor((now - late) / width) + 1) * width + late
-                while nxt <= ts:  # every moment a bucket closes, one at a time
-                    advance(nxt)
-                    nxt += width
-            now = ts
-        if service != TICK:
-            pipeline.submit(ts, service, region, problem, reporter)
-    advance(now)  # flushes the rest in one batch; closes nothing new
-    return list(changed.values())
+def reports_of(messages: list[list[Any]]) -> tuple[pl.DataFrame, float]:
+    """A fetched batch ([ts, service, region, problem, reporter] each, in stream order)
+    as the reports it holds and its stream time: the newest server timestamp in it,
+    ticks included (they move a quiet partition's clock)."""
+    frame = pl.DataFrame(messages, schema=MESSAGE, orient="row")
+    now = float(frame["ts"].max())  # type: ignore[arg-type]
+    reports = frame.filter(pl.col("service") != TICK).with_columns(count=pl.lit(1, pl.Int64))
+    return reports, now
 
 
 class PartitionState:
@@ -96,7 +70,7 @@ class PartitionState:
         self.partition = partition
         path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
         self.store = Store(path)
-        self.pipeline = Pipeline(pipeline_config(settings), self.store)
+        self.pipeline = Pipeline(settings.pipeline_config(), self.store)
         self.seq = 0
         restore(self.pipeline, self.store, SNAPSHOT)  # as the server restores
         offset = self.store.load_snapshot(OFFSET)
@@ -109,8 +83,9 @@ class PartitionState:
         fresh = [(seq, orjson.loads(data)) for seq, data in messages if seq > self.seq]
         if not fresh:
             return None  # committed before a crash: redelivered, never counted twice
+        reports, now = reports_of([m for _, m in fresh])
         with self.store.transaction():
-            changed = step_through(self.pipeline, (m for _, m in fresh))
+            changed = drive(self.pipeline, now, reports)  # as the server and replay do
             now = self.pipeline.now
             self.store.save_snapshot(SNAPSHOT, now, self.pipeline.snapshot())
             self.store.save_snapshot(OFFSET, now, str(fresh[-1][0]).encode())

@@ -1,8 +1,12 @@
 """The engine: what turns reports into counts, scores and incidents, with no web
 framework and no clock in it (time comes in as an argument).
 
-- `pipeline.py`: dedup, buffer, aggregate, step the detector, write; `advance(t)` is
-  the one way time moves, for the server's writer, `replay`, the NATS worker and `demo`.
+- `pipeline.py`: aggregate, step the detector, write; `advance(t)` is the one way
+  time moves. Its parts by job: `intake_buffer.py` (dedup's verdicts and the buffer
+  the writer drains), `snapshot.py` (snapshot and restore of its state), `config.py`
+  (its settings and a batch's answer).
+- `drive.py`: `drive(pipeline, t, reports)`, the one driver: the server's writer,
+  `replay` and the NATS worker all move the pipeline with it.
 - `early.py`: outages opened from buckets still open, when their counts already prove it.
 - `chart.py`: the day ring of counts and expected values per service, for pages.
 - `read_view.py`: the immutable view the writer publishes after each advance; the only

@@ -9,60 +9,36 @@ stream time has passed, steps the detector over every series and writes results.
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from functools import partial
 from itertools import islice
 from typing import Any
 
 import numpy as np
-import orjson
 import polars as pl
 
 from outagewatch.app.engine.chart import DayChart
+from outagewatch.app.engine.config import IngestResult, PipelineConfig
 from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
+from outagewatch.app.engine.intake_buffer import Buffered, ReportBuffer
 from outagewatch.app.engine.read_view import ReadView, frozen
-from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker, cold_alarm
+from outagewatch.app.engine.snapshot import Snapshots
+from outagewatch.detector.incidents import Incident, IncidentTracker, cold_alarm
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.series import SeriesKey
-from outagewatch.ingest.store import REPORT_COLUMNS, Store
+from outagewatch.ingest.store import Store
 
+# The config and a batch's answer live in config.py; importable from here as before.
+__all__ = ["IngestResult", "Pipeline", "PipelineConfig"]
 LEVEL_NAMES = np.array(["", "possible", "outage"], dtype=object)
 
 
-@dataclass(frozen=True)
-class PipelineConfig:
-    bucket_seconds: int = 60
-    allowed_lateness_s: float = 10.0
-    dedup_window_s: float = 3600.0
-    model: ModelParams = field(default_factory=ModelParams)
-    incidents: IncidentParams = field(default_factory=IncidentParams)
-    early_check_s: float = 15.0  # partial buckets are checked this often (0: never)
-    # A bucket where nothing at all arrived while the whole system expected at least
-    # this many reports is our outage (server or network down), not the users' quiet.
-    silence_expected: float = 20.0
-    # Resolved incidents kept in memory (open ones always are); None keeps all, as a
-    # replay does to write its feed. The store keeps every incident either way.
-    keep_resolved: int | None = 10_000
-
-
-@dataclass
-class IngestResult:
-    accepted: int  # rows
-    reports: int  # reports the rows stand for (sum of count)
-    counted: int
-    rows: pl.DataFrame  # as buffered: with the dedup verdict per row
-    too_late: int = 0  # reports in buckets already closed: stored, not counted
-    closed_before: float | None = None  # where closed buckets end, when some were too late
-
-
-class Pipeline:
+class Pipeline(ReportBuffer, Snapshots):
     def __init__(
         self,
         config: PipelineConfig | None = None,
@@ -98,9 +74,7 @@ class Pipeline:
         self.reports_counted = 0
         self._lock = threading.Lock()  # intake buffer vs the writer thread
         self._work = threading.Lock()  # one advance at a time
-        self._buf: list[
-            tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
-        ] = []
+        self._buf: list[Buffered] = []
         self._pending_raw: list[pl.DataFrame] = []
         self._retry: pl.DataFrame | None = None  # reports whose write failed, retried first
         self._frontier: float | None = None  # buckets before it are (being) closed
@@ -109,173 +83,6 @@ class Pipeline:
         # Outages opened from a partial bucket, credited with its reports so far:
         # series id -> (bucket, incident), until that bucket is stepped.
         self._credited: dict[int, tuple[float, Incident]] = {}
-
-    # --- intake -----------------------------------------------------------------------
-    def submit(
-        self,
-        ts: float,
-        service: str,
-        region: str | None,
-        problem: str | None,
-        reporter: str,
-        seq: int | None = None,
-        allow: bool = True,
-        alias: str | None = None,
-    ) -> bool:
-        """One live report, already validated; returns whether it counts. `allow` False
-        stores it uncounted whatever dedup says (a policy such as the prefix cap); `alias`
-        is the reporter under the previous salt (see app/privacy.py)."""
-        counted = self.decide(ts, service, reporter, allow, alias)
-        self.buffer(ts, service, region, problem, reporter, counted, seq)
-        return counted
-
-    def decide(
-        self, ts: float, service: str, reporter: str, allow: bool = True, alias: str | None = None
-    ) -> bool:
-        """Dedup's verdict on one report (remembered: `forget` takes it back)."""
-        with self._lock:
-            return self.dedup.check(reporter, service, ts, alias) and allow
-
-    def forget(self, reporters: list[str | None], services: list[str], ts: list[float]) -> None:
-        """Take back counted verdicts of reports that were never acknowledged (their log
-        write failed), so that the client's retry counts."""
-        with self._lock:
-            self.dedup.forget(reporters, services, ts)
-
-    def buffer(
-        self,
-        ts: float,
-        service: str,
-        region: str | None,
-        problem: str | None,
-        reporter: str,
-        counted: bool,
-        seq: int | None = None,
-    ) -> None:
-        """A decided report joins the next write and is counted (after it is durable)."""
-        with self._lock:
-            self._buf.append((ts, service, region, problem, reporter, 1, counted, seq))
-            self.reports_accepted += 1
-            self.reports_counted += counted
-
-    def ingest(self, df: pl.DataFrame) -> IngestResult:
-        """A validated batch: ts (epoch s), service, region, problem, reporter, count.
-
-        A row without a reporter stands for `count` distinct anonymous reports.
-        """
-        return self.take(self.judge(df))
-
-    def judge(self, df: pl.DataFrame) -> pl.DataFrame:
-        """The batch with dedup's verdict per row as `counted` (remembered)."""
-        reporters = df["reporter"].to_list()
-        with self._lock:
-            counted = self.dedup.check_many(reporters, df["service"].to_list(), df["ts"].to_list())
-        return df.with_columns(pl.Series("counted", counted))
-
-    def take(
-        self,
-        df: pl.DataFrame,
-        late: bool = False,
-        key: str | None = None,
-        describe: Callable[[IngestResult], str] | None = None,
-    ) -> IngestResult:
-        """A judged batch joins the next write and is counted. With `late`, rows in
-        buckets already closed (or being closed) are stored uncounted and reported as
-        `too_late`, so an import's answer says what really counted. With `key`, the
-        import's idempotency key and its answer (`describe`) are stored with its rows."""
-        batch = df.select(
-            pl.col("ts").cast(pl.Float64),
-            "service",
-            "region",
-            "problem",
-            "reporter",
-            pl.col("count").cast(pl.Int64).alias("weight"),
-            pl.col("counted").cast(pl.Boolean),
-            (pl.col("seq") if "seq" in df.columns else pl.lit(None)).cast(pl.Int64).alias("seq"),
-        )
-        width = self.config.bucket_seconds
-        with self._lock:
-            too_late = 0
-            if late and self._frontier is not None:
-                stale = (pl.col("ts") / width).floor() * width < self._frontier
-                too_late = int(batch.filter(stale & pl.col("counted"))["weight"].sum() or 0)
-                if too_late:
-                    batch = batch.with_columns(pl.col("counted") & ~stale)
-            n_reports = int(batch["weight"].sum() or 0)
-            n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
-            self._pending_raw.append(batch)
-            self.reports_accepted += n_reports
-            self.reports_counted += n_counted
-            result = IngestResult(
-                len(batch), n_reports, n_counted, batch, too_late,
-                self._frontier if too_late else None,
-            )  # fmt: skip
-            if key is not None and describe is not None:  # in the same write as the rows
-                self._keys.append((key, describe(result)))
-        return result
-
-    def replay_raw(self, batch: pl.DataFrame) -> None:
-        """Reports from the write-ahead log that DuckDB never got: stored and counted as
-        they were acknowledged (their dedup verdict travels with them)."""
-        if batch.is_empty():
-            return
-        with self._lock:
-            for r, s, t, c in batch.select("reporter", "service", "ts", "counted").iter_rows():
-                if c and r is not None:
-                    self.dedup.check(r, s, t)  # remember them, as live
-            self._pending_raw.append(batch.select(list(REPORT_COLUMNS)))
-            self.reports_accepted += int(batch["weight"].sum() or 0)
-            self.reports_counted += int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
-
-    def _drain(self) -> pl.DataFrame | None:
-        return self._drain_with_keys()[0]
-
-    def _drain_with_keys(self) -> tuple[pl.DataFrame | None, list[tuple[str, str]]]:
-        """What was buffered since the last advance (a failed write's first), in order."""
-        with self._lock:
-            buf, self._buf = self._buf, []
-            raw, self._pending_raw = self._pending_raw, []
-            keys, self._keys = self._retry_keys + self._keys, []
-            if self._retry is not None:  # a write that failed goes first, as it was
-                raw.insert(0, self._retry)
-            self._retry, self._retry_keys = None, []
-            if buf:
-                cols = list(zip(*buf, strict=True))
-                raw.append(
-                    pl.DataFrame(
-                        dict(zip(REPORT_COLUMNS, cols, strict=True)),
-                        schema=REPORT_COLUMNS,
-                    )
-                )
-            out = None
-            if raw:
-                out = pl.concat(raw, how="vertical_relaxed") if len(raw) > 1 else raw[0]
-            self._frontier = self._closes_to(out)
-        return out, keys
-
-    def remember_import(self, key: str, answer: str) -> None:
-        """An import's idempotency key and its answer, stored with the next write."""
-        with self._lock:
-            self._keys.append((key, answer))
-
-    def _closes_to(self, raw: pl.DataFrame | None) -> float | None:
-        """Where `closed_until` will be once this advance is done: reports taken from
-        now on reach the aggregator after it (see `take`)."""
-        agg = self.agg
-        start = agg.closed_until
-        if start is None:
-            firsts = [agg.first_open()]
-            if raw is not None:
-                counted = raw.filter(pl.col("counted") & (pl.col("weight") > 0))
-                if not counted.is_empty():
-                    width = self.config.bucket_seconds
-                    firsts.append(math.floor(float(counted["ts"].min()) / width) * width)  # type: ignore[arg-type]
-            known = [f for f in firsts if f is not None]
-            if not known:
-                return None
-            start = min(known)
-        cutoff = math.floor(agg.watermark_for(self.now) / agg.width) * agg.width
-        return max(start, cutoff)
 
     # --- the writer -------------------------------------------------------------------
     def advance(self, now: float) -> list[dict[str, Any]]:
@@ -662,83 +469,6 @@ class Pipeline:
 
     def all_incidents(self) -> list[dict[str, Any]]:
         return [inc.to_dict() for inc in sorted(self.incidents.values(), key=_order)]
-
-    def snapshot(self) -> bytes:
-        """Detector, aggregator position and dedup memory, for a restart that carries on."""
-        with self._work:
-            state = self.bank.state()
-            state["hourly"] = self.hourly[: len(self.agg.series)].copy()
-            buf = io.BytesIO()
-            np.savez_compressed(buf, **state)  # type: ignore[arg-type]
-            # No dedup memory: on start it is rebuilt from the stored reports, which
-            # also covers reports stored after this snapshot (and keeps snapshots small).
-            keys = self.agg.series.keys()
-            meta = {
-                "keys": keys,
-                "closed_until": self.agg.closed_until,
-                "now": self.now,
-                "hour_of": self._hour_of,
-                # Open incidents as the detector holds them at this snapshot: buckets
-                # stepped again after a crash then carry them on exactly.
-                "incidents": [inc.to_record() for inc in self.tracker.open.values()],
-                # Outages that ended lately, by series: a new rise there is likely the same.
-                "last_out": [
-                    [*keys[sid], at] for sid, at in self.tracker.last_out.items() if sid < len(keys)
-                ],
-            }
-            return orjson.dumps({"meta": meta, "bank": buf.getvalue().hex()})
-
-    def restore(
-        self,
-        blob: bytes | None,
-        open_incidents: list[tuple[dict[str, Any], dict[str, Any] | None]],
-    ) -> None:
-        """Carry on from a snapshot and the stored open incidents: (feed object, detector
-        state). An incident comes back as the snapshot held it (buckets closed after it
-        are stepped again), else as last stored, else (older data) from its feed object."""
-        if self.store is not None:
-            self.dedup.restore(*self.store.recent_reporters(self.dedup.window))
-        meta: dict[str, Any] = {}
-        if blob:
-            data = orjson.loads(blob)
-            meta = data["meta"]
-            for service, region in meta["keys"]:
-                self.agg.series.id((service, region))
-            self.agg.closed_until = meta["closed_until"]
-            self.now = meta["now"]
-            if "dedup" in meta:  # snapshots before the memory was rebuilt from the store
-                self.dedup.restore(*meta["dedup"])
-            with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
-                state = {k: npz[k] for k in npz.files}
-            hourly = state.pop("hourly", None)
-            self.bank.load(state)
-            if hourly is not None:
-                self.hourly = np.zeros((max(64, len(hourly)), 24))
-                self.hourly[: len(hourly)] = hourly
-                self._hour_of = meta.get("hour_of")
-        ids = {k: i for i, k in enumerate(self.agg.series.keys())}
-        at_snapshot = {r["id"]: r for r in meta.get("incidents", [])}
-        restored = []
-        for body, detail in open_incidents:
-            record = at_snapshot.get(body["id"]) or detail
-            # Stored before the detector's state was kept: rebuilt from the feed object.
-            restored.append(Incident.from_record(record) if record else Incident.from_dict(body))
-        for inc in restored:
-            self.agg.series.id((inc.service, inc.region))
-            ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
-            self.incidents[inc.id] = inc
-        self.tracker.restore(restored, ids)
-        for service, region, at in meta.get("last_out", []):
-            sid = ids.get((service, region))
-            if sid is not None:
-                self.tracker.last_out[sid] = at
-        width, closed = self.config.bucket_seconds, self.agg.closed_until
-        for sid, inc in self.tracker.open.items():
-            # Opened from a partial bucket that is still open: its reports are credited.
-            b = math.floor(inc.opened_at / width) * width
-            if inc.peak_at == b < inc.opened_at and (closed is None or b >= closed):
-                self._credited[sid] = (b, inc)
-        self.publish()
 
 
 def _order(inc: Incident) -> tuple[float, str]:

@@ -1,0 +1,118 @@
+"""The pipeline's memory across restarts: a snapshot of the detector, the aggregator's
+position and the open incidents, and the restore that carries on from it.
+
+A part of `Pipeline` (app/engine/pipeline.py), which holds the state it uses; the
+one restore from a store is app/engine/restore.py.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import orjson
+
+from outagewatch.app.engine.config import PipelineConfig
+from outagewatch.detector.incidents import Incident, IncidentTracker
+from outagewatch.detector.model import SeriesBank
+from outagewatch.ingest.aggregator import Aggregator
+from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.store import Store
+
+
+class Snapshots:
+    # Set by Pipeline.__init__.
+    config: PipelineConfig
+    store: Store | None
+    dedup: Dedup
+    agg: Aggregator
+    bank: SeriesBank
+    tracker: IncidentTracker
+    hourly: np.ndarray
+    incidents: dict[str, Incident]
+    now: float
+    publish: Callable[[], None]
+    _hour_of: float | None
+    _work: threading.Lock
+    _credited: dict[int, tuple[float, Incident]]
+
+    def snapshot(self) -> bytes:
+        """Detector, aggregator position and dedup memory, for a restart that carries on."""
+        with self._work:
+            state = self.bank.state()
+            state["hourly"] = self.hourly[: len(self.agg.series)].copy()
+            buf = io.BytesIO()
+            np.savez_compressed(buf, **state)  # type: ignore[arg-type]
+            # No dedup memory: on start it is rebuilt from the stored reports, which
+            # also covers reports stored after this snapshot (and keeps snapshots small).
+            keys = self.agg.series.keys()
+            meta = {
+                "keys": keys,
+                "closed_until": self.agg.closed_until,
+                "now": self.now,
+                "hour_of": self._hour_of,
+                # Open incidents as the detector holds them at this snapshot: buckets
+                # stepped again after a crash then carry them on exactly.
+                "incidents": [inc.to_record() for inc in self.tracker.open.values()],
+                # Outages that ended lately, by series: a new rise there is likely the same.
+                "last_out": [
+                    [*keys[sid], at] for sid, at in self.tracker.last_out.items() if sid < len(keys)
+                ],
+            }
+            return orjson.dumps({"meta": meta, "bank": buf.getvalue().hex()})
+
+    def restore(
+        self,
+        blob: bytes | None,
+        open_incidents: list[tuple[dict[str, Any], dict[str, Any] | None]],
+    ) -> None:
+        """Carry on from a snapshot and the stored open incidents: (feed object, detector
+        state). An incident comes back as the snapshot held it (buckets closed after it
+        are stepped again), else as last stored, else (older data) from its feed object."""
+        if self.store is not None:
+            self.dedup.restore(*self.store.recent_reporters(self.dedup.window))
+        meta: dict[str, Any] = {}
+        if blob:
+            data = orjson.loads(blob)
+            meta = data["meta"]
+            for service, region in meta["keys"]:
+                self.agg.series.id((service, region))
+            self.agg.closed_until = meta["closed_until"]
+            self.now = meta["now"]
+            if "dedup" in meta:  # snapshots before the memory was rebuilt from the store
+                self.dedup.restore(*meta["dedup"])
+            with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
+                state = {k: npz[k] for k in npz.files}
+            hourly = state.pop("hourly", None)
+            self.bank.load(state)
+            if hourly is not None:
+                self.hourly = np.zeros((max(64, len(hourly)), 24))
+                self.hourly[: len(hourly)] = hourly
+                self._hour_of = meta.get("hour_of")
+        ids = {k: i for i, k in enumerate(self.agg.series.keys())}
+        at_snapshot = {r["id"]: r for r in meta.get("incidents", [])}
+        restored = []
+        for body, detail in open_incidents:
+            record = at_snapshot.get(body["id"]) or detail
+            # Stored before the detector's state was kept: rebuilt from the feed object.
+            restored.append(Incident.from_record(record) if record else Incident.from_dict(body))
+        for inc in restored:
+            self.agg.series.id((inc.service, inc.region))
+            ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
+            self.incidents[inc.id] = inc
+        self.tracker.restore(restored, ids)
+        for service, region, at in meta.get("last_out", []):
+            sid = ids.get((service, region))
+            if sid is not None:
+                self.tracker.last_out[sid] = at
+        width, closed = self.config.bucket_seconds, self.agg.closed_until
+        for sid, inc in self.tracker.open.items():
+            # Opened from a partial bucket that is still open: its reports are credited.
+            b = math.floor(inc.opened_at / width) * width
+            if inc.peak_at == b < inc.opened_at and (closed is None or b >= closed):
+                self._credited[sid] = (b, inc)
+        self.publish()
