@@ -55,6 +55,7 @@ bench: $(DEV)
 	bash scripts/install-bench-tools.sh
 	mkdir -p benchmarks/out
 	$(BIN)/python -m benchmarks.pipeline_bench --json benchmarks/out/pipeline.json
+	$(BIN)/python -m benchmarks.million_series --json benchmarks/out/million.json
 	$(BIN)/python -m benchmarks.http.run
 
 # Locust against a server you started (see load_tests/README.md for its settings).

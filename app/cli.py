@@ -152,7 +152,12 @@ def replay(
     file: Annotated[Path, typer.Argument(help="CSV, NDJSON or Parquet of reports.")],
     bucket: Annotated[str, typer.Option(help=f"One of {', '.join(BUCKET_CHOICES)}.")] = "1m",
     feed: Annotated[Path | None, typer.Option(help="Write every incident here (JSON).")] = None,
-    scores: Annotated[Path | None, typer.Option(help="Per-series, per-bucket CSV.")] = None,
+    scores: Annotated[
+        Path | None,
+        typer.Option(
+            help="Per-series, per-bucket scores: CSV, or Parquet when the name ends in .parquet."
+        ),
+    ] = None,
     maintenance: Annotated[
         Path | None,
         typer.Option(help="Maintenance windows (JSON, as GET /v1/maintenance answers)."),

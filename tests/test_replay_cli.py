@@ -59,6 +59,23 @@ def test_every_format_gives_the_same_feed_and_scores(tmp_path: Path) -> None:
     assert len(tiny) == 1 and tiny[0]["level"] == "outage" and tiny[0]["state"] == "resolved"
 
 
+def test_scores_as_parquet_hold_the_rows_of_the_csv(tmp_path: Path) -> None:
+    """`--scores x.parquet` writes the same rows as the CSV, typed (ts a UTC timestamp)."""
+    src = write_all_formats(tmp_path)["csv"]
+    for name in ("s.csv", "s.parquet"):
+        result = runner.invoke(cli, ["replay", str(src), "--scores", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+    typed = pl.read_parquet(tmp_path / "s.parquet")
+    assert typed.schema["ts"] == pl.Datetime("us", "UTC")
+    assert typed.schema["count"] == pl.Int64
+    text = pl.read_csv(
+        tmp_path / "s.csv", schema_overrides={"region": pl.String, "level": pl.String}
+    )
+    as_text = typed.with_columns(pl.col("ts").dt.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    assert as_text.height == text.height > 0
+    assert as_text.equals(text)
+
+
 def test_coarser_buckets(tmp_path: Path) -> None:
     path = write_all_formats(tmp_path)["csv"]
     feed = tmp_path / "f.json"

@@ -1,0 +1,174 @@
+"""A million live series on one box: what one bucket's step costs, and the memory.
+
+    .venv/bin/python -m benchmarks.million_series [--services 20000] [--regions 50]
+        [--buckets 6] [--reports 200000] [--store] [--json out.json]
+
+20,000 services x 50 regions (plus each service's service-wide series: 1.02M series)
+go through the real pipeline, the one the server and `replay` drive: a first bucket
+holds one report for every series (so every series exists), then each later minute
+brings `--reports` reports spread over random series (a busy minute; most series see
+none, as in life), and the minute is closed with `Pipeline.advance`: aggregation,
+score, incidents, learning (and, with `--store`, the writes to a DuckDB file).
+
+Printed per bucket: the advance's wall and CPU seconds (the process's own CPU time,
+steadier than wall time on a shared machine) and RSS. Beside them, a floor measured in
+the same run: one numpy pass (`np.log1p`) over an array as long as the series, the
+least a per-series step could cost; the step is given as a multiple of it.
+Targets (issue 17): one bucket's step <= 5 s, RSS <= 4 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+import polars as pl
+
+from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
+from outagewatch.ingest.batch import normalize
+from outagewatch.ingest.regions import REGIONS
+from outagewatch.ingest.store import Store
+
+T0 = 1_793_577_600.0  # a Monday, 00:00 UTC
+PROBLEMS = ["login", "app", "website", "payments", "connection", "other"]
+
+
+def rss_mb() -> float:
+    """Resident memory now (Linux), in MB."""
+    pages = int(Path("/proc/self/statm").read_text().split()[1])
+    return pages * resource.getpagesize() / 1e6
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3
+
+
+def floor_s(n: int, repeats: int = 5) -> float:
+    """One numpy pass over n float64: the least a per-series step could cost."""
+    x = np.random.default_rng(0).random(n)
+    best = float("inf")
+    for _ in range(repeats):
+        t = time.perf_counter()
+        np.log1p(x)
+        best = min(best, time.perf_counter() - t)
+    return best
+
+
+def minute(
+    rng: np.random.Generator, t: float, services: list[str], regions: list[str], reports: int
+) -> pl.DataFrame:
+    """`reports` anonymous reports in the minute starting at t, over random series."""
+    s = rng.integers(0, len(services), reports)
+    r = rng.integers(0, len(regions), reports)
+    return pl.DataFrame(
+        {
+            "ts": t + rng.uniform(0, 59, reports),
+            "service": pl.Series(services).gather(s),
+            "region": pl.Series(regions).gather(r),
+            "problem": pl.Series(PROBLEMS).gather(rng.integers(0, len(PROBLEMS), reports)),
+        }
+    )
+
+
+def every_series(t: float, services: list[str], regions: list[str]) -> pl.DataFrame:
+    """One report for every (service, region): the bucket that creates every series."""
+    grid = pl.DataFrame({"service": services}).join(pl.DataFrame({"region": regions}), how="cross")
+    return grid.with_columns(
+        pl.lit(t + 1.0).alias("ts"), pl.lit("app").alias("problem"), pl.lit(1).alias("count")
+    )
+
+
+def run(services_n: int, regions_n: int, buckets: int, reports: int, store: bool) -> dict[str, Any]:
+    rng = np.random.default_rng(1)
+    services = [f"svc{i:05d}" for i in range(services_n)]
+    regions = sorted(REGIONS)[:regions_n]
+    with tempfile.TemporaryDirectory() as tmp:
+        db = Store(Path(tmp) / "bench.duckdb") if store else None
+        pipe = Pipeline(PipelineConfig(early_check_s=0), store=db)
+        rss0 = rss_mb()
+        rows: list[dict[str, Any]] = []
+        for b in range(buckets + 1):
+            t = T0 + b * 60
+            df = (
+                every_series(t, services, regions)
+                if b == 0
+                else minute(rng, t, services, regions, reports)
+            )
+            t_in = time.perf_counter()
+            pipe.ingest(normalize(df))
+            ingest_s = time.perf_counter() - t_in
+            gc.collect()
+            w, c = time.perf_counter(), time.process_time()
+            pipe.advance(t + 60 + pipe.config.allowed_lateness_s)
+            rows.append(
+                {
+                    "bucket": b,
+                    "rows_in": df.height,
+                    "ingest_s": ingest_s,
+                    "step_wall_s": time.perf_counter() - w,
+                    "step_cpu_s": time.process_time() - c,
+                    "rss_mb": rss_mb(),
+                }
+            )
+            r = rows[-1]
+            print(
+                f"bucket {b}: {r['rows_in']:>9,} rows in {r['ingest_s']:6.2f} s; step "
+                f"{r['step_wall_s']:6.2f} s wall, {r['step_cpu_s']:6.2f} s CPU; "
+                f"RSS {r['rss_mb']:,.0f} MB",
+                flush=True,
+            )
+        series = pipe.view.n
+        if db is not None:
+            db.close()
+    steady = rows[1:]  # the first bucket creates every series: reported apart
+    floor = floor_s(series)
+    cpu = float(np.median([r["step_cpu_s"] for r in steady]))
+    wall = float(np.median([r["step_wall_s"] for r in steady]))
+    return {
+        "series": series,
+        "reports_per_bucket": reports,
+        "store": store,
+        "buckets": rows,
+        "step_cpu_s_median": cpu,
+        "step_wall_s_median": wall,
+        "step_cpu_s_max": max(r["step_cpu_s"] for r in steady),
+        "first_bucket_step_wall_s": rows[0]["step_wall_s"],
+        "floor_numpy_pass_s": floor,
+        "step_over_floor": cpu / floor,
+        "rss_start_mb": rss0,
+        "rss_end_mb": rows[-1]["rss_mb"],
+        "peak_rss_mb": peak_rss_mb(),
+        "bytes_per_series": (rows[-1]["rss_mb"] - rss0) * 1e6 / series,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--services", type=int, default=20_000)
+    ap.add_argument("--regions", type=int, default=50)
+    ap.add_argument("--buckets", type=int, default=6)
+    ap.add_argument("--reports", type=int, default=200_000)
+    ap.add_argument("--store", action="store_true", help="write counts to a DuckDB file too")
+    ap.add_argument("--json", type=Path, default=None)
+    a = ap.parse_args(argv)
+    out = run(a.services, a.regions, a.buckets, a.reports, a.store)
+    print(
+        f"{out['series']:,} series: step median {out['step_cpu_s_median']:.2f} s CPU "
+        f"({out['step_wall_s_median']:.2f} s wall), max {out['step_cpu_s_max']:.2f} s CPU; "
+        f"floor (one numpy pass) {out['floor_numpy_pass_s'] * 1e3:.1f} ms, step = "
+        f"{out['step_over_floor']:,.0f}x floor; RSS {out['rss_end_mb']:,.0f} MB "
+        f"(peak {out['peak_rss_mb']:,.0f} MB, {out['bytes_per_series']:,.0f} B per series)"
+    )
+    if a.json is not None:
+        a.json.write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()
