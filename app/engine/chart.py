@@ -2,7 +2,9 @@
 
 Status pages and the widget draw this chart on every view; on outage day that is
 thousands of views a second, so it is served from a ring of arrays, not a query.
-About 9 bytes per bucket per service (11.5 KB a service at 1-minute buckets).
+About 9 bytes per bucket per service (13 KB a service at 1-minute buckets); which
+bucket a slot holds is kept once per slot, not per service: every bucket is recorded
+for every service at once.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ class DayChart:
         self.count = np.zeros((16, self.slots), dtype=np.float32)
         self.expected = np.zeros((16, self.slots), dtype=np.float32)
         self.level = np.zeros((16, self.slots), dtype=np.int8)
-        self.stamp = np.full((16, self.slots), -1.0)  # bucket start held in each slot
+        self.stamp = np.full(self.slots, -1.0)  # bucket start held in each slot, for all rows
         self.last: float | None = None
 
     def _register(self, keys: list[SeriesKey]) -> None:
@@ -34,14 +36,10 @@ class DayChart:
         need = len(self.rows)
         if need > len(self.count):
             cap = max(need, 2 * len(self.count))
-            for name in ("count", "expected", "level", "stamp"):
+            for name in ("count", "expected", "level"):
                 old = getattr(self, name)
-                new = (
-                    np.full((cap, self.slots), -1.0)
-                    if name == "stamp"
-                    else np.zeros((cap, self.slots), dtype=old.dtype)
-                )
-                new[: len(old)] = old
+                new = np.zeros((cap, self.slots), dtype=old.dtype)
+                new[: len(old)] = old  # a row added later reads zero before its birth
                 setattr(self, name, new)
 
     def record(
@@ -61,11 +59,11 @@ class DayChart:
         pos = int(start // self.width) % self.slots
         # The slot's old bucket stops being fresh before its values change: a reader
         # of an earlier view sees it as empty, never as a mix of two buckets.
-        self.stamp[rows, pos] = -1.0
+        self.stamp[pos] = -1.0
         self.count[rows, pos] = counts[sids]
         self.expected[rows, pos] = expected[sids]
         self.level[rows, pos] = levels[sids]
-        self.stamp[rows, pos] = start
+        self.stamp[pos] = start
         self.last = start if self.last is None else max(self.last, start)
 
     def load(self, df: pl.DataFrame, ids: dict[SeriesKey, int], keys: list[SeriesKey]) -> None:
@@ -78,7 +76,7 @@ class DayChart:
                 continue
             row, pos = self.rows[sid], int(ts // self.width) % self.slots
             self.count[row, pos], self.expected[row, pos] = count, expected
-            self.level[row, pos], self.stamp[row, pos] = names.get(level or "", 0), ts
+            self.level[row, pos], self.stamp[pos] = names.get(level or "", 0), ts
             self.last = ts if self.last is None else max(self.last, ts)
 
     def points(
@@ -96,7 +94,7 @@ class DayChart:
             zeros = np.zeros(self.slots)
             return starts, zeros, zeros, zeros.astype(np.int8)
         pos = (starts // self.width).astype(np.int64) % self.slots
-        fresh = self.stamp[row, pos] == starts
+        fresh = self.stamp[pos] == starts
         return (
             starts,
             np.where(fresh, self.count[row, pos], 0.0),

@@ -57,7 +57,7 @@ class Pipeline(ReportBuffer, Snapshots):
         self.partial = PartialBuckets(cfg.bucket_seconds, cfg.early_check_s, self.agg.series)
         # Counted reports per series per clock hour (a ring of 24): totals for the API
         # without scanning raw reports. `version` moves whenever readers' data changed.
-        self.hourly = np.zeros((64, 24))
+        self.hourly = np.zeros((64, 24), dtype=np.float32)  # whole counts: exact to 16M
         self._hour_of: float | None = None
         self.version = 0
         self.chart = DayChart(cfg.bucket_seconds)
@@ -418,7 +418,7 @@ class Pipeline(ReportBuffer, Snapshots):
     def _count_hour(self, start: float, counts: np.ndarray) -> None:
         n = len(counts)
         if self.hourly.shape[0] < n:
-            grown = np.zeros((max(n, 2 * self.hourly.shape[0]), 24))
+            grown = np.zeros((max(n, 2 * self.hourly.shape[0]), 24), dtype=np.float32)
             grown[: self.hourly.shape[0]] = self.hourly
             self.hourly = grown
         hour = math.floor(start / 3600)
@@ -444,7 +444,7 @@ class Pipeline(ReportBuffer, Snapshots):
         hour_expected[:k] = self.bank.win_mu[:k, -1]
         day = np.zeros(n)
         k = min(n, self.hourly.shape[0])
-        day[:k] = self.hourly[:k].sum(axis=1)
+        day[:k] = self.hourly[:k].sum(axis=1, dtype=np.float64)
         learning = np.ones(n, dtype=np.bool_)
         if self.bank.warm:
             k = min(n, self.bank.n)

@@ -90,7 +90,7 @@ class Snapshots:
             hourly = state.pop("hourly", None)
             self.bank.load(state)
             if hourly is not None:
-                self.hourly = np.zeros((max(64, len(hourly)), 24))
+                self.hourly = np.zeros((max(64, len(hourly)), 24), dtype=np.float32)
                 self.hourly[: len(hourly)] = hourly
                 self._hour_of = meta.get("hour_of")
         ids = {k: i for i, k in enumerate(self.agg.series.keys())}
