@@ -264,6 +264,7 @@ def report_form(service: str, thanks: str | None, t: Text = ENGLISH) -> str:
     )
     # report.js shows these after posting by fetch: data, not code, so the CSP holds.
     notes["offline"] = t._("Sorry, that failed: are you offline?")
+    notes["unlisted"] = unlisted_note(service, t)
     texts = "".join(f' data-{k.replace("_", "-")}="{esc(v)}"' for k, v in notes.items())
     action = t.link(f"/s/{service}/report")
     return (
@@ -401,6 +402,32 @@ def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = E
     return layout(t, f"{t._('Not found')} | outagewatch", body, embed=embed, here=f"/s/{what}")
 
 
+def unlisted_note(service: str, t: Text = ENGLISH) -> str:
+    """What the form and the widget say when the intake refuses a service it does not
+    know (422 `unknown_service`): why, and what to do."""
+    return t._(
+        "%(service)s is not in our catalog yet: check the name, or ask the people who run "
+        "this site to add it."
+    ) % {"service": service}
+
+
+def not_in_catalog(service: str, *, embed: bool = False, t: Text = ENGLISH) -> str:
+    """The page of a service the catalog does not hold (and the intake would refuse):
+    says so, instead of "Not found", and offers no report form that would fail."""
+    heading = t._("%(service)s is not in our catalog yet") % {"service": service}
+    body = (
+        f'<section class="card notfound unlisted"><h1>{esc(heading)}</h1><p>'
+        + esc(
+            t._(
+                "Reports are taken only for the services in our catalog: check the name, "
+                "or ask the people who run this site to add it."
+            )
+        )
+        + f' <a href="{esc(t.link("/"))}">{esc(t._("See all services"))}</a>.</p></section>'
+    )
+    return layout(t, f"{heading} | outagewatch", body, embed=embed, here=f"/s/{service}")
+
+
 def notice(heading: str, text: str, t: Text = ENGLISH) -> str:
     body = (
         f'<section class="card notfound"><h1>{esc(heading)}</h1><p>{esc(text)}</p>'
@@ -409,8 +436,11 @@ def notice(heading: str, text: str, t: Text = ENGLISH) -> str:
     return layout(t, f"{heading} | outagewatch", body)
 
 
-def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
-    """The widget's words and, when the service has reports, its status line and series."""
+def widget_data(
+    d: dict[str, Any] | None, t: Text = ENGLISH, *, service: str = "", listed: bool = True
+) -> dict[str, Any]:
+    """The widget's words and, when the service has reports, its status line and series.
+    `listed`: False when the catalog would refuse reports of `service`."""
     words = {level: t._(text) for level, text in LEVEL_TEXT.items()}
     words |= {
         "unknown": t._("No data yet"),
@@ -420,6 +450,8 @@ def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
         "unavailable": t._("Status unavailable."),
     }
     words |= report_notes(t)
+    if service:
+        words["unlisted"] = unlisted_note(service, t)
     status = None
     if d is not None:
         status = {
@@ -435,4 +467,5 @@ def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
         "text": words,
         "problems": {p: problem_word(t, p) for p in PROBLEMS},
         "status": status,
+        "listed": listed,
     }

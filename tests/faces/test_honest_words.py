@@ -1,0 +1,101 @@
+"""Honest words on the public faces: a service the catalog does not hold is said to be
+such (not "Not found"), operators' notes show on the service page and in the feeds,
+the global feeds honour `?service=` and `?region=`, and every count a person reads takes
+the plural form of its language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import feedparser
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from outagewatch.app.faces.feeds import summary
+from outagewatch.app.i18n import Text
+from outagewatch.app.main import OutageWatch, create_app
+from outagewatch.ingest.clock import ManualClock
+from tests.conftest import API_KEY, running, serving, settings, tick_to
+from tests.faces.conftest import CHROMIUM
+from tests.faces.test_browser import third_party_site
+
+AUTH = {"authorization": f"Bearer {API_KEY}"}
+UNLISTED = "wibble is not in our catalog yet"
+UNLISTED_PL = "wibble nie ma jeszcze w naszym katalogu"
+
+
+def strict(clock: ManualClock) -> Any:
+    """An app that takes reports of catalog services only (the default outside tests)."""
+    return running(clock, accept_unknown_services=False)
+
+
+def test_unknown_service_page_and_form_say_why(clock: ManualClock) -> None:
+    with strict(clock) as (_, client):
+        page = client.get("/s/wibble")
+        assert page.status_code == 404
+        assert UNLISTED in page.text and "Not found" not in page.text
+        assert "<form" not in page.text  # a form whose report would be refused
+        posted = client.post("/s/wibble/report", data={"problem": "app"}, follow_redirects=False)
+        assert posted.status_code == 422
+        assert UNLISTED in posted.text and "ask the people who run this site" in posted.text
+        polish = client.post("/s/wibble/report?lang=pl", data={"problem": "app"})
+        assert polish.status_code == 422 and UNLISTED_PL in polish.text
+        assert '<html lang="pl"' in polish.text
+        # The JSON API answers as before.
+        api = client.post("/v1/reports", json={"service": "wibble"})
+        assert api.status_code == 422
+        assert api.json()["error"]["code"] == "unknown_service"
+        assert api.json()["error"]["field"] == "service"
+        # The widget learns the same before anyone presses its button.
+        words = client.get("/v1/services/wibble/widget.json?lang=pl").json()
+        assert words["listed"] is False and words["status"] is None
+        assert words["text"]["unlisted"].startswith(UNLISTED_PL)
+        assert client.get("/v1/services/amazon/widget.json").json()["listed"] is True
+
+
+def test_unknown_service_name_is_escaped(clock: ManualClock) -> None:
+    with strict(clock) as (_, client):
+        posted = client.post("/s/a<b>/report", data={"problem": "app"})
+        assert posted.status_code == 422
+        assert "<b>" not in posted.text.split("<main>")[1]
+
+
+def test_an_open_catalog_keeps_the_form_of_a_new_service(clock: ManualClock) -> None:
+    with running(clock) as (_, client):  # an open catalog takes any well-formed name
+        page = client.get("/s/brandnew")
+        assert page.status_code == 404 and "<form" in page.text and UNLISTED not in page.text
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+def test_enhanced_form_and_widget_say_why_a_service_is_refused(
+    clock: ManualClock, browser: Any
+) -> None:
+    app = create_app(settings(accept_unknown_services=False), clock)
+    with serving(app) as base, httpx.Client(base_url=base) as client:
+        assert client.put("/v1/catalog/wibble", headers=AUTH).status_code == 201
+        assert client.post("/v1/reports", json={"service": "wibble"}).status_code == 202
+        tick_to(app, clock, clock.now() + 120)
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        try:
+            page.goto(base + "/s/wibble?lang=pl")  # a page with a form, then...
+            assert client.delete("/v1/catalog/wibble", headers=AUTH).status_code == 204
+            page.get_by_role("button", name="Zgłoś problem").click()  # ...refused
+            note = page.locator("form.report .thanks")
+            note.filter(has_text=UNLISTED_PL).wait_for()
+            assert "bad" in (note.get_attribute("class") or "")
+
+            with third_party_site(base, "nosuchapp") as site:
+                page.goto(site)
+                card = page.locator("[data-outagewatch=nosuchapp]")
+                card.locator(".meta", has_text="nosuchapp is not in our catalog yet").wait_for()
+                assert card.locator("button.report").is_hidden()
+        finally:
+            page.close()
+        assert errors == []
