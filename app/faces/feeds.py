@@ -60,14 +60,16 @@ def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
         for p in inc.get("top_problems", [])[:3]
     )
     n = int(inc["total_reports"])
+    top = int(peak.get("reports", 0))
     parts = [
         t.ngettext("%(num)s report since %(time)s", "%(num)s reports since %(time)s", n)
         % {"num": t.num(n), "time": when(t, str(inc["started_at"]))},
-        t._("peak %(reports)s per bucket (expected %(expected)s)")
-        % {
-            "reports": t.num(int(peak.get("reports", 0))),
-            "expected": t.num(float(peak.get("expected", 0)), "#,##0.0"),
-        },
+        t.ngettext(
+            "peak %(num)s report per bucket (expected %(expected)s)",
+            "peak %(num)s reports per bucket (expected %(expected)s)",
+            top,
+        )
+        % {"num": t.num(top), "expected": t.num(float(peak.get("expected", 0)), "#,##0.0")},
     ]
     if problems:
         parts.append(t._("top problems: %(problems)s") % {"problems": problems})

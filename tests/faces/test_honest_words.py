@@ -70,6 +70,49 @@ def test_an_open_catalog_keeps_the_form_of_a_new_service(clock: ManualClock) -> 
         assert page.status_code == 404 and "<form" in page.text and UNLISTED not in page.text
 
 
+# n -> what each language says: Polish has three forms (1, 2-4, 5+).
+LAST_HOUR = {
+    "en": {1: "1 report in the last hour", 2: "2 reports in the last hour",
+           5: "5 reports in the last hour"},
+    "pl": {1: "1 zgłoszenie w ostatniej godzinie", 2: "2 zgłoszenia w ostatniej godzinie",
+           5: "5 zgłoszeń w ostatniej godzinie"},
+}  # fmt: skip
+SINCE = {
+    "en": {1: "1 report since", 2: "2 reports since", 5: "5 reports since"},
+    "pl": {1: "1 zgłoszenie od", 2: "2 zgłoszenia od", 5: "5 zgłoszeń od"},
+}
+PEAK = {
+    "en": {1: "peak 1 report per bucket", 2: "peak 2 reports per bucket",
+           5: "peak 5 reports per bucket"},
+    "pl": {1: "szczyt 1 zgłoszenie na przedział", 2: "szczyt 2 zgłoszenia na przedział",
+           5: "szczyt 5 zgłoszeń na przedział"},
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("n", [1, 2, 5])
+def test_counts_take_the_plural_form_of_the_language(clock: ManualClock, n: int) -> None:
+    """The page, embed card, widget and feed text for n reports, in English and Polish.
+    (The badge shows a level, never a count.)"""
+    with running(clock) as (app, client):
+        for i in range(n):
+            body = {"service": "fewapp", "reporter": f"r{i}"}
+            assert client.post("/v1/reports", json=body).status_code == 202
+        tick_to(app, clock, clock.now() + 120)
+        for lang in ("en", "pl"):
+            said = LAST_HOUR[lang][n]
+            assert said in client.get(f"/s/fewapp?lang={lang}").text
+            assert said in client.get(f"/embed/fewapp?lang={lang}").text
+            meta = client.get(f"/v1/services/fewapp/widget.json?lang={lang}").json()
+            assert meta["status"]["meta"].startswith(said)
+            incident = {
+                "total_reports": n,
+                "started_at": "2026-11-02T10:00:00Z",
+                "peak": {"reports": n, "expected": 0.5},
+            }
+            text = summary(incident, Text(lang))
+            assert text.startswith(SINCE[lang][n]) and PEAK[lang][n] in text
+
+
 @pytest.mark.browser
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
 def test_enhanced_form_and_widget_say_why_a_service_is_refused(
