@@ -49,11 +49,14 @@ def router(rt: Runtime) -> APIRouter:
             service=channel.service, region=channel.region, state=None, limit=FEED_LIMIT
         )
         groups = group_incidents(items)
+        # The entries' newest operators' notes: in the body, so the ETag moves with them.
+        notes = rt.annotations.latest([str(i["id"]) for i in items])
         t = reader_text(request, rt.settings.language)
         if kind == "atom":
-            body = feeds.atom(groups, base, iso(rt.clock.now()) or "", t, channel)
+            body = feeds.atom(groups, base, iso(rt.clock.now()) or "", t, channel, notes)
             return vary(etagged(request, body, ATOM))
-        return vary(etagged(request, feeds.json_feed(groups, base, t, channel), JSON_FEED))
+        body = feeds.json_feed(groups, base, t, channel, notes)
+        return vary(etagged(request, body, JSON_FEED))
 
     def service_channel(service: str, region: str | None) -> feeds.Channel:
         """A service we know (in the catalog or reported), and a real country code."""

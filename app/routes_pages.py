@@ -122,13 +122,21 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
             outages = rt.store.open_incidents()  # a cascade shows whole
             regions = region_section(region_figures(rt.view, d), t)
+            notes = rt.annotations.latest([str(i["id"]) for i in outages])
             return pages.service_page(
-                d, thanks=said, t=t, windows=windows, outages=outages, regions=regions
+                d,
+                thanks=said,
+                t=t,
+                windows=windows,
+                outages=outages,
+                regions=regions,
+                notes=notes,
             ), 200
 
         key = ("page", service, said, t.lang, t.explicit)
-        # Declaring or withdrawing a window changes the page too.
-        version = rt.view.version + rt.maintenance.version
+        # Declaring or withdrawing a window, or annotating an incident, changes the page
+        # too (each version only grows, so their sum moves whenever one does).
+        version = rt.view.version + rt.maintenance.version + rt.annotations.version
         html, status = rendered.memo(key, version, render)
         return vary(page(html, status))
 

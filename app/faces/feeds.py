@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 from babel.dates import format_datetime
 
+from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.outage_text import (
     MAINTENANCE,
     dependants_line,
@@ -124,9 +125,23 @@ class Channel:
 EVERYTHING = Channel()
 
 
-def entry_summary(g: OutageGroup, t: Text) -> str:
+def entry_summary(g: OutageGroup, t: Text, notes: Notes | None = None) -> str:
+    """The entry's text: its summary, the services that depend on it, and its newest
+    operators' notes (`notes`: by incident id, Annotations.latest)."""
     text = summary(spoken_for(g), t)
-    return f"{text} {dependants_line(g, t)}" if g.dependants else text
+    if g.dependants:
+        text = f"{text} {dependants_line(g, t)}"
+    said = "; ".join(
+        f"{when(t, n['at'])}" + (f", {n['author']}" if n["author"] else "") + f": {n['text']}"
+        for n in _entry_notes(g, notes)
+    )
+    if not said:
+        return text
+    return f"{text} " + t._("Operators' notes: %(notes)s") % {"notes": said}
+
+
+def _entry_notes(g: OutageGroup, notes: Notes | None) -> list[dict[str, Any]]:
+    return entry_notes((str(i["id"]) for i in g.incidents), notes or {})
 
 
 def atom(
@@ -135,6 +150,7 @@ def atom(
     now: str,
     t: Text = ENGLISH,
     channel: Channel = EVERYTHING,
+    notes: Notes | None = None,
 ) -> bytes:
     self_url = base + t.link(channel.path("atom"))
     feed_updated = max((g.updated for g in groups), default=now)
@@ -160,7 +176,7 @@ def atom(
             f"<updated>{g.updated}</updated>",
             f'<link rel="alternate" type="text/html" href={quoteattr(link)}/>',
             *(f"<category term={quoteattr(tag)}/>" for tag in tags(g)),
-            f'<summary type="text">{escape(entry_summary(g, t))}</summary>',
+            f'<summary type="text">{escape(entry_summary(g, t, notes))}</summary>',
             "</entry>",
         ]
     out.append("</feed>")
@@ -168,7 +184,11 @@ def atom(
 
 
 def json_feed(
-    groups: list[OutageGroup], base: str, t: Text = ENGLISH, channel: Channel = EVERYTHING
+    groups: list[OutageGroup],
+    base: str,
+    t: Text = ENGLISH,
+    channel: Channel = EVERYTHING,
+    notes: Notes | None = None,
 ) -> bytes:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
@@ -183,15 +203,17 @@ def json_feed(
                 "id": TAG + "incident/" + g.id,
                 "url": base + t.link(f"/s/{g.service}"),
                 "title": group_title(g, t),
-                "content_text": entry_summary(g, t),
+                "content_text": entry_summary(g, t, notes),
                 "date_published": g.opened_at,
                 "date_modified": g.updated,
                 "tags": [*tags(g), g.state],
                 "_outagewatch": {
                     "about": "incident: the /v1/outages object that speaks for the entry "
-                    "(service-wide where there is one); group: the /v1/outages/grouped object",
+                    "(service-wide where there is one); group: the /v1/outages/grouped object; "
+                    "annotations: the entry's newest operators' notes, newest first",
                     "incident": g.root.principal,
                     "group": g.as_dict(),
+                    "annotations": _entry_notes(g, notes),
                 },
             }
             for g in groups

@@ -70,6 +70,48 @@ def test_an_open_catalog_keeps_the_form_of_a_new_service(clock: ManualClock) -> 
         assert page.status_code == 404 and "<form" in page.text and UNLISTED not in page.text
 
 
+def _outage_ids(client: TestClient) -> list[str]:
+    return [i["id"] for i in client.get("/v1/outages?state=open").json()["outages"]]
+
+
+def test_notes_show_on_the_page_and_in_the_feeds(
+    outage: tuple[OutageWatch, TestClient], clock: ManualClock
+) -> None:
+    _, client = outage
+    ids = _outage_ids(client)
+    assert ids
+    before = client.get("/s/tinyapp")
+    atom_before = client.get("/v1/services/tinyapp/outages.atom")
+    texts = ["first", "second", "third", "<script>alert(1)</script> & more"]
+    for i, text in enumerate(texts):
+        url = f"/v1/outages/{ids[i % len(ids)]}/annotations"
+        made = client.post(url, json={"text": text, "author": "ops <desk>"}, headers=AUTH)
+        assert made.status_code == 201
+        clock.advance(1)
+    # No tick: the page is rendered afresh because a note moved its version.
+    html = client.get("/s/tinyapp").text
+    assert html != before.text
+    notes = html.split('<ul class="notes"')[1].split("</ul>")[0]
+    assert "first" not in notes  # capped at the newest three
+    order = [notes.index(w) for w in ("&lt;script&gt;", "third", "second")]
+    assert order == sorted(order)  # newest first
+    assert "<script>alert" not in html and "ops &lt;desk&gt;" in notes
+
+    for path in ("/v1/services/tinyapp/outages.atom", "/v1/outages.atom"):
+        resp = client.get(path)
+        assert resp.headers["etag"] != atom_before.headers["etag"]
+        assert b"<script>" not in resp.content
+        entry = feedparser.parse(resp.content).entries[0]
+        said = entry.summary.split("Operators' notes: ")[1]
+        assert "first" not in said and said.index("<script>") < said.index("third")
+    item = client.get("/v1/outages.feed.json").json()["items"][0]
+    shown = [n["text"] for n in item["_outagewatch"]["annotations"]]
+    assert shown == [texts[3], "third", "second"]
+    assert "Operators' notes: " in item["content_text"]
+    polish = client.get("/v1/outages.feed.json?lang=pl").json()["items"][0]
+    assert "Uwagi operatorów: " in polish["content_text"]
+
+
 # n -> what each language says: Polish has three forms (1, 2-4, 5+).
 LAST_HOUR = {
     "en": {1: "1 report in the last hour", 2: "2 reports in the last hour",
