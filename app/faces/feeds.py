@@ -98,22 +98,25 @@ class Channel:
 
     def path(self, kind: str) -> str:
         """The feed's own path; `kind` is "atom" or "json"."""
-        if self.service is None:
-            return "/v1/outages.atom" if kind == "atom" else "/v1/outages.feed.json"
         where = f"?region={self.region}" if self.region else ""
+        if self.service is None:
+            everything = "/v1/outages.atom" if kind == "atom" else "/v1/outages.feed.json"
+            return everything + where
         return f"/v1/services/{self.service}/outages.{kind}{where}"
 
     def key(self) -> str:
-        """The feed's tag: "outages", "service/aws", "service/aws/DE"."""
-        parts = ["service", self.service, self.region] if self.service else ["outages"]
-        return "/".join(p for p in parts if p)
+        """The feed's tag: "outages", "outages/DE", "service/aws", "service/aws/DE"."""
+        parts = ["service", self.service] if self.service else ["outages"]
+        return "/".join(p for p in [*parts, self.region] if p)
 
     def home(self) -> str:
         return f"/s/{self.service}" if self.service else "/"
 
     def title(self, t: Text) -> str:
-        if self.service is None:
+        if self.service is None and self.region is None:
             return t._("outagewatch: outages")
+        if self.service is None:
+            return t._("outagewatch: outages in %(region)s") % {"region": self.region}
         if self.region is None:
             return t._("outagewatch: %(service)s outages") % {"service": self.service}
         return t._("outagewatch: %(service)s outages in %(region)s") % {

@@ -112,6 +112,47 @@ def test_notes_show_on_the_page_and_in_the_feeds(
     assert "Uwagi operatorów: " in polish["content_text"]
 
 
+def test_global_feeds_follow_service_and_region(outage: tuple[OutageWatch, TestClient]) -> None:
+    _, client = outage
+    for kind, own in (("atom", "outages.atom"), ("json", "outages.feed.json")):
+        one = client.get(f"/v1/{own}?service=tinyapp&region=IT")
+        assert one.status_code == 200
+        assert one.content == client.get(f"/v1/services/tinyapp/outages.{kind}?region=IT").content
+        other = client.get(f"/v1/{own}?service=amazon")  # in the catalog, no outage
+        assert other.status_code == 200 and b"tinyapp" not in other.content
+        nowhere = client.get(f"/v1/{own}?region=DE")
+        assert nowhere.status_code == 200 and b"tinyapp" not in nowhere.content
+        italy = client.get(f"/v1/{own}?region=it")
+        assert b"tinyapp" in italy.content and b"region=IT" in italy.content
+        assert client.get(f"/v1/{own}?service=nosuch").json()["error"]["code"] == "unknown_service"
+        assert client.get(f"/v1/{own}?service=nosuch").status_code == 404
+        bad = client.get(f"/v1/{own}?service=Bad!")
+        assert bad.status_code == 422 and bad.json()["error"]["field"] == "service"
+        region = client.get(f"/v1/{own}?region=XX")
+        assert region.status_code == 422 and region.json()["error"]["code"] == "invalid_region"
+    parsed = feedparser.parse(client.get("/v1/outages.atom?region=DE&lang=pl").content)
+    assert not parsed.bozo and parsed.feed.title == "outagewatch: awarie w regionie DE"
+    assert parsed.feed.id == "tag:outagewatch,2026:outages/DE"
+
+
+def test_global_feed_filters_answer_4xx_or_a_feed(clock: ManualClock) -> None:
+    """Whatever a reader puts in ?service= and ?region=: a feed or a JSON 4xx, never 500."""
+    with running(clock) as (_, client):
+
+        @hsettings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(service=st.none() | st.text(max_size=12), region=st.none() | st.text(max_size=4))
+        def check(service: str | None, region: str | None) -> None:
+            params = {k: v for k, v in (("service", service), ("region", region)) if v is not None}
+            resp = client.get("/v1/outages.feed.json", params=params)
+            assert resp.status_code in (200, 404, 422), resp.text
+            if resp.status_code == 200:
+                assert resp.json()["version"] == "https://jsonfeed.org/version/1.1"
+            else:
+                assert resp.json()["error"]["message"]
+
+        check()
+
+
 # n -> what each language says: Polish has three forms (1, 2-4, 5+).
 LAST_HOUR = {
     "en": {1: "1 report in the last hour", 2: "2 reports in the last hour",
