@@ -146,6 +146,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
         def render() -> tuple[str, int]:
             d = detail(service)
+            if d is None and _valid(service) and not listed(service):
+                return pages.not_in_catalog(service, embed=True, t=t), 404
             if d is None:
                 return pages.not_found(service, embed=True, t=t), 404
             return pages.embed_card(d, base, t), 200

@@ -39,6 +39,8 @@ def test_unknown_service_page_and_form_say_why(clock: ManualClock) -> None:
         assert page.status_code == 404
         assert UNLISTED in page.text and "Not found" not in page.text
         assert "<form" not in page.text  # a form whose report would be refused
+        card = client.get("/embed/wibble")
+        assert card.status_code == 404 and UNLISTED in card.text
         posted = client.post("/s/wibble/report", data={"problem": "app"}, follow_redirects=False)
         assert posted.status_code == 422
         assert UNLISTED in posted.text and "ask the people who run this site" in posted.text
