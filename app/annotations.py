@@ -1,10 +1,12 @@
 """Incident annotations: operators' notes on an incident ("confirmed by the provider",
-"false alarm: a TV segment"), shown with the incident. Stored in DuckDB; `version`
-moves on every write so rendered incident responses are rebuilt."""
+"false alarm: a TV segment"), shown with the incident: all of them in
+`/v1/outages/{id}`, the newest few on the service page's entry and in the feeds. Stored
+in DuckDB; `version` moves on every write so rendered responses and pages are rebuilt."""
 
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import polars as pl
@@ -21,6 +23,8 @@ SCHEMA = {
 }
 MAX_TEXT = 2000
 MAX_AUTHOR = 64
+Notes = Mapping[str, list[dict[str, Any]]]  # notes by incident id, as `latest` returns
+SHOWN = 3  # notes on one entry of a page or feed, newest first: the full list is the API's
 
 
 class Annotations:
@@ -48,6 +52,41 @@ class Annotations:
         )
         keys = ("id", "incident_id", "created_at", "author", "text")
         return [_public(dict(zip(keys, r, strict=True))) for r in rows]
+
+    def latest(
+        self, incident_ids: list[str], limit: int = SHOWN
+    ) -> dict[str, list[dict[str, Any]]]:
+        """The newest `limit` notes of each incident, newest first, in one query."""
+        if not incident_ids:
+            return {}
+        rows = self.store.query(
+            "SELECT id, incident_id, created_at, author, text FROM ("
+            " SELECT *, row_number() OVER ("
+            "  PARTITION BY incident_id ORDER BY created_at DESC, id DESC) AS n"
+            " FROM annotations WHERE list_contains(?, incident_id))"
+            " WHERE n <= ? ORDER BY created_at DESC, id DESC",
+            [incident_ids, limit],
+        )
+        keys = ("id", "incident_id", "created_at", "author", "text")
+        out: dict[str, list[dict[str, Any]]] = {}
+        for r in rows:
+            row = dict(zip(keys, r, strict=True))
+            out.setdefault(row["incident_id"], []).append(_public(row))
+        return out
+
+
+def entry_notes(
+    incident_ids: Iterable[str], notes: Notes, limit: int = SHOWN
+) -> list[dict[str, Any]]:
+    """The notes of one outage entry (all its incidents), newest first, at most `limit`.
+
+    >>> a = {"id": "an_1", "at": "2026-11-02T10:00:00Z", "author": None, "text": "old"}
+    >>> b = {"id": "an_2", "at": "2026-11-02T11:00:00Z", "author": "ops", "text": "new"}
+    >>> [n["text"] for n in entry_notes(["i1", "i2"], {"i1": [a], "i2": [b]}, limit=1)]
+    ['new']
+    """
+    mine = [n for i in incident_ids for n in notes.get(i, ())]
+    return sorted(mine, key=lambda n: (n["at"] or "", n["id"]), reverse=True)[:limit]
 
 
 def _public(row: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """Atom 1.0 and JSON Feed 1.1 of the outages, one entry per outage: for everything
 (`/v1/outages.atom`, `/v1/outages.feed.json`) and for one service, optionally in one
-region (`/v1/services/{service}/outages.atom|json?region=DE`). One path for all four.
+region (`/v1/services/{service}/outages.atom|json?region=DE`). One path for all four:
+the global feeds honour `?service=` and `?region=` through the same channel (with
+`?service=` they are that service's feed, whose canonical address is its own).
 
 Included before the JSON API router: /v1/outages.atom must win over /v1/outages/{id}.
 """
@@ -22,7 +24,7 @@ from outagewatch.app.responses import etagged
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
 from outagewatch.ingest.regions import REGIONS
-from outagewatch.ingest.report import check_region
+from outagewatch.ingest.report import SERVICE_RE, check_region
 from outagewatch.ingest.windows import iso
 
 FEED_LIMIT = 100  # incidents read for one feed, newest first, then grouped
@@ -34,6 +36,15 @@ RegionQuery = Annotated[
     Query(
         description="a country code (ISO 3166-1 alpha-2), such as DE",
         json_schema_extra={"enum": sorted(REGIONS)},
+    ),
+]
+
+# The global feeds take `?service=` too: the same feed as /v1/services/{service}/outages.*
+ServiceQuery = Annotated[
+    str | None,
+    Query(
+        pattern=f"^{SERVICE_RE.pattern}$",
+        description="a service slug, such as amazon: that service's outages only",
     ),
 ]
 
@@ -49,14 +60,20 @@ def router(rt: Runtime) -> APIRouter:
             service=channel.service, region=channel.region, state=None, limit=FEED_LIMIT
         )
         groups = group_incidents(items)
+        # The entries' newest operators' notes: in the body, so the ETag moves with them.
+        notes = rt.annotations.latest([str(i["id"]) for i in items])
         t = reader_text(request, rt.settings.language)
         if kind == "atom":
-            body = feeds.atom(groups, base, iso(rt.clock.now()) or "", t, channel)
+            body = feeds.atom(groups, base, iso(rt.clock.now()) or "", t, channel, notes)
             return vary(etagged(request, body, ATOM))
-        return vary(etagged(request, feeds.json_feed(groups, base, t, channel), JSON_FEED))
+        body = feeds.json_feed(groups, base, t, channel, notes)
+        return vary(etagged(request, body, JSON_FEED))
 
-    def service_channel(service: str, region: str | None) -> feeds.Channel:
-        """A service we know (in the catalog or reported), and a real country code."""
+    def channel_of(service: str | None, region: str | None) -> feeds.Channel:
+        """Which outages a feed follows: a service we know (in the catalog or reported),
+        or all of them; in a real country code, or everywhere."""
+        if service is None:
+            return feeds.Channel(None, check_region(region))
         if service not in rt.catalog.policy and rt.view.sid((service, None)) is None:
             raise ApiError(
                 404,
@@ -69,22 +86,28 @@ def router(rt: Runtime) -> APIRouter:
     @out.get(
         "/v1/outages.atom",
         tags=["feed"],
-        summary="Recent outages as Atom 1.0, one entry per outage",
+        summary="Recent outages as Atom 1.0, one entry per outage (optionally of one "
+        "service, in one region)",
         response_class=Response,
         responses=schemas.returns("application/atom+xml", "Atom"),
     )
-    def atom(request: Request) -> Response:
-        return feed(request, "atom", feeds.EVERYTHING)
+    def atom(
+        request: Request, service: ServiceQuery = None, region: RegionQuery = None
+    ) -> Response:
+        return feed(request, "atom", channel_of(service, region))
 
     @out.get(
         "/v1/outages.feed.json",
         tags=["feed"],
-        summary="Recent outages, JSON Feed 1.1, one item per outage",
+        summary="Recent outages, JSON Feed 1.1, one item per outage (optionally of one "
+        "service, in one region)",
         response_class=Response,
         responses=schemas.returns("application/feed+json", "JSON Feed", {"type": "object"}),
     )
-    def json_feed(request: Request) -> Response:
-        return feed(request, "json", feeds.EVERYTHING)
+    def json_feed(
+        request: Request, service: ServiceQuery = None, region: RegionQuery = None
+    ) -> Response:
+        return feed(request, "json", channel_of(service, region))
 
     @out.get(
         "/v1/services/{service}/outages.atom",
@@ -96,7 +119,7 @@ def router(rt: Runtime) -> APIRouter:
     def service_atom(
         request: Request, service: ServicePath, region: RegionQuery = None
     ) -> Response:
-        return feed(request, "atom", service_channel(service, region))
+        return feed(request, "atom", channel_of(service, region))
 
     @out.get(
         "/v1/services/{service}/outages.json",
@@ -108,6 +131,6 @@ def router(rt: Runtime) -> APIRouter:
     def service_json(
         request: Request, service: ServicePath, region: RegionQuery = None
     ) -> Response:
-        return feed(request, "json", service_channel(service, region))
+        return feed(request, "json", channel_of(service, region))
 
     return out

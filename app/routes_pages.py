@@ -44,6 +44,12 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     def text(request: Request) -> Text:
         return reader_text(request, rt.settings.language)
 
+    def listed(service: str) -> bool:
+        """Whether the intake takes reports of the service (the catalog holds it, or
+        takes any)."""
+        policy = rt.catalog.policy
+        return policy.accept_unknown or service in policy
+
     def detail(service: str) -> dict[str, Any] | None:
         try:
             return service_detail(rt, service)
@@ -97,8 +103,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             said = "1" if out.body == ACCEPTED[True] else "0"
         elif out.status == 429:
             said = "limited"
-        else:
-            return vary(page(pages.not_found(service, t=t), 404))
+        else:  # say why, with the intake's status (422 unknown service, 503, ...)
+            return vary(page(_refused(out.body, service, t), out.status))
         keep = f"&lang={t.lang}" if t.explicit else ""
         return RedirectResponse(f"/s/{quote(service)}?thanks={said}{keep}#report", status_code=303)
 
@@ -109,18 +115,28 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
         def render() -> tuple[str, int]:
             d = detail(service)
+            if d is None and _valid(service) and not listed(service):
+                return pages.not_in_catalog(service, t=t), 404
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
             outages = rt.store.open_incidents()  # a cascade shows whole
             regions = region_section(region_figures(rt.view, d), t)
+            notes = rt.annotations.latest([str(i["id"]) for i in outages])
             return pages.service_page(
-                d, thanks=said, t=t, windows=windows, outages=outages, regions=regions
+                d,
+                thanks=said,
+                t=t,
+                windows=windows,
+                outages=outages,
+                regions=regions,
+                notes=notes,
             ), 200
 
         key = ("page", service, said, t.lang, t.explicit)
-        # Declaring or withdrawing a window changes the page too.
-        version = rt.view.version + rt.maintenance.version
+        # Declaring or withdrawing a window, or annotating an incident, changes the page
+        # too (each version only grows, so their sum moves whenever one does).
+        version = rt.view.version + rt.maintenance.version + rt.annotations.version
         html, status = rendered.memo(key, version, render)
         return vary(page(html, status))
 
@@ -130,6 +146,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
         def render() -> tuple[str, int]:
             d = detail(service)
+            if d is None and _valid(service) and not listed(service):
+                return pages.not_in_catalog(service, embed=True, t=t), 404
             if d is None:
                 return pages.not_found(service, embed=True, t=t), 404
             return pages.embed_card(d, base, t), 200
@@ -145,7 +163,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
         def render() -> bytes:
             d = detail(service)
-            return orjson.dumps(pages.widget_data(d, t))
+            known = d is not None or not _valid(service) or listed(service)
+            return orjson.dumps(pages.widget_data(d, t, service=service, listed=known))
 
         body = rendered.memo(("widget", service, t.lang), rt.view.version, render)
         return vary(etagged(request, body, "application/json"))
@@ -156,6 +175,17 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         return etagged(request, body, "text/javascript; charset=utf-8", max_age=300, swr=3600)
 
     return faces
+
+
+def _refused(body: bytes, service: str, t: Text) -> str:
+    """The page after a form report the intake refused: the reason, in the reader's words."""
+    code = orjson.loads(body)["error"]["code"]
+    if code == "unknown_service":
+        return pages.not_in_catalog(service, t=t)
+    if code == "invalid_service":
+        return pages.not_found(service, t=t)
+    notes = pages.report_notes(t)
+    return pages.notice(notes["failed"], t._("Please try again in a minute."), t)
 
 
 def _valid(service: str) -> bool:

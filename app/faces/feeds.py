@@ -17,6 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 import orjson
 from babel.dates import format_datetime
 
+from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.outage_text import (
     MAINTENANCE,
     dependants_line,
@@ -60,14 +61,16 @@ def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
         for p in inc.get("top_problems", [])[:3]
     )
     n = int(inc["total_reports"])
+    top = int(peak.get("reports", 0))
     parts = [
         t.ngettext("%(num)s report since %(time)s", "%(num)s reports since %(time)s", n)
         % {"num": t.num(n), "time": when(t, str(inc["started_at"]))},
-        t._("peak %(reports)s per bucket (expected %(expected)s)")
-        % {
-            "reports": t.num(int(peak.get("reports", 0))),
-            "expected": t.num(float(peak.get("expected", 0)), "#,##0.0"),
-        },
+        t.ngettext(
+            "peak %(num)s report per bucket (expected %(expected)s)",
+            "peak %(num)s reports per bucket (expected %(expected)s)",
+            top,
+        )
+        % {"num": t.num(top), "expected": t.num(float(peak.get("expected", 0)), "#,##0.0")},
     ]
     if problems:
         parts.append(t._("top problems: %(problems)s") % {"problems": problems})
@@ -95,22 +98,25 @@ class Channel:
 
     def path(self, kind: str) -> str:
         """The feed's own path; `kind` is "atom" or "json"."""
-        if self.service is None:
-            return "/v1/outages.atom" if kind == "atom" else "/v1/outages.feed.json"
         where = f"?region={self.region}" if self.region else ""
+        if self.service is None:
+            everything = "/v1/outages.atom" if kind == "atom" else "/v1/outages.feed.json"
+            return everything + where
         return f"/v1/services/{self.service}/outages.{kind}{where}"
 
     def key(self) -> str:
-        """The feed's tag: "outages", "service/aws", "service/aws/DE"."""
-        parts = ["service", self.service, self.region] if self.service else ["outages"]
-        return "/".join(p for p in parts if p)
+        """The feed's tag: "outages", "outages/DE", "service/aws", "service/aws/DE"."""
+        parts = ["service", self.service] if self.service else ["outages"]
+        return "/".join(p for p in [*parts, self.region] if p)
 
     def home(self) -> str:
         return f"/s/{self.service}" if self.service else "/"
 
     def title(self, t: Text) -> str:
-        if self.service is None:
+        if self.service is None and self.region is None:
             return t._("outagewatch: outages")
+        if self.service is None:
+            return t._("outagewatch: outages in %(region)s") % {"region": self.region}
         if self.region is None:
             return t._("outagewatch: %(service)s outages") % {"service": self.service}
         return t._("outagewatch: %(service)s outages in %(region)s") % {
@@ -122,9 +128,23 @@ class Channel:
 EVERYTHING = Channel()
 
 
-def entry_summary(g: OutageGroup, t: Text) -> str:
+def entry_summary(g: OutageGroup, t: Text, notes: Notes | None = None) -> str:
+    """The entry's text: its summary, the services that depend on it, and its newest
+    operators' notes (`notes`: by incident id, Annotations.latest)."""
     text = summary(spoken_for(g), t)
-    return f"{text} {dependants_line(g, t)}" if g.dependants else text
+    if g.dependants:
+        text = f"{text} {dependants_line(g, t)}"
+    said = "; ".join(
+        f"{when(t, n['at'])}" + (f", {n['author']}" if n["author"] else "") + f": {n['text']}"
+        for n in _entry_notes(g, notes)
+    )
+    if not said:
+        return text
+    return f"{text} " + t._("Operators' notes: %(notes)s") % {"notes": said}
+
+
+def _entry_notes(g: OutageGroup, notes: Notes | None) -> list[dict[str, Any]]:
+    return entry_notes((str(i["id"]) for i in g.incidents), notes or {})
 
 
 def atom(
@@ -133,6 +153,7 @@ def atom(
     now: str,
     t: Text = ENGLISH,
     channel: Channel = EVERYTHING,
+    notes: Notes | None = None,
 ) -> bytes:
     self_url = base + t.link(channel.path("atom"))
     feed_updated = max((g.updated for g in groups), default=now)
@@ -158,7 +179,7 @@ def atom(
             f"<updated>{g.updated}</updated>",
             f'<link rel="alternate" type="text/html" href={quoteattr(link)}/>',
             *(f"<category term={quoteattr(tag)}/>" for tag in tags(g)),
-            f'<summary type="text">{escape(entry_summary(g, t))}</summary>',
+            f'<summary type="text">{escape(entry_summary(g, t, notes))}</summary>',
             "</entry>",
         ]
     out.append("</feed>")
@@ -166,7 +187,11 @@ def atom(
 
 
 def json_feed(
-    groups: list[OutageGroup], base: str, t: Text = ENGLISH, channel: Channel = EVERYTHING
+    groups: list[OutageGroup],
+    base: str,
+    t: Text = ENGLISH,
+    channel: Channel = EVERYTHING,
+    notes: Notes | None = None,
 ) -> bytes:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
@@ -181,15 +206,17 @@ def json_feed(
                 "id": TAG + "incident/" + g.id,
                 "url": base + t.link(f"/s/{g.service}"),
                 "title": group_title(g, t),
-                "content_text": entry_summary(g, t),
+                "content_text": entry_summary(g, t, notes),
                 "date_published": g.opened_at,
                 "date_modified": g.updated,
                 "tags": [*tags(g), g.state],
                 "_outagewatch": {
                     "about": "incident: the /v1/outages object that speaks for the entry "
-                    "(service-wide where there is one); group: the /v1/outages/grouped object",
+                    "(service-wide where there is one); group: the /v1/outages/grouped object; "
+                    "annotations: the entry's newest operators' notes, newest first",
                     "incident": g.root.principal,
                     "group": g.as_dict(),
+                    "annotations": _entry_notes(g, notes),
                 },
             }
             for g in groups

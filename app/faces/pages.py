@@ -6,6 +6,7 @@ from __future__ import annotations
 from html import escape as esc
 from typing import Any
 
+from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.chart import chart, sparkline
 from outagewatch.app.faces.feeds import Channel, problem_word, when
 from outagewatch.app.faces.outage_text import (
@@ -127,15 +128,31 @@ def pill(level: str | None, t: Text = ENGLISH) -> str:
     return f'<span class="pill {esc(level)}">{esc(text)}</span>'
 
 
-def _incident_rows(groups: list[OutageGroup], t: Text) -> str:
-    """One entry per outage: a service's regions and a cascade's dependants together."""
+def _incident_rows(groups: list[OutageGroup], t: Text, notes: Notes | None = None) -> str:
+    """One entry per outage: a service's regions and a cascade's dependants together.
+    `notes`: operators' notes by incident id (Annotations.latest), shown on each entry."""
     if not groups:
         return f'<p class="calm">{esc(t._("No open incidents. Everything looks normal."))}</p>'
-    rows = "".join(_outage_row(g, t) for g in groups)
+    rows = "".join(_outage_row(g, t, notes or {}) for g in groups)
     return f'<ul class="incidents">{rows}</ul>'
 
 
-def _outage_row(g: OutageGroup, t: Text) -> str:
+def _notes(g: OutageGroup, t: Text, notes: Notes) -> str:
+    """The entry's newest operators' notes, each with its time and author."""
+    shown_notes = entry_notes((str(i["id"]) for i in g.incidents), notes)
+    if not shown_notes:
+        return ""
+    items = "".join(
+        f"<li><bdi>{time_tag(t, n['at'])}</bdi>"
+        + (f" · <bdi>{esc(n['author'])}</bdi>" if n["author"] else "")
+        + f": {esc(n['text'])}</li>"
+        for n in shown_notes
+    )
+    label = t._("Operators' notes")
+    return f'<ul class="notes" aria-label="{esc(label)}">{items}</ul>'
+
+
+def _outage_row(g: OutageGroup, t: Text, notes: Notes) -> str:
     when = f"<bdi>{time_tag(t, g.started_at)}</bdi>"  # a Latin time inside Arabic keeps its order
     since = esc(t._("since %(time)s")).replace("%(time)s", when)
     # A cascade lists every service in it, the root first, each with its regions.
@@ -149,6 +166,7 @@ def _outage_row(g: OutageGroup, t: Text) -> str:
         f'<a href="{esc(t.link("/s/" + g.service))}">{group_title(g, t, HTML)}</a>'
         f'<span class="meta">{esc(t._(LEVEL_TEXT.get(g.level, "Outage")))} · {since} · '
         f"{reports(t, g.total_reports, HTML)}{_work_note(g.root.principal)}</span>"
+        + _notes(g, t, notes)
         + (f'<ul class="dependants">{dependants}</ul>' if dependants else "")
         + "</li>"
     )
@@ -264,6 +282,7 @@ def report_form(service: str, thanks: str | None, t: Text = ENGLISH) -> str:
     )
     # report.js shows these after posting by fetch: data, not code, so the CSP holds.
     notes["offline"] = t._("Sorry, that failed: are you offline?")
+    notes["unlisted"] = unlisted_note(service, t)
     texts = "".join(f' data-{k.replace("_", "-")}="{esc(v)}"' for k, v in notes.items())
     action = t.link(f"/s/{service}/report")
     return (
@@ -283,10 +302,12 @@ def service_page(
     outages: list[dict[str, Any]] | None = None,
     *,
     regions: str = "",
+    notes: Notes | None = None,
 ) -> str:
     """`outages`: every open incident, so that a cascade this service is part of shows
     whole; without it, the service's own open incidents. `regions`: the card of the
-    region map (app/faces/region_map.py), rendered."""
+    region map (app/faces/region_map.py), rendered. `notes`: operators' notes by
+    incident id (Annotations.latest)."""
     s = d["service"]
     groups = involving(group_incidents(d["open_incidents"] if outages is None else outages), s)
     minutes = int(d["bucket_seconds"]) // 60 or 1
@@ -310,7 +331,7 @@ def service_page(
         f'<section class="card">{report_form(s, thanks, t)}</section></div>'
         f'<div class="grid"><section class="card" data-live="incidents">'
         f"<h2>{esc(t._('Open incidents'))}</h2>"
-        f"{_incident_rows(groups, t)}</section>"
+        f"{_incident_rows(groups, t, notes)}</section>"
         f'<section class="card" data-live="problems"><h2>{esc(t._("Top problems"))}</h2>'
         f"{_problems(d, t)}</section></div>"
         f"{regions}"
@@ -401,6 +422,32 @@ def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = E
     return layout(t, f"{t._('Not found')} | outagewatch", body, embed=embed, here=f"/s/{what}")
 
 
+def unlisted_note(service: str, t: Text = ENGLISH) -> str:
+    """What the form and the widget say when the intake refuses a service it does not
+    know (422 `unknown_service`): why, and what to do."""
+    return t._(
+        "%(service)s is not in our catalog yet: check the name, or ask the people who run "
+        "this site to add it."
+    ) % {"service": service}
+
+
+def not_in_catalog(service: str, *, embed: bool = False, t: Text = ENGLISH) -> str:
+    """The page of a service the catalog does not hold (and the intake would refuse):
+    says so, instead of "Not found", and offers no report form that would fail."""
+    heading = t._("%(service)s is not in our catalog yet") % {"service": service}
+    body = (
+        f'<section class="card notfound unlisted"><h1>{esc(heading)}</h1><p>'
+        + esc(
+            t._(
+                "Reports are taken only for the services in our catalog: check the name, "
+                "or ask the people who run this site to add it."
+            )
+        )
+        + f' <a href="{esc(t.link("/"))}">{esc(t._("See all services"))}</a>.</p></section>'
+    )
+    return layout(t, f"{heading} | outagewatch", body, embed=embed, here=f"/s/{service}")
+
+
 def notice(heading: str, text: str, t: Text = ENGLISH) -> str:
     body = (
         f'<section class="card notfound"><h1>{esc(heading)}</h1><p>{esc(text)}</p>'
@@ -409,8 +456,11 @@ def notice(heading: str, text: str, t: Text = ENGLISH) -> str:
     return layout(t, f"{heading} | outagewatch", body)
 
 
-def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
-    """The widget's words and, when the service has reports, its status line and series."""
+def widget_data(
+    d: dict[str, Any] | None, t: Text = ENGLISH, *, service: str = "", listed: bool = True
+) -> dict[str, Any]:
+    """The widget's words and, when the service has reports, its status line and series.
+    `listed`: False when the catalog would refuse reports of `service`."""
     words = {level: t._(text) for level, text in LEVEL_TEXT.items()}
     words |= {
         "unknown": t._("No data yet"),
@@ -420,6 +470,8 @@ def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
         "unavailable": t._("Status unavailable."),
     }
     words |= report_notes(t)
+    if service:
+        words["unlisted"] = unlisted_note(service, t)
     status = None
     if d is not None:
         status = {
@@ -435,4 +487,5 @@ def widget_data(d: dict[str, Any] | None, t: Text = ENGLISH) -> dict[str, Any]:
         "text": words,
         "problems": {p: problem_word(t, p) for p in PROBLEMS},
         "status": status,
+        "listed": listed,
     }

@@ -10,6 +10,13 @@
     }
   }
 
+  function unlisted(resp) {
+    return resp.json().then(function (answer) {
+      var code = answer && answer.error && answer.error.code;
+      return code === "unknown_service" ? "unlisted" : "failed";
+    }, function () { return "failed"; });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     var form = document.querySelector("form.report");
     if (!form || !window.fetch) return;
@@ -31,6 +38,8 @@
       }).then(function (resp) {
         // "Counted" only when the server said so: a duplicate is stored, not counted.
         if (resp.status === 429) return "limited";
+        // A service the catalog does not hold: say why, not just "failed".
+        if (resp.status === 422) return unlisted(resp);
         if (!resp.ok) return "failed";
         return resp.json().then(function (answer) {
           return answer && answer.counted === true ? "counted" : "notCounted";

@@ -20,7 +20,7 @@
     learning: "Learning", maintenance: "Planned maintenance", report: "Report a problem", counted: "Thanks, your report was counted.",
     not_counted: "Received, but not counted: a report of this service from you or your network was already counted within the hour.",
     limited: "Too many reports from your network just now: please try again in a minute.",
-    failed: "Sorry, that failed.", no_data: "No reports in the last 24 hours.",
+    failed: "Sorry, that failed.", unlisted: "", no_data: "No reports in the last 24 hours.",
     set_service: "Set data-service to a service name, like amazon.", unavailable: "Status unavailable."
   };
   var WORDS = {};
@@ -156,6 +156,12 @@
           return;
         }
         var s = d.status;
+        if (!s && d.listed === false) {  // reports of it would be refused: say why
+          setLevel("unknown");
+          meta.textContent = TEXT.unlisted;
+          report.hidden = true;
+          return;
+        }
         if (!s) { setLevel("unknown"); meta.textContent = TEXT.no_data; return; }
         setLevel(s.level === "none" && s.learning ? "learning" : s.level);
         drawSpark(s.series || []);
@@ -189,6 +195,12 @@
       }).then(function (r) {
         // "Counted" only when the server said so: a duplicate is stored, not counted.
         if (r.status === 429) return "limited";
+        // A service the catalog does not hold: say why, not just "failed".
+        if (r.status === 422) {
+          return r.json().then(function (a) {
+            return a && a.error && a.error.code === "unknown_service" ? "unlisted" : "failed";
+          }, function () { return "failed"; });
+        }
         if (!r.ok) return "failed";
         return r.json().then(function (a) {
           return a && a.counted === true ? "counted" : "not_counted";
@@ -196,7 +208,7 @@
       }, function () {
         return "failed";
       }).then(function (said) {
-        thanks.textContent = TEXT[said];
+        thanks.textContent = TEXT[said] || TEXT.failed;
         thanks.className = said === "counted" ? "thanks" : "thanks bad";
         thanks.hidden = false;
         report.disabled = false;

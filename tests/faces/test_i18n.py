@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -73,6 +74,27 @@ def test_catalog_is_complete_and_clean(lang: str) -> None:
             assert len(strings) == catalog.num_plurals, f"{lang}: plural forms of {m.id!r}"
     problems = [(m.id, [str(e) for e in errs]) for m, errs in catalog.check()]
     assert problems == [], f"{lang}: placeholders differ from the source: {problems}"
+
+
+ARABIC_SCRIPT = re.compile("[\u0600-\u06ff\u0750-\u077f]")
+
+
+@pytest.mark.parametrize("lang", [lang for lang in LANGUAGES if lang not in ("en", "ar")])
+def test_catalog_speaks_its_own_language(lang: str) -> None:
+    """A merge once copied Arabic into every other catalog (the region map and
+    "since ..."): complete, clean and wrong. No Latin-script catalog holds Arabic."""
+    with (LOCALES / lang / "LC_MESSAGES" / "messages.po").open("rb") as f:
+        catalog = read_po(f, locale=lang)
+    stray = [
+        m.id
+        for m in catalog
+        if m.id
+        and any(
+            ARABIC_SCRIPT.search(s)
+            for s in (m.string if isinstance(m.string, tuple) else (m.string,))
+        )
+    ]
+    assert stray == [], f"{lang}: Arabic text in {stray}"
 
 
 def test_plural_forms() -> None:

@@ -69,7 +69,8 @@ def test_report_form_posts_without_javascript(outage: Outage) -> None:
     assert counted(client.get("/metrics").text) == before + 1
     assert "Thanks, your report was counted." in client.get(resp.headers["location"]).text
     bad = client.post("/s/" + "x" * 80 + "/report", data={"problem": "app"})
-    assert bad.status_code == 404
+    assert bad.status_code == 422  # the intake's status, with why
+    assert "Service names are lower-case" in bad.text
     huge = client.post("/s/tinyapp/report", content=b"problem=" + b"x" * 10_000)
     assert huge.status_code == 413
 
