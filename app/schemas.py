@@ -307,6 +307,9 @@ class CatalogEntry(BaseModel):
     service: str
     name: str | None
     source: str | None = None
+    regions: list[str] = Field(
+        default_factory=list, description="where it mainly operates (ISO 3166-1); empty: worldwide"
+    )
 
 
 class Catalog(BaseModel):
