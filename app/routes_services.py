@@ -78,9 +78,11 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
     rank = np.array([LEVEL_RANK[levels.get(n, "none")] for n in names], dtype=np.int64)
     top = np.lexsort((names, -day[ids], -hour[ids], -rank))[:limit]
     learning = view.is_learning
+    display = rt.catalog.display_name
     return [
         {
             "service": names[j],
+            "name": display(names[j]),
             "level": levels.get(names[j], "none"),
             "learning": learning(int(ids[j])),
             "reports_1h": int(hour[ids[j]]),
@@ -112,6 +114,7 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     total = sum(n for _, n in problems) or 1
     return {
         "service": service,
+        "name": rt.catalog.display_name(service),
         "level": _service_level(levels),
         # No baseline yet (the system or this service has not seen a day): "none" then
         # means nothing overwhelming, not "at the usual level".

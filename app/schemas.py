@@ -258,6 +258,7 @@ class Outages(BaseModel):
 
 class ServiceSummary(BaseModel):
     service: str
+    name: str = Field(description="what people call it: the catalog's display name, else the slug")
     level: Literal["none", "possible", "outage"]
     learning: bool = Field(description="no baseline yet: 'none' means nothing overwhelming")
     reports_1h: int
