@@ -275,6 +275,9 @@ class Point(BaseModel):
     expected: float
     upper: float = Field(description="the top of the normal band")
     level: Literal["", "possible", "outage"]
+    open: bool | None = Field(
+        None, description="true: its minute is not over yet, the count is reports so far"
+    )
 
 
 class ProblemReports(ProblemShare):
