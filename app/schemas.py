@@ -187,6 +187,11 @@ class ErrorBody(BaseModel):
 class Accepted(BaseModel):
     accepted: bool
     counted: bool = Field(description="false: a duplicate within the dedup window, not counted")
+    normalised: dict[str, str] | None = Field(
+        None,
+        description="only when a name was taken as typed: what `service` and `region` were "
+        'read as, e.g. {"service": "amazon", "region": "IT"} for "Amazon" and "it"',
+    )
 
 
 class ImportResult(BaseModel):
