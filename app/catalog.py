@@ -8,10 +8,11 @@ are accepted) are written by the writer thread in batches.
 
 from __future__ import annotations
 
+import re
 import threading
 from functools import cache
 from importlib import resources
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import polars as pl
 
@@ -21,17 +22,35 @@ from outagewatch.ingest.store import Store
 SCHEMA = {"service": pl.String, "name": pl.String, "source": pl.String, "added_at": pl.Float64}
 
 
-def seed_services() -> list[tuple[str, str | None]]:
-    """The bundled list: (slug, display name)."""
+# The list's columns are split by tabs or runs of two or more spaces (names hold single ones).
+COLUMNS = re.compile(r"\t+ *| {2,}")
+
+
+class Seed(NamedTuple):
+    """One line of the bundled list."""
+
+    service: str  # the slug: ASCII, the id in URLs and reports
+    name: str | None  # the display name, exactly as written (accents, "&")
+    regions: tuple[str, ...]  # where it mainly operates; empty: worldwide
+
+
+@cache
+def seed_services() -> tuple[Seed, ...]:
+    """The bundled list, `app/data/catalog.txt`: slug, display name, regions, in
+    columns split by a tab or two spaces.
+
+    >>> next(s for s in seed_services() if s.service == "credit-agricole")
+    Seed(service='credit-agricole', name='Crédit Agricole', regions=('FR',))
+    """
     text = resources.files("outagewatch.app").joinpath("data/catalog.txt").read_text("utf-8")
-    out: list[tuple[str, str | None]] = []
+    out: list[Seed] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        slug, _, name = line.replace("\t", "  ").partition("  ")
-        out.append((slug.strip(), name.strip() or None))
-    return out
+        slug, name, regions, *_ = [*COLUMNS.split(line), "", ""]
+        out.append(Seed(slug, name or None, tuple(r for r in regions.split(",") if r)))
+    return tuple(out)
 
 
 class Known(Protocol):
@@ -47,6 +66,14 @@ EXTRA_ALIASES = {
     "amazon-prime-video": "prime-video",
     "xfinity": "comcast",
     "office-365": "microsoft-365",
+    "pko-bank-polski": "pko-bp",
+    "bouygues": "bouygues-telecom",
+    "mandiri": "bank-mandiri",
+    "bank-central-asia": "bca",
+    "bank-rakyat-indonesia": "bri",
+    "bank-negara-indonesia": "bni",
+    "e-and": "etisalat",
+    "telecom-egypt": "we",
 }
 
 
@@ -64,13 +91,19 @@ def typed(name: str) -> str:
 def aliases() -> dict[str, str]:
     """Typed names that stand for a seed service: its display name ("Amazon Web
     Services" is aws) and EXTRA_ALIASES."""
-    out = {typed(name): slug for slug, name in seed_services() if name and typed(name) != slug}
+    out = {typed(name): slug for slug, name, _ in seed_services() if name and typed(name) != slug}
     return out | EXTRA_ALIASES
 
 
 @cache
+def seed_regions() -> dict[str, tuple[str, ...]]:
+    """Where the seed services mainly operate (worldwide ones are not listed)."""
+    return {s.service: s.regions for s in seed_services() if s.regions}
+
+
+@cache
 def seed_ids() -> frozenset[str]:
-    return frozenset(slug for slug, _ in seed_services())
+    return frozenset(s.service for s in seed_services())
 
 
 def service_id(name: object, known: Known | None = None) -> object:
@@ -114,17 +147,19 @@ class ServiceCatalog:
                 "catalog",
                 pl.DataFrame(
                     {
-                        "service": [s for s, _ in seed],
-                        "name": [n for _, n in seed],
+                        "service": [s.service for s in seed],
+                        "name": [s.name for s in seed],
                         "source": ["seed"] * len(seed),
                         "added_at": [now] * len(seed),
                     },
                     schema=SCHEMA,
                 ),
             )
-        known = [r[0] for r in store.query("SELECT service FROM catalog")]
+        rows = store.query("SELECT service, name FROM catalog")
+        # Display names for the pages, read by request threads: replaced, never mutated.
+        self.names: dict[str, str] = {s: n for s, n in rows if n}
         self.policy = Catalog(
-            known,
+            [s for s, _ in rows],
             accept_unknown=accept_unknown,
             new_services_per_hour=new_services_per_hour,
             new_regions_per_hour=new_regions_per_hour,
@@ -157,6 +192,9 @@ class ServiceCatalog:
         with self._lock:
             new = self.policy.add(service)
         self._write([(service, now)], "admin", name)
+        self.names = {k: v for k, v in self.names.items() if k != service} | (
+            {service: name} if name else {}
+        )
         return new
 
     def remove(self, service: str) -> bool:
@@ -164,6 +202,7 @@ class ServiceCatalog:
             gone = self.policy.remove(service)
         if gone:
             self.store.write("DELETE FROM catalog WHERE service = ?", [service])
+            self.names = {k: v for k, v in self.names.items() if k != service}
         return gone
 
     def add_trusted(self, services: list[str], now: float, source: str) -> None:
@@ -185,6 +224,14 @@ class ServiceCatalog:
         )
         self.store.append("catalog", df, replace=True)
 
+    def display_name(self, service: str) -> str:
+        """What people call the service (the catalog's display name), else its slug."""
+        return self.names.get(service) or service
+
     def list(self) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT service, name, source FROM catalog ORDER BY service")
-        return [{"service": s, "name": n, "source": src} for s, n, src in rows]
+        regions = seed_regions()
+        return [
+            {"service": s, "name": n, "source": src, "regions": list(regions.get(s, ()))}
+            for s, n, src in rows
+        ]

@@ -4,30 +4,55 @@ from __future__ import annotations
 
 import gc
 import sys
+from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
+from outagewatch.app.settings import Settings
 from outagewatch.ingest.readers import FileFormatError
 from outagewatch.ingest.report import ReportError
 from outagewatch.ingest.store import StoreError
 from outagewatch.ingest.windows import BUCKET_CHOICES, parse_bucket
 
-if TYPE_CHECKING:
-    from outagewatch.app.settings import Settings
-
 cli = typer.Typer(add_completion=False, no_args_is_help=True, help="Open outage detection.")
 err = Console(stderr=True)
+
+
+def _print_version(asked: bool) -> None:
+    if asked:
+        print(f"outagewatch {version('outagewatch')}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _main(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Open outage detection."""
+
+
+def setting_default(name: str) -> str:
+    """A setting's default as `--help` shows it: serve's flags default to None so that
+    OUTAGEWATCH_* can fill them, and would otherwise show no default at all."""
+    value = Settings.model_fields[name].default
+    if isinstance(value, Path) and not value.is_absolute():
+        return f"./{value.as_posix()}"
+    return str(value) if value != "" else "none"
 
 
 def load_settings(**flags: Any) -> Settings:
     """Settings from OUTAGEWATCH_* and the flags, logging set up; a bad value ends the
     command with one line naming it and exit code 2, not a traceback."""
     from outagewatch.app.logs import configure
-    from outagewatch.app.settings import Settings
 
     try:
         settings = Settings.from_env(**flags)
@@ -51,13 +76,30 @@ def need_nats() -> None:
 
 @cli.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
-    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    data: Annotated[Path | None, typer.Option(help="Directory for the DuckDB file.")] = None,
-    broker: Annotated[
-        str | None, typer.Option(help="nats://host:port[,...]: run a stateless intake node.")
+    host: Annotated[
+        str | None,
+        typer.Option(help="Address to listen on.", show_default=setting_default("host")),
     ] = None,
-    partitions: Annotated[int | None, typer.Option(help="Report partitions (broker).")] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Port to listen on.", show_default=setting_default("port"))
+    ] = None,
+    data: Annotated[
+        Path | None,
+        typer.Option(help="Directory for the DuckDB file.", show_default=setting_default("data")),
+    ] = None,
+    broker: Annotated[
+        str | None,
+        typer.Option(
+            help="nats://host:port[,...]: run a stateless intake node.",
+            show_default="none: the embedded server",
+        ),
+    ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            help="Report partitions (broker).", show_default=setting_default("partitions")
+        ),
+    ] = None,
 ) -> None:
     """Start the embedded server (DuckDB file under --data), or an intake node (--broker)."""
     import uvicorn

@@ -145,6 +145,7 @@ class Intake:
                 "invalid_json",
                 'the body is not valid JSON; send an object such as {"service": "amazon"}',
             )
+        given = (obj.get("service"), obj.get("region")) if isinstance(obj, dict) else None
         try:
             report = parse_report(with_service_id(obj, self.catalog.policy))
         except ReportError as exc:
@@ -186,7 +187,7 @@ class Intake:
         elif not allow:
             self.on_limit("prefix_cap", service=report.service)
         row: Row = (now, report.service, admission.region, report.problem, reporter, counted)
-        return Outcome(202, ACCEPTED[counted], row=row)
+        return Outcome(202, _accepted(counted, given, report.service, report.region), row=row)
 
     def _limit(self, network: str, token: str | None, now: float) -> Outcome | None:
         ok, wait = self.by_address.take(network, now)
@@ -242,6 +243,23 @@ def embedded_intake(runtime: Runtime) -> Intake:
 def _buffer(pipeline: Pipeline, row: Row, seq: int) -> None:
     ts, service, region, problem, reporter, counted = row
     pipeline.buffer(ts, service, region, problem, reporter, counted, seq)
+
+
+def _accepted(
+    counted: bool, given: tuple[object, object] | None, service: str, region: str | None
+) -> bytes:
+    """The 202 body: the fixed bytes, unless a name was taken as typed ("Amazon", "it"),
+    when it also says what it was read as, so a client can send that next time."""
+    if given is None or given == (service, region):
+        return ACCEPTED[counted]
+    normalised: dict[str, str] = {}
+    if given[0] != service:
+        normalised["service"] = service
+    if isinstance(given[1], str) and given[1] != region and region is not None:
+        normalised["region"] = region
+    if not normalised:  # a region from the time zone, say: nothing was renamed
+        return ACCEPTED[counted]
+    return orjson.dumps({"accepted": True, "counted": counted, "normalised": normalised})
 
 
 def _disk_full(free_mb: float | None) -> Outcome:

@@ -19,7 +19,7 @@ from outagewatch.app.faces.http import page, vary
 from outagewatch.app.faces.region_figures import region_figures
 from outagewatch.app.faces.region_map import region_section
 from outagewatch.app.i18n import Text, reader_text
-from outagewatch.app.intake import ACCEPTED, Intake
+from outagewatch.app.intake import Intake
 from outagewatch.app.responses import Rendered, etagged
 from outagewatch.app.routes_services import LEVEL_RANK, service_detail, services_list
 from outagewatch.app.runtime import Runtime
@@ -99,8 +99,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         )
         out = await intake.durable(out)
         t = text(request)
-        if out.status == 202:  # what the page then says: counted only when it was
-            said = "1" if out.body == ACCEPTED[True] else "0"
+        if out.status == 202 and out.row is not None:  # the page says counted only when it was
+            _, service, *_, counted = out.row  # the service by its id: "Amazon" is amazon
+            said = "1" if counted else "0"
         elif out.status == 429:
             said = "limited"
         else:  # say why, with the intake's status (422 unknown service, 503, ...)

@@ -78,9 +78,11 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
     rank = np.array([LEVEL_RANK[levels.get(n, "none")] for n in names], dtype=np.int64)
     top = np.lexsort((names, -day[ids], -hour[ids], -rank))[:limit]
     learning = view.is_learning
+    display = rt.catalog.display_name
     return [
         {
             "service": names[j],
+            "name": display(names[j]),
             "level": levels.get(names[j], "none"),
             "learning": learning(int(ids[j])),
             "reports_1h": int(hour[ids[j]]),
@@ -112,6 +114,7 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     total = sum(n for _, n in problems) or 1
     return {
         "service": service,
+        "name": rt.catalog.display_name(service),
         "level": _service_level(levels),
         # No baseline yet (the system or this service has not seen a day): "none" then
         # means nothing overwhelming, not "at the usual level".
@@ -137,7 +140,7 @@ def _series_points(view: ReadView, sid: int) -> list[dict[str, Any]]:
     # Vectorised: a day at 1-minute buckets is 1,440 points, and per-point strftime and
     # float conversions were most of a status page's cost.
     stamps = np.datetime_as_string(starts.astype("datetime64[s]"), unit="s").tolist()
-    return [
+    points = [
         {"ts": t + "Z", "count": c, "expected": e, "upper": u, "level": names[lv]}
         for t, c, e, u, lv in zip(
             stamps,
@@ -148,3 +151,18 @@ def _series_points(view: ReadView, sid: int) -> list[dict[str, Any]]:
             strict=True,
         )
     ]
+    # Then the buckets still open, with their reports so far (a first report shows at
+    # once, not when its minute closes), against the newest closed bucket's normal band.
+    last = points[-1] if points else {"expected": 0.0, "upper": 0.0}
+    closed = starts[-1] if len(starts) else -np.inf
+    open_starts, open_counts = view.open_points(sid)
+    fresh = open_starts > closed
+    fresh &= bool(open_counts[fresh].any())  # an idle series looks as it did before
+    open_stamps = np.datetime_as_string(open_starts[fresh].astype("datetime64[s]"), unit="s")
+    so_far = open_counts[fresh].astype(np.int64).tolist()
+    points += [
+        {"ts": t + "Z", "count": c, "expected": last["expected"], "upper": last["upper"],
+         "level": "", "open": True}
+        for t, c in zip(open_stamps.tolist(), so_far, strict=True)
+    ]  # fmt: skip
+    return points

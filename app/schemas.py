@@ -187,6 +187,11 @@ class ErrorBody(BaseModel):
 class Accepted(BaseModel):
     accepted: bool
     counted: bool = Field(description="false: a duplicate within the dedup window, not counted")
+    normalised: dict[str, str] | None = Field(
+        None,
+        description="only when a name was taken as typed: what `service` and `region` were "
+        'read as, e.g. {"service": "amazon", "region": "IT"} for "Amazon" and "it"',
+    )
 
 
 class ImportResult(BaseModel):
@@ -258,6 +263,7 @@ class Outages(BaseModel):
 
 class ServiceSummary(BaseModel):
     service: str
+    name: str = Field(description="what people call it: the catalog's display name, else the slug")
     level: Literal["none", "possible", "outage"]
     learning: bool = Field(description="no baseline yet: 'none' means nothing overwhelming")
     reports_1h: int
@@ -274,6 +280,9 @@ class Point(BaseModel):
     expected: float
     upper: float = Field(description="the top of the normal band")
     level: Literal["", "possible", "outage"]
+    open: bool | None = Field(
+        None, description="true: its minute is not over yet, the count is reports so far"
+    )
 
 
 class ProblemReports(ProblemShare):
@@ -307,6 +316,9 @@ class CatalogEntry(BaseModel):
     service: str
     name: str | None
     source: str | None = None
+    regions: list[str] = Field(
+        default_factory=list, description="where it mainly operates (ISO 3166-1); empty: worldwide"
+    )
 
 
 class Catalog(BaseModel):

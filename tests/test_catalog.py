@@ -117,3 +117,49 @@ def test_operators_annotate_incidents(clock: ManualClock) -> None:
         assert [a["text"] for a in listed] == [note["text"]] and listed[0]["author"] == "ops"
         one = client.get(f"/v1/outages/{iid}").json()
         assert one["annotations"][0]["id"] == made.json()["id"]
+
+
+def test_the_stories_services_are_known_with_their_regions(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    from outagewatch.app.catalog import seed_services
+    from outagewatch.ingest.regions import REGIONS
+    from outagewatch.ingest.report import SERVICE_RE
+
+    # The seed list itself: ASCII slugs, one line each, real region codes.
+    seeds = seed_services()
+    assert len({s.service for s in seeds}) == len(seeds) > 96
+    for seed in seeds:
+        assert SERVICE_RE.fullmatch(seed.service) and seed.service.isascii(), seed
+        assert set(seed.regions) <= REGIONS, seed
+
+    stories = {
+        "allegro": ("Allegro", "PL"),
+        "firetms": ("fireTMS", "PL"),
+        "pko-bp": ("PKO BP", "PL"),
+        "ing-pl": ("ING Bank Śląski", "PL"),
+        "bca": ("BCA", "ID"),
+        "telkomsel": ("Telkomsel", "ID"),
+        "tokopedia": ("Tokopedia", "ID"),
+        "al-rajhi": ("Al Rajhi Bank", "SA"),
+        "etisalat": ("e&", "AE"),
+        "vodafone-eg": ("Vodafone Egypt", "EG"),
+        "maroc-telecom": ("Maroc Telecom", "MA"),
+        "algerie-telecom": ("Algérie Télécom", "DZ"),
+        "credit-agricole": ("Crédit Agricole", "FR"),
+        "caisse-epargne": ("Caisse d'Épargne", "FR"),
+        "leboncoin": ("Leboncoin", "FR"),
+    }
+    with running(clock, tmp_path, accept_unknown_services=False) as (_, client):
+        listed = {s["service"]: s for s in client.get("/v1/catalog").json()["services"]}
+        for slug, (name, region) in stories.items():
+            assert listed[slug]["name"] == name, slug  # kept exactly, accents and all
+            assert region in listed[slug]["regions"], slug
+        assert listed["amazon"]["regions"] == []  # worldwide
+        # A curated server takes them, by id or by display name as typed.
+        for i, name in enumerate(("allegro", "Crédit Agricole", "PKO BP", "e&", "Bank Mandiri")):
+            resp = client.post("/v1/reports", json={"service": name, "reporter": f"r{i}"})
+            assert resp.status_code == 202, (name, resp.text)
+    with running(clock, tmp_path, accept_unknown_services=False) as (_, client):  # restart
+        listed = {s["service"]: s for s in client.get("/v1/catalog").json()["services"]}
+        assert listed["credit-agricole"]["name"] == "Crédit Agricole"

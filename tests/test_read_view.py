@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.ingest.batch import normalize
@@ -71,3 +73,40 @@ def test_a_published_view_never_changes_after_later_buckets() -> None:
     assert new.version > view.version and new.day[sid] == 40
     assert new.sid(("netflix", None)) is not None
     assert new.points(sid)[1].sum() == 40
+
+
+reports_in_open_buckets = st.lists(
+    st.tuples(
+        st.floats(0, 299, allow_nan=False),
+        st.sampled_from(["aws", "amazon"]),
+        st.sampled_from([None, "IT", "PL"]),
+        st.integers(1, 3),
+    ),
+    max_size=40,
+)
+
+
+@given(reports_in_open_buckets)
+def test_open_buckets_hold_each_report_once_in_its_minute(
+    rows: list[tuple[float, str, str | None, int]],
+) -> None:
+    from outagewatch.app.engine.early import PartialBuckets
+    from outagewatch.ingest.series import SeriesIndex
+
+    index = SeriesIndex()
+    held = PartialBuckets(60, 15.0, index)
+    held.add(
+        pl.DataFrame(
+            {"ts": [r[0] for r in rows], "service": [r[1] for r in rows],
+             "region": [r[2] for r in rows], "weight": [float(r[3]) for r in rows]},
+            schema={"ts": pl.Float64, "service": pl.String, "region": pl.String,
+                    "weight": pl.Float64},
+        )
+    )  # fmt: skip
+    starts, counts = held.open_buckets(len(index))
+    assert starts.tolist() == sorted({(r[0] // 60) * 60 for r in rows})
+    for (service, region), sid in ((k, index.get(k)) for k in index.keys(len(index))):
+        for b, start in enumerate(starts.tolist()):
+            mine = [r for r in rows if (r[0] // 60) * 60 == start and r[1] == service]
+            want = sum(r[3] for r in mine if region is None or r[2] == region)
+            assert counts[b, sid] == want

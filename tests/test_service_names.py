@@ -58,7 +58,10 @@ def test_http_reports_and_imports_take_typed_names(clock: ManualClock) -> None:
         for i, name in enumerate(("Amazon", " AWS ", "Microsoft Teams", "AMAZON")):
             resp = client.post("/v1/reports", json={"service": name, "reporter": f"p{i}"})
             assert resp.status_code == 202, resp.text
-            assert resp.json() == {"accepted": True, "counted": True}
+            read_as = service_id(name)
+            assert resp.json() == {
+                "accepted": True, "counted": True, "normalised": {"service": read_as}
+            }  # fmt: skip
         # The same person again, named another way: the same service, so not counted.
         again = client.post("/v1/reports", json={"service": "amazon", "reporter": "p0"})
         assert again.json() == {"accepted": True, "counted": False}

@@ -60,7 +60,7 @@ def test_huge_body_is_refused_with_413(client: TestClient) -> None:
 def test_good_report_is_accepted_and_region_normalised(client: TestClient) -> None:
     resp = client.post("/v1/reports", json={"service": "amazon", "region": "it"})
     assert resp.status_code == 202
-    assert resp.json() == {"accepted": True, "counted": True}
+    assert resp.json() == {"accepted": True, "counted": True, "normalised": {"region": "IT"}}
     assert resp.headers["access-control-allow-origin"] == "*"
 
 

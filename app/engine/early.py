@@ -101,13 +101,25 @@ class PartialBuckets:
     def ts(self) -> F64:
         return self.cols[0]
 
-    def open_totals(self, n: int) -> F64:
-        """Counted reports per series in the buckets still open."""
-        _, wide, region, weight, _ = self.cols
-        out = np.bincount(wide, weights=weight, minlength=n).astype(np.float64)
-        has = region >= 0
-        out += np.bincount(region[has], weights=weight[has], minlength=len(out))
-        return out[:n] if len(out) > n else np.pad(out, (0, n - len(out)))
+    def open_buckets(self, n: int) -> tuple[F64, F64]:
+        """The still-open buckets that hold reports, and their counted reports per series
+        (ids below n): starts (k,), counts (k, n). Usually one or two buckets.
+
+        >>> held = PartialBuckets(60, 15.0, SeriesIndex())
+        >>> held.add(pl.DataFrame({"ts": [0.0, 61.0, 62.0], "service": ["aws"] * 3,
+        ...                        "region": ["IT", None, "IT"], "weight": [1.0] * 3}))
+        >>> starts, counts = held.open_buckets(2)
+        >>> starts.tolist(), counts.tolist()
+        ([0.0, 60.0], [[1.0, 1.0], [2.0, 1.0]])
+        """
+        ts, wide, region, weight, _ = self.cols
+        starts, which = np.unique(np.floor(ts / self.width) * self.width, return_inverse=True)
+        cells = len(starts) * n
+        out = np.zeros(cells)
+        for ids in (wide, region):  # each report counts service-wide and in its region
+            keep = (ids >= 0) & (ids < n)
+            out += np.bincount(which[keep] * n + ids[keep], weights=weight[keep], minlength=cells)
+        return starts, out.reshape(len(starts), n)
 
     def prune(self, before: float) -> None:
         """Forget reports of buckets that have closed."""

@@ -437,7 +437,8 @@ class Pipeline(ReportBuffer, Snapshots):
         longest window: an hour at 1m, 5m and 1h buckets) and the last day, closed
         buckets plus the still-open ones, so a report shows at the next tick."""
         n = len(self.agg.series)
-        open_now = self.partial.open_totals(n)
+        open_starts, open_counts = self.partial.open_buckets(n)
+        open_now = open_counts.sum(axis=0)
         hour, hour_expected = np.zeros(n), np.zeros(n)
         k = min(n, self.bank.n)
         hour[:k] = self.bank.win_x[:k, -1]
@@ -463,6 +464,8 @@ class Pipeline(ReportBuffer, Snapshots):
             chart=self.chart,
             chart_last=self.chart.last,
             open_by_level=dict(levels),
+            open_starts=frozen(open_starts),
+            open_counts=frozen(open_counts),
             too_late=self.agg.too_late,
             buckets_stepped=self.bank.steps,
         )

@@ -51,6 +51,10 @@ class ReadView:
     chart: DayChart  # read as of `chart_last`: later buckets are not in this view
     chart_last: float | None
     open_by_level: dict[str, int] = field(default_factory=dict)
+    # Buckets still open (their minute not over) that hold reports: their starts, and
+    # counted reports so far per series, so a first report shows before its minute closes.
+    open_starts: npt.NDArray[np.float64] = field(default_factory=lambda: frozen(np.zeros(0)))
+    open_counts: npt.NDArray[np.float64] = field(default_factory=lambda: frozen(np.zeros((0, 0))))
     too_late: int = 0
     buckets_stepped: int = 0
 
@@ -82,6 +86,12 @@ class ReadView:
 
     def dispersion(self, sid: int) -> float:
         return float(self.phi[sid]) if sid < len(self.phi) else 0.1
+
+    def open_points(self, sid: int) -> tuple[np.ndarray, np.ndarray]:
+        """The open buckets of a series so far: (bucket starts, counts), oldest first."""
+        if sid >= self.open_counts.shape[1]:
+            return np.zeros(0), np.zeros(0)
+        return self.open_starts, self.open_counts[:, sid]
 
     def points(self, sid: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """The day chart of a series: (bucket starts, counts, expected, levels)."""

@@ -197,7 +197,7 @@ def _windows(windows: list[Window], t: Text) -> str:
 
 def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Text = ENGLISH) -> str:
     rows = "".join(
-        f'<tr><td><a href="{esc(t.link("/s/" + s["service"]))}">{esc(s["service"])}</a></td>'
+        f'<tr><td><a href="{esc(t.link("/s/" + s["service"]))}">{shown_name(s)}</a></td>'
         f'<td>{pill(shown(s), t)}</td><td class="num">{t.num(int(s["reports_1h"]))}</td>'
         f'<td class="num">{t.num(int(s["reports_24h"]))}</td></tr>'
         for s in services
@@ -308,7 +308,7 @@ def service_page(
     whole; without it, the service's own open incidents. `regions`: the card of the
     region map (app/faces/region_map.py), rendered. `notes`: operators' notes by
     incident id (Annotations.latest)."""
-    s = d["service"]
+    s, name = d["service"], d.get("name") or d["service"]
     groups = involving(group_incidents(d["open_incidents"] if outages is None else outages), s)
     minutes = int(d["bucket_seconds"]) // 60 or 1
     per = t.ngettext("reports per minute", "reports per %(num)s minutes", minutes) % {
@@ -316,10 +316,11 @@ def service_page(
     }
     label = t._("%(what)s for %(service)s, with the expected range") % {
         "what": per,
-        "service": s,
+        "service": name,
     }
     body = (
-        f'<section class="status {esc(d["level"])}" data-live="status"><div><h1>{esc(s)}</h1>'
+        f'<section class="status {esc(d["level"])}" data-live="status">'
+        f"<div><h1>{shown_name(d)}</h1>"
         f"<p>{esc(_status_line(d, t))}</p></div>{pill(shown(d), t)}</section>"
         f"{_windows(windows, t) if windows else ''}"
         f'<div class="grid"><section class="card" data-live="chart">'
@@ -340,7 +341,7 @@ def service_page(
         f"{esc(t._('Embed'))}: <code>/embed/{esc(s)}</code></p>"
     )
     title = t._("%(service)s status: %(level)s") % {
-        "service": s,
+        "service": name,
         "level": t._(LEVEL_TEXT[shown(d)]),
     }
     stream = f"{STREAM}?service={s}"
@@ -393,18 +394,25 @@ def last_hour(t: Text, n: int) -> str:
     }
 
 
+def shown_name(d: dict[str, Any]) -> str:
+    """A service's display name for HTML: escaped, and isolated (`<bdi>`) so a name in
+    one script does not reorder the words around it in another (Arabic pages)."""
+    return f"<bdi>{esc(d.get('name') or d['service'])}</bdi>"
+
+
 def embed_card(d: dict[str, Any], base: str, t: Text = ENGLISH) -> str:
     s = d["service"]
     href = base + t.link(f"/s/{s}")
     body = (
         f'<a class="mini {esc(d["level"])}" href="{esc(href)}" target="_blank" '
-        f'rel="noopener"><span class="name">{esc(s)}</span>{pill(shown(d), t)}'
+        f'rel="noopener"><span class="name">{shown_name(d)}</span>{pill(shown(d), t)}'
         f"{sparkline(d['series'])}"
         + (f'<span class="outage-line">{line}</span>' if (line := outage_line(d, t, HTML)) else "")
         + f'<span class="meta">{esc(last_hour(t, int(d["reports_1h"])))} · outagewatch'
         "</span></a>"
     )
-    return layout(t, t._("%(service)s status") % {"service": s}, body, embed=True)
+    title = t._("%(service)s status") % {"service": d.get("name") or s}
+    return layout(t, title, body, embed=True)
 
 
 def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = ENGLISH) -> str:
@@ -475,6 +483,7 @@ def widget_data(
     status = None
     if d is not None:
         status = {
+            "name": d.get("name") or d["service"],
             "level": "maintenance" if shown(d) == "maintenance" else d["level"],
             "learning": bool(d.get("learning")),
             "series": [{"count": p["count"]} for p in d["series"]],

@@ -163,6 +163,8 @@
           return;
         }
         if (!s) { setLevel("unknown"); meta.textContent = TEXT.no_data; return; }
+        // The catalog's display name, as text (never markup); its own direction.
+        if (s.name) { name.textContent = s.name; name.dir = "auto"; }
         setLevel(s.level === "none" && s.learning ? "learning" : s.level);
         drawSpark(s.series || []);
         incident.textContent = s.incident || "";
