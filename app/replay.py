@@ -89,9 +89,7 @@ class ParquetScores:
         if self.writer is not None:
             self.writer.close()
         else:  # nothing closed a bucket: an empty file that still reads
-            empty = {"ts": [], "service": [], "region": [], "count": [], "expected": [],
-                     "score": [], "level": []}  # fmt: skip
-            score_rows(pl.DataFrame(empty, schema=EMPTY_SCORES)).write_parquet(self.path)
+            score_rows(pl.DataFrame(schema=EMPTY_SCORES)).write_parquet(self.path)
 
 
 EMPTY_SCORES = {"ts": pl.Float64, "service": pl.String, "region": pl.String,

@@ -42,9 +42,9 @@ from outagewatch.app.broker.subjects import (
     partition_filter,
 )
 from outagewatch.app.engine.drive import drive
-from outagewatch.app.maintenance import Marks
 from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.restore import restore
+from outagewatch.app.maintenance import Marks
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.store import Store
 
