@@ -161,6 +161,19 @@ class Runtime:
         """What /healthz must say about the log and the stored sequence, if anything."""
         return self.seq_gap or self.wal_reset
 
+    def held_back_error(self) -> str | None:
+        """Why new reports are refused while the database cannot be written: what is
+        acknowledged but unwritten waits in memory, and memory is bounded."""
+        held, cap = self.pipeline.held_back, self.settings.max_held_back_reports
+        if held < cap:
+            return None
+        return (
+            f"the database cannot be written ({self.last_error or 'its last write failed'}); "
+            f"{held} acknowledged reports wait in memory to be written, at most {cap} "
+            f"(OUTAGEWATCH_MAX_HELD_BACK_REPORTS): new reports are refused until they are "
+            f"written; retry later"
+        )
+
     # --- the disk -----------------------------------------------------------------------
     def check_disk(self) -> None:
         """Free space under the data directory: below the floor, intake answers 503 while

@@ -298,6 +298,9 @@ class Health(BaseModel):
     open_incidents: int
     reports_accepted: int
     reports_counted: int
+    held_back_reports: int = Field(
+        description="acknowledged reports whose database write failed, kept to be retried"
+    )
     log_gap: str | None = Field(description="a gap in stored sequence numbers, if any")
     log_reset: str | None = Field(description="the log found shorter than the database at start")
     database: Literal["memory", "file"]

@@ -347,6 +347,50 @@ def test_a_failed_database_write_keeps_the_batch(clock: ManualClock, tmp_path: P
         assert client.get("/v1/services/aws").json()["reports_24h"] == 20_010
 
 
+def test_held_back_reports_are_bounded_while_the_database_disk_is_full(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    """The database's disk stays full: what was acknowledged waits in memory, up to
+    `max_held_back_reports`; past it new reports are refused (503, not stored) and
+    /healthz says why; once space is back the held rows go in first, then intake resumes."""
+    with (
+        tmpfs(tmp_path / "db", "20m") as db,
+        tmpfs(db / "wal", "20m"),
+        running(clock, db, min_free_mb=0, max_held_back_reports=1000) as (app, client),
+    ):
+        rt = app.runtime
+        assert post(client, "a0") == 202
+        tick_to(app, clock, T0 + 5)
+        st = os.statvfs(db)
+        (db / "filler").write_bytes(b"\0" * (st.f_bavail * st.f_frsize))
+        rows = [{"service": "aws", "ts": T0 + 6, "reporter": f"big{i}"} for i in range(5000)]
+        assert client.post("/v1/import", content=ndjson(rows), headers=KEYED).status_code == 200
+        assert post(client, "a1") == 202  # below the cap until the write is seen to fail
+        clock.set(T0 + 7)
+        rt.safe_tick()
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.json()["held_back_reports"] == 5001
+        assert "new reports are refused" in health.json()["error"]
+        refused = client.post("/v1/reports", json={"service": "aws", "reporter": "late0"})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "30"
+        assert "5001 acknowledged reports wait in memory" in refused.json()["error"]["message"]
+        more = ndjson([{"service": "aws", "ts": T0 + 6, "count": 3}])
+        assert client.post("/v1/import", content=more, headers=KEYED).status_code == 503
+        clock.set(T0 + 20)
+        rt.safe_tick()  # still full: held, nothing grows, nothing lost
+        assert rt.pipeline.held_back == 5001 and post(client, "late1") == 503
+        (db / "filler").unlink()
+        rt.safe_tick()  # the held rows are written, in sequence order
+        health = client.get("/healthz").json()
+        assert health["status"] == "ok" and health["held_back_reports"] == 0
+        assert post(client, "after") == 202
+        tick_to(app, clock, T0 + 100)
+        seqs = rt.store.query("SELECT count(*), count(DISTINCT seq), max(seq) FROM reports")
+        assert seqs == [(5003, 5003, 5003)]  # the 503s took no number and were not stored
+        assert client.get("/v1/services/aws").json()["reports_24h"] == 5003
+
+
 # --- in-process: imports ----------------------------------------------------------------
 def ndjson(rows: list[dict[str, Any]]) -> bytes:
     return b"\n".join(orjson.dumps(r) for r in rows)
