@@ -30,6 +30,8 @@ from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
 from outagewatch.app.idempotency import encode
 from outagewatch.app.keys import ApiKeys, FailureThrottle
+from outagewatch.app.log_gaps import describe as describe_gap
+from outagewatch.app.log_gaps import missing_runs
 from outagewatch.app.logs import LimitLog
 from outagewatch.app.maintenance import Maintenance, Marks
 from outagewatch.app.privacy import ReporterSalts, reporter_hash
@@ -98,7 +100,10 @@ class Runtime:
         self.last_error: str | None = None
         self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
         self.applied = 0  # highest contiguous stored sequence: replay and cuts start here
-        self.seq_gap: str | None = None
+        self.seq_gap: str | None = None  # a gap found at start (app/log_gaps.py)
+        self.gap_runs: list[tuple[int, int]] = []
+        self.gap_top = 0
+        self._gap_lock = threading.Lock()
         self.wal_reset: str | None = None
         try:
             self._restore()
@@ -139,15 +144,9 @@ class Runtime:
             if self.store.import_answer(key) is None:  # else stored with its first answer
                 self.pipeline.remember_import(key, answer)
         held = stored | {int(r[0]) for r in records}
-        top = max(held, default=self.applied)
-        missing = top - self.applied - len(held)
-        if missing > 0:
-            first = min(set(range(self.applied + 1, top + 1)) - held)
-            self.seq_gap = (
-                f"{missing} sequence number(s) from {first} up to {top} are neither in the "
-                f"database nor in the write-ahead log: acknowledged reports may have been "
-                f"lost before this start; the log is kept from {first} on"
-            )
+        self.gap_top = max(held, default=self.applied)
+        self.gap_runs = missing_runs(self.applied, self.gap_top, held)
+        self.seq_gap = describe_gap(self.gap_runs, self.gap_top)
         stored_max = self.store.max_seq()
         if stored_max > self.wal.found_seq:
             self.wal_reset = (
@@ -156,6 +155,21 @@ class Runtime:
                 f"since the last stop; numbering continues at {stored_max + 1}"
             )
         self.wal.continue_after(stored_max)
+
+    def acknowledge_gap(self, note: str) -> list[tuple[int, int]]:
+        """An operator has seen the gap: its runs are recorded as lost for good (replay
+        and log cuts go past them from the next snapshot on) and /healthz is ok again.
+        Returns the runs recorded (none when there was no gap)."""
+        with self._gap_lock:
+            runs, self.gap_runs = self.gap_runs, []
+            if runs:
+                try:
+                    self.store.record_seq_gaps(runs, self.clock.now(), note)
+                except Exception:
+                    self.gap_runs = runs  # not recorded: still reported
+                    raise
+                self.seq_gap = None
+        return runs
 
     def durability_error(self) -> str | None:
         """What /healthz must say about the log and the stored sequence, if anything."""

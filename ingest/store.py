@@ -34,6 +34,14 @@ REPORT_COLUMNS = {
 }
 
 
+# Sequences above ? held: stored with a report, or in a gap an operator acknowledged.
+_HELD = (
+    "SELECT seq FROM reports WHERE seq > ? UNION SELECT seq FROM ("
+    "  SELECT unnest(range(first_seq, last_seq + 1)) AS seq FROM seq_gaps WHERE last_seq > ?"
+    ") WHERE seq > ?"
+)
+
+
 class StoreError(RuntimeError):
     """The database cannot be opened or written: a clear message, never a silent loss."""
 
@@ -154,27 +162,52 @@ class Store:
         return int(row[0]) if row else 0
 
     def contiguous_seq(self, after: int = 0) -> int:
-        """The highest sequence n such that every sequence from 1 to n is stored, given
-        that every one up to `after` is: where replay starts and the log may be cut.
-        A gap stops it, however far beyond it later reports reach."""
+        """The highest sequence n such that every sequence from 1 to n is stored (or in
+        an acknowledged gap), given that every one up to `after` is: where replay starts
+        and the log may be cut. A gap stops it, however far beyond it later reports reach."""
         with self._reader() as cur:
             row = cur.execute(
-                "SELECT coalesce(min(seq), ?) FROM ("
-                "  SELECT seq, lead(seq) OVER (ORDER BY seq) AS nxt"
-                "  FROM (SELECT DISTINCT seq FROM reports WHERE seq >= ?)"
-                ") WHERE nxt IS NULL OR nxt > seq + 1",
-                [after, after],
+                f"WITH held AS ({_HELD}) SELECT min(seq), min(seq) FILTER (WHERE nxt IS NULL"
+                "  OR nxt > seq + 1) FROM (SELECT seq, lead(seq) OVER (ORDER BY seq) AS nxt"
+                "  FROM held)",
+                [after, after, after],
             ).fetchone()
-            first = cur.execute("SELECT min(seq) FROM reports WHERE seq > ?", [after]).fetchone()
-        if first is None or first[0] is None or int(first[0]) != after + 1:
-            return after  # nothing stored right after it
-        return int(row[0]) if row else after
+        if row is None or row[0] is None or int(row[0]) != after + 1:
+            return after  # nothing held right after it
+        return int(row[1])
 
     def seqs_above(self, seq: int) -> frozenset[int]:
-        """Stored sequences above `seq` (beyond a gap: few)."""
+        """Held sequences above `seq`, stored or in an acknowledged gap (beyond a gap: few)."""
         with self._reader() as cur:
-            rows = cur.execute("SELECT DISTINCT seq FROM reports WHERE seq > ?", [seq]).fetchall()
+            rows = cur.execute(_HELD, [seq, seq, seq]).fetchall()
         return frozenset(int(r[0]) for r in rows)
+
+    def record_seq_gaps(self, runs: list[tuple[int, int]], at: float, note: str) -> None:
+        """Runs of sequence numbers lost for good, as an operator acknowledged them."""
+        df = pl.DataFrame(
+            {
+                "first_seq": [a for a, _ in runs],
+                "last_seq": [b for _, b in runs],
+                "acknowledged_at": [at] * len(runs),
+                "note": [note] * len(runs),
+            },
+            schema={
+                "first_seq": pl.Int64,
+                "last_seq": pl.Int64,
+                "acknowledged_at": pl.Float64,
+                "note": pl.String,
+            },
+        )
+        self._append("seq_gaps", df)
+
+    def seq_gaps(self) -> list[tuple[int, int, float, str]]:
+        """Acknowledged gaps, oldest first: the history of what was lost."""
+        with self._reader() as cur:
+            rows = cur.execute(
+                "SELECT first_seq, last_seq, acknowledged_at, note FROM seq_gaps "
+                "ORDER BY acknowledged_at, first_seq"
+            ).fetchall()
+        return [(int(a), int(b), float(t), str(n)) for a, b, t, n in rows]
 
     def save_import_keys(self, keys: list[tuple[str, str]]) -> None:
         """Imports' idempotency keys with the answers they were given."""

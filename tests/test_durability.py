@@ -303,6 +303,42 @@ def test_a_gap_is_reported_and_never_skipped(clock: ManualClock, tmp_path: Path)
         assert seq == 11  # numbering went on after the database's highest
 
 
+def test_a_gap_clears_once_an_operator_acknowledges_it(clock: ManualClock, tmp_path: Path) -> None:
+    with running(clock, tmp_path) as (app, client):
+        for i in range(10):
+            assert post(client, f"r{i}") == 202
+        tick_to(app, clock, T0 + 30)
+    con = duckdb.connect(str(tmp_path / "outagewatch.duckdb"))
+    con.execute("DELETE FROM reports WHERE seq IN (4, 5, 8)")
+    con.close()
+    shutil.rmtree(tmp_path / "wal")
+    keyed = {"authorization": f"Bearer {API_KEY}"}
+    with running(clock, tmp_path) as (app, client):
+        assert client.get("/healthz").status_code == 503
+        assert client.post("/v1/log-gaps").status_code == 401  # an operator's word only
+        long = client.post("/v1/log-gaps", json={"note": "x" * 501}, headers=keyed)
+        assert long.status_code == 422 and long.json()["error"]["field"] == "note"
+        assert client.get("/healthz").status_code == 503  # a refused call changes nothing
+        ack = client.post("/v1/log-gaps", json={"note": "old backup restored"}, headers=keyed)
+        assert ack.status_code == 200 and ack.json()["current"] is None
+        got = [(g["first_seq"], g["last_seq"], g["note"]) for g in ack.json()["acknowledged"]]
+        assert got == [(4, 5, "old backup restored"), (8, 8, "old backup restored")]
+        health = client.get("/healthz").json()
+        assert health["log_gap"] is None  # still degraded: the log was removed, until a restart
+        assert health["error"] == health["log_reset"]
+        again = client.post("/v1/log-gaps", headers=keyed)
+        assert again.status_code == 409 and again.json()["error"]["code"] == "no_log_gap"
+        assert post(client, "after") == 202
+        tick_to(app, clock, T0 + 100)
+        app.runtime.snapshot()
+        assert app.runtime.applied == 11  # replay and log cuts go past the recorded gap
+    with running(clock, tmp_path) as (app, client):  # not reported again, kept as history
+        assert client.get("/healthz").status_code == 200
+        history = client.get("/v1/log-gaps", headers=keyed).json()
+        assert history["current"] is None and len(history["acknowledged"]) == 2
+        assert app.runtime.applied == 11
+
+
 def test_a_failed_database_write_keeps_the_batch(clock: ManualClock, tmp_path: Path) -> None:
     """The database's own disk fills while the log's does not: every tick fails and
     /healthz says so, intake keeps acknowledging (the log holds the reports), and once
