@@ -28,7 +28,7 @@ answer. Answers 503 (nothing counted) when the reports cannot be made durable.""
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     api = APIRouter()
     needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
-    imports = ImportKeys(rt.store)
+    imports = ImportKeys(rt.store, rt.replayed_imports)
 
     @api.post(
         "/v1/reports",

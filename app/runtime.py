@@ -10,6 +10,7 @@ still-open buckets) are read back from DuckDB into the aggregator.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import shutil
 import threading
@@ -100,6 +101,7 @@ class Runtime:
         self.last_error: str | None = None
         self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
         self.applied = 0  # highest contiguous stored sequence: replay and cuts start here
+        self.replayed_imports: dict[str, str] = {}  # idempotency key -> answer
         self.seq_gap: str | None = None  # a gap found at start (app/log_gaps.py)
         self.gap_runs: list[tuple[int, int]] = []
         self.gap_top = 0
@@ -138,11 +140,14 @@ class Runtime:
         if self.wal is None:
             return
         stored = self.store.seqs_above(self.applied)
-        records = list(self.wal.replay(self.applied, stored))
+        notes: list[dict[str, Any]] = []
+        records = list(self.wal.replay(self.applied, stored, notes))
+        answers = import_answers(records, notes, self.settings.bucket_seconds)
         self.pipeline.replay_raw(wal_frame(records))
-        for key, answer in import_answers(records).items():
+        for key, answer in answers.items():
             if self.store.import_answer(key) is None:  # else stored with its first answer
                 self.pipeline.remember_import(key, answer)
+                self.replayed_imports[key] = answer  # for retries before the next write
         held = stored | {int(r[0]) for r in records}
         self.gap_top = max(held, default=self.applied)
         self.gap_runs = missing_runs(self.applied, self.gap_top, held)
@@ -326,18 +331,29 @@ def _check_writable(data: Path) -> None:
         ) from None
 
 
-def import_answers(records: list[list[Any]]) -> dict[str, str]:
-    """Imports replayed from the log (records carrying an idempotency key), with the
-    answer their rows give: a retry of one after the restart counts nothing again."""
+def import_answers(
+    records: list[list[Any]], notes: list[dict[str, Any]], width: float
+) -> dict[str, str]:
+    """Imports replayed from the log (records carrying an idempotency key), with their
+    answers: a retry of one after the restart counts nothing again. An import whose
+    answer was logged (app/imports.py) gets that answer, and its rows in minutes that
+    were closed then are replayed uncounted, as it said (the records are changed in
+    place); one whose answer was never given gets the totals its rows give."""
+    logged = {n["key"]: n for n in notes}
     totals: dict[str, list[int]] = {}
     for r in records:
         if len(r) > 8 and r[8] is not None:
+            closed = logged.get(r[8], {}).get("closed_before")
+            if closed is not None and r[6] and math.floor(r[1] / width) * width < closed:
+                r[6] = False  # too late then: stored uncounted, as the answer said
             t = totals.setdefault(r[8], [0, 0, 0])
             t[0] += 1
             t[1] += r[7]
             t[2] += r[7] if r[6] else 0
     return {
-        k: encode(
+        k: logged[k]["answer"]
+        if k in logged
+        else encode(
             None,
             {"accepted": a, "reports": n, "counted": c, "not_counted": n - c, "replayed": True},
         )

@@ -494,6 +494,42 @@ def test_an_import_into_closed_minutes_says_what_was_not_counted(
         assert late == [(9,)]  # stored, as the answer said, not counted
 
 
+@pytest.mark.slow
+def test_an_import_replayed_after_kill_9_answers_as_it_first_did(tmp_path: Path) -> None:
+    """kill -9 after an import is logged and answered but before the writer's next tick
+    stores it: after the restart its rows come back from the log, and a retry with the
+    key gets the first answer whole (not totals), its late rows still uncounted."""
+    data, port = tmp_path / "data", free_port()
+    # Ticks 5 s apart: the import is answered and the process killed between two.
+    env = {"OUTAGEWATCH_API_KEYS": API_KEY, "OUTAGEWATCH_TICK_INTERVAL_S": "5"}
+    proc = start(data, port, **env)
+    base = f"http://127.0.0.1:{port}"
+    live = httpx.post(f"{base}/v1/reports", json={"service": "aws", "reporter": "live"})
+    assert live.status_code == 202
+    assert wait_for(lambda: httpx.get(f"{base}/healthz").json()["series"] > 0)  # a tick
+    now = time.time()
+    rows = [{"service": "aws", "ts": now - 600, "reporter": f"old{i}"} for i in range(8)]
+    rows += [{"service": "aws", "ts": now + 2, "reporter": f"new{i}"} for i in range(3)]
+    rows += [{"service": "aws", "ts": now + 3, "reporter": "new0"}]  # a duplicate
+    headers = {**KEYED, "idempotency-key": "crash-1"}
+    first = httpx.post(f"{base}/v1/import", content=ndjson(rows), headers=headers)
+    kill(proc)
+    assert first.status_code == 200
+    answer = first.json()
+    assert answer["too_late"] == 8 and answer["duplicates"] == 1 and answer["counted"] == 3
+    assert "closed_before" in answer and "message" in answer
+    proc = start(data, port, **env)
+    assert httpx.get(f"{base}/healthz").json()["reports_accepted"] == 12  # from the log
+    again = httpx.post(f"{base}/v1/import", content=ndjson(rows), headers=headers)
+    assert again.status_code == 200 and again.json() == answer
+    other = httpx.post(f"{base}/v1/import", content=ndjson(rows[:2]), headers=headers)
+    assert other.status_code == 422  # the logged answer keeps the body's digest
+    stop(proc)
+    _, seqs, counted = stored(data)
+    assert seqs == (13, 13, 13)  # the live report and the import, each once
+    assert counted == 4  # as the answer said: 1 live + 3, the 8 late ones not counted
+
+
 # --- a database that cannot be read ------------------------------------------------------
 @pytest.fixture
 def filled_db(tmp_path: Path) -> Iterator[Path]:
