@@ -5,6 +5,7 @@ then counted. The one path for history, whoever brings it: `POST /v1/import` and
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from functools import partial
 from typing import Any
@@ -42,7 +43,8 @@ async def import_batch(
     except ReportError as exc:
         raise ApiError(422, exc.code, exc.message, exc.field) from None
     _check_times(batch, rt.clock.now(), rt.settings)
-    rt.catalog.add_trusted(batch["service"].unique().to_list(), rt.clock.now(), "import")
+    services = batch["service"].unique().to_list()  # written by the writer thread:
+    await asyncio.to_thread(rt.catalog.add_trusted, services, rt.clock.now(), "import")
     tokens = batch["reporter"].to_list()
     batch = batch.with_columns(
         pl.Series("reporter", [None if t is None else rt.reporter_id(t, "", "") for t in tokens])

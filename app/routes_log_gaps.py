@@ -3,6 +3,7 @@ acknowledged by an operator, with an API key."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -45,7 +46,7 @@ def router(rt: Runtime) -> APIRouter:
             raise ApiError(
                 422, "invalid_note", f"note must be text of at most {MAX_NOTE} characters", "note"
             )
-        if not rt.acknowledge_gap(note or ""):
+        if not await asyncio.to_thread(rt.acknowledge_gap, note or ""):
             raise ApiError(
                 409, "no_log_gap", "there is no gap to acknowledge: /healthz reports none"
             )

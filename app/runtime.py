@@ -262,8 +262,21 @@ class Runtime:
             self.wal.truncate(self.applied)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.settings.tick_interval_s):
-            self.safe_tick()
+        """The writer: a tick every `tick_interval_s`, and between ticks the writes other
+        threads hand over (ingest/write_queue.py), run as soon as they are asked for."""
+        writes = self.store.writes
+        writes.attach()
+        try:
+            due = time.monotonic() + self.settings.tick_interval_s
+            while not self._stop.is_set():
+                writes.wake.wait(max(0.0, due - time.monotonic()))
+                writes.wake.clear()
+                writes.drain()
+                if time.monotonic() >= due and not self._stop.is_set():
+                    self.safe_tick()
+                    due = time.monotonic() + self.settings.tick_interval_s
+        finally:
+            writes.detach()  # what still waits runs now; later writes in their callers
 
     def safe_tick(self) -> None:
         """A tick as the writer thread runs it: a failure (a full disk) is kept for
@@ -294,6 +307,7 @@ class Runtime:
 
     def stop(self) -> None:
         self._stop.set()
+        self.store.writes.wake.set()
         for thread in (self._thread, self._deliverer):
             if thread is not None:
                 thread.join()

@@ -1,8 +1,9 @@
 """DuckDB storage: raw reports, bucket counts, incidents, snapshots.
 
-One writer owns the database: every write goes through the pipeline's single
-writer thread, as whole batches registered from Arrow (never row by row). Reads
-use their own cursors, so HTTP handlers never wait on the writer's Python lock.
+One writer owns the database: every write runs on the server's writer thread, as
+whole batches registered from Arrow (never row by row); a write another thread asks
+for (an admin request, the webhook deliverer) is handed to it (ingest/write_queue.py)
+and awaited. Reads use their own cursors, so HTTP handlers never wait on the writer.
 Times are stored as naive UTC TIMESTAMPs.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import orjson
 import polars as pl
 
 from outagewatch.ingest.schema import MIGRATIONS, SCHEMA
+from outagewatch.ingest.write_queue import WriteQueue
 
 REPORT_COLUMNS = {
     "ts": pl.Float64,
@@ -75,6 +77,10 @@ class Store:
         # One writer at a time, and a transaction holds it to the end: its writes, and
         # no other thread's, commit together (reentrant: writes inside it take it again).
         self._write_lock = threading.RLock()
+        self._txn_owner: int | None = None  # the thread inside transaction()
+        # Other threads' writes are run by the writer thread once one attaches
+        # (app/runtime.py): one writer in fact, not only one at a time.
+        self.writes = WriteQueue()
 
     def close(self) -> None:
         with self._write_lock:
@@ -85,13 +91,17 @@ class Store:
         """All writes inside commit together or not at all (a worker's batch + offset);
         other threads' writes wait for it to end."""
         with self._write_lock:
+            self._txn_owner = threading.get_ident()
             self._con.begin()
             try:
                 yield
             except BaseException:
                 self._con.rollback()
                 raise
-            self._con.commit()
+            else:
+                self._con.commit()
+            finally:
+                self._txn_owner = None
 
     @contextmanager
     def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -101,16 +111,32 @@ class Store:
         finally:
             cur.close()
 
-    # --- writes (serialised by one lock: the database has one writer at a time) -------
+    # --- writes (on the writer thread when one runs, always under one lock) -------------
+    def _writing(self, write: Callable[[], None]) -> None:
+        """`write()` under the lock, on the writer thread when one is attached (inline
+        inside this thread's own transaction, which holds the lock already)."""
+
+        def locked() -> None:
+            with self._write_lock:
+                write()
+
+        if self._txn_owner == threading.get_ident():
+            locked()
+        else:
+            self.writes.run(locked)
+
     def _append(self, table: str, df: pl.DataFrame, verb: str = "INSERT") -> None:
         if df.is_empty():
             return
-        with self._write_lock:
+
+        def append() -> None:
             self._con.register("_batch", df.to_arrow())
             try:
                 self._con.execute(f"{verb} INTO {table} SELECT * FROM _batch")
             finally:
                 self._con.unregister("_batch")
+
+        self._writing(append)
 
     def append(self, table: str, df: pl.DataFrame, *, replace: bool = False) -> None:
         """A batch into a table the app owns (events, webhooks): Arrow, never row by row."""
@@ -121,7 +147,8 @@ class Store:
         if df.is_empty():
             return
         sets = ", ".join(f"{c} = _upd.{c}" for c in df.columns if c != key)
-        with self._write_lock:
+
+        def update() -> None:
             self._con.register("_upd", df.to_arrow())
             try:
                 self._con.execute(
@@ -130,10 +157,15 @@ class Store:
             finally:
                 self._con.unregister("_upd")
 
+        self._writing(update)
+
     def write(self, sql: str, params: list[Any] | None = None) -> None:
         """One statement that changes many rows at once (DDL, set-based updates)."""
-        with self._write_lock:
+
+        def execute() -> None:
             self._con.execute(sql, params or [])
+
+        self._writing(execute)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with self._reader() as cur:
