@@ -37,9 +37,11 @@ def body_hash(body: bytes) -> str:
 
 
 class ImportKeys:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, replayed: dict[str, str] | None = None) -> None:
+        """`replayed`: answers of imports replayed from the log at start, known before
+        the writer stores them with their rows."""
         self.store = store
-        self._answers: OrderedDict[str, str] = OrderedDict()  # key -> stored JSON
+        self._answers: OrderedDict[str, str] = OrderedDict(replayed or {})  # key -> stored JSON
         self._running: dict[str, asyncio.Future[None]] = {}
 
     @staticmethod

@@ -5,6 +5,8 @@ then counted. The one path for history, whoever brings it: `POST /v1/import` and
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from functools import partial
 from typing import Any
 
@@ -16,10 +18,12 @@ from outagewatch.app.errors import ApiError
 from outagewatch.app.idempotency import encode
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.settings import Settings
-from outagewatch.app.wal import Entry, WalError
+from outagewatch.app.wal import Entry, WalError, WriteAheadLog
 from outagewatch.ingest.batch import normalize
 from outagewatch.ingest.report import ReportError
 from outagewatch.ingest.windows import iso
+
+log = logging.getLogger("outagewatch")
 
 
 async def import_batch(
@@ -39,7 +43,8 @@ async def import_batch(
     except ReportError as exc:
         raise ApiError(422, exc.code, exc.message, exc.field) from None
     _check_times(batch, rt.clock.now(), rt.settings)
-    rt.catalog.add_trusted(batch["service"].unique().to_list(), rt.clock.now(), "import")
+    services = batch["service"].unique().to_list()  # written by the writer thread:
+    await asyncio.to_thread(rt.catalog.add_trusted, services, rt.clock.now(), "import")
     tokens = batch["reporter"].to_list()
     batch = batch.with_columns(
         pl.Series("reporter", [None if t is None else rt.reporter_id(t, "", "") for t in tokens])
@@ -49,7 +54,7 @@ async def import_batch(
     batch = rt.pipeline.judge(batch)
     apply = partial(_take_import, rt, batch, key, digest)
     if rt.wal is None:
-        answer, stored = apply(None)
+        answer, stored, _ = apply(None)
         return answer, stored
     rests = [
         orjson.dumps([*row, key])[1:-1]
@@ -66,15 +71,35 @@ async def import_batch(
         raise ApiError(503, "unavailable", f"reports cannot be stored: {exc}") from None
     if result is None:
         raise ApiError(503, "unavailable", "the import could not be counted; retry")
-    answer, stored = result
+    answer, stored, closed_before = result
+    if key is not None:
+        await _log_answer(rt.wal, key, stored, closed_before)
     return answer, stored
+
+
+async def _log_answer(
+    wal: WriteAheadLog, key: str, stored: str, closed_before: float | None
+) -> None:
+    """The answer is logged before it is given: a crash before DuckDB holds the rows
+    replays them, and a retry with the key gets this same answer (and the rows that
+    fell in closed minutes stay uncounted, as it says). The rows are durable and counted
+    already, so a note that cannot be written is logged and the answer given anyway."""
+    note = orjson.dumps({"key": key, "answer": stored, "closed_before": closed_before})
+    try:
+        await wal.write([Entry([], _nothing, note=note)])
+    except WalError as exc:
+        log.warning("import %s: its answer could not be logged (%s)", key, exc)
+
+
+def _nothing(_seq: int) -> None:
+    return None
 
 
 def _take_import(
     rt: Runtime, batch: pl.DataFrame, key: str | None, digest: str, first_seq: int | None
-) -> tuple[dict[str, Any], str]:
+) -> tuple[dict[str, Any], str, float | None]:
     """Once the import is durable: its rows join the pipeline, and its answer says
-    what counted and what did not, and why."""
+    what counted and what did not, and why (with where closed minutes ended)."""
     if first_seq is not None:
         batch = batch.with_columns(
             pl.int_range(first_seq, first_seq + len(batch), eager=True).alias("seq")
@@ -102,7 +127,7 @@ def _take_import(
     result = rt.pipeline.take(batch, late=True, key=key, describe=describe)
     if not answers:
         describe(result)
-    return answers[0], encode(digest, answers[0])
+    return answers[0], encode(digest, answers[0]), result.closed_before
 
 
 def _check_times(batch: pl.DataFrame, now: float, s: Settings) -> None:

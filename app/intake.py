@@ -215,6 +215,8 @@ class LogSink:
         rt = self.runtime
         if rt.disk_low:
             return _disk_full(rt.disk_free_mb)
+        if (held := rt.held_back_error()) is not None:
+            return _retry_later(held)
         if rt.wal is not None and not rt.wal.usable():
             return error(503, "unavailable", f"reports cannot be stored right now: {rt.wal.error}")
         return None
@@ -263,12 +265,14 @@ def _accepted(
 
 
 def _disk_full(free_mb: float | None) -> Outcome:
-    out = error(
-        503,
-        "unavailable",
+    return _retry_later(
         f"the server's disk is nearly full ({free_mb or 0:.0f} MB free); reports are not "
-        "taken until space is freed, retry later",
+        "taken until space is freed, retry later"
     )
+
+
+def _retry_later(message: str) -> Outcome:
+    out = error(503, "unavailable", message)
     out.headers.append((b"retry-after", b"30"))
     return out
 

@@ -41,6 +41,7 @@ from outagewatch.app.routes_grouped import router as grouped_router
 from outagewatch.app.routes_health import router as health_router
 from outagewatch.app.routes_history import router as history_router
 from outagewatch.app.routes_live import router as live_router
+from outagewatch.app.routes_log_gaps import router as log_gaps_router
 from outagewatch.app.routes_maintenance import router as maintenance_router
 from outagewatch.app.routes_outages import router as outages_router
 from outagewatch.app.routes_pages import FORM_MAX_BYTES, STATIC
@@ -183,6 +184,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}
     api.include_router(history_router(runtime))
     api.include_router(maintenance_router(runtime))
+    api.include_router(log_gaps_router(runtime))
     api.include_router(reports_router(runtime, intake))
     api.include_router(outages_router(runtime))
     api.include_router(services_router(runtime))

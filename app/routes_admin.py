@@ -6,6 +6,7 @@ annotating incidents, needs a key.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Request
@@ -62,7 +63,8 @@ def router(rt: Runtime) -> APIRouter:
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 100):
             raise ApiError(422, "invalid_name", "name must be a string of 1-100 characters", "name")
-        created = rt.catalog.put(slug, name, rt.clock.now())
+        # Written by the writer thread; the event loop awaits it (ingest/write_queue.py).
+        created = await asyncio.to_thread(rt.catalog.put, slug, name, rt.clock.now())
         return JSON({"service": slug, "name": name}, status_code=201 if created else 200)
 
     @admin.delete(
@@ -113,7 +115,8 @@ def router(rt: Runtime) -> APIRouter:
             raise ApiError(
                 422, "invalid_author", f"author must be a string of <= {MAX_AUTHOR}", "author"
             )
-        note = rt.annotations.add(incident_id, text.strip(), author, rt.clock.now())
+        now = rt.clock.now()
+        note = await asyncio.to_thread(rt.annotations.add, incident_id, text.strip(), author, now)
         return JSON(note, status_code=201)
 
     return admin

@@ -31,7 +31,7 @@ def router(rt: Runtime) -> APIRouter:
             if rt.disk_low
             else None
         )
-        error = rt.last_error or wal_error or rt.durability_error() or disk
+        error = rt.held_back_error() or rt.last_error or wal_error or rt.durability_error() or disk
         return JSON(
             {
                 "status": "ok" if error is None else "degraded",
@@ -44,6 +44,9 @@ def router(rt: Runtime) -> APIRouter:
                 # Intake's own counters, live (the rest is as of the last tick).
                 "reports_accepted": rt.pipeline.reports_accepted,
                 "reports_counted": rt.pipeline.reports_counted,
+                # Acknowledged reports whose database write failed, kept to be retried;
+                # at `max_held_back_reports` new reports are refused until they are written.
+                "held_back_reports": rt.pipeline.held_back,
                 # The write-ahead log: a gap in stored sequence numbers, or a log found
                 # shorter than the database at start (removed, lost), is said here.
                 "log_gap": rt.seq_gap,

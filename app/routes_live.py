@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
@@ -147,7 +148,8 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
             await rt.webhooks.check(url)
         except TargetRefused as exc:
             raise ApiError(422, "internal_target", str(exc), "url") from None
-        sub = rt.webhooks.subscribe(url, service, region, fmt, rt.clock.now(), level)
+        now = rt.clock.now()  # written by the writer thread, awaited here
+        sub = await asyncio.to_thread(rt.webhooks.subscribe, url, service, region, fmt, now, level)
         return JSON({**sub.public(), "secret": sub.secret}, status_code=201)
 
     @live.post(
@@ -178,7 +180,10 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
             await notify.check(url, rt.webhooks.allow_private)
         except TargetRefused as exc:
             raise ApiError(422, "internal_target", str(exc), "apprise") from None
-        sub = rt.webhooks.subscribe(url, service, region, "apprise", rt.clock.now(), level)
+        now = rt.clock.now()
+        sub = await asyncio.to_thread(
+            rt.webhooks.subscribe, url, service, region, "apprise", now, level
+        )
         return JSON(notify.public(sub), status_code=201)
 
     @live.get(

@@ -3,6 +3,7 @@ anyone (status pages and people's scripts show what is coming)."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -56,7 +57,7 @@ def router(rt: Runtime) -> APIRouter:
                 f"(PUT /v1/catalog/{window.service})",
                 "service",
             )
-        rt.maintenance.add(window, now)
+        await asyncio.to_thread(rt.maintenance.add, window, now)  # by the writer thread
         return JSON(window.public(), status_code=201)
 
     @routes.delete(

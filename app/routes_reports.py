@@ -28,7 +28,7 @@ answer. Answers 503 (nothing counted) when the reports cannot be made durable.""
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     api = APIRouter()
     needs_key = admin_key(rt)  # `dependencies=` of the routes that need an API key
-    imports = ImportKeys(rt.store)
+    imports = ImportKeys(rt.store, rt.replayed_imports)
 
     @api.post(
         "/v1/reports",
@@ -68,6 +68,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     ) -> dict[str, Any]:
         if rt.disk_low:
             raise ApiError(503, "unavailable", "the server's disk is nearly full; retry later")
+        if (held := rt.held_back_error()) is not None:
+            raise ApiError(503, "unavailable", held, headers={"Retry-After": "30"})
         body = await request.body()
         if len(body) > rt.settings.max_import_bytes:
             raise ApiError(

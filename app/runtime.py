@@ -10,6 +10,7 @@ still-open buckets) are read back from DuckDB into the aggregator.
 from __future__ import annotations
 
 import logging
+import math
 import secrets
 import shutil
 import threading
@@ -30,6 +31,8 @@ from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
 from outagewatch.app.idempotency import encode
 from outagewatch.app.keys import ApiKeys, FailureThrottle
+from outagewatch.app.log_gaps import describe as describe_gap
+from outagewatch.app.log_gaps import missing_runs
 from outagewatch.app.logs import LimitLog
 from outagewatch.app.maintenance import Maintenance, Marks
 from outagewatch.app.privacy import ReporterSalts, reporter_hash
@@ -98,7 +101,11 @@ class Runtime:
         self.last_error: str | None = None
         self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
         self.applied = 0  # highest contiguous stored sequence: replay and cuts start here
-        self.seq_gap: str | None = None
+        self.replayed_imports: dict[str, str] = {}  # idempotency key -> answer
+        self.seq_gap: str | None = None  # a gap found at start (app/log_gaps.py)
+        self.gap_runs: list[tuple[int, int]] = []
+        self.gap_top = 0
+        self._gap_lock = threading.Lock()
         self.wal_reset: str | None = None
         try:
             self._restore()
@@ -133,21 +140,18 @@ class Runtime:
         if self.wal is None:
             return
         stored = self.store.seqs_above(self.applied)
-        records = list(self.wal.replay(self.applied, stored))
+        notes: list[dict[str, Any]] = []
+        records = list(self.wal.replay(self.applied, stored, notes))
+        answers = import_answers(records, notes, self.settings.bucket_seconds)
         self.pipeline.replay_raw(wal_frame(records))
-        for key, answer in import_answers(records).items():
+        for key, answer in answers.items():
             if self.store.import_answer(key) is None:  # else stored with its first answer
                 self.pipeline.remember_import(key, answer)
+                self.replayed_imports[key] = answer  # for retries before the next write
         held = stored | {int(r[0]) for r in records}
-        top = max(held, default=self.applied)
-        missing = top - self.applied - len(held)
-        if missing > 0:
-            first = min(set(range(self.applied + 1, top + 1)) - held)
-            self.seq_gap = (
-                f"{missing} sequence number(s) from {first} up to {top} are neither in the "
-                f"database nor in the write-ahead log: acknowledged reports may have been "
-                f"lost before this start; the log is kept from {first} on"
-            )
+        self.gap_top = max(held, default=self.applied)
+        self.gap_runs = missing_runs(self.applied, self.gap_top, held)
+        self.seq_gap = describe_gap(self.gap_runs, self.gap_top)
         stored_max = self.store.max_seq()
         if stored_max > self.wal.found_seq:
             self.wal_reset = (
@@ -157,9 +161,37 @@ class Runtime:
             )
         self.wal.continue_after(stored_max)
 
+    def acknowledge_gap(self, note: str) -> list[tuple[int, int]]:
+        """An operator has seen the gap: its runs are recorded as lost for good (replay
+        and log cuts go past them from the next snapshot on) and /healthz is ok again.
+        Returns the runs recorded (none when there was no gap)."""
+        with self._gap_lock:
+            runs, self.gap_runs = self.gap_runs, []
+            if runs:
+                try:
+                    self.store.record_seq_gaps(runs, self.clock.now(), note)
+                except Exception:
+                    self.gap_runs = runs  # not recorded: still reported
+                    raise
+                self.seq_gap = None
+        return runs
+
     def durability_error(self) -> str | None:
         """What /healthz must say about the log and the stored sequence, if anything."""
         return self.seq_gap or self.wal_reset
+
+    def held_back_error(self) -> str | None:
+        """Why new reports are refused while the database cannot be written: what is
+        acknowledged but unwritten waits in memory, and memory is bounded."""
+        held, cap = self.pipeline.held_back, self.settings.max_held_back_reports
+        if held < cap:
+            return None
+        return (
+            f"the database cannot be written ({self.last_error or 'its last write failed'}); "
+            f"{held} acknowledged reports wait in memory to be written, at most {cap} "
+            f"(OUTAGEWATCH_MAX_HELD_BACK_REPORTS): new reports are refused until they are "
+            f"written; retry later"
+        )
 
     # --- the disk -----------------------------------------------------------------------
     def check_disk(self) -> None:
@@ -230,8 +262,21 @@ class Runtime:
             self.wal.truncate(self.applied)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.settings.tick_interval_s):
-            self.safe_tick()
+        """The writer: a tick every `tick_interval_s`, and between ticks the writes other
+        threads hand over (ingest/write_queue.py), run as soon as they are asked for."""
+        writes = self.store.writes
+        writes.attach()
+        try:
+            due = time.monotonic() + self.settings.tick_interval_s
+            while not self._stop.is_set():
+                writes.wake.wait(max(0.0, due - time.monotonic()))
+                writes.wake.clear()
+                writes.drain()
+                if time.monotonic() >= due and not self._stop.is_set():
+                    self.safe_tick()
+                    due = time.monotonic() + self.settings.tick_interval_s
+        finally:
+            writes.detach()  # what still waits runs now; later writes in their callers
 
     def safe_tick(self) -> None:
         """A tick as the writer thread runs it: a failure (a full disk) is kept for
@@ -262,6 +307,7 @@ class Runtime:
 
     def stop(self) -> None:
         self._stop.set()
+        self.store.writes.wake.set()
         for thread in (self._thread, self._deliverer):
             if thread is not None:
                 thread.join()
@@ -299,18 +345,29 @@ def _check_writable(data: Path) -> None:
         ) from None
 
 
-def import_answers(records: list[list[Any]]) -> dict[str, str]:
-    """Imports replayed from the log (records carrying an idempotency key), with the
-    answer their rows give: a retry of one after the restart counts nothing again."""
+def import_answers(
+    records: list[list[Any]], notes: list[dict[str, Any]], width: float
+) -> dict[str, str]:
+    """Imports replayed from the log (records carrying an idempotency key), with their
+    answers: a retry of one after the restart counts nothing again. An import whose
+    answer was logged (app/imports.py) gets that answer, and its rows in minutes that
+    were closed then are replayed uncounted, as it said (the records are changed in
+    place); one whose answer was never given gets the totals its rows give."""
+    logged = {n["key"]: n for n in notes}
     totals: dict[str, list[int]] = {}
     for r in records:
         if len(r) > 8 and r[8] is not None:
+            closed = logged.get(r[8], {}).get("closed_before")
+            if closed is not None and r[6] and math.floor(r[1] / width) * width < closed:
+                r[6] = False  # too late then: stored uncounted, as the answer said
             t = totals.setdefault(r[8], [0, 0, 0])
             t[0] += 1
             t[1] += r[7]
             t[2] += r[7] if r[6] else 0
     return {
-        k: encode(
+        k: logged[k]["answer"]
+        if k in logged
+        else encode(
             None,
             {"accepted": a, "reports": n, "counted": c, "not_counted": n - c, "replayed": True},
         )

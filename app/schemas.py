@@ -93,6 +93,11 @@ ANNOTATION = {
         "author": {"type": ["string", "null"], "maxLength": 64},
     },
 }
+LOG_GAP_ACK = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {"note": {"type": ["string", "null"], "maxLength": 500}},
+}
 MAINTENANCE = {
     "type": "object",
     "required": ["service", "starts_at", "ends_at"],
@@ -307,6 +312,9 @@ class Health(BaseModel):
     open_incidents: int
     reports_accepted: int
     reports_counted: int
+    held_back_reports: int = Field(
+        description="acknowledged reports whose database write failed, kept to be retried"
+    )
     log_gap: str | None = Field(description="a gap in stored sequence numbers, if any")
     log_reset: str | None = Field(description="the log found shorter than the database at start")
     database: Literal["memory", "file"]
@@ -431,6 +439,18 @@ class MaintenanceMark(BaseModel):
     id: str
     note: str | None = None
     ends_at: str
+
+
+class LogGap(BaseModel):
+    first_seq: int
+    last_seq: int
+    acknowledged_at: str
+    note: str
+
+
+class LogGaps(BaseModel):
+    current: str | None = Field(description="a gap found at start, not yet acknowledged")
+    acknowledged: list[LogGap] = Field(description="gaps acknowledged so far, oldest first")
 
 
 def model(cls: type[BaseModel], description: str = "OK") -> dict[str, Any]:

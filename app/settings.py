@@ -55,6 +55,9 @@ class Settings(BaseSettings):
     import_max_age_s: Seconds = 7 * 86400.0  # how far back an import may reach (a backfill)
     import_max_ahead_s: Seconds = 300.0  # clock skew allowed for import times
     min_free_mb: Rate = 64.0  # below this, stop acknowledging (503) before the disk fills
+    # Reports acknowledged but not yet written to DuckDB (its disk full) are held in
+    # memory and retried; past this many, new reports are refused (503) until written.
+    max_held_back_reports: Positive = 1_000_000
     # Group commit: 0 writes and fsyncs as soon as the committer is free, and the next
     # group gathers meanwhile (measured best, benchmarks/wal_bench.py); > 0 also waits.
     wal_group_ms: Seconds = 0.0

@@ -47,10 +47,13 @@ class WalError(RuntimeError):
 class Entry:
     """Records to log (each the JSON of a record without its leading sequence number and
     without the brackets) and what to do, in sequence order, once they are durable:
-    `apply(first_seq)` returns the entry's result for the request that waits on it."""
+    `apply(first_seq)` returns the entry's result for the request that waits on it.
+    `note`, JSON, is logged after the group's commit line and takes no number: what a
+    caller must find again on replay about records logged earlier (an import's answer)."""
 
     rests: list[bytes]
     apply: Callable[[int], Any]
+    note: bytes | None = None
 
 
 class WriteAheadLog:
@@ -159,7 +162,10 @@ class WriteAheadLog:
             parts.extend(b"[%d,%s]\n" % (s, r) for s, r in zip(itertools.count(seq), entry.rests))
             seq += len(entry.rests)
         last = seq - 1
-        parts.append(b'{"c":%d}\n' % last)
+        if last >= first:
+            parts.append(b'{"c":%d}\n' % last)
+        # A note is one whole line or, torn, no JSON at all: it needs no commit line.
+        parts.extend(b'{"n":%s}\n' % e.note for e in group if e.note is not None)
         error: str | None = None
         try:
             if fd is None:
@@ -249,10 +255,13 @@ class WriteAheadLog:
     def segments(self) -> list[Path]:
         return sorted(self.dir.glob("wal-*.log"))
 
-    def replay(self, after: int, skip: frozenset[int] = frozenset()) -> Iterator[list[Any]]:
-        """Committed records with a sequence above `after` and not in `skip`, oldest first."""
+    def replay(
+        self, after: int, skip: frozenset[int] = frozenset(), notes: list[Any] | None = None
+    ) -> Iterator[list[Any]]:
+        """Committed records with a sequence above `after` and not in `skip`, oldest first;
+        the notes of the segments read go into `notes`, in order."""
         for path in self.segments():
-            for record in _records(path):
+            for record in _records(path, notes):
                 if record[0] > after and record[0] not in skip:
                     yield record
 
@@ -272,8 +281,9 @@ def _last_seq(path: Path) -> int:
     return last
 
 
-def _records(path: Path) -> Iterator[list[Any]]:
-    """Committed records of a segment; torn or uncommitted ones are skipped."""
+def _records(path: Path, notes: list[Any] | None = None) -> Iterator[list[Any]]:
+    """Committed records of a segment; torn or uncommitted ones are skipped. Its notes
+    are added to `notes`."""
     grouped = False  # a header line was seen: records count once their commit line is
     pending: list[list[Any]] = []
     with path.open("rb") as fh:
@@ -288,6 +298,9 @@ def _records(path: Path) -> Iterator[list[Any]]:
             if isinstance(item, dict):
                 if "v" in item:
                     grouped, pending = True, []
+                elif "n" in item:
+                    if notes is not None:
+                        notes.append(item["n"])
                 elif "c" in item and pending and pending[-1][0] == item["c"]:
                     yield from pending
                     pending = []

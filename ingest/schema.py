@@ -116,4 +116,12 @@ MIGRATIONS = (
         note VARCHAR NOT NULL,
         created_at DOUBLE NOT NULL
     )""",
+    # Runs of write-ahead-log sequence numbers lost for good, as an operator
+    # acknowledged them (app/log_gaps.py): replay and log cuts go past them
+    """CREATE TABLE IF NOT EXISTS seq_gaps (
+        first_seq BIGINT NOT NULL,
+        last_seq BIGINT NOT NULL,
+        acknowledged_at DOUBLE NOT NULL,
+        note VARCHAR NOT NULL
+    )""",
 )

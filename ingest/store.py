@@ -1,8 +1,9 @@
 """DuckDB storage: raw reports, bucket counts, incidents, snapshots.
 
-One writer owns the database: every write goes through the pipeline's single
-writer thread, as whole batches registered from Arrow (never row by row). Reads
-use their own cursors, so HTTP handlers never wait on the writer's Python lock.
+One writer owns the database: every write runs on the server's writer thread, as
+whole batches registered from Arrow (never row by row); a write another thread asks
+for (an admin request, the webhook deliverer) is handed to it (ingest/write_queue.py)
+and awaited. Reads use their own cursors, so HTTP handlers never wait on the writer.
 Times are stored as naive UTC TIMESTAMPs.
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ import orjson
 import polars as pl
 
 from outagewatch.ingest.schema import MIGRATIONS, SCHEMA
+from outagewatch.ingest.write_queue import WriteQueue
 
 REPORT_COLUMNS = {
     "ts": pl.Float64,
@@ -32,6 +34,14 @@ REPORT_COLUMNS = {
     "counted": pl.Boolean,
     "seq": pl.Int64,  # the write-ahead log's sequence (null without a log)
 }
+
+
+# Sequences above ? held: stored with a report, or in a gap an operator acknowledged.
+_HELD = (
+    "SELECT seq FROM reports WHERE seq > ? UNION SELECT seq FROM ("
+    "  SELECT unnest(range(first_seq, last_seq + 1)) AS seq FROM seq_gaps WHERE last_seq > ?"
+    ") WHERE seq > ?"
+)
 
 
 class StoreError(RuntimeError):
@@ -67,6 +77,10 @@ class Store:
         # One writer at a time, and a transaction holds it to the end: its writes, and
         # no other thread's, commit together (reentrant: writes inside it take it again).
         self._write_lock = threading.RLock()
+        self._txn_owner: int | None = None  # the thread inside transaction()
+        # Other threads' writes are run by the writer thread once one attaches
+        # (app/runtime.py): one writer in fact, not only one at a time.
+        self.writes = WriteQueue()
 
     def close(self) -> None:
         with self._write_lock:
@@ -77,13 +91,17 @@ class Store:
         """All writes inside commit together or not at all (a worker's batch + offset);
         other threads' writes wait for it to end."""
         with self._write_lock:
+            self._txn_owner = threading.get_ident()
             self._con.begin()
             try:
                 yield
             except BaseException:
                 self._con.rollback()
                 raise
-            self._con.commit()
+            else:
+                self._con.commit()
+            finally:
+                self._txn_owner = None
 
     @contextmanager
     def _reader(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -93,16 +111,32 @@ class Store:
         finally:
             cur.close()
 
-    # --- writes (serialised by one lock: the database has one writer at a time) -------
+    # --- writes (on the writer thread when one runs, always under one lock) -------------
+    def _writing(self, write: Callable[[], None]) -> None:
+        """`write()` under the lock, on the writer thread when one is attached (inline
+        inside this thread's own transaction, which holds the lock already)."""
+
+        def locked() -> None:
+            with self._write_lock:
+                write()
+
+        if self._txn_owner == threading.get_ident():
+            locked()
+        else:
+            self.writes.run(locked)
+
     def _append(self, table: str, df: pl.DataFrame, verb: str = "INSERT") -> None:
         if df.is_empty():
             return
-        with self._write_lock:
+
+        def append() -> None:
             self._con.register("_batch", df.to_arrow())
             try:
                 self._con.execute(f"{verb} INTO {table} SELECT * FROM _batch")
             finally:
                 self._con.unregister("_batch")
+
+        self._writing(append)
 
     def append(self, table: str, df: pl.DataFrame, *, replace: bool = False) -> None:
         """A batch into a table the app owns (events, webhooks): Arrow, never row by row."""
@@ -113,7 +147,8 @@ class Store:
         if df.is_empty():
             return
         sets = ", ".join(f"{c} = _upd.{c}" for c in df.columns if c != key)
-        with self._write_lock:
+
+        def update() -> None:
             self._con.register("_upd", df.to_arrow())
             try:
                 self._con.execute(
@@ -122,10 +157,15 @@ class Store:
             finally:
                 self._con.unregister("_upd")
 
+        self._writing(update)
+
     def write(self, sql: str, params: list[Any] | None = None) -> None:
         """One statement that changes many rows at once (DDL, set-based updates)."""
-        with self._write_lock:
+
+        def execute() -> None:
             self._con.execute(sql, params or [])
+
+        self._writing(execute)
 
     def query(self, sql: str, params: list[Any] | None = None) -> list[tuple[Any, ...]]:
         with self._reader() as cur:
@@ -154,27 +194,52 @@ class Store:
         return int(row[0]) if row else 0
 
     def contiguous_seq(self, after: int = 0) -> int:
-        """The highest sequence n such that every sequence from 1 to n is stored, given
-        that every one up to `after` is: where replay starts and the log may be cut.
-        A gap stops it, however far beyond it later reports reach."""
+        """The highest sequence n such that every sequence from 1 to n is stored (or in
+        an acknowledged gap), given that every one up to `after` is: where replay starts
+        and the log may be cut. A gap stops it, however far beyond it later reports reach."""
         with self._reader() as cur:
             row = cur.execute(
-                "SELECT coalesce(min(seq), ?) FROM ("
-                "  SELECT seq, lead(seq) OVER (ORDER BY seq) AS nxt"
-                "  FROM (SELECT DISTINCT seq FROM reports WHERE seq >= ?)"
-                ") WHERE nxt IS NULL OR nxt > seq + 1",
-                [after, after],
+                f"WITH held AS ({_HELD}) SELECT min(seq), min(seq) FILTER (WHERE nxt IS NULL"
+                "  OR nxt > seq + 1) FROM (SELECT seq, lead(seq) OVER (ORDER BY seq) AS nxt"
+                "  FROM held)",
+                [after, after, after],
             ).fetchone()
-            first = cur.execute("SELECT min(seq) FROM reports WHERE seq > ?", [after]).fetchone()
-        if first is None or first[0] is None or int(first[0]) != after + 1:
-            return after  # nothing stored right after it
-        return int(row[0]) if row else after
+        if row is None or row[0] is None or int(row[0]) != after + 1:
+            return after  # nothing held right after it
+        return int(row[1])
 
     def seqs_above(self, seq: int) -> frozenset[int]:
-        """Stored sequences above `seq` (beyond a gap: few)."""
+        """Held sequences above `seq`, stored or in an acknowledged gap (beyond a gap: few)."""
         with self._reader() as cur:
-            rows = cur.execute("SELECT DISTINCT seq FROM reports WHERE seq > ?", [seq]).fetchall()
+            rows = cur.execute(_HELD, [seq, seq, seq]).fetchall()
         return frozenset(int(r[0]) for r in rows)
+
+    def record_seq_gaps(self, runs: list[tuple[int, int]], at: float, note: str) -> None:
+        """Runs of sequence numbers lost for good, as an operator acknowledged them."""
+        df = pl.DataFrame(
+            {
+                "first_seq": [a for a, _ in runs],
+                "last_seq": [b for _, b in runs],
+                "acknowledged_at": [at] * len(runs),
+                "note": [note] * len(runs),
+            },
+            schema={
+                "first_seq": pl.Int64,
+                "last_seq": pl.Int64,
+                "acknowledged_at": pl.Float64,
+                "note": pl.String,
+            },
+        )
+        self._append("seq_gaps", df)
+
+    def seq_gaps(self) -> list[tuple[int, int, float, str]]:
+        """Acknowledged gaps, oldest first: the history of what was lost."""
+        with self._reader() as cur:
+            rows = cur.execute(
+                "SELECT first_seq, last_seq, acknowledged_at, note FROM seq_gaps "
+                "ORDER BY acknowledged_at, first_seq"
+            ).fetchall()
+        return [(int(a), int(b), float(t), str(n)) for a, b, t, n in rows]
 
     def save_import_keys(self, keys: list[tuple[str, str]]) -> None:
         """Imports' idempotency keys with the answers they were given."""

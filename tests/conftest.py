@@ -37,7 +37,7 @@ def settings(data: Path | None = None, **changes: Any) -> Settings:
         "new_regions_per_hour": 100_000,
         "api_keys": (API_KEY,),
     }
-    return Settings(data=data, tick_interval_s=0, **{**base, **changes})
+    return Settings(data=data, **{**base, "tick_interval_s": 0, **changes})
 
 
 @contextmanager

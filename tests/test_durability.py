@@ -303,6 +303,42 @@ def test_a_gap_is_reported_and_never_skipped(clock: ManualClock, tmp_path: Path)
         assert seq == 11  # numbering went on after the database's highest
 
 
+def test_a_gap_clears_once_an_operator_acknowledges_it(clock: ManualClock, tmp_path: Path) -> None:
+    with running(clock, tmp_path) as (app, client):
+        for i in range(10):
+            assert post(client, f"r{i}") == 202
+        tick_to(app, clock, T0 + 30)
+    con = duckdb.connect(str(tmp_path / "outagewatch.duckdb"))
+    con.execute("DELETE FROM reports WHERE seq IN (4, 5, 8)")
+    con.close()
+    shutil.rmtree(tmp_path / "wal")
+    keyed = {"authorization": f"Bearer {API_KEY}"}
+    with running(clock, tmp_path) as (app, client):
+        assert client.get("/healthz").status_code == 503
+        assert client.post("/v1/log-gaps").status_code == 401  # an operator's word only
+        long = client.post("/v1/log-gaps", json={"note": "x" * 501}, headers=keyed)
+        assert long.status_code == 422 and long.json()["error"]["field"] == "note"
+        assert client.get("/healthz").status_code == 503  # a refused call changes nothing
+        ack = client.post("/v1/log-gaps", json={"note": "old backup restored"}, headers=keyed)
+        assert ack.status_code == 200 and ack.json()["current"] is None
+        got = [(g["first_seq"], g["last_seq"], g["note"]) for g in ack.json()["acknowledged"]]
+        assert got == [(4, 5, "old backup restored"), (8, 8, "old backup restored")]
+        health = client.get("/healthz").json()
+        assert health["log_gap"] is None  # still degraded: the log was removed, until a restart
+        assert health["error"] == health["log_reset"]
+        again = client.post("/v1/log-gaps", headers=keyed)
+        assert again.status_code == 409 and again.json()["error"]["code"] == "no_log_gap"
+        assert post(client, "after") == 202
+        tick_to(app, clock, T0 + 100)
+        app.runtime.snapshot()
+        assert app.runtime.applied == 11  # replay and log cuts go past the recorded gap
+    with running(clock, tmp_path) as (app, client):  # not reported again, kept as history
+        assert client.get("/healthz").status_code == 200
+        history = client.get("/v1/log-gaps", headers=keyed).json()
+        assert history["current"] is None and len(history["acknowledged"]) == 2
+        assert app.runtime.applied == 11
+
+
 def test_a_failed_database_write_keeps_the_batch(clock: ManualClock, tmp_path: Path) -> None:
     """The database's own disk fills while the log's does not: every tick fails and
     /healthz says so, intake keeps acknowledging (the log holds the reports), and once
@@ -345,6 +381,50 @@ def test_a_failed_database_write_keeps_the_batch(clock: ManualClock, tmp_path: P
         seqs = rt.store.query("SELECT count(*), count(DISTINCT seq), max(seq) FROM reports")
         assert seqs == [(20_010, 20_010, 20_010)]
         assert client.get("/v1/services/aws").json()["reports_24h"] == 20_010
+
+
+def test_held_back_reports_are_bounded_while_the_database_disk_is_full(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    """The database's disk stays full: what was acknowledged waits in memory, up to
+    `max_held_back_reports`; past it new reports are refused (503, not stored) and
+    /healthz says why; once space is back the held rows go in first, then intake resumes."""
+    with (
+        tmpfs(tmp_path / "db", "20m") as db,
+        tmpfs(db / "wal", "20m"),
+        running(clock, db, min_free_mb=0, max_held_back_reports=1000) as (app, client),
+    ):
+        rt = app.runtime
+        assert post(client, "a0") == 202
+        tick_to(app, clock, T0 + 5)
+        st = os.statvfs(db)
+        (db / "filler").write_bytes(b"\0" * (st.f_bavail * st.f_frsize))
+        rows = [{"service": "aws", "ts": T0 + 6, "reporter": f"big{i}"} for i in range(5000)]
+        assert client.post("/v1/import", content=ndjson(rows), headers=KEYED).status_code == 200
+        assert post(client, "a1") == 202  # below the cap until the write is seen to fail
+        clock.set(T0 + 7)
+        rt.safe_tick()
+        health = client.get("/healthz")
+        assert health.status_code == 503
+        assert health.json()["held_back_reports"] == 5001
+        assert "new reports are refused" in health.json()["error"]
+        refused = client.post("/v1/reports", json={"service": "aws", "reporter": "late0"})
+        assert refused.status_code == 503 and refused.headers["retry-after"] == "30"
+        assert "5001 acknowledged reports wait in memory" in refused.json()["error"]["message"]
+        more = ndjson([{"service": "aws", "ts": T0 + 6, "count": 3}])
+        assert client.post("/v1/import", content=more, headers=KEYED).status_code == 503
+        clock.set(T0 + 20)
+        rt.safe_tick()  # still full: held, nothing grows, nothing lost
+        assert rt.pipeline.held_back == 5001 and post(client, "late1") == 503
+        (db / "filler").unlink()
+        rt.safe_tick()  # the held rows are written, in sequence order
+        health = client.get("/healthz").json()
+        assert health["status"] == "ok" and health["held_back_reports"] == 0
+        assert post(client, "after") == 202
+        tick_to(app, clock, T0 + 100)
+        seqs = rt.store.query("SELECT count(*), count(DISTINCT seq), max(seq) FROM reports")
+        assert seqs == [(5003, 5003, 5003)]  # the 503s took no number and were not stored
+        assert client.get("/v1/services/aws").json()["reports_24h"] == 5003
 
 
 # --- in-process: imports ----------------------------------------------------------------
@@ -412,6 +492,42 @@ def test_an_import_into_closed_minutes_says_what_was_not_counted(
         assert client.get("/v1/services/aws").json()["reports_24h"] == 4  # 1 live + 3
         late = app.runtime.store.query("SELECT count(*) FROM reports WHERE NOT counted")
         assert late == [(9,)]  # stored, as the answer said, not counted
+
+
+@pytest.mark.slow
+def test_an_import_replayed_after_kill_9_answers_as_it_first_did(tmp_path: Path) -> None:
+    """kill -9 after an import is logged and answered but before the writer's next tick
+    stores it: after the restart its rows come back from the log, and a retry with the
+    key gets the first answer whole (not totals), its late rows still uncounted."""
+    data, port = tmp_path / "data", free_port()
+    # Ticks 5 s apart: the import is answered and the process killed between two.
+    env = {"OUTAGEWATCH_API_KEYS": API_KEY, "OUTAGEWATCH_TICK_INTERVAL_S": "5"}
+    proc = start(data, port, **env)
+    base = f"http://127.0.0.1:{port}"
+    live = httpx.post(f"{base}/v1/reports", json={"service": "aws", "reporter": "live"})
+    assert live.status_code == 202
+    assert wait_for(lambda: httpx.get(f"{base}/healthz").json()["series"] > 0)  # a tick
+    now = time.time()
+    rows = [{"service": "aws", "ts": now - 600, "reporter": f"old{i}"} for i in range(8)]
+    rows += [{"service": "aws", "ts": now + 2, "reporter": f"new{i}"} for i in range(3)]
+    rows += [{"service": "aws", "ts": now + 3, "reporter": "new0"}]  # a duplicate
+    headers = {**KEYED, "idempotency-key": "crash-1"}
+    first = httpx.post(f"{base}/v1/import", content=ndjson(rows), headers=headers)
+    kill(proc)
+    assert first.status_code == 200
+    answer = first.json()
+    assert answer["too_late"] == 8 and answer["duplicates"] == 1 and answer["counted"] == 3
+    assert "closed_before" in answer and "message" in answer
+    proc = start(data, port, **env)
+    assert httpx.get(f"{base}/healthz").json()["reports_accepted"] == 12  # from the log
+    again = httpx.post(f"{base}/v1/import", content=ndjson(rows), headers=headers)
+    assert again.status_code == 200 and again.json() == answer
+    other = httpx.post(f"{base}/v1/import", content=ndjson(rows[:2]), headers=headers)
+    assert other.status_code == 422  # the logged answer keeps the body's digest
+    stop(proc)
+    _, seqs, counted = stored(data)
+    assert seqs == (13, 13, 13)  # the live report and the import, each once
+    assert counted == 4  # as the answer said: 1 live + 3, the 8 late ones not counted
 
 
 # --- a database that cannot be read ------------------------------------------------------

@@ -77,6 +77,7 @@ class Pipeline(ReportBuffer, Snapshots):
         self._buf: list[Buffered] = []
         self._pending_raw: list[pl.DataFrame] = []
         self._retry: pl.DataFrame | None = None  # reports whose write failed, retried first
+        self.held_back = 0  # rows of `_retry`: intake refuses past a cap (app/runtime.py)
         self._frontier: float | None = None  # buckets before it are (being) closed
         self._keys: list[tuple[str, str]] = []  # import idempotency keys and answers
         self._retry_keys: list[tuple[str, str]] = []
@@ -99,7 +100,9 @@ class Pipeline(ReportBuffer, Snapshots):
                 except Exception:
                     with self._lock:  # kept, in order, for the next advance to retry
                         self._retry, self._retry_keys = raw, keys
+                    self.held_back = 0 if raw is None else len(raw)
                     raise
+                self.held_back = 0
             if raw is not None:
                 counted = raw.with_columns(pl.col("weight") * pl.col("counted"))
                 self.agg.add(counted)  # too-late reports are stored, just not counted
