@@ -65,6 +65,15 @@ def free_port() -> int:
 
 @contextmanager
 def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    with served(cmd, port, env) as (base, _):
+        yield base
+
+
+@contextmanager
+def served(
+    cmd: list[str], port: int, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The server started and answering: its base URL and its process."""
     proc = subprocess.Popen(
         pin(0) + cmd, env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -80,7 +89,7 @@ def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iter
                 raise RuntimeError(f"server did not start: {proc.stderr.read()!r}") from None
             time.sleep(0.1)
     try:
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
