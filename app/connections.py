@@ -78,7 +78,11 @@ def guarded_protocol(settings: Settings) -> type[asyncio.Protocol]:
     )
 
     class GuardedHttp(HttpToolsProtocol):
+        # One timer per connection, re-armed only when it fires: arming a fresh timer
+        # for every request on a kept-alive connection cost more than the check.
         _timer: asyncio.TimerHandle | None = None
+        _deadline = 0.0  # when the request line and headers awaited now are late
+        _waiting = False  # awaiting a request line and headers
         _address: str | None = None
 
         def connection_made(self, transport: Any) -> None:
@@ -102,7 +106,10 @@ def guarded_protocol(settings: Settings) -> type[asyncio.Protocol]:
             self.transport.close()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+            self._waiting = False
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
             if self._address is not None:
                 left = open_by_address.get(self._address, 1) - 1
                 if left > 0:
@@ -113,7 +120,7 @@ def guarded_protocol(settings: Settings) -> type[asyncio.Protocol]:
             super().connection_lost(exc)
 
         def on_headers_complete(self) -> None:
-            self._disarm()
+            self._waiting = False
             super().on_headers_complete()
 
         def on_response_complete(self) -> None:
@@ -122,17 +129,17 @@ def guarded_protocol(settings: Settings) -> type[asyncio.Protocol]:
                 self._arm()  # the next request on this connection has the same deadline
 
         def _arm(self) -> None:
-            self._disarm()
-            self._timer = self.loop.call_later(header_timeout, self._too_late)
+            self._deadline = self.loop.time() + header_timeout
+            self._waiting = True
+            if self._timer is None:
+                self._timer = self.loop.call_at(self._deadline, self._check)
 
-        def _disarm(self) -> None:
-            if self._timer is not None:
-                self._timer.cancel()
-                self._timer = None
-
-        def _too_late(self) -> None:
+        def _check(self) -> None:
             self._timer = None
-            if self.transport.is_closing():
+            if not self._waiting or self.transport.is_closing():
+                return
+            if self._deadline > self.loop.time():  # armed again since: wait for that
+                self._timer = self.loop.call_at(self._deadline, self._check)
                 return
             if self.cycle is not None and not self.cycle.response_complete:
                 return  # a request under way: its body has BodyGuard's deadline
@@ -230,11 +237,13 @@ class BodyGuard:
             nonlocal seen, done
             if done:
                 return await receive()
-            left = deadline - loop.time()
             try:
-                if left <= 0:
+                if deadline <= loop.time():
                     raise TimeoutError
-                message = await asyncio.wait_for(receive(), left)
+                # A timeout scope, not wait_for: no task per body read (a report's
+                # body is usually there already and `receive` returns at once).
+                async with asyncio.timeout_at(deadline):
+                    message = await receive()
             except TimeoutError:
                 done = True
                 self.on_trip("body_timeout", route=path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from outagewatch.app.intake import Intake, error
+from outagewatch.app.intake import ACCEPTED, Intake, error
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -71,7 +71,11 @@ class FastIntake:
         address = client[0] if client else ""
         out = self.intake.handle(body, content_type, address, user_agent.decode("latin-1"))
         out = await self.intake.durable(out)
-        await respond(send, out.status, out.body, CORS + out.headers)
+        fixed = ACCEPTED_HEADERS.get(out.body) if out.status == 202 else None
+        if fixed is not None:
+            await answer(send, 202, out.body, fixed)
+        else:
+            await respond(send, out.status, out.body, CORS + out.headers)
 
 
 def nosniff(send: Send) -> Send:
@@ -100,11 +104,23 @@ class NoSniff:
 
 
 async def respond(send: Send, status: int, body: bytes, extra: list[tuple[bytes, bytes]]) -> None:
-    headers = [
+    await answer(send, status, body, json_headers(body, extra))
+
+
+def json_headers(body: bytes, extra: list[tuple[bytes, bytes]]) -> list[tuple[bytes, bytes]]:
+    return [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(body)).encode()),
         NOSNIFF,
         *extra,
     ]
+
+
+async def answer(send: Send, status: int, body: bytes, headers: list[tuple[bytes, bytes]]) -> None:
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+# The two 202 answers are fixed, so are their headers: built once, not per report (the
+# server copies a header list before it writes it).
+ACCEPTED_HEADERS = {body: json_headers(body, CORS) for body in ACCEPTED.values()}

@@ -13,6 +13,7 @@ report, and a report is only counted once it is durable: a 503 is never counted.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,11 +23,10 @@ from typing import TYPE_CHECKING, Protocol
 import orjson
 
 from outagewatch.app.catalog import ServiceCatalog, with_service_id
-from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.errors import body_bytes
 from outagewatch.app.privacy import ReporterSalts
 from outagewatch.app.settings import Settings
-from outagewatch.app.wal import Entry, WalError
+from outagewatch.app.wal import Entry, WalError, WriteAheadLog
 from outagewatch.ingest.clock import Clock
 from outagewatch.ingest.limits import PrefixCap, TokenBuckets, network_prefix
 from outagewatch.ingest.report import ReportError, parse_report
@@ -203,13 +203,19 @@ class Intake:
 
 class LogSink:
     """The embedded server's sink: the write-ahead log, then the pipeline's buffer (the
-    log applies a report, in sequence order, once it is on disk)."""
+    log applies a report, in sequence order, once it is on disk).
+
+    Reports accepted in one turn of the event loop go to the log together: one entry,
+    one hand-over to the committer and, once durable, one call that buffers them all,
+    instead of one of each per report. Each request still waits until its own report
+    is on disk and buffered."""
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.pipeline = runtime.pipeline
         self.decide = runtime.pipeline.decide
         self.forget = runtime.pipeline.forget
+        self._turns: dict[asyncio.AbstractEventLoop, _Turn] = {}
 
     def refusal(self) -> Outcome | None:
         rt = self.runtime
@@ -226,12 +232,42 @@ class LogSink:
         if wal is None:  # in memory: nothing to wait for
             self.pipeline.buffer(*row)
             return
+        loop = asyncio.get_running_loop()
+        turn = self._turns.get(loop)
+        if turn is None:  # the first report of this turn: log them all at its end
+            turn = self._turns[loop] = _Turn()
+            loop.call_soon(self._log, loop, wal)
+        turn.rows.append(row)
+        waiter: asyncio.Future[None] = loop.create_future()
+        turn.waiters.append(waiter)
         try:
-            await wal.write(
-                [Entry([orjson.dumps(row)[1:-1]], partial(_buffer, self.pipeline, row))]
-            )
+            await waiter  # its own future: a client that hangs up cancels only its wait
         except WalError as exc:
             raise Unavailable(f"reports cannot be stored right now: {exc}") from None
+
+    def _log(self, loop: asyncio.AbstractEventLoop, wal: WriteAheadLog) -> None:
+        turn = self._turns.pop(loop)
+        rests = [orjson.dumps(row)[1:-1] for row in turn.rows]
+        group, _ = wal.enqueue([Entry(rests, partial(self.pipeline.buffer_many, turn.rows))])
+        group.add_done_callback(lambda done: _settle(turn.waiters, done.exception()))
+
+
+@dataclass
+class _Turn:
+    """Reports accepted in one turn of the event loop, and their requests' futures."""
+
+    rows: list[Row] = field(default_factory=list)
+    waiters: list[asyncio.Future[None]] = field(default_factory=list)
+
+
+def _settle(waiters: list[asyncio.Future[None]], exc: BaseException | None) -> None:
+    for waiter in waiters:
+        if waiter.done():  # its client hung up; the report was kept all the same
+            continue
+        if exc is None:
+            waiter.set_result(None)
+        else:
+            waiter.set_exception(exc)
 
 
 def embedded_intake(runtime: Runtime) -> Intake:
@@ -240,11 +276,6 @@ def embedded_intake(runtime: Runtime) -> Intake:
     return Intake(
         rt.settings, rt.clock, rt.catalog, rt.salts, LogSink(rt), rt.limit_tripped, rt.memory_key
     )
-
-
-def _buffer(pipeline: Pipeline, row: Row, seq: int) -> None:
-    ts, service, region, problem, reporter, counted = row
-    pipeline.buffer(ts, service, region, problem, reporter, counted, seq)
 
 
 def _accepted(

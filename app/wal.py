@@ -93,13 +93,16 @@ class WriteAheadLog:
     # --- appending (any thread; the event loop for live reports) -----------------------
     async def write(self, entries: list[Entry]) -> list[Any]:
         """Log entries; once durable and applied, their results (WalError if not)."""
-        fut, offset = self._enqueue(entries)
+        fut, offset = self.enqueue(entries)
         # Shielded: a client that hangs up cancels its own wait, not the whole group's;
         # the entries are applied either way once they are durable.
         results = await asyncio.shield(fut)
         return results[offset : offset + len(entries)]
 
-    def _enqueue(self, entries: list[Entry]) -> tuple[asyncio.Future[list[Any]], int]:
+    def enqueue(self, entries: list[Entry]) -> tuple[asyncio.Future[list[Any]], int]:
+        """Add entries to the next group: the group's future on this event loop (its
+        results, or WalError) and where these entries' results start in it. Whoever
+        awaits the future must not cancel it: other requests share it."""
         loop = asyncio.get_running_loop()
         with self._lock:
             if self.error is not None and not self._reopen():
@@ -111,7 +114,11 @@ class WriteAheadLog:
             fut = self._waiters.get(loop)
             if fut is None:
                 fut = self._waiters[loop] = loop.create_future()
-        self._wake.set()
+        # Set only when clear: setting takes the event's lock and wakes its waiters on
+        # every report. Safe: the committer clears it before it takes the group, so a
+        # set event means our entries are in the group it has yet to take.
+        if not self._wake.is_set():
+            self._wake.set()
         return fut, offset
 
     def usable(self) -> bool:

@@ -91,6 +91,29 @@ def test_slow_headers_are_cut_off_with_408(clock: ManualClock) -> None:
             sock.close()
 
 
+def test_the_header_deadline_runs_from_the_last_answer(clock: ManualClock) -> None:
+    """A connection's deadline timer is re-armed lazily: an answer moves the deadline,
+    and the timer set for the first request must wait for the moved one."""
+    timeout = 1.0
+    with server(clock, header_timeout_s=timeout) as addr, connect(addr) as sock:
+        started = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_answer(sock)[0] == 200
+        # Quiet for most of the deadline: nothing may arrive, no 408 yet.
+        assert select.select([sock], [], [], 0.6 * timeout)[0] == []
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+        assert read_answer(sock)[0] == 200
+        answered = time.monotonic()
+        sock.sendall(b"GET /healthz HTTP/1.1\r\n")  # never finished
+        status, _, body = read_answer(sock)
+        late = time.monotonic()
+        assert status == 408 and error_code(body) == "header_timeout"
+        # Cut off a deadline after the second answer, not after the first request.
+        assert late - answered >= 0.9 * timeout
+        assert late - started >= 1.5 * timeout
+        assert closed(sock)
+
+
 @pytest.mark.parametrize("path", ["/v1/reports", "/s/aws/report", "/v1/webhooks"])
 def test_a_slow_body_is_cut_off_with_408(clock: ManualClock, path: str) -> None:
     with server(clock, body_timeout_s=0.5) as addr, connect(addr) as sock:

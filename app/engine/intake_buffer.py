@@ -6,6 +6,7 @@ A part of `Pipeline` (app/engine/pipeline.py), which holds the state it uses.
 
 from __future__ import annotations
 
+import itertools
 import math
 import threading
 from collections.abc import Callable
@@ -18,6 +19,8 @@ from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.store import REPORT_COLUMNS
 
 Buffered = tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
+# A live report with dedup's verdict: (ts, service, region, problem, reporter, counted).
+Decided = tuple[float, str, str | None, str | None, str, bool]
 
 
 class ReportBuffer:
@@ -78,10 +81,21 @@ class ReportBuffer:
         seq: int | None = None,
     ) -> None:
         """A decided report joins the next write and is counted (after it is durable)."""
+        self.buffer_many([(ts, service, region, problem, reporter, counted)], seq)
+
+    def buffer_many(self, rows: list[Decided], first_seq: int | None = None) -> None:
+        """Decided reports join the next write, under one lock, numbered from `first_seq`
+        (the log's sequence of the first; None for reports kept in memory only)."""
+        seqs = itertools.count(first_seq) if first_seq is not None else itertools.repeat(None)
         with self._lock:
-            self._buf.append((ts, service, region, problem, reporter, 1, counted, seq))
-            self.reports_accepted += 1
-            self.reports_counted += counted
+            self._buf.extend(
+                (ts, service, region, problem, reporter, 1, counted, seq)
+                for (ts, service, region, problem, reporter, counted), seq in zip(
+                    rows, seqs, strict=False
+                )
+            )
+            self.reports_accepted += len(rows)
+            self.reports_counted += sum(row[5] for row in rows)
 
     def ingest(self, df: pl.DataFrame) -> IngestResult:
         """A validated batch: ts (epoch s), service, region, problem, reporter, count.

@@ -30,6 +30,29 @@ BIN = Path(sys.executable).parent
 OUT = ROOT / "benchmarks" / "out"
 
 
+# wrk is one client: lift the per-network limit (still checked on every request), and
+# accept its made-up services (the catalog and the new-service cap still run).
+REAL_ENV = {
+    "OUTAGEWATCH_API_KEYS": "bench",
+    "OUTAGEWATCH_RATE_ADDRESS_PER_S": "1e9",
+    "OUTAGEWATCH_RATE_ADDRESS_BURST": "1e9",
+    "OUTAGEWATCH_ACCEPT_UNKNOWN_SERVICES": "1",
+    "OUTAGEWATCH_NEW_SERVICES_PER_HOUR": "1000000",
+    "OUTAGEWATCH_NEW_REGIONS_PER_HOUR": "1000000",
+}
+
+
+def bare_server(port: int) -> list[str]:
+    """The ceiling: benchmarks/http/bare_asgi.py under the same uvicorn."""
+    return [str(BIN / "python"), "-m", "uvicorn", "benchmarks.http.bare_asgi:app",
+            "--no-access-log", "--log-level", "warning", "--port", str(port)]  # fmt: skip
+
+
+def real_server(port: int, data: str) -> list[str]:
+    """The real server with its defaults (log with fsync, dedup, limits, catalog)."""
+    return [str(BIN / "outagewatch"), "serve", "--port", str(port), "--data", data]
+
+
 def pin(core: int) -> list[str]:
     return ["taskset", "-c", str(core)] if shutil.which("taskset") else []
 
@@ -42,6 +65,15 @@ def free_port() -> int:
 
 @contextmanager
 def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iterator[str]:
+    with served(cmd, port, env) as (base, _):
+        yield base
+
+
+@contextmanager
+def served(
+    cmd: list[str], port: int, env: dict[str, str] | None = None
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """The server started and answering: its base URL and its process."""
     proc = subprocess.Popen(
         pin(0) + cmd, env={**os.environ, **(env or {})},
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
@@ -57,7 +89,7 @@ def server(cmd: list[str], port: int, env: dict[str, str] | None = None) -> Iter
                 raise RuntimeError(f"server did not start: {proc.stderr.read()!r}") from None
             time.sleep(0.1)
     try:
-        yield base
+        yield base, proc
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -136,25 +168,12 @@ def main() -> None:
         sys.exit("wrk is missing: run scripts/install-bench-tools.sh")
     d, c = args.duration, args.connections
     results: dict[str, Any] = {"pinned": bool(pin(0)), "duration_s": d, "connections": c}
-    uvicorn = [str(BIN / "python"), "-m", "uvicorn", "benchmarks.http.bare_asgi:app",
-               "--no-access-log", "--log-level", "warning"]  # fmt: skip
     port = free_port()
-    with server([*uvicorn, "--port", str(port)], port) as base:
+    with server(bare_server(port), port) as base:
         results["bare_post"] = wrk(base, "post_report.lua", d, c)
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
-        cmd = [str(BIN / "outagewatch"), "serve", "--port", str(port), "--data", tmp]
-        # wrk is one client: lift the per-network limit (still checked on every request),
-        # and accept its made-up services (the catalog and the new-service cap still run).
-        env = {
-            "OUTAGEWATCH_API_KEYS": "bench",
-            "OUTAGEWATCH_RATE_ADDRESS_PER_S": "1e9",
-            "OUTAGEWATCH_RATE_ADDRESS_BURST": "1e9",
-            "OUTAGEWATCH_ACCEPT_UNKNOWN_SERVICES": "1",
-            "OUTAGEWATCH_NEW_SERVICES_PER_HOUR": "1000000",
-            "OUTAGEWATCH_NEW_REGIONS_PER_HOUR": "1000000",
-        }
-        with server(cmd, port, env) as base:
+        with server(real_server(port, tmp), port, REAL_ENV) as base:
             real = results["real_post"] = wrk(base, "post_report.lua", d, c)
             # Tails are measured over whole minutes, so a bucket close (:10) and a
             # snapshot (:00) always fall inside the window.
