@@ -34,8 +34,8 @@ JSON_FEED = "application/feed+json"
 RegionQuery = Annotated[
     str | None,
     Query(
-        description="a country code (ISO 3166-1 alpha-2), such as DE",
-        json_schema_extra={"enum": sorted(REGIONS)},
+        description="a country code (ISO 3166-1 alpha-2), such as DE; empty: every region",
+        json_schema_extra={"enum": ["", *sorted(REGIONS)]},
     ),
 ]
 

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from outagewatch.app import schemas
 from outagewatch.app.outage_groups import group_incidents, page_of
-from outagewatch.app.outage_query import OutageQuery, parse_outage_query, select
+from outagewatch.app.outage_params import OutageParams
+from outagewatch.app.outage_query import OutageQuery, select
 from outagewatch.app.responses import Rendered
 
 if TYPE_CHECKING:  # a NATS intake node imports answer() and has no runtime
@@ -80,17 +81,8 @@ def router(rt: Runtime) -> APIRouter:
     )
     def grouped(
         request: Request,
-        service: str | None = None,
-        region: Annotated[
-            str | None, Query(description="country code, or 'all'", pattern="^([A-Za-z]{2}|all)?$")
-        ] = None,
-        level: Annotated[str | None, Query(pattern="^(possible|outage)?$")] = None,
-        state: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
-        since: Annotated[str | None, Query(description="ISO-8601 or epoch seconds")] = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        q: OutageParams,
     ) -> Response:
-        q = parse_outage_query(service, region, level, state, since, cursor, limit)
 
         def render() -> dict[str, Any]:
             return answer(q, matching(rt.store, q))

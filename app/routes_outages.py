@@ -3,14 +3,14 @@ Reads come from DuckDB and the view the writer publishes after each tick."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from outagewatch.app import schemas
 from outagewatch.app.errors import ApiError
-from outagewatch.app.outage_query import parse_outage_query
+from outagewatch.app.outage_params import OutageParams
 from outagewatch.app.responses import Rendered
 from outagewatch.app.runtime import Runtime
 
@@ -27,17 +27,8 @@ def router(rt: Runtime) -> APIRouter:
     )
     def outages(
         request: Request,
-        service: str | None = None,
-        region: Annotated[
-            str | None, Query(description="country code, or 'all'", pattern="^([A-Za-z]{2}|all)?$")
-        ] = None,
-        level: Annotated[str | None, Query(pattern="^(possible|outage)?$")] = None,
-        state: Annotated[str, Query(pattern="^(open|resolved|all)$")] = "open",
-        since: Annotated[str | None, Query(description="ISO-8601 or epoch seconds")] = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        q: OutageParams,
     ) -> Response:
-        q = parse_outage_query(service, region, level, state, since, cursor, limit)
 
         def render() -> dict[str, Any]:
             try:

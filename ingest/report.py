@@ -145,9 +145,10 @@ def parse_report(obj: object) -> Report:
     'PL'
     """
     d = check_fields(obj, CLIENT_FIELDS)
+    zone = region_of_zone(d.get("tz"))  # checked even beside a region: a bad tz is a 422
     return Report(
         service=check_service(d.get("service")),
-        region=check_region(d.get("region")) or region_of_zone(d.get("tz")),
+        region=check_region(d.get("region")) or zone,
         problem=check_problem(d.get("problem")),
         reporter=check_reporter(d.get("reporter")),
     )

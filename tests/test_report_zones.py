@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from outagewatch.app.main import OutageWatch
 from outagewatch.ingest.clock import ManualClock
 from outagewatch.ingest.regions import REGIONS
-from outagewatch.ingest.report import parse_report
+from outagewatch.ingest.report import ReportError, parse_report
 from outagewatch.ingest.zones import country_of_zone, zone_countries
 from tests.conftest import tick_to
 
@@ -80,3 +80,10 @@ def test_a_zone_that_is_not_a_string_is_a_clear_422(client: TestClient, zone: ob
     error = resp.json()["error"]
     assert error["code"] == "invalid_tz" and error["field"] == "tz"
     assert "Europe/Warsaw" in error["message"]
+
+
+def test_a_tz_that_is_not_a_name_is_refused_beside_a_region_too() -> None:
+    """Found by Schemathesis: with a region given, a numeric tz was not looked at."""
+    with pytest.raises(ReportError) as err:
+        parse_report({"service": "amazon", "region": "EC", "tz": 2.1e54})
+    assert err.value.code == "invalid_tz"

@@ -26,11 +26,11 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
 import nats
 import orjson
-from fastapi import FastAPI, Query, Request, Response
+from fastapi import FastAPI, Request, Response
 
 from outagewatch.app import errors
 from outagewatch.app.broker.read_model import IncidentReadModel
@@ -49,7 +49,8 @@ from outagewatch.app.connections import BodyGuard, GuardedBodies
 from outagewatch.app.fastpath import REPORTS_PATH, NoSniff
 from outagewatch.app.intake import Intake, Outcome, Row, Unavailable, error
 from outagewatch.app.logs import LimitLog
-from outagewatch.app.outage_query import parse_outage_query, select
+from outagewatch.app.outage_params import OutageParams
+from outagewatch.app.outage_query import select
 from outagewatch.app.privacy import ReporterSalts
 from outagewatch.app.proxies import ProxyHeaders, TrustedProxies
 from outagewatch.app.routes_grouped import answer, held
@@ -236,32 +237,18 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
 
     @api.get("/v1/outages")
     async def outages(
-        service: str | None = None,
-        region: str | None = None,
-        level: str | None = None,
-        state: str = "open",
-        since: str | None = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        q: OutageParams,
     ) -> Response:
         # The embedded server's contract, answered from the incidents followed in KV.
-        q = parse_outage_query(service, region, level, state, since, cursor, limit)
         items, nxt = select(q, list(node.read_model.incidents.values()))
         body = {"outages": items, "next_cursor": nxt}
         return Response(orjson.dumps(body), media_type="application/json")
 
     @api.get("/v1/outages/grouped")
     async def grouped(
-        service: str | None = None,
-        region: str | None = None,
-        level: str | None = None,
-        state: str = "open",
-        since: str | None = None,
-        cursor: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        q: OutageParams,
     ) -> Response:
         # As the embedded server answers it (app/routes_grouped.py).
-        q = parse_outage_query(service, region, level, state, since, cursor, limit)
         body = answer(q, held(q, list(node.read_model.incidents.values())))
         return Response(orjson.dumps(body), media_type="application/json")
 
