@@ -28,20 +28,39 @@ class Rendered:
         self.size = size
         self._items: dict[Any, tuple[int, Any]] = {}
         self._lock = threading.Lock()
+        self._rendering: set[Any] = set()
 
     def memo(self, key: Any, version: int, render: Callable[[], T]) -> T:
-        """render(), or what it gave for this key at this data version."""
+        """render(), or what it gave for this key at this data version.
+
+        When the version moves, one request renders the new answer; requests that come
+        meanwhile get the previous one (stale by at most one render), instead of every
+        thread of the pool rendering the same page at once under ingest."""
         hit = self._items.get(key)
-        if hit is None or hit[0] != version:
-            hit = (version, render())
-            # Routes run on a thread pool: evicting (iterating the dict) while another
-            # thread inserts would raise "dictionary changed size during iteration".
-            with self._lock:
-                if len(self._items) >= self.size:
-                    self._items.pop(next(iter(self._items)))
-                self._items[key] = hit
-        value: T = hit[1]
-        return value
+        if hit is not None and hit[0] == version:
+            value: T = hit[1]
+            return value
+        with self._lock:
+            busy = key in self._rendering
+            if not busy:
+                self._rendering.add(key)
+        if busy and hit is not None:
+            stale: T = hit[1]
+            return stale
+        try:
+            fresh = (version, render())
+        finally:
+            if not busy:
+                with self._lock:
+                    self._rendering.discard(key)
+        # Routes run on a thread pool: evicting (iterating the dict) while another
+        # thread inserts would raise "dictionary changed size during iteration".
+        with self._lock:
+            if len(self._items) >= self.size:
+                self._items.pop(next(iter(self._items)))
+            self._items[key] = fresh
+        rendered: T = fresh[1]
+        return rendered
 
     def get(
         self, request: Any, version: int, render: Callable[[], Any], max_age: int = 5
