@@ -68,7 +68,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         svg = rendered.memo(
             ("badge", service, t.lang),
             rt.view.version,
-            lambda: badge(service, _level(rt, service), t).encode(),
+            lambda: badge(rt.catalog.display_name(service), _level(rt, service), t).encode(),
         )
         return vary(etagged(request, svg, "image/svg+xml; charset=utf-8", max_age=60, swr=300))
 
@@ -151,7 +151,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 return pages.not_in_catalog(service, embed=True, t=t), 404
             if d is None:
                 return pages.not_found(service, embed=True, t=t), 404
-            return pages.embed_card(d, base, t), 200
+            return pages.embed_card(d, base, t, rt.store.open_incidents()), 200
 
         key = ("embed", service, t.lang, t.explicit)
         html, status = rendered.memo(key, rt.view.version, render)
@@ -165,7 +165,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         def render() -> bytes:
             d = detail(service)
             known = d is not None or not _valid(service) or listed(service)
-            return orjson.dumps(pages.widget_data(d, t, service=service, listed=known))
+            outages = rt.store.open_incidents() if d is not None else None  # a cascade whole
+            data = pages.widget_data(d, t, service=service, listed=known, outages=outages)
+            return orjson.dumps(data)
 
         body = rendered.memo(("widget", service, t.lang), rt.view.version, render)
         return vary(etagged(request, body, "application/json"))

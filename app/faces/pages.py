@@ -265,8 +265,11 @@ def report_notes(t: Text = ENGLISH) -> dict[str, str]:
     }
 
 
-def report_form(service: str, thanks: str | None, t: Text = ENGLISH) -> str:
-    """`thanks`: the key of report_notes to show (the no-JavaScript path), or None."""
+def report_form(
+    service: str, thanks: str | None, t: Text = ENGLISH, name: str | None = None
+) -> str:
+    """`thanks`: the key of report_notes to show (the no-JavaScript path), or None;
+    `name`: the service's display name, for its question."""
     choices = "".join(
         f'<label class="choice"><input type="radio" name="problem" value="{p}"'
         f"{' checked' if i == 0 else ''}><span>{esc(problem_word(t, p))}</span></label>"
@@ -288,7 +291,7 @@ def report_form(service: str, thanks: str | None, t: Text = ENGLISH) -> str:
     return (
         f'<form class="report" id="report" method="post" action="{esc(action)}" '
         f'data-service="{esc(service)}"{texts}>'
-        f"<h2>{esc(t._('Having problems with %(service)s?') % {'service': service})}</h2>"
+        f"<h2>{esc(t._('Having problems with %(service)s?') % {'service': name or service})}</h2>"
         f"<fieldset><legend>{esc(t._('What is not working?'))}</legend>{choices}</fieldset>"
         f'<button type="submit">{esc(t._("Report a problem"))}</button>{note}</form>'
     )
@@ -329,7 +332,7 @@ def service_page(
         f'<p class="legend"><span class="key count"></span>{esc(per)}'
         f'<span class="key expected"></span>{esc(t._("expected"))}'
         f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'
-        f'<section class="card">{report_form(s, thanks, t)}</section></div>'
+        f'<section class="card">{report_form(s, thanks, t, name)}</section></div>'
         f'<div class="grid"><section class="card" data-live="incidents">'
         f"<h2>{esc(t._('Open incidents'))}</h2>"
         f"{_incident_rows(groups, t, notes)}</section>"
@@ -361,9 +364,13 @@ def _service_feeds(service: str, t: Text) -> str:
     )
 
 
-def outage_line(d: dict[str, Any], t: Text, m: Marks) -> str | None:
-    """The title of the service's newest open outage, for the embed card and widget."""
-    groups = group_incidents(d["open_incidents"])
+def outage_line(
+    d: dict[str, Any], t: Text, m: Marks, outages: list[dict[str, Any]] | None = None
+) -> str | None:
+    """The title of the newest open outage the service is part of, for the embed card and
+    widget: with `outages` (every open incident), a cascade it belongs to shows whole."""
+    found = group_incidents(d["open_incidents"] if outages is None else outages)
+    groups = involving(found, d["service"])
     return group_title(groups[0], t, m) if groups else None
 
 
@@ -400,14 +407,20 @@ def shown_name(d: dict[str, Any]) -> str:
     return f"<bdi>{esc(d.get('name') or d['service'])}</bdi>"
 
 
-def embed_card(d: dict[str, Any], base: str, t: Text = ENGLISH) -> str:
+def embed_card(
+    d: dict[str, Any], base: str, t: Text = ENGLISH, outages: list[dict[str, Any]] | None = None
+) -> str:
     s = d["service"]
     href = base + t.link(f"/s/{s}")
     body = (
         f'<a class="mini {esc(d["level"])}" href="{esc(href)}" target="_blank" '
         f'rel="noopener"><span class="name">{shown_name(d)}</span>{pill(shown(d), t)}'
         f"{sparkline(d['series'])}"
-        + (f'<span class="outage-line">{line}</span>' if (line := outage_line(d, t, HTML)) else "")
+        + (
+            f'<span class="outage-line">{line}</span>'
+            if (line := outage_line(d, t, HTML, outages))
+            else ""
+        )
         + f'<span class="meta">{esc(last_hour(t, int(d["reports_1h"])))} · outagewatch'
         "</span></a>"
     )
@@ -465,7 +478,12 @@ def notice(heading: str, text: str, t: Text = ENGLISH) -> str:
 
 
 def widget_data(
-    d: dict[str, Any] | None, t: Text = ENGLISH, *, service: str = "", listed: bool = True
+    d: dict[str, Any] | None,
+    t: Text = ENGLISH,
+    *,
+    service: str = "",
+    listed: bool = True,
+    outages: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """The widget's words and, when the service has reports, its status line and series.
     `listed`: False when the catalog would refuse reports of `service`."""
@@ -488,7 +506,7 @@ def widget_data(
             "learning": bool(d.get("learning")),
             "series": [{"count": p["count"]} for p in d["series"]],
             "meta": f"{last_hour(t, int(d['reports_1h']))} · outagewatch",
-            "incident": outage_line(d, t, PLAIN),
+            "incident": outage_line(d, t, PLAIN, outages),
         }
     return {
         "lang": t.lang,

@@ -33,6 +33,9 @@ def test_display_names_on_every_face(clock: ManualClock) -> None:
         assert f"<title>{escape(HOSTILE)} status" in page
         assert f"reports per minute for {escape(HOSTILE)}, with" in page  # the chart's label
         assert "/v1/services/acme/badge.svg" in page  # URLs keep the slug
+        assert f"Having problems with {escape(HOSTILE)}?" in page  # the report form asks by name
+        badge = client.get("/v1/services/credit-agricole/badge.svg").text
+        assert "Crédit Agricole" in badge and "credit-agricole" not in badge
 
         home = client.get("/").text
         assert f'href="/s/acme">{shown}</a>' in home

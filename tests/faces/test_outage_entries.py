@@ -105,8 +105,11 @@ def test_a_cascade_is_one_group_with_its_dependants(clock: ManualClock) -> None:
         assert "Outage: <bdi>tinyapp</bdi>, and <bdi>1</bdi> service that depends on it" in entry
         home = client.get("/").text
         assert '<ul class="dependants">' in home and 'href="/s/busy"' in home
-        # The dependant's page shows the whole cascade too.
+        # The dependant's page, embed card and widget show the whole cascade too.
         assert "service that depends on it" in client.get("/s/busy").text
+        assert "service that depends on it" in client.get("/embed/busy").text
+        line = client.get("/v1/services/busy/widget.json").json()["status"]["incident"]
+        assert line == "Outage: tinyapp, and 1 service that depends on it"
         pl = client.get("/?lang=pl").text
         assert "Awaria: <bdi>tinyapp</bdi> i <bdi>1</bdi> usługa, która od niej zależy" in pl
 
