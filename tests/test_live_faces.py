@@ -18,6 +18,7 @@ from outagewatch.app.main import create_app
 from outagewatch.app.webhooks import verify
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, serving, settings, surge, tick_to, warm_up
+from tests.receivers import served
 
 KEY = {"authorization": f"Bearer {API_KEY}"}
 # The receivers here listen on 127.0.0.1, which webhooks refuse unless told otherwise.
@@ -101,12 +102,8 @@ class Receiver:
 
     @contextmanager
     def running(self) -> Iterator[Receiver]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with served(self.server):
             yield self
-        finally:
-            self.server.shutdown()
 
 
 def test_webhook_signed_retried_with_backoff_then_delivered(clock: ManualClock) -> None:

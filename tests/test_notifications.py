@@ -8,7 +8,6 @@ from __future__ import annotations
 import email
 import http.server
 import socket
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +19,7 @@ from aiosmtpd.controller import Controller
 
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, surge, tick_to, warm_up
+from tests.receivers import served
 
 KEY = {"authorization": f"Bearer {API_KEY}"}
 INTERNAL = {"webhook_allow_private": True}  # the receivers are on loopback
@@ -52,13 +52,8 @@ class JsonReceiver:
 
     @contextmanager
     def running(self) -> Iterator[JsonReceiver]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with served(self.server):
             yield self
-        finally:
-            self.server.shutdown()
-            self.server.server_close()
 
 
 def free_port() -> int:

@@ -18,6 +18,7 @@ import pytest
 
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import API_KEY, running, surge, tick_to, warm_up
+from tests.receivers import served
 from tests.test_live_faces import Receiver
 
 KEY = {"authorization": f"Bearer {API_KEY}"}
@@ -115,14 +116,11 @@ class Trickler:
 
     @contextmanager
     def running(self) -> Iterator[Trickler]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
-            yield self
-        finally:
-            self.stop.set()
-            self.server.shutdown()
-            self.server.server_close()
+        with served(self.server):
+            try:
+                yield self
+            finally:
+                self.stop.set()  # the trickling handlers end before the server does
 
 
 class Quick:
@@ -154,12 +152,8 @@ class Quick:
 
     @contextmanager
     def running(self) -> Iterator[Quick]:
-        thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        thread.start()
-        try:
+        with served(self.server):
             yield self
-        finally:
-            self.server.shutdown()
 
 
 def test_a_trickling_receiver_holds_up_nobody_and_meets_its_deadline(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import http.server
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -17,6 +16,7 @@ from outagewatch.app.main import create_app
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import serving, settings, tick_to
 from tests.faces.conftest import CHROMIUM, DOCS, counted, start_outage
+from tests.receivers import served
 
 pytestmark = [
     pytest.mark.browser,
@@ -56,12 +56,8 @@ def third_party_site(base: str, service: str, template: str = THIRD_PARTY) -> It
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with served(server):
         yield f"http://localhost:{server.server_address[1]}/"
-    finally:
-        server.shutdown()
 
 
 @pytest.fixture
