@@ -35,7 +35,6 @@ from fastapi import FastAPI, Request, Response
 from outagewatch.app import errors
 from outagewatch.app.broker.read_model import IncidentReadModel
 from outagewatch.app.broker.subjects import (
-    KV_INCIDENTS,
     REPORTS,
     encode_report,
     encode_tick,
@@ -110,8 +109,7 @@ class IntakeNode:
     async def start(self) -> None:
         self.nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
         self.js = self.nc.jetstream()
-        await ensure_streams(self.js, min(3, len(self.servers)))
-        await self.read_model.start(await self.js.key_value(KV_INCIDENTS))
+        await self.read_model.start(await ensure_streams(self.js, min(3, len(self.servers))))
         if self.settings.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever())
 

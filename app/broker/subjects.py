@@ -12,6 +12,7 @@ import time
 from typing import Any
 
 import orjson
+from nats.errors import TimeoutError as NatsTimeout
 from nats.js.api import KeyValueConfig, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError, ServiceUnavailableError
@@ -55,9 +56,11 @@ def incident_key(incident: dict[str, Any]) -> str:
     return str(incident["id"]).replace(":", "_").replace("/", "_")
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 20.0) -> None:
-    """Create the streams and the KV bucket (idempotent, safe when nodes race at start);
-    waits for the cluster to elect a meta leader."""
+async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 20.0) -> Any:
+    """Create the streams and the KV bucket (idempotent, safe when nodes race at start)
+    and return the bucket; waits for the cluster to elect a meta leader and to answer
+    (a cluster that has just started may time out a request or two: a worker that
+    gave up there once died at start and left its partitions unread)."""
     kv = KeyValueConfig(bucket=KV_INCIDENTS, replicas=replicas, history=1)
     for create in (
         lambda: js.add_stream(_stream(REPORTS, "reports.>", replicas)),
@@ -74,10 +77,18 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
                     break  # another node created it first
                 if time.monotonic() > deadline:
                     raise
-            except (TimeoutError, ServiceUnavailableError):
+            except (TimeoutError, NatsTimeout, ServiceUnavailableError):
                 if time.monotonic() > deadline:
                     raise
             await asyncio.sleep(0.25)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            return await js.key_value(KV_INCIDENTS)
+        except (TimeoutError, NatsTimeout, ServiceUnavailableError):
+            if time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.25)
 
 
 def _stream(name: str, subject: str, replicas: int) -> StreamConfig:

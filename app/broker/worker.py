@@ -7,6 +7,8 @@ in ONE DuckDB transaction, and only then is the batch acknowledged. After a cras
 JetStream redelivers what was not acknowledged; messages with a sequence at or
 below the stored one are skipped, so nothing is counted twice and nothing
 acknowledged to a client is lost (it is in the R3 stream until a worker commits it).
+Only an unbroken run of first deliveries is applied (DeliveryOrder): a delivery lost
+with a dying server would otherwise be acknowledged unread by the next batch's ack.
 
 Stream time of a partition is the newest server timestamp in it (reports and the
 intake nodes' ticks). Each batch moves the pipeline with the one driver the server
@@ -34,7 +36,6 @@ from nats.js.errors import NotFoundError
 
 from outagewatch.app.broker.subjects import (
     INCIDENTS,
-    KV_INCIDENTS,
     REPORTS,
     TICK,
     ensure_streams,
@@ -117,6 +118,7 @@ class Worker:
         self.fetch_timeout = fetch_timeout
         self.states: dict[int, PartitionState] = {}
         self.applied = 0  # messages applied (not skipped), for measurements
+        self.resets = 0  # consumers replaced after a delivery went missing
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -125,32 +127,13 @@ class Worker:
     async def run(self) -> None:
         nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
         js = nc.jetstream()
-        await ensure_streams(js, min(3, len(self.servers)))
-        kv = await js.key_value(KV_INCIDENTS)
+        kv = await ensure_streams(js, min(3, len(self.servers)))
         try:
-            subs = {}
             for p in self.partitions:
                 self.states[p] = state = PartitionState(p, self.settings)
                 # After a crash the commit may have outrun the publish: put open ones again.
                 await _publish(js, kv, state.store.open_incidents())
-                # The DuckDB file, not the consumer, is the truth: start the cursor right
-                # after the stored sequence. A consumer left by a dead worker may hold
-                # delivered-but-unapplied messages that acking later ones (AckPolicy.ALL)
-                # would silently drop, so it is replaced.
-                await _retry(lambda p=p: _delete_consumer(js, p))
-                subs[p] = await _retry(lambda p=p, state=state: js.pull_subscribe(
-                    partition_filter(p),
-                    durable=f"p{p}",
-                    stream=REPORTS,
-                    config=ConsumerConfig(
-                        ack_policy=AckPolicy.ALL,  # acking a batch's last message acks it all
-                        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
-                        opt_start_seq=state.seq + 1,
-                        ack_wait=30.0,
-                        max_ack_pending=20 * self.batch,
-                    ),
-                ))  # fmt: skip
-            await asyncio.gather(*(self._consume(js, kv, p, subs[p]) for p in self.partitions))
+            await asyncio.gather(*(self._consume(js, kv, p) for p in self.partitions))
         finally:
             for state in self.states.values():
                 with contextlib.suppress(Exception):  # never mask the error that stopped us
@@ -158,8 +141,33 @@ class Worker:
             with contextlib.suppress(Exception):
                 await nc.close()
 
-    async def _consume(self, js: JetStreamContext, kv: Any, p: int, sub: Any) -> None:
+    async def _subscribe(self, js: JetStreamContext, p: int, old: Any = None) -> Any:
+        """A fresh consumer for partition p whose cursor starts right after the stored
+        sequence: the DuckDB file, not the consumer, is the truth. A consumer left
+        behind (by a dead worker, or by this one before a delivery went missing) may
+        hold delivered-but-unapplied messages that acking later ones (AckPolicy.ALL)
+        would silently drop, so it is replaced, never reused."""
+        if old is not None:
+            with contextlib.suppress(Exception):
+                await old.unsubscribe()
+        await _retry(lambda: _delete_consumer(js, p))
+        return await _retry(lambda: js.pull_subscribe(
+            partition_filter(p),
+            durable=f"p{p}",
+            stream=REPORTS,
+            config=ConsumerConfig(
+                ack_policy=AckPolicy.ALL,  # acking a batch's last message acks it all
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=self.states[p].seq + 1,
+                ack_wait=30.0,
+                max_ack_pending=20 * self.batch,
+            ),
+        ))  # fmt: skip
+
+    async def _consume(self, js: JetStreamContext, kv: Any, p: int) -> None:
         state = self.states[p]
+        sub = await self._subscribe(js, p)
+        order = DeliveryOrder()
         while not self._stop.is_set():
             try:
                 msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
@@ -169,17 +177,57 @@ class Worker:
                 log.warning("partition %d fetch: %r", p, exc)
                 await asyncio.sleep(0.2)
                 continue
-            if not msgs:
-                continue
-            pairs = [(m.metadata.sequence.stream, m.data) for m in msgs]
-            # DuckDB and the detector are blocking: keep the event loop (acks, pings) free.
-            before = state.seq
-            changed = await asyncio.to_thread(state.apply, pairs)
-            if changed is not None:
-                self.applied += sum(1 for s, _ in pairs if s > before)
-                if changed:
-                    await _publish(js, kv, changed)
-            await _retry(msgs[-1].ack)
+            kept = order.take([(m.metadata.sequence.consumer, m.metadata.num_delivered)
+                               for m in msgs])  # fmt: skip
+            if kept:
+                pairs = [(m.metadata.sequence.stream, m.data) for m in msgs[:kept]]
+                # DuckDB and the detector are blocking: keep the event loop (acks, pings) free.
+                before = state.seq
+                changed = await asyncio.to_thread(state.apply, pairs)
+                if changed is not None:
+                    self.applied += sum(1 for s, _ in pairs if s > before)
+                    if changed:
+                        await _publish(js, kv, changed)
+                await _retry(msgs[kept - 1].ack)
+            if kept < len(msgs):
+                # A delivery went missing (lost in transit when a server died) or came
+                # again: what follows it may not be the next message of the partition.
+                self.resets += 1
+                log.warning("partition %d: delivery out of order, reading again after "
+                            "stream sequence %d", p, state.seq)  # fmt: skip
+                sub = await self._subscribe(js, p, old=sub)
+                order = DeliveryOrder()
+
+
+class DeliveryOrder:
+    """Which deliveries of a fresh consumer may be applied: only an unbroken run of
+    first deliveries (consumer sequence 1, 2, 3...). A consumer created to start after
+    the stored sequence delivers the partition's messages in stream order, so such a
+    run holds every message after the stored one, none skipped. A gap (a delivery lost
+    with the server it went through) or a redelivery breaks the run, and the rest of
+    the batch waits for a fresh consumer.
+
+    >>> order = DeliveryOrder()
+    >>> order.take([(1, 1), (2, 1)])  # (consumer sequence, times delivered)
+    2
+    >>> order.take([(4, 1), (5, 1)])  # delivery 3 never arrived
+    0
+    >>> DeliveryOrder().take([(1, 1), (2, 2), (3, 1)])  # 2 came again
+    1
+    """
+
+    def __init__(self) -> None:
+        self.next = 1
+
+    def take(self, deliveries: list[tuple[int, int]]) -> int:
+        """How many of these deliveries, from the first, continue the run."""
+        kept = 0
+        for consumer_seq, delivered in deliveries:
+            if consumer_seq != self.next or delivered != 1:
+                break
+            self.next += 1
+            kept += 1
+        return kept
 
 
 async def _delete_consumer(js: JetStreamContext, p: int) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import nats
 import pytest
+from nats.js.errors import NotFoundError
 
 from outagewatch.app.broker.cluster import LocalCluster
 from outagewatch.app.broker.subjects import REPORTS
@@ -55,7 +56,22 @@ class WorkerThread:
 
 
 def drained(servers: list[str], partitions: int, timeout: float = 30.0) -> None:
-    """Wait until every partition's consumer has acknowledged everything in the stream."""
+    """Wait until every partition's newest message is applied: its consumer's ack floor
+    has reached the partition's last stream sequence. A worker acks only what it has
+    committed, and a consumer it just created starts with its floor at the stored
+    sequence. (Counting pending messages instead passed once while a replacement
+    worker had only just recreated its consumers and applied nothing.)"""
+
+    async def behind(js: Any, p: int) -> int:
+        try:
+            last = (await js.get_last_msg(REPORTS, f"reports.{p}.>")).seq
+        except NotFoundError:
+            return 0  # nothing was ever sent to this partition
+        try:
+            floor = (await js.consumer_info(REPORTS, f"p{p}")).ack_floor.stream_seq
+        except Exception:  # being replaced, or a leader election: not yet
+            return 1
+        return max(0, int(last) - int(floor or 0))
 
     async def check() -> None:
         nc = await nats.connect(servers=servers)
@@ -63,17 +79,11 @@ def drained(servers: list[str], partitions: int, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
         try:
             while True:
-                busy = 0
-                for p in range(partitions):
-                    try:
-                        info = await js.consumer_info(REPORTS, f"p{p}")
-                        busy += info.num_pending + info.num_ack_pending
-                    except Exception:
-                        busy += 1
-                if busy == 0:
+                lag = {p: await behind(js, p) for p in range(partitions)}
+                if not any(lag.values()):
                     return
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{busy} messages not yet applied")
+                    raise TimeoutError(f"partitions not yet applied to their end: {lag}")
                 await asyncio.sleep(0.1)
         finally:
             await nc.close()

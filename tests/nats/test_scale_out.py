@@ -161,6 +161,8 @@ def test_leader_and_worker_killed_mid_stream_lose_nothing_count_nothing_twice(
                 clock.advance(1.0)
             clock.advance(200)
             client.portal.call(node.state.node.publish_ticks)
+        dead = [i for i, proc in enumerate(procs) if proc.poll() is not None]
+        assert not dead, f"worker died: see {[str(tmp_path / f'w{i}.log') for i in dead]}"
         drained(cluster.urls, PARTITIONS, 60)
     finally:
         for proc in procs:
