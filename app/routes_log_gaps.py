@@ -35,7 +35,8 @@ def router(rt: Runtime) -> APIRouter:
     @routes.post(
         "/v1/log-gaps",
         dependencies=needs_key,
-        summary="Acknowledge the gap /healthz reports (API key): recorded, then cleared",
+        summary="Acknowledge the log gap or log reset /healthz reports (API key): "
+        "a gap is recorded, then both are cleared",
         openapi_extra=schemas.body(schemas.LOG_GAP_ACK, required=False),
         responses={200: schemas.model(schemas.LogGaps, "Recorded")},
     )
@@ -48,7 +49,9 @@ def router(rt: Runtime) -> APIRouter:
             )
         if not await asyncio.to_thread(rt.acknowledge_gap, note or ""):
             raise ApiError(
-                409, "no_log_gap", "there is no gap to acknowledge: /healthz reports none"
+                409,
+                "no_log_gap",
+                "there is nothing to acknowledge: /healthz reports no log gap or log reset",
             )
         return JSON(_gaps(rt))
 
@@ -58,6 +61,7 @@ def router(rt: Runtime) -> APIRouter:
 def _gaps(rt: Runtime) -> dict[str, Any]:
     return {
         "current": rt.seq_gap,
+        "log_reset": rt.wal_reset,
         "acknowledged": [
             {"first_seq": a, "last_seq": b, "acknowledged_at": iso(t), "note": n}
             for a, b, t, n in rt.store.seq_gaps()

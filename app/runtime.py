@@ -161,10 +161,12 @@ class Runtime:
             )
         self.wal.continue_after(stored_max)
 
-    def acknowledge_gap(self, note: str) -> list[tuple[int, int]]:
-        """An operator has seen the gap: its runs are recorded as lost for good (replay
-        and log cuts go past them from the next snapshot on) and /healthz is ok again.
-        Returns the runs recorded (none when there was no gap)."""
+    def acknowledge_gap(self, note: str) -> bool:
+        """An operator has seen what /healthz reports about the log: a gap's runs are
+        recorded as lost for good (replay and log cuts go past them from the next
+        snapshot on), a log reset is cleared (logged with the note: nothing in the
+        database names what the lost log held), and /healthz is ok again.
+        Returns whether there was anything to acknowledge."""
         with self._gap_lock:
             runs, self.gap_runs = self.gap_runs, []
             if runs:
@@ -174,7 +176,10 @@ class Runtime:
                     self.gap_runs = runs  # not recorded: still reported
                     raise
                 self.seq_gap = None
-        return runs
+            reset, self.wal_reset = self.wal_reset, None
+            if reset is not None:
+                log.warning("log reset acknowledged", extra={"reset": reset, "note": note})
+        return bool(runs) or reset is not None
 
     def durability_error(self) -> str | None:
         """What /healthz must say about the log and the stored sequence, if anything."""

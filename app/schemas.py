@@ -450,6 +450,9 @@ class LogGap(BaseModel):
 
 class LogGaps(BaseModel):
     current: str | None = Field(description="a gap found at start, not yet acknowledged")
+    log_reset: str | None = Field(
+        description="the log found shorter than the database at start, not yet acknowledged"
+    )
     acknowledged: list[LogGap] = Field(description="gaps acknowledged so far, oldest first")
 
 

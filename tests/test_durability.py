@@ -319,13 +319,15 @@ def test_a_gap_clears_once_an_operator_acknowledges_it(clock: ManualClock, tmp_p
         long = client.post("/v1/log-gaps", json={"note": "x" * 501}, headers=keyed)
         assert long.status_code == 422 and long.json()["error"]["field"] == "note"
         assert client.get("/healthz").status_code == 503  # a refused call changes nothing
+        assert client.get("/v1/log-gaps", headers=keyed).json()["log_reset"] is not None
         ack = client.post("/v1/log-gaps", json={"note": "old backup restored"}, headers=keyed)
         assert ack.status_code == 200 and ack.json()["current"] is None
+        assert ack.json()["log_reset"] is None  # the removed log is acknowledged with it
         got = [(g["first_seq"], g["last_seq"], g["note"]) for g in ack.json()["acknowledged"]]
         assert got == [(4, 5, "old backup restored"), (8, 8, "old backup restored")]
-        health = client.get("/healthz").json()
-        assert health["log_gap"] is None  # still degraded: the log was removed, until a restart
-        assert health["error"] == health["log_reset"]
+        health = client.get("/healthz")
+        assert health.status_code == 200
+        assert health.json()["log_gap"] is None and health.json()["log_reset"] is None
         again = client.post("/v1/log-gaps", headers=keyed)
         assert again.status_code == 409 and again.json()["error"]["code"] == "no_log_gap"
         assert post(client, "after") == 202
@@ -337,6 +339,34 @@ def test_a_gap_clears_once_an_operator_acknowledges_it(clock: ManualClock, tmp_p
         history = client.get("/v1/log-gaps", headers=keyed).json()
         assert history["current"] is None and len(history["acknowledged"]) == 2
         assert app.runtime.applied == 11
+
+
+def test_a_log_reset_clears_once_an_operator_acknowledges_it(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    """The log removed after a clean stop: nothing is missing from the database, but
+    /healthz says numbering went on past a lost log until a person has looked."""
+    with running(clock, tmp_path) as (app, client):
+        for i in range(5):
+            assert post(client, f"r{i}") == 202
+        tick_to(app, clock, T0 + 30)
+    shutil.rmtree(tmp_path / "wal")
+    keyed = {"authorization": f"Bearer {API_KEY}"}
+    with running(clock, tmp_path) as (app, client):
+        health = client.get("/healthz")
+        assert health.status_code == 503 and health.json()["log_gap"] is None
+        assert "numbering continues at 6" in health.json()["log_reset"]
+        assert client.post("/v1/log-gaps").status_code == 401
+        ack = client.post("/v1/log-gaps", json={"note": "disk replaced"}, headers=keyed)
+        assert ack.status_code == 200
+        assert ack.json() == {"current": None, "log_reset": None, "acknowledged": []}
+        assert client.get("/healthz").status_code == 200
+        again = client.post("/v1/log-gaps", headers=keyed)
+        assert again.status_code == 409 and "no log gap or log reset" in again.text
+        assert post(client, "after") == 202
+        tick_to(app, clock, T0 + 100)
+        seqs = [r[0] for r in app.runtime.store.query("SELECT seq FROM reports ORDER BY seq")]
+        assert seqs == [1, 2, 3, 4, 5, 6]
 
 
 def test_a_failed_database_write_keeps_the_batch(clock: ManualClock, tmp_path: Path) -> None:
