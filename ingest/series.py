@@ -6,6 +6,7 @@ elsewhere (detector arrays, count vectors) is indexed by position, not by dict.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterable
 
 import numpy as np
@@ -40,6 +41,10 @@ class SeriesIndex:
     def id(self, key: SeriesKey) -> int:
         i = self._ids.get(key)
         if i is None:
+            # Keys arrive as fresh strings from each batch: interned, a million series
+            # share one copy of each service and region name (~100 bytes a series).
+            service, region = key
+            key = (sys.intern(service), None if region is None else sys.intern(region))
             i = self._ids[key] = len(self._keys)
             self._keys.append(key)
             if key[1] is None:
