@@ -363,8 +363,10 @@ class WidgetLoad(_Base):
 
     @task(2)
     def widget_data(self) -> None:
-        path = f"/v1/services/{pick_read_service()}"
-        self.get(path, "/v1/services/[service] (widget)", "widgets", missing_ok=True)
+        # What app/static/widget.js fetches: the widget's own status, not the full
+        # service detail (whose per-region charts are ~8x larger).
+        path = f"/v1/services/{pick_read_service()}/widget.json?lang=en"
+        self.get(path, "/v1/services/[service]/widget.json", "widgets", missing_ok=True)
 
     @task(3)
     def embed(self) -> None:
