@@ -51,12 +51,14 @@ def wait_for(fetch: Any, expect: int, timeout: float = 20.0) -> list[dict[str, A
         time.sleep(0.1)
 
 
+@pytest.mark.parametrize("leader_dies", [False, True], ids=["steady", "stream-leader-killed"])
 def test_two_intake_nodes_three_workers_match_the_live_server(
-    cluster: LocalCluster, tmp_path: Path
+    cluster: LocalCluster, tmp_path: Path, leader_dies: bool
 ) -> None:
     """The same reports, with the same server times, to NATS mode and to the embedded
     server ticking as it does live (its day of history imported): the same incidents,
-    the same /v1/outages answer."""
+    the same /v1/outages answer; also when the stream's leader is killed mid-surge
+    (publishes wait out the election, deliveries lost with it are read again)."""
     clock = ManualClock(T0)
     workers = [
         WorkerThread(Worker(node_settings(cluster, tmp_path / f"w{i}"), cluster.urls, parts))
@@ -88,6 +90,8 @@ def test_two_intake_nodes_three_workers_match_the_live_server(
         # (stepping 26 h a bucket at a time through the real app would take minutes).
         backfill(server, live, clock, history, SURGE_AT)
         for i in range(300):
+            if leader_dies and i == 150:
+                cluster.kill(stream_leader(cluster))  # SIGKILL, mid-surge
             post({"service": "tinyapp", "region": "IT", "problem": "login", "reporter": f"s{i}"}, i)
             clock.advance(0.15)
         for minute in range(45):
