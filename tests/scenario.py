@@ -36,3 +36,11 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         lines.append(",".join("" if r.get(c) is None else str(r[c]) for c in cols))
     return "\n".join(lines) + "\n"
+
+
+def decisions(items: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What a feed decided, in opening order: which incidents, when, how big."""
+    keys = ("id", "service", "region", "level", "state", "started_at", "opened_at",
+            "confirmed_at", "ended_at", "total_reports")  # fmt: skip
+    ordered = sorted(items, key=lambda o: (o["opened_at"], o["id"]))
+    return [tuple(o[k] for k in keys) for o in ordered]

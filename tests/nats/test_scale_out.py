@@ -19,11 +19,12 @@ from outagewatch.app.broker.cluster import LocalCluster
 from outagewatch.app.broker.intake_node import create_intake_node
 from outagewatch.app.broker.subjects import REPORTS
 from outagewatch.app.broker.worker import Worker
+from outagewatch.app.replay import replay
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, backfill, running, settings
 from tests.nats.conftest import WorkerThread, drained, run
-from tests.scenario import background
+from tests.scenario import background, decisions, to_csv
 
 pytestmark = pytest.mark.nats
 PARTITIONS = 8
@@ -57,7 +58,8 @@ def test_two_intake_nodes_three_workers_match_the_live_server(
 ) -> None:
     """The same reports, with the same server times, to NATS mode and to the embedded
     server ticking as it does live (its day of history imported): the same incidents,
-    the same /v1/outages answer; also when the stream's leader is killed mid-surge
+    the same /v1/outages answer, and a replay of the same reports decides the same;
+    also when the stream's leader is killed mid-surge
     (publishes wait out the election, deliveries lost with it are read again)."""
     clock = ManualClock(T0)
     workers = [
@@ -111,6 +113,11 @@ def test_two_intake_nodes_three_workers_match_the_live_server(
 
         embedded = feed(live)
         assert any(o["service"] == "tinyapp" for o in embedded)
+        # The third path: the same reports replayed from a file decide the same.
+        csv = tmp_path / "reports.csv"
+        csv.write_text(to_csv(sent))
+        _, replayed = replay(csv, feed=tmp_path / "feed.json")
+        assert decisions(replayed) == decisions(embedded)
         got = wait_for(lambda: feed(cb), len(embedded))
         assert got == embedded
         first = got[0]
