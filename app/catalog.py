@@ -3,13 +3,16 @@
 The policy itself (`ingest.catalog.Catalog`) is pure; this module persists it. A
 fresh database is seeded from `app/data/catalog.txt`; operators add and remove
 services through the admin API; services a crowd brings in (when unknown services
-are accepted) are written by the writer thread in batches.
+are accepted) are written by the writer thread in batches. A service may declare the
+providers it runs on (checks: ingest/dependencies.py); the detector is told who runs
+on whom at start and after every change (`on_providers`).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple, Protocol
@@ -17,13 +20,23 @@ from typing import Any, NamedTuple, Protocol
 import polars as pl
 
 from outagewatch.ingest.catalog import Admission, Catalog
+from outagewatch.ingest.dependencies import DependencyError, check_all, check_providers
 from outagewatch.ingest.store import Store
 
-SCHEMA = {"service": pl.String, "name": pl.String, "source": pl.String, "added_at": pl.Float64}
+# `providers`: comma-separated slugs ("" none); NULL (rows of older versions, services a
+# crowd brought) means the bundled list's, if it names the service.
+SCHEMA = {
+    "service": pl.String,
+    "name": pl.String,
+    "source": pl.String,
+    "added_at": pl.Float64,
+    "providers": pl.String,
+}
 
 
 # The list's columns are split by tabs or runs of two or more spaces (names hold single ones).
 COLUMNS = re.compile(r"\t+ *| {2,}")
+ON = "on:"  # the column naming the providers a service runs on: "on:aws,cloudflare"
 
 
 class Seed(NamedTuple):
@@ -32,25 +45,50 @@ class Seed(NamedTuple):
     service: str  # the slug: ASCII, the id in URLs and reports
     name: str | None  # the display name, exactly as written (accents, "&")
     regions: tuple[str, ...]  # where it mainly operates; empty: worldwide
+    providers: tuple[str, ...] = ()  # the services it runs on (declared dependencies)
 
 
-@cache
-def seed_services() -> tuple[Seed, ...]:
-    """The bundled list, `app/data/catalog.txt`: slug, display name, regions, in
-    columns split by a tab or two spaces.
+def parse_catalog(text: str) -> tuple[Seed, ...]:
+    r"""A catalog file: one service a line, columns split by a tab or two spaces: slug,
+    display name, regions, and anywhere after the slug a column `on:` naming its
+    providers. Their checks (known, not itself, no cycle, at most a few) run here,
+    so a bad file fails with the line's service named (DependencyError).
 
-    >>> next(s for s in seed_services() if s.service == "credit-agricole")
-    Seed(service='credit-agricole', name='Crédit Agricole', regions=('FR',))
+    >>> parse_catalog("aws  Amazon Web Services\nnetflix  Netflix  on:aws\nallegro  Allegro  PL")
+    ... # doctest: +NORMALIZE_WHITESPACE
+    (Seed(service='aws', name='Amazon Web Services', regions=(), providers=()),
+     Seed(service='netflix', name='Netflix', regions=(), providers=('aws',)),
+     Seed(service='allegro', name='Allegro', regions=('PL',), providers=()))
     """
-    text = resources.files("outagewatch.app").joinpath("data/catalog.txt").read_text("utf-8")
     out: list[Seed] = []
     for line in text.splitlines():
         line = line.strip()
         if not line or line.startswith("#"):
             continue
-        slug, name, regions, *_ = [*COLUMNS.split(line), "", ""]
-        out.append(Seed(slug, name or None, tuple(r for r in regions.split(",") if r)))
+        slug, *rest = COLUMNS.split(line)
+        on = [c for c in rest if c.startswith(ON)]
+        name, regions, *_ = [*(c for c in rest if not c.startswith(ON)), "", ""]
+        providers = tuple(p.strip() for c in on for p in c[len(ON) :].split(",") if p.strip())
+        out.append(Seed(slug, name or None, tuple(r for r in regions.split(",") if r), providers))
+    known = {s.service for s in out}
+    check_all({s.service: s.providers for s in out if s.providers}, known)
     return tuple(out)
+
+
+@cache
+def seed_services() -> tuple[Seed, ...]:
+    """The bundled list, `app/data/catalog.txt` (see parse_catalog).
+
+    >>> next(s for s in seed_services() if s.service == "credit-agricole")
+    Seed(service='credit-agricole', name='Crédit Agricole', regions=('FR',), providers=())
+    """
+    text = resources.files("outagewatch.app").joinpath("data/catalog.txt").read_text("utf-8")
+    return parse_catalog(text)
+
+
+def providers_of(seeds: tuple[Seed, ...]) -> dict[str, tuple[str, ...]]:
+    """Who runs on whom in a parsed list: service -> its providers (those with any)."""
+    return {s.service: s.providers for s in seeds if s.providers}
 
 
 class Known(Protocol):
@@ -91,7 +129,9 @@ def typed(name: str) -> str:
 def aliases() -> dict[str, str]:
     """Typed names that stand for a seed service: its display name ("Amazon Web
     Services" is aws) and EXTRA_ALIASES."""
-    out = {typed(name): slug for slug, name, _ in seed_services() if name and typed(name) != slug}
+    out = {
+        typed(s.name): s.service for s in seed_services() if s.name and typed(s.name) != s.service
+    }
     return out | EXTRA_ALIASES
 
 
@@ -151,15 +191,23 @@ class ServiceCatalog:
                         "name": [s.name for s in seed],
                         "source": ["seed"] * len(seed),
                         "added_at": [now] * len(seed),
+                        "providers": [",".join(s.providers) for s in seed],
                     },
                     schema=SCHEMA,
                 ),
             )
-        rows = store.query("SELECT service, name FROM catalog")
+        rows = store.query("SELECT service, name, providers FROM catalog")
         # Display names for the pages, read by request threads: replaced, never mutated.
-        self.names: dict[str, str] = {s: n for s, n in rows if n}
+        self.names: dict[str, str] = {s: n for s, n, _ in rows if n}
+        bundled = providers_of(seed_services())
+        # Who runs on whom (replaced, never mutated): stored, else the bundled list's.
+        self.providers: dict[str, tuple[str, ...]] = {}
+        for service, _, stored in rows:
+            declared = bundled.get(service, ()) if stored is None else tuple(stored.split(","))
+            if any(declared):
+                self.providers[service] = tuple(p for p in declared if p)
         self.policy = Catalog(
-            [s for s, _ in rows],
+            [s for s, _, _ in rows],
             accept_unknown=accept_unknown,
             new_services_per_hour=new_services_per_hour,
             new_regions_per_hour=new_regions_per_hour,
@@ -167,6 +215,8 @@ class ServiceCatalog:
         )
         self._lock = threading.Lock()
         self._pending: list[tuple[str, float]] = []
+        # Told who runs on whom after every change (the server: the pipeline's tracker).
+        self.on_providers: Callable[[dict[str, tuple[str, ...]]], None] | None = None
 
     def service_id(self, name: object) -> object:
         """service_id against this catalog (what operators added counts too)."""
@@ -184,41 +234,81 @@ class ServiceCatalog:
         with self._lock:
             pending, self._pending = self._pending, []
         if pending:
-            self._write(pending, "crowd", None)
+            self._write(pending, "crowd", None, None)
         return len(pending)
 
-    def put(self, service: str, name: str | None, now: float) -> bool:
-        """Add or rename; True when the service is new to the catalog."""
+    def check_providers(self, service: str, providers: object) -> tuple[str, ...]:
+        """The providers `service` may declare (DependencyError says why not)."""
+        others = {k: v for k, v in self.providers.items() if k != service}
+        return check_providers(service, providers, self.policy, others)
+
+    def put(
+        self,
+        service: str,
+        name: str | None,
+        now: float,
+        providers: tuple[str, ...] | None = None,
+    ) -> bool:
+        """Add or rename; True when the service is new to the catalog. `providers`
+        replaces its declared providers (checked by `check_providers` first); None
+        keeps them."""
         with self._lock:
             new = self.policy.add(service)
-        self._write([(service, now)], "admin", name)
+        keep = self.providers.get(service, ())
+        declared = keep if providers is None else providers
+        self._write([(service, now)], "admin", name, ",".join(declared))
         self.names = {k: v for k, v in self.names.items() if k != service} | (
             {service: name} if name else {}
         )
+        if declared != keep:
+            rest = {k: v for k, v in self.providers.items() if k != service}
+            self._set_providers(rest | ({service: declared} if declared else {}))
         return new
 
+    def dependants(self, service: str) -> list[str]:
+        """Services that declare `service` among their providers."""
+        return sorted(k for k, v in self.providers.items() if service in v)
+
     def remove(self, service: str) -> bool:
+        """Remove a service (DependencyError while others declare it as a provider)."""
+        users = self.dependants(service)
+        if users and service in self.policy:
+            raise DependencyError(
+                "provider_in_use",
+                f"{', '.join(users)} run on {service}: remove {service} from their "
+                'providers first (PUT /v1/catalog/{service} with "providers")',
+            )
         with self._lock:
             gone = self.policy.remove(service)
         if gone:
             self.store.write("DELETE FROM catalog WHERE service = ?", [service])
             self.names = {k: v for k, v in self.names.items() if k != service}
+            if service in self.providers:
+                self._set_providers({k: v for k, v in self.providers.items() if k != service})
         return gone
+
+    def _set_providers(self, providers: dict[str, tuple[str, ...]]) -> None:
+        self.providers = providers
+        if self.on_providers is not None:
+            self.on_providers(providers)
 
     def add_trusted(self, services: list[str], now: float, source: str) -> None:
         """Services a trusted import brought: known from now on."""
         with self._lock:
             new = [s for s in dict.fromkeys(services) if self.policy.add(s)]
         if new:
-            self._write([(s, now) for s in new], source, None)
+            self._write([(s, now) for s in new], source, None, None)
 
-    def _write(self, rows: list[tuple[str, float]], source: str, name: str | None) -> None:
+    def _write(
+        self, rows: list[tuple[str, float]], source: str, name: str | None, providers: str | None
+    ) -> None:
         df = pl.DataFrame(
             {
                 "service": [s for s, _ in rows],
                 "name": [name] * len(rows),
                 "source": [source] * len(rows),
                 "added_at": [t for _, t in rows],
+                "providers": [providers] * len(rows),
             },
             schema=SCHEMA,
         )
@@ -231,7 +321,14 @@ class ServiceCatalog:
     def list(self) -> list[dict[str, Any]]:
         rows = self.store.query("SELECT service, name, source FROM catalog ORDER BY service")
         regions = seed_regions()
+        providers = self.providers
         return [
-            {"service": s, "name": n, "source": src, "regions": list(regions.get(s, ()))}
+            {
+                "service": s,
+                "name": n,
+                "source": src,
+                "regions": list(regions.get(s, ())),
+                "providers": list(providers.get(s, ())),
+            }
             for s, n, src in rows
         ]

@@ -204,22 +204,36 @@ def replay(
         Path | None,
         typer.Option(help="Maintenance windows (JSON, as GET /v1/maintenance answers)."),
     ] = None,
+    catalog: Annotated[
+        Path | None,
+        typer.Option(
+            help="Who runs on whom: a catalog file in the format of the bundled one "
+            "(its `on:` columns); default: the bundled catalog's."
+        ),
+    ] = None,
 ) -> None:
     """Replay a file through the same pipeline as the server, on stream time."""
+    from outagewatch.app.catalog import parse_catalog, providers_of
     from outagewatch.app.errors import ApiError
     from outagewatch.app.maintenance import windows_from_json
     from outagewatch.app.replay import count_rows
     from outagewatch.app.replay import replay as run
+    from outagewatch.ingest.dependencies import DependencyError
 
     try:
         width = parse_bucket(bucket)
     except ValueError as exc:
         err.print(f"[red]{exc}[/]")
         raise typer.Exit(2) from None
-    for path in (file, maintenance):
+    for path in (file, maintenance, catalog):
         if path is not None and not path.exists():
             err.print(f"[red]no such file:[/] {path}")
             raise typer.Exit(2)
+    try:
+        declared = providers_of(parse_catalog(catalog.read_text("utf-8"))) if catalog else None
+    except (DependencyError, UnicodeDecodeError) as exc:
+        err.print(f"[red]{catalog}:[/] {exc}")
+        raise typer.Exit(2) from None
     try:
         windows = windows_from_json(maintenance.read_bytes()) if maintenance else []
     except ApiError as exc:
@@ -240,6 +254,7 @@ def replay(
                 scores=scores,
                 on_progress=lambda n: progress.advance(task, n),
                 maintenance=windows,
+                providers=declared,
             )
     except (ReportError, FileFormatError) as exc:
         message = exc.message if isinstance(exc, ReportError) else str(exc)

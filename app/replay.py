@@ -18,6 +18,7 @@ import orjson
 import polars as pl
 import pyarrow.parquet as pq
 
+from outagewatch.app.catalog import providers_of, seed_services
 from outagewatch.app.engine.drive import drive
 from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.app.maintenance import Marks
@@ -125,13 +126,17 @@ def replay(
     config: PipelineConfig | None = None,
     on_progress: Callable[[int], None] | None = None,
     maintenance: Sequence[Window] = (),
+    providers: dict[str, tuple[str, ...]] | None = None,
 ) -> tuple[ReplaySummary, list[dict[str, Any]]]:
+    """`providers`: who runs on whom (service -> providers), as a catalog declares it;
+    None: the bundled catalog's, as a fresh server has them."""
     # A replay writes every incident to its feed: none is forgotten.
     cfg = replace(config or PipelineConfig(bucket_seconds=bucket_seconds), keep_resolved=None)
     started = time.perf_counter()
     sink = scores_sink(scores) if scores is not None else None
     try:
         pipeline = Pipeline(cfg, store=None, scores_sink=sink)
+        pipeline.set_providers(providers_of(seed_services()) if providers is None else providers)
         marks = Marks(lambda: maintenance, {})  # as the server marks, with these windows
         pipeline.markers.append(marks)
         rows = buckets = 0

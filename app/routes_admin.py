@@ -20,6 +20,7 @@ from outagewatch.app.responses import JSON
 from outagewatch.app.routes_live import json_object
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.schemas import ServicePath
+from outagewatch.ingest.dependencies import DependencyError
 from outagewatch.ingest.report import ReportError, check_service
 
 Key = Annotated[str | None, Header()]
@@ -63,9 +64,20 @@ def router(rt: Runtime) -> APIRouter:
         name = body.get("name")
         if name is not None and (not isinstance(name, str) or not 0 < len(name) <= 100):
             raise ApiError(422, "invalid_name", "name must be a string of 1-100 characters", "name")
+        providers = None
+        if "providers" in body:
+            try:
+                providers = rt.catalog.check_providers(slug, body["providers"])
+            except DependencyError as exc:
+                raise ApiError(422, exc.code, exc.message, "providers") from None
         # Written by the writer thread; the event loop awaits it (ingest/write_queue.py).
-        created = await asyncio.to_thread(rt.catalog.put, slug, name, rt.clock.now())
-        return JSON({"service": slug, "name": name}, status_code=201 if created else 200)
+        now = rt.clock.now()
+        created = await asyncio.to_thread(rt.catalog.put, slug, name, now, providers)
+        declared = list(rt.catalog.providers.get(slug, ()))
+        return JSON(
+            {"service": slug, "name": name, "providers": declared},
+            status_code=201 if created else 200,
+        )
 
     @admin.delete(
         "/v1/catalog/{service}",
@@ -73,11 +85,16 @@ def router(rt: Runtime) -> APIRouter:
         tags=["catalog"],
         summary="Remove (API key)",
         dependencies=needs_key,
+        responses={409: schemas.model(schemas.ErrorBody, "Other services declare it a provider")},
     )
     def delete_service(
         request: Request, service: ServicePath, authorization: Key = None, x_api_key: Key = None
     ) -> Response:
-        if not rt.catalog.remove(_slug(service)):
+        try:
+            gone = rt.catalog.remove(_slug(service))
+        except DependencyError as exc:
+            raise ApiError(409, exc.code, exc.message) from None
+        if not gone:
             raise ApiError(404, "not_found", f"service {service!r} is not in the catalog")
         return Response(status_code=204)
 

@@ -132,6 +132,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 outages=outages,
                 regions=regions,
                 notes=notes,
+                names={c: rt.catalog.display_name(c) for c in pages.probable_causes(d)},
             ), 200
 
         key = ("page", service, said, t.lang, t.explicit)

@@ -131,6 +131,9 @@ class Runtime:
             now=self.clock.now(),
             pairs=[(k[0], k[1]) for k in series if k[1] is not None],
         )
+        # The detector is told who runs on whom, now and after every catalog change.
+        self.pipeline.set_providers(self.catalog.providers)
+        self.catalog.on_providers = self.pipeline.set_providers
 
     def _replay_log(self) -> None:
         """Acknowledged reports that never reached DuckDB are replayed from the log:

@@ -83,7 +83,16 @@ NOTIFICATION = {
 }
 CATALOG_ENTRY = {
     "type": "object",
-    "properties": {"name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100}},
+    "properties": {
+        "name": {"type": ["string", "null"], "minLength": 1, "maxLength": 100},
+        "providers": {
+            "type": "array",
+            "items": {"type": "string"},
+            "maxItems": 5,
+            "description": "services it runs on (each in the catalog; not itself; no "
+            "cycles); absent: kept as they are, [] none",
+        },
+    },
 }
 ANNOTATION = {
     "type": "object",
@@ -234,6 +243,11 @@ class Annotation(BaseModel):
     text: str
 
 
+class Cause(BaseModel):
+    service: str = Field(description="a provider the service declares in the catalog")
+    incident: str = Field(description="the provider's incident (its id)")
+
+
 class Incident(BaseModel):
     """The feed object of the contracts (design.md), times ISO-8601 UTC."""
 
@@ -252,6 +266,11 @@ class Incident(BaseModel):
     top_problems: list[ProblemShare]
     regions: list[RegionReports]
     related: list[str]
+    because_of: list[Cause] = Field(
+        default_factory=list,
+        description="declared providers in outage when it opened or was confirmed: "
+        "probably its cause",
+    )
     maintenance: MaintenanceMark | None = Field(
         default=None, description="set when it started inside a planned maintenance window"
     )
@@ -326,6 +345,9 @@ class CatalogEntry(BaseModel):
     source: str | None = None
     regions: list[str] = Field(
         default_factory=list, description="where it mainly operates (ISO 3166-1); empty: worldwide"
+    )
+    providers: list[str] = Field(
+        default_factory=list, description="the services it runs on (declared dependencies)"
     )
 
 

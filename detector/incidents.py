@@ -10,7 +10,11 @@ Per series, each closed bucket gives evidence (from `SeriesBank.step`):
 - A common cause: while another service is in a service-wide outage opened within
   `related_window_s`, a series whose rise began with it needs less evidence
   (`related_p_outage`, `related_p_possible`, `related_min_reporters`): a dependant's
-  rise beside a provider's outage is likelier to be real. A series whose own outage
+  rise beside a provider's outage is likelier to be real. A service that declares the
+  failing service among its providers (`set_providers`, from the catalog) gets a
+  stronger prior (`declared_p_outage`, `declared_p_possible`,
+  `declared_min_reporters`), and its incident names the provider's (`because_of`):
+  a stranger's rise is judged as before. A series whose own outage
   ended less than `recur_window_s` ago confirms at `recur_p_outage` (a tool broken
   again the next working day is likely the same failure).
 An open incident escalates to `outage` on outage evidence (that is `confirmed_at`), or
@@ -34,7 +38,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -66,6 +70,10 @@ class IncidentParams:
     related_p_possible: float = 1e-3
     related_min_reporters: int = 5
     related_cause_ratio: float = 10.0  # a cause is down hard: its reports / expected so far
+    # A declared dependant of a cause (the catalog says it runs on it): likelier still.
+    declared_p_outage: float = 1e-3
+    declared_p_possible: float = 1e-2
+    declared_min_reporters: int = 3  # distinct reporters (dedup): never one client alone
     recur_window_s: int = 20 * 3600  # a series out within this long: a rise is likely the same
     recur_p_outage: float = 1e-6  # ... and confirms at this p (with min_reporters_outage)
     incident_phi: float = 1.0  # dispersion for an incident's whole-life evidence
@@ -111,6 +119,7 @@ class Incident:
     regions: dict[str, int] = field(default_factory=dict)
     region_levels: dict[str, str] = field(default_factory=dict)
     related: set[str] = field(default_factory=set)
+    because_of: dict[str, str] = field(default_factory=dict)  # provider -> its incident id
     max_score: float = 0.0
     # Internal (not in the feed object): sums since opening, up to the last bucket
     # with excess (the rate while it was out), and the CUSUM for its end.
@@ -149,6 +158,9 @@ class Incident:
                 {"region": r, "reports": n, "level": self.region_levels.get(r)} for r, n in regions
             ],
             "related": sorted(self.related),
+            "because_of": [
+                {"service": s, "incident": i} for s, i in sorted(self.because_of.items())
+            ],
             "resolved_at": iso(self.resolved_at),
             "max_score": self.max_score,
         }
@@ -176,6 +188,7 @@ class Incident:
             problems={p["problem"]: round(p["share"] * 1000) for p in d.get("top_problems", [])},
             regions={r["region"]: int(r["reports"]) for r in d.get("regions", [])},
             related=set(d.get("related", [])),
+            because_of={c["service"]: c["incident"] for c in d.get("because_of", [])},
             max_score=float(d.get("max_score", 0.0)),
             # After a restart only its peak tells the rate it ran at (for its end).
             x_out=float(peak.get("reports", 0)),
@@ -200,9 +213,18 @@ class Incident:
         known = {f.name for f in fields(cls)}
         kept = {k: v for k, v in d.items() if k in known}
         kept["related"] = set(kept.get("related", ()))
-        for name in ("problems", "regions", "region_levels"):
+        for name in ("problems", "regions", "region_levels", "because_of"):
             kept[name] = dict(kept.get(name, {}))
         return cls(**kept)
+
+
+@dataclass
+class Cause:
+    """This bucket's common-cause priors, per series."""
+
+    generic: npt.NDArray[np.bool_]  # another service is down hard
+    declared: npt.NDArray[np.bool_]  # ... and this one declares it as a provider
+    of: dict[int, dict[str, str]]  # declared: series -> {provider: its incident id}
 
 
 class IncidentTracker:
@@ -219,6 +241,8 @@ class IncidentTracker:
         self._recent: deque[Incident] = deque()
         self._regional: dict[str, list[int]] = {}
         self._service_of = np.zeros(0, dtype=object)
+        self.providers: dict[str, tuple[str, ...]] = {}  # as told (set_providers)
+        self._dependants: dict[str, frozenset[str]] = {}  # provider -> declared dependants
         self.last_out: dict[int, float] = {}  # series -> when its last outage resolved
         self._wide = np.zeros(0, dtype=np.bool_)
         self._n_keys = 0
@@ -246,28 +270,52 @@ class IncidentTracker:
         e[(step.p <= p.p_outage) & (step.recent >= p.min_reporters_outage)] = 2
         return e
 
-    def common_cause(self, t: float, now: float, keys: list[SeriesKey]) -> npt.NDArray[np.bool_]:
+    def set_providers(self, providers: Mapping[str, Iterable[str]]) -> None:
+        """Who runs on whom: service -> the providers it declares (the catalog's).
+
+        Replaced whole, so a reader in `observe` sees the old mapping or the new one.
+        """
+        self.providers = {k: tuple(v) for k, v in providers.items()}
+        dependants: dict[str, set[str]] = {}
+        for service, names in self.providers.items():
+            for provider in names:
+                if provider != service:
+                    dependants.setdefault(provider, set()).add(service)
+        self._dependants = {k: frozenset(v) for k, v in dependants.items()}
+
+    def common_cause(self, t: float, now: float, keys: list[SeriesKey]) -> Cause:
         """Service-wide series with a common-cause prior this bucket: another service
         is down hard (a service-wide outage opened within `related_window_s`, its
         reports so far at least `related_cause_ratio` times what was expected), and
-        this series' rise (its onset) began no earlier than that outage's own start."""
+        this series' rise (its onset) began no earlier than that outage's own start.
+        Declared dependants of such a cause are marked apart, with the cause's
+        incident per series."""
         n = len(keys)
-        out = np.zeros(n, dtype=np.bool_)
+        p = self.params
+        cause = Cause(np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), {})
         causes = [
             inc
             for inc in self.open.values()
             if inc.level == "outage"
             and inc.region is None
-            and now - inc.opened_at <= self.params.related_window_s
-            and inc.x_sum >= self.params.related_cause_ratio * inc.mu_sum
+            and now - inc.opened_at <= p.related_window_s
+            and inc.x_sum >= p.related_cause_ratio * inc.mu_sum
         ]
         if not causes:
-            return out
+            return cause
         services, wide = self._services(keys)
         onset = np.where(np.isnan(self._onset[:n]), t, self._onset[:n])
         for inc in causes:
-            out |= wide & (services != inc.service) & (onset >= inc.started_at - self.width)
-        return out
+            began = wide & (services != inc.service) & (onset >= inc.started_at - self.width)
+            cause.generic |= began
+            dependants = self._dependants.get(inc.service)
+            if dependants:
+                hit = began & np.isin(services, list(dependants))
+                cause.declared |= hit
+                for sid in np.flatnonzero(hit).tolist():
+                    cause.of.setdefault(sid, {})[inc.service] = inc.id
+        cause.generic &= ~cause.declared
+        return cause
 
     def _services(
         self, keys: list[SeriesKey]
@@ -307,7 +355,7 @@ class IncidentTracker:
         )
         excess = step.p1 <= p.end_p
         e = self.levels(n, step)
-        boost = self.common_cause(t, now, keys[:n]) if self.open else None
+        cause = self.common_cause(t, now, keys[:n]) if self.open else None
         recur = [sid for sid, at in self.last_out.items() if now - at <= p.recur_window_s]
         if len(recur) < len(self.last_out):
             self.last_out = {sid: self.last_out[sid] for sid in recur}
@@ -317,10 +365,14 @@ class IncidentTracker:
                 step.recent[again] >= p.min_reporters_outage
             )
             e[again[hit]] = 2
-        if boost is not None and boost.any():
-            enough = step.recent >= p.related_min_reporters
+        if cause is not None and cause.generic.any():
+            boost, enough = cause.generic, step.recent >= p.related_min_reporters
             e = np.maximum(e, (boost & enough & (step.p <= p.related_p_possible)).astype(np.int8))
             e[boost & enough & (step.p <= p.related_p_outage)] = 2
+        if cause is not None and cause.declared.any():
+            boost, enough = cause.declared, step.recent >= p.declared_min_reporters
+            e = np.maximum(e, (boost & enough & (step.p <= p.declared_p_possible)).astype(np.int8))
+            e[boost & enough & (step.p <= p.declared_p_outage)] = 2
         if allowed is not None and not allowed[:n].all():
             e = np.where(allowed[:n], e, 0).astype(np.int8)
         if forced is not None:
@@ -370,6 +422,8 @@ class IncidentTracker:
             # added below, with every open incident's).
             inc.x_sum = inc.x_out = max(0.0, float(step.recent[sid] - counts[sid]))
             inc.mu_sum = inc.mu_out = float(step.expected[sid]) * (window - 1)
+            if cause is not None and sid in cause.of:
+                inc.because_of = dict(cause.of[sid])
             self.open[sid] = inc
             self.just_opened.append(sid)
             self._link_related(inc, now)
@@ -398,6 +452,8 @@ class IncidentTracker:
             inc.mu_sum += mu
             if inc.level != "outage" and (e[sid] == 2 or self._proven(inc)):
                 inc.level, inc.confirmed_at = "outage", now
+                if cause is not None and sid in cause.of:
+                    inc.because_of |= cause.of[sid]
                 changed[sid] = inc
             inc.faded = inc.faded + 1 if faded[sid] else 0
             if excess[sid]:

@@ -66,7 +66,8 @@ CREATE TABLE IF NOT EXISTS catalog (
     service VARCHAR PRIMARY KEY,
     name VARCHAR,
     source VARCHAR NOT NULL,
-    added_at DOUBLE NOT NULL
+    added_at DOUBLE NOT NULL,
+    providers VARCHAR  -- declared providers, comma-separated (app/catalog.py)
 );
 -- Incident events, numbered for SSE and webhooks (app/events.py)
 CREATE TABLE IF NOT EXISTS events (
@@ -106,6 +107,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 MIGRATIONS = (
     "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS detail VARCHAR",
     "ALTER TABLE webhooks ADD COLUMN IF NOT EXISTS min_level VARCHAR",
+    # Declared providers of a service (app/catalog.py): NULL reads as the bundled list's
+    "ALTER TABLE catalog ADD COLUMN IF NOT EXISTS providers VARCHAR",
     # Planned maintenance windows (app/maintenance.py); times in epoch seconds
     """CREATE TABLE IF NOT EXISTS maintenance (
         id VARCHAR PRIMARY KEY,

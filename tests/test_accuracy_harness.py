@@ -157,3 +157,41 @@ def test_baseline_finds_big_flash_outage(small: Path) -> None:
         assert 0 <= opened - metrics.ts(lab["start"]) <= 10 * 60  # type: ignore[operator]
     for o in feed["outages"]:
         assert o["level"] == "outage" and o["confirmed_at"] == o["opened_at"]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_cascades_come_with_the_catalog_that_declares_them(seed: int) -> None:
+    """Most dependants of a cascade run on its provider by the scenario's catalog; now
+    and then one does not (the generic path); the file reads as the bundled one does."""
+    from outagewatch.app.catalog import parse_catalog, providers_of
+
+    sc = scenarios.Scenario(weeks=3, seed=seed)
+    declared = providers_of(parse_catalog(sc.catalog()))
+    provider = None
+    flags = []
+    for lab in sc.labels:
+        if lab["shape"] == "cascade_provider":
+            provider = lab["service"]
+        elif lab["shape"] == "cascade_dependant":
+            runs_on = provider in declared.get(lab["service"], ())
+            assert lab["declared"] is runs_on, lab
+            flags.append(runs_on)
+    assert len(flags) >= 6 and sum(flags) > len(flags) / 2  # most are declared
+    assert not all(flags)  # these seeds measure the generic path too
+
+
+def test_metrics_split_dependants_by_declaration(small: Path) -> None:
+    labels = [
+        {"kind": "incident", "shape": "cascade_dependant", "service": s, "region": None,
+         "start": "2026-01-13T10:00:00.000Z", "end": "2026-01-13T10:30:00.000Z",
+         "expected_level": "outage", "multiplier": 4.0, "declared": flag}
+        for s, flag in (("chatapp", True), ("smallgame", False))
+    ]  # fmt: skip
+    feed = _feed_from_labels(labels)
+    for inc in feed["outages"]:
+        if inc["service"] == "smallgame" and inc["started_at"].startswith("2026-01-13T10"):
+            inc["opened_at"] = inc["confirmed_at"] = "2026-01-13T10:07:00Z"
+    m = metrics.compute(labels, feed, **_kw(small))
+    assert m["declared_dependant_labels"] == 1
+    assert m["declared_dependant_confirm_delay_p90"] == 0
+    assert m["undeclared_dependant_confirm_delay_p90"] == 7

@@ -42,6 +42,7 @@ from outagewatch.app.broker.subjects import (
     incident_key,
     partition_filter,
 )
+from outagewatch.app.catalog import providers_of, seed_services
 from outagewatch.app.engine.drive import drive
 from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.restore import restore
@@ -76,6 +77,10 @@ class PartitionState:
         # No maintenance windows in NATS mode yet (their API is the embedded server's):
         # every incident still carries `maintenance: null`, as the server's do.
         self.pipeline.markers.append(Marks(lambda: (), {}))
+        # Who runs on whom: the bundled list's, as intake nodes know the catalog. A
+        # partition sees only its own services, so a declared provider counts where it
+        # shares the dependant's partition (as the generic common cause does).
+        self.pipeline.set_providers(providers_of(seed_services()))
         self.seq = 0
         restore(self.pipeline, self.store, SNAPSHOT)  # as the server restores
         offset = self.store.load_snapshot(OFFSET)

@@ -85,6 +85,11 @@ class Pipeline(ReportBuffer, Snapshots):
         # series id -> (bucket, incident), until that bucket is stepped.
         self._credited: dict[int, tuple[float, Incident]] = {}
 
+    def set_providers(self, providers: dict[str, tuple[str, ...]]) -> None:
+        """Who runs on whom (the catalog's declared providers), for the detector's
+        common-cause prior; called again whenever the catalog changes."""
+        self.tracker.set_providers(providers)
+
     # --- the writer -------------------------------------------------------------------
     def advance(self, now: float) -> list[dict[str, Any]]:
         """Move stream time to `now`: flush, close buckets, detect. Returns changed incidents."""

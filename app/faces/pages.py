@@ -6,6 +6,8 @@ from __future__ import annotations
 from html import escape as esc
 from typing import Any
 
+from babel.lists import format_list
+
 from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.chart import chart, sparkline
 from outagewatch.app.faces.feeds import Channel, problem_word, when
@@ -306,11 +308,13 @@ def service_page(
     *,
     regions: str = "",
     notes: Notes | None = None,
+    names: dict[str, str] | None = None,
 ) -> str:
     """`outages`: every open incident, so that a cascade this service is part of shows
     whole; without it, the service's own open incidents. `regions`: the card of the
     region map (app/faces/region_map.py), rendered. `notes`: operators' notes by
-    incident id (Annotations.latest)."""
+    incident id (Annotations.latest). `names`: display names of the providers its open
+    incidents name as their probable cause (`because_of`)."""
     s, name = d["service"], d.get("name") or d["service"]
     groups = involving(group_incidents(d["open_incidents"] if outages is None else outages), s)
     minutes = int(d["bucket_seconds"]) // 60 or 1
@@ -324,7 +328,8 @@ def service_page(
     body = (
         f'<section class="status {esc(d["level"])}" data-live="status">'
         f"<div><h1>{shown_name(d)}</h1>"
-        f"<p>{esc(_status_line(d, t))}</p></div>{pill(shown(d), t)}</section>"
+        f"<p>{esc(_status_line(d, t))}</p>{_cause_line(d, t, names or {})}</div>"
+        f"{pill(shown(d), t)}</section>"
         f"{_windows(windows, t) if windows else ''}"
         f'<div class="grid"><section class="card" data-live="chart">'
         f"<h2>{esc(t._('Reports in the last 24 hours'))}</h2>"
@@ -372,6 +377,23 @@ def outage_line(
     found = group_incidents(d["open_incidents"] if outages is None else outages)
     groups = involving(found, d["service"])
     return group_title(groups[0], t, m) if groups else None
+
+
+def probable_causes(d: dict[str, Any]) -> list[str]:
+    """Providers the service's open incidents name as their likely cause (a declared
+    provider in outage when they opened or were confirmed), first named first."""
+    found = (c["service"] for i in d["open_incidents"] for c in i.get("because_of") or ())
+    return list(dict.fromkeys(found))
+
+
+def _cause_line(d: dict[str, Any], t: Text, names: dict[str, str]) -> str:
+    """ "Probably caused by the outage at Amazon Web Services." (or nothing)."""
+    causes = [f"<bdi>{esc(names.get(c, c))}</bdi>" for c in probable_causes(d)]
+    if not causes:
+        return ""
+    listed = format_list(causes, style="standard", locale=t.locale)
+    words = esc(t._("Probably caused by the outage at %(providers)s.")) % {"providers": listed}
+    return f'<p class="cause">{words}</p>'
 
 
 def _status_line(d: dict[str, Any], t: Text) -> str:

@@ -105,12 +105,15 @@ def compute(
     end_err: list[float] = []
     resolve_lag: list[float] = []
     dep_delays: list[float] = []
+    dep_split: dict[bool, list[float]] = {True: [], False: []}  # declared or not
     slow_burn: list[dict[str, Any]] = []
     per_label: list[dict[str, Any]] = []
     for lab in inc_labels:
         hits = [i for i in incidents if _recall_match(i, lab, "possible")]
         row = {k: lab[k] for k in ("shape", "service", "region", "start", "multiplier")}
         row["expected_level"] = lab["expected_level"]
+        if "declared" in lab:  # a cascade dependant: does the catalog say it runs on the provider?
+            row["declared"] = lab["declared"]
         row["found_level"] = max((i["level"] for i in hits), key=LEVELS.get, default=None)
         row["open_delay_buckets"] = row["confirm_delay_buckets"] = None
         row["incidents"] = len(hits)
@@ -129,6 +132,7 @@ def compute(
                     conf_delays.append(row["confirm_delay_buckets"])
                     if lab["shape"] == "cascade_dependant":
                         dep_delays.append(row["confirm_delay_buckets"])
+                        dep_split[bool(lab.get("declared"))].append(row["confirm_delay_buckets"])
             ends = [ts(i["ended_at"]) for i in hits if i.get("ended_at")]
             if ends:
                 end_err.append(abs(max(ends) - ts(lab["end"])) / 60)  # type: ignore
@@ -195,6 +199,14 @@ def compute(
         "dependant_confirm_delay_median": _q(dep_delays, 50),
         "dependant_confirm_delay_p90": _q(dep_delays, 90),
         "dependant_labels": sum(1 for lab in inc_labels if lab["shape"] == "cascade_dependant"),
+        # Dependants the scenario's catalog declares as running on the provider, and the rest.
+        "declared_dependant_labels": sum(
+            1 for lab in inc_labels if lab["shape"] == "cascade_dependant" and lab.get("declared")
+        ),
+        "declared_dependant_confirm_delay_median": _q(dep_split[True], 50),
+        "declared_dependant_confirm_delay_p90": _q(dep_split[True], 90),
+        "undeclared_dependant_confirm_delay_median": _q(dep_split[False], 50),
+        "undeclared_dependant_confirm_delay_p90": _q(dep_split[False], 90),
         "slow_burn": slow_burn,
         "traps_pass": {
             **{k: v == 0 for k, v in on_traps.items()},

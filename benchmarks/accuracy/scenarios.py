@@ -148,6 +148,7 @@ class Scenario:
         self.rng_plan = rng
         self.services = _services(rng, small)
         self.index = {s.name: i for i, s in enumerate(self.services)}
+        self.providers = self._declared()
         self.profiles = _profiles()
         self.events: list[Event] = []
         self.labels: list[dict[str, Any]] = []
@@ -158,6 +159,49 @@ class Scenario:
         self._plan(rng)
 
     # ---- planning -----------------------------------------------------------------
+    def _declared(self) -> dict[int, set[int]]:
+        """Who runs on whom, as a catalog would declare it, before the cascades: each
+        consumer and business service names one provider (a third of them two; a few
+        none). From a generator of its own, so every other draw stays as it was."""
+        rng = np.random.default_rng([self.seed, 4])
+        providers = [i for i, s in enumerate(self.services) if s.kind == "provider"]
+        out: dict[int, set[int]] = {}
+        for i, s in enumerate(self.services):
+            if s.kind == "provider" or rng.random() < 0.1:
+                continue
+            k = min(2 if rng.random() < 1 / 3 else 1, len(providers))
+            out[i] = {int(p) for p in rng.choice(providers, k, replace=False)}
+        return out
+
+    def _declare_cascade(self, p: int, dependants: list[int], cascade: int) -> list[bool]:
+        """A cascade's dependants run on its provider by the catalog, as an operator
+        would know them, except (in half the cascades) one that does not, so the generic
+        common-cause path is measured too. Returns, per dependant, whether it is
+        declared. Its own generator: the reports are those of the scenario without a
+        catalog."""
+        rng = np.random.default_rng([self.seed, 5, cascade])
+        stranger = int(rng.integers(len(dependants))) if rng.random() < 0.5 else -1
+        out = []
+        for j, d in enumerate(dependants):
+            if j == stranger and p not in self.providers.get(d, set()):
+                out.append(False)
+            elif j == stranger:  # the background draw declared it: this cascade says not
+                self.providers[d].discard(p)
+                out.append(False)
+            else:
+                self.providers.setdefault(d, set()).add(p)
+                out.append(True)
+        return out
+
+    def catalog(self) -> str:
+        """The scenario's catalog in the bundled file's format (app/data/catalog.txt):
+        one service a line, `on:` naming the providers it runs on."""
+        lines = ["# The scenario's services and who runs on whom (benchmarks/accuracy)."]
+        for i, s in enumerate(self.services):
+            on = ",".join(self.services[p].name for p in sorted(self.providers.get(i, ())))
+            lines.append(f"{s.name}  on:{on}" if on else s.name)
+        return "\n".join(lines) + "\n"
+
     def base_per_min(self, s: int) -> float:
         return self.services[s].per_day / 1440.0
 
@@ -366,8 +410,9 @@ class Scenario:
         # Cascades: a provider at 50x, then 3-4 dependants 1-5 minutes later. Dependants
         # rise less than the provider (3-10x, at least 2 extra reports a minute at that
         # hour): alone such a rise takes many minutes to prove; beside a provider in
-        # outage it is likely real.
-        for _ in range(count(3)):
+        # outage it is likely real, the more so when the catalog says it runs on it
+        # (label field `declared`).
+        for cascade in range(count(3)):
             dur = int(rng.integers(20, 60))
             got = self._place(rng, by_kind["provider"], dur + 10, hours=(9, 21))
             if got is None:
@@ -384,6 +429,7 @@ class Scenario:
                 and not self._busy(i, start, start + dur + 10)
             ]
             k = int(rng.integers(3, 5))
+            picked = []
             for d in rng.permutation(deps)[:k]:
                 d = int(d)
                 lag = int(rng.integers(1, 6))
@@ -394,6 +440,10 @@ class Scenario:
                 self._label(
                     "incident", "cascade_dependant", d, None, start + lag, start + dur, "outage", dm
                 )
+                picked.append(d)
+            declared = self._declare_cascade(p, picked, cascade)
+            for lab, flag in zip(self.labels[-len(picked) :], declared, strict=True):
+                lab["declared"] = flag
 
         # Outages during quiet nights.
         night_cands = [i for i in by_kind["consumer"] if rate[i] >= 2.0]
@@ -559,6 +609,7 @@ class Scenario:
                 rows += len(df)
         labels = [{k: v for k, v in lab.items() if not k.startswith("_")} for lab in self.labels]
         (out / "labels.json").write_text(json.dumps(labels, indent=1))
+        (out / "catalog.txt").write_text(self.catalog())
         meta = {
             "seed": self.seed,
             "days": self.days,
@@ -568,6 +619,7 @@ class Scenario:
             "rows": rows,
             "services": [s.name for s in self.services],
             "small": self.small,
+            "catalog": "catalog.txt",
         }
         (out / "meta.json").write_text(json.dumps(meta, indent=1))
         return meta

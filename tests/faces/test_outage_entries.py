@@ -15,7 +15,7 @@ from outagewatch.app.main import OutageWatch
 from outagewatch.app.outage_query import parse_outage_query
 from outagewatch.app.routes_grouped import answer, held
 from outagewatch.ingest.clock import ManualClock
-from tests.conftest import running, surge, tick_to, warm_up
+from tests.conftest import API_KEY, running, surge, tick_to, warm_up
 
 Outage = tuple[OutageWatch, TestClient]
 A = "{http://www.w3.org/2005/Atom}"
@@ -217,3 +217,31 @@ def test_feeds_per_service_and_region(outage: Outage) -> None:
     )
     assert 'type="application/feed+json"' in page
     assert 'href="/v1/services/tinyapp/outages.json?lang=pl"' in page
+
+
+def test_a_declared_dependant_names_its_provider_as_the_probable_cause(
+    clock: ManualClock,
+) -> None:
+    with running(clock) as (app, client):
+        warm_up(app, client, clock)
+        auth = {"authorization": f"Bearer {API_KEY}"}
+        named = client.put("/v1/catalog/tinyapp", json={"name": "<Tiny & Co>"}, headers=auth)
+        assert named.status_code == 200, named.text
+        declared = client.put("/v1/catalog/busy", json={"providers": ["tinyapp"]}, headers=auth)
+        assert declared.json()["providers"] == ["tinyapp"]
+        surge(client, clock, "tinyapp")
+        tick_to(app, clock, clock.now() + 60)
+        surge(client, clock, "busy", n=400)
+        tick_to(app, clock, clock.now() + 120)
+        incidents = client.get("/v1/outages").json()["outages"]
+        cause = next(i for i in incidents if i["service"] == "tinyapp" and i["region"] is None)
+        busy = next(i for i in incidents if i["service"] == "busy" and i["region"] is None)
+        assert busy["because_of"] == [{"service": "tinyapp", "incident": cause["id"]}]
+        assert cause["because_of"] == []
+        page = client.get("/s/busy").text
+        assert (
+            '<p class="cause">Probably caused by the outage at '
+            "<bdi>&lt;Tiny &amp; Co&gt;</bdi>.</p>" in page
+        )
+        assert "Prawdopodobnie z powodu awarii w <bdi>" in client.get("/s/busy?lang=pl").text
+        assert 'class="cause"' not in client.get("/s/tinyapp").text
