@@ -109,7 +109,8 @@ class IntakeNode:
     async def start(self) -> None:
         self.nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
         self.js = self.nc.jetstream()
-        await self.read_model.start(await ensure_streams(self.js, min(3, len(self.servers))))
+        buckets = await ensure_streams(self.js, min(3, len(self.servers)))
+        await self.read_model.start(buckets.incidents)
         if self.settings.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever())
 

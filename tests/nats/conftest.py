@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -53,6 +56,18 @@ class WorkerThread:
         assert not self.thread.is_alive()
         if self.error is not None:
             raise self.error
+
+
+def spawn_worker(
+    cluster: LocalCluster, data: Path, parts: list[int], **env: str
+) -> subprocess.Popen[bytes]:
+    """`outagewatch worker` in a process of its own (one SIGKILL can end it), with
+    OUTAGEWATCH_* settings from `env`; its log is `<data>.log`."""
+    cmd = [str(Path(sys.executable).parent / "outagewatch"), "worker",
+           "--broker", ",".join(cluster.urls), "--partitions", ",".join(map(str, parts)),
+           "--data", str(data)]  # fmt: skip
+    log = (data.parent / f"{data.name}.log").open("ab")
+    return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, **env})
 
 
 def drained(servers: list[str], partitions: int, timeout: float = 30.0) -> None:
