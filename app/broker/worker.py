@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,10 +46,12 @@ from outagewatch.app.broker.subjects import (
     incident_key,
     partition_filter,
 )
+from outagewatch.app.broker.windows import KvWindows
 from outagewatch.app.engine.drive import drive
 from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.maintenance import Marks
+from outagewatch.app.maintenance_windows import Window
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.store import Store
 
@@ -73,15 +75,18 @@ def reports_of(messages: list[list[Any]], seqs: list[int]) -> tuple[pl.DataFrame
 class PartitionState:
     """One partition's pipeline and DuckDB file; restored as Runtime restores."""
 
-    def __init__(self, partition: int, settings: Settings) -> None:
+    def __init__(
+        self,
+        partition: int,
+        settings: Settings,
+        windows: Callable[[], Sequence[Window]] = tuple,
+    ) -> None:
         self.partition = partition
         self.settings = settings
+        self.windows = windows  # planned maintenance (the KV bucket's, app/broker/windows.py)
         path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
         self.store = Store(path)
         self.pipeline = Pipeline(settings.pipeline_config(), self.store)
-        # No maintenance windows in NATS mode yet (their API is the embedded server's):
-        # every incident still carries `maintenance: null`, as the server's do.
-        self.pipeline.markers.append(Marks(lambda: (), {}))
         self.seq = 0
         self.copied_at = 0.0  # stream time of the last restore set copied to JetStream
         self.since_copy = 0  # messages applied since
@@ -95,6 +100,9 @@ class PartitionState:
         """Carry on from the file, after seeding an empty one with a restore set."""
         if restore_set is not None:
             self.store.seed(handover.unpack(restore_set)[1])
+        # Incidents marked as planned maintenance, as the server marks them; the open
+        # ones keep the marks they were given.
+        self.pipeline.markers.append(Marks.restored(self.windows, self.store))
         restore(self.pipeline, self.store, SNAPSHOT)  # as the server restores
         offset = self.store.load_snapshot(OFFSET)
         if offset is not None:
@@ -161,6 +169,7 @@ class Worker:
         self.applied = 0  # messages applied (not skipped), for measurements
         self.resets = 0  # consumers replaced after a delivery went missing
         self.copies = 0  # restore sets copied to JetStream
+        self.maintenance = KvWindows()
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -171,9 +180,13 @@ class Worker:
         js = nc.jetstream()
         buckets = await ensure_streams(js, min(3, len(self.servers)))
         kv = buckets.incidents
+        await self.maintenance.start(buckets.maintenance)
         try:
+            # Windows declared before start mark the incidents replayed at start too.
+            await asyncio.wait_for(self.maintenance.ready.wait(), 20.0)
             for p in self.partitions:
-                self.states[p] = state = PartitionState(p, self.settings)
+                state = PartitionState(p, self.settings, lambda: self.maintenance.windows)
+                self.states[p] = state
                 found = None
                 if state.empty:  # another host's partition: its last copy in JetStream
                     found = await _retry(lambda p=p: handover.fetch(buckets.partitions, p))
@@ -184,6 +197,7 @@ class Worker:
                 await _publish(js, kv, state.store.open_incidents())
             await asyncio.gather(*(self._consume(js, buckets, p) for p in self.partitions))
         finally:
+            await self.maintenance.stop()
             for state in self.states.values():
                 with contextlib.suppress(Exception):  # never mask the error that stopped us
                     state.close()

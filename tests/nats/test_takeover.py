@@ -19,17 +19,11 @@ from fastapi.testclient import TestClient
 from outagewatch.app.broker import handover
 from outagewatch.app.broker.cluster import LocalCluster
 from outagewatch.app.broker.intake_node import create_intake_node
-from outagewatch.app.broker.subjects import (
-    REPORTS,
-    encode_report,
-    encode_tick,
-    ensure_streams,
-    partition_of,
-    report_subject,
-)
+from outagewatch.app.broker.subjects import ensure_streams
 from outagewatch.app.broker.worker import PartitionState
+from outagewatch.app.maintenance_windows import Window
 from tests.conftest import T0, settings
-from tests.nats.conftest import drained, run, spawn_worker
+from tests.nats.conftest import Sent, drained, run, spawn_worker
 from tests.nats.test_scale_out import wait_for
 from tests.scenario import background
 
@@ -40,52 +34,6 @@ END = T0 + 26 * 3600  # a day of history first: series may raise incidents after
 EVERY = {"OUTAGEWATCH_BROKER_SNAPSHOT_INTERVAL_S": "600",
          "OUTAGEWATCH_BROKER_SNAPSHOT_MESSAGES": "0",
          "OUTAGEWATCH_PARTITIONS": str(PARTITIONS)}  # fmt: skip
-
-Message = tuple[int, int, bytes]  # stream sequence, partition, payload
-
-
-class Sent:
-    """Everything published, in stream order, as JetStream acknowledged it."""
-
-    def __init__(self, cluster: LocalCluster) -> None:
-        self.cluster = cluster
-        self.messages: list[Message] = []
-        # Where batches of the uninterrupted run end: where the test waited for the
-        # live worker, and each minute after the kill (fetched alike by a worker).
-        self.cuts: list[int] = []
-
-    def cut(self) -> None:
-        self.cuts.append(len(self.messages))
-
-    def reports(self, rows: list[dict[str, Any]]) -> None:
-        self._publish([
-            (partition_of(r["service"], PARTITIONS), r["service"], r["region"],
-             encode_report(r["ts"], r["service"], r["region"], r.get("problem"), r["reporter"]))
-            for r in rows
-        ])  # fmt: skip
-
-    def ticks(self, ts: float) -> None:
-        self._publish([(p, "_tick", None, encode_tick(ts)) for p in range(PARTITIONS)])
-
-    def _publish(self, items: list[tuple[int, str, str | None, bytes]]) -> None:
-        async def send() -> list[Message]:
-            nc = await nats.connect(servers=self.cluster.urls)
-            js = nc.jetstream()
-            await ensure_streams(js, 3)
-            out = []
-            for p, service, region, payload in items:  # one at a time: stream order = time
-                ack = await js.publish(report_subject(p, service, region), payload, stream=REPORTS)
-                out.append((ack.seq, p, payload))
-            await nc.close()
-            return out
-
-        self.messages += run(send())
-
-    def last(self, p: int) -> int:
-        return max(seq for seq, q, _ in self.messages if q == p)
-
-    def report_seqs(self, p: int) -> list[int]:
-        return [seq for seq, q, data in self.messages if q == p and b'"_tick"' not in data]
 
 
 def copy_in_jetstream(cluster: LocalCluster, p: int) -> tuple[int, dict[str, Any]] | None:
@@ -127,7 +75,7 @@ def stored(path: Path, sql: str) -> list[tuple[Any, ...]]:
 def test_a_worker_takes_over_on_an_empty_data_folder_exactly(
     cluster: LocalCluster, tmp_path: Path
 ) -> None:
-    sent = Sent(cluster)
+    sent = Sent(cluster, PARTITIONS)
     parts = list(range(PARTITIONS))
     first = spawn_worker(cluster, tmp_path / "a", parts, **EVERY)
     replacement = None
@@ -162,7 +110,7 @@ def test_a_worker_takes_over_on_an_empty_data_folder_exactly(
             sent.cut()
         for later in range(m + 6, m + 30):
             minute(sent, later, surge=0)
-            sent.cut()
+            sent.cut()  # a minute at a time for the reference, as a live worker reads
         replacement = spawn_worker(cluster, tmp_path / "b", parts, **EVERY)
         drained(cluster.urls, PARTITIONS, 120)
         assert replacement.poll() is None, f"worker died: see {tmp_path / 'b.log'}"
@@ -223,13 +171,16 @@ def test_a_worker_takes_over_on_an_empty_data_folder_exactly(
                                         "SELECT seq, counted FROM reports")) >= 10  # fmt: skip
 
 
-def uninterrupted(sent: Sent) -> tuple[dict[str, dict[str, Any]], list[PartitionState]]:
+def uninterrupted(
+    sent: Sent, windows: tuple[Window, ...] = ()
+) -> tuple[dict[str, dict[str, Any]], list[PartitionState]]:
     """The same messages through partitions that never stop (in memory), in batches
-    ending at `sent.cuts`: every incident's final state by id, and the partitions."""
+    ending at `sent.cuts`, with these maintenance windows: every incident's final state
+    by id, and the partitions."""
     out: dict[str, dict[str, Any]] = {}
     states = []
     for p in range(PARTITIONS):
-        state = PartitionState(p, settings(None, partitions=PARTITIONS))
+        state = PartitionState(p, settings(None, partitions=PARTITIONS), lambda: windows)
         state.restore()
         for start, end in itertools.pairwise([0, *sent.cuts]):
             state.apply([(seq, data) for seq, q, data in sent.messages[start:end] if q == p])
