@@ -61,14 +61,17 @@ MESSAGE = {"ts": pl.Float64, "service": pl.String, "region": pl.String, "problem
            "reporter": pl.String}  # fmt: skip
 
 
-def reports_of(messages: list[list[Any]], seqs: list[int]) -> tuple[pl.DataFrame, float]:
+def reports_of(
+    messages: list[list[Any]], seqs: list[int] | None = None
+) -> tuple[pl.DataFrame, float]:
     """A fetched batch ([ts, service, region, problem, reporter] each, in stream order)
-    as the reports it holds, each with its stream sequence (stored as `seq`), and its
-    stream time: the newest server timestamp in it, ticks included (they move a quiet
-    partition's clock)."""
+    as the reports it holds, each with its stream sequence if given (stored as `seq`),
+    and its stream time: the newest server timestamp in it, ticks included (they move a
+    quiet partition's clock)."""
     frame = pl.DataFrame(messages, schema=MESSAGE, orient="row")
     now = float(frame["ts"].max())  # type: ignore[arg-type]
-    reports = frame.with_columns(seq=pl.Series(seqs, dtype=pl.Int64), count=pl.lit(1, pl.Int64))
+    seq = pl.Series(seqs, dtype=pl.Int64) if seqs is not None else pl.lit(None, pl.Int64)
+    reports = frame.with_columns(seq=seq, count=pl.lit(1, pl.Int64))
     return reports.filter(pl.col("service") != TICK), now
 
 
