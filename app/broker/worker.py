@@ -196,6 +196,9 @@ class Worker:
                 await asyncio.to_thread(state.restore, found)
                 if found is not None:
                     log.info("partition %d restored from JetStream at sequence %d", p, state.seq)
+                info = await _retry(lambda: js.stream_info(REPORTS))
+                if state.seq > int(info.state.last_seq or 0):
+                    raise AheadOfStream(p, state.seq, int(info.state.last_seq or 0), found)
                 # After a crash the commit may have outrun the publish: put open ones again.
                 await _publish(js, kv, state.store.open_incidents())
             await asyncio.gather(*(self._consume(js, buckets, p) for p in self.partitions))
@@ -277,6 +280,19 @@ class Worker:
             return
         state.copied()
         self.copies += 1
+
+
+class AheadOfStream(ValueError):
+    """A partition's state names stream sequences the stream does not hold: REPORTS
+    was deleted and made again. Carrying on would skip every new message up to there."""
+
+    def __init__(self, p: int, seq: int, last: int, copy: bytes | None) -> None:
+        where = f"the object p{p} in the object store 'partitions'" if copy else f"p{p}.duckdb"
+        super().__init__(
+            f"partition {p} was applied up to stream sequence {seq}, but stream REPORTS "
+            f"ends at {last}: the stream was made again after {where} was written. "
+            f"To start partition {p} afresh, delete that (and p{p}.duckdb, if any)."
+        )
 
 
 class DeliveryOrder:

@@ -22,6 +22,7 @@ from outagewatch.app.broker.intake_node import create_intake_node
 from outagewatch.app.broker.subjects import ensure_streams
 from outagewatch.app.broker.worker import PartitionState
 from outagewatch.app.maintenance_windows import Window
+from outagewatch.ingest.store import Store
 from tests.conftest import T0, settings
 from tests.nats.conftest import Sent, drained, run, spawn_worker
 from tests.nats.test_scale_out import wait_for
@@ -188,3 +189,27 @@ def uninterrupted(
         out.update({inc["id"]: inc for inc in items})
         states.append(state)
     return out, states
+
+
+def test_a_copy_from_a_stream_made_again_stops_the_worker_with_a_clear_message(
+    cluster: LocalCluster, tmp_path: Path
+) -> None:
+    """A copy naming sequences the stream does not hold (REPORTS deleted and made
+    again): starting from it would skip every new message up to there."""
+    sent = Sent(cluster, PARTITIONS)
+    sent.reports([{"ts": END, "service": "tinyapp", "region": "IT", "reporter": "r1"}])
+    left = Store(None)  # a partition applied up to sequence 10,000 of the old stream
+    left.save_snapshot("offset", END, b"10000")
+
+    async def leave_copy() -> None:
+        nc = await nats.connect(servers=cluster.urls)
+        objects = (await ensure_streams(nc.jetstream(), 3)).partitions
+        await handover.put(objects, 0, handover.pack(10_000, left.restore_set(None, 3600)))
+        await nc.close()
+
+    run(leave_copy())
+    proc = spawn_worker(cluster, tmp_path / "w", [0], OUTAGEWATCH_PARTITIONS=str(PARTITIONS))
+    assert proc.wait(60) == 2
+    said = " ".join((tmp_path / "w.log").read_text().split())
+    assert "cannot start: partition 0 was applied up to stream sequence 10000" in said
+    assert f"stream REPORTS ends at {sent.last(0)}" in said
