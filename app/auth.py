@@ -5,19 +5,30 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 
 from outagewatch.app.errors import ApiError
-from outagewatch.app.runtime import Runtime
+from outagewatch.app.keys import ApiKeys, FailureThrottle
+from outagewatch.ingest.clock import Clock
 
 BEARER = HTTPBearer(auto_error=False, description="an API key (`outagewatch new-key`)")
 HEADER = APIKeyHeader(name="X-API-Key", auto_error=False, description="the same key")
 
 
-def admin(rt: Runtime) -> list[Any]:
+class Keyed(Protocol):
+    """What the key check reads: the embedded server's Runtime, or a NATS intake node."""
+
+    clock: Clock
+    api_keys: ApiKeys
+    admin_failures: FailureThrottle
+
+    def limit_tripped(self, limit: str, **fields: Any) -> None: ...
+
+
+def admin(rt: Keyed) -> list[Any]:
     """`dependencies=` for a route that needs an API key."""
 
     def check(
@@ -33,7 +44,7 @@ def admin(rt: Runtime) -> list[Any]:
 
 
 def require_key(
-    rt: Runtime, request: Request, authorization: str | None, x_api_key: str | None
+    rt: Keyed, request: Request, authorization: str | None, x_api_key: str | None
 ) -> None:
     """The key is `X-API-Key` when that is not empty, else the Bearer token. Wrong
     keys are counted per client network; past `admin_failures_per_minute`, 429."""

@@ -280,7 +280,7 @@ def worker(
 
     need_nats()
     from outagewatch.app.broker.intake_node import servers_of
-    from outagewatch.app.broker.worker import Worker
+    from outagewatch.app.broker.worker import AheadOfStream, Worker
 
     settings = load_settings(data=data, broker=broker)
     parts = [int(p) for p in partitions.split(",") if p.strip()]
@@ -296,7 +296,11 @@ def worker(
         await w.run()
 
     err.print(f"worker on partitions {parts} of {broker}; data in {settings.data}")
-    asyncio.run(run())
+    try:
+        asyncio.run(run())
+    except AheadOfStream as exc:
+        err.print(f"[red]cannot start:[/] {exc}")
+        raise typer.Exit(2) from None
 
 
 def main() -> None:

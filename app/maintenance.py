@@ -22,7 +22,7 @@ import orjson
 import polars as pl
 
 from outagewatch.app.errors import ApiError
-from outagewatch.app.maintenance_windows import Window, in_maintenance
+from outagewatch.app.maintenance_windows import Window, in_maintenance, upcoming
 from outagewatch.ingest.report import ReportError, check_region, check_service
 from outagewatch.ingest.store import Store
 from outagewatch.ingest.windows import iso, parse_iso
@@ -157,10 +157,7 @@ class Maintenance:
 
     def upcoming(self, now: float, service: str | None = None) -> list[Window]:
         """Current and future windows (of one service), soonest first."""
-        return sorted(
-            (w for w in self.windows if w.ends_at > now and service in (None, w.service)),
-            key=lambda w: (w.starts_at, w.id),
-        )
+        return upcoming(self.windows, now, service)
 
 
 class Marks:
@@ -178,9 +175,11 @@ class Marks:
         self.given = given
 
     @classmethod
-    def restored(cls, maintenance: Maintenance, store: Store) -> Marks:
+    def restored(cls, windows: Callable[[], Sequence[Window]], store: Store) -> Marks:
+        """Marks from `windows` (the server's, or a NATS worker's copy of the KV
+        bucket's), keeping those the store's open incidents were given."""
         given = {d["id"]: d["maintenance"] for d in store.open_incidents() if d.get("maintenance")}
-        return cls(lambda: maintenance.windows, given)
+        return cls(windows, given)
 
     def __call__(self, changed: list[dict[str, Any]]) -> None:
         windows = self.windows()

@@ -1,6 +1,7 @@
 """Planned maintenance windows, and the one rule that says whether an incident falls in
-one. Pure (no clock, no settings, no database): the live server (app/maintenance.py) and
-`outagewatch replay --maintenance` decide with the same function, so they mark alike."""
+one. Pure (no clock, no settings, no database): the live server (app/maintenance.py), NATS
+workers and intake nodes (app/broker/windows.py) and `outagewatch replay --maintenance`
+decide with the same functions, so they mark and list alike."""
 
 from __future__ import annotations
 
@@ -66,3 +67,18 @@ def in_maintenance(
         if best is None or (w.ends_at, best.id) > (best.ends_at, w.id):
             best = w
     return best
+
+
+def upcoming(windows: Iterable[Window], now: float, service: str | None = None) -> list[Window]:
+    """Current and future windows (of one service), soonest first: what
+    GET /v1/maintenance lists, on the server and on a NATS intake node alike.
+
+    >>> later = Window("mw_2", "aws", None, 300.0, 400.0, "")
+    >>> gone = Window("mw_1", "aws", None, 0.0, 100.0, "")
+    >>> [w.id for w in upcoming([later, gone], 150.0)], upcoming([later], 150.0, "gcp")
+    (['mw_2'], [])
+    """
+    return sorted(
+        (w for w in windows if w.ends_at > now and service in (None, w.service)),
+        key=lambda w: (w.starts_at, w.id),
+    )

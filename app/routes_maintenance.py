@@ -4,22 +4,42 @@ anyone (status pages and people's scripts show what is coming)."""
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from outagewatch.app import schemas
+from outagewatch.app.auth import Keyed
 from outagewatch.app.auth import admin as admin_key
+from outagewatch.app.catalog import ServiceCatalog
 from outagewatch.app.errors import ApiError
 from outagewatch.app.maintenance import check_window, new_id
+from outagewatch.app.maintenance_windows import Window
 from outagewatch.app.responses import JSON
 from outagewatch.app.routes_live import json_object
-from outagewatch.app.runtime import Runtime
 from outagewatch.ingest.report import SERVICE_RE
 
 
-def router(rt: Runtime) -> APIRouter:
+class Windows(Protocol):
+    """Where windows are kept: DuckDB (app/maintenance.py) or a NATS KV bucket
+    (app/broker/windows.py). `add` and `remove` block: routes call them off the loop."""
+
+    def add(self, window: Window, now: float) -> None: ...
+    def remove(self, window_id: str) -> bool: ...
+    def upcoming(self, now: float, service: str | None = None) -> list[Window]: ...
+
+
+class Host(Keyed, Protocol):
+    """The embedded server's Runtime, or a NATS intake node."""
+
+    catalog: ServiceCatalog
+
+    @property
+    def maintenance(self) -> Windows: ...
+
+
+def router(rt: Host) -> APIRouter:
     routes = APIRouter(tags=["maintenance"])
     needs_key = admin_key(rt)
 

@@ -85,7 +85,7 @@ class Runtime:
         self.events = EventLog(self.store)
         self.annotations = Annotations(self.store)
         self.maintenance = Maintenance(self.store)
-        self.pipeline.markers.append(Marks.restored(self.maintenance, self.store))
+        self.pipeline.markers.append(Marks.restored(lambda: self.maintenance.windows, self.store))
         self.webhooks = Webhooks(
             self.store,
             settings.base_url,

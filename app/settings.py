@@ -104,6 +104,11 @@ class Settings(BaseSettings):
     log_level: str = "info"  # debug, info, warning, error (app/logs.py)
     broker: str = ""  # nats://host:port[,...]: scale-out mode (app/broker); empty: embedded
     partitions: Positive = 8  # report partitions on the broker (hash of service mod N)
+    # A worker copies each partition's restore set to JetStream (app/broker/handover.py)
+    # when this much stream time passed or this many messages were applied since the
+    # last copy (0: not on that ground; both 0: never, a takeover replays from the start).
+    broker_snapshot_interval_s: Seconds = 600.0
+    broker_snapshot_messages: Count = 100_000
 
     # Language of the public faces when neither ?lang= nor Accept-Language picks one.
     language: str = "en"

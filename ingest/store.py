@@ -32,7 +32,7 @@ REPORT_COLUMNS = {
     "reporter": pl.String,
     "weight": pl.Int64,
     "counted": pl.Boolean,
-    "seq": pl.Int64,  # the write-ahead log's sequence (null without a log)
+    "seq": pl.Int64,  # the write-ahead log's sequence (a NATS worker: the stream's)
 }
 
 
@@ -496,6 +496,35 @@ class Store:
                 [_naive(since)],
             ).fetchnumpy()
         return pl.DataFrame({k: cols[k] for k in ("ts", "service", "count", "expected", "level")})
+
+    def restore_set(self, since: float | None, window_s: float) -> dict[str, pl.DataFrame]:
+        """The rows a restore reads (app/engine/restore.py), as stored: reports at or
+        after `since` (the buckets still open; all of them when None) or within
+        `window_s` of the newest (the dedup memory), the open incidents and the
+        snapshots. `seed` puts them into an empty store, which then restores the same
+        pipeline as this one would."""
+        recent = "(SELECT max(ts) FROM reports) - to_microseconds(?::BIGINT)"
+        queries: dict[str, tuple[str, list[Any]]] = {
+            "reports": (
+                f"SELECT * FROM reports WHERE ts >= ? OR ts >= {recent} ORDER BY ts",
+                [_naive(0.0 if since is None else since), int(window_s * 1e6)],
+            ),
+            "incidents": ("SELECT * FROM incidents WHERE state = 'open'", []),
+            "snapshots": ("SELECT * FROM snapshots", []),
+        }
+        out = {}
+        with self._reader() as cur:
+            for table, (sql, params) in queries.items():
+                df = pl.from_arrow(cur.sql(sql, params=params).to_arrow_table())
+                assert isinstance(df, pl.DataFrame)
+                out[table] = df
+        return out
+
+    def seed(self, tables: dict[str, pl.DataFrame]) -> None:
+        """Rows from another store's `restore_set`, in one transaction: all or none."""
+        with self.transaction():
+            for table in ("reports", "incidents", "snapshots"):
+                self.append(table, tables[table])
 
     def count(self, table: str) -> int:
         if table not in {"reports", "series_buckets", "problem_buckets", "incidents"}:

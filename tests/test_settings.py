@@ -59,6 +59,8 @@ DEFAULTS = {
     "log_level": "info",
     "broker": "",
     "partitions": 8,
+    "broker_snapshot_interval_s": 600.0,
+    "broker_snapshot_messages": 100_000,
     "language": "en",
 }
 
@@ -107,6 +109,8 @@ GOOD = {
     "log_level": ("warning", "warning"),
     "broker": ("nats://127.0.0.1:4222", "nats://127.0.0.1:4222"),
     "partitions": ("3", 3),
+    "broker_snapshot_interval_s": ("300", 300.0),
+    "broker_snapshot_messages": ("0", 0),
     "language": ("pl", "pl"),
 }
 

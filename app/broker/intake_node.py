@@ -13,7 +13,9 @@ catalog is the bundled list (plus, when unknown services are accepted, what the 
 brings, in memory); the catalog's admin routes are the embedded server's.
 
 GET /v1/outages reads the KV bucket `incidents` through a read model, never a
-worker's DuckDB file.
+worker's DuckDB file. The maintenance API is the embedded server's routes
+(app/routes_maintenance.py, the same API key check), with the windows kept in the KV
+bucket `maintenance` (app/broker/windows.py), where workers read them.
 """
 
 from __future__ import annotations
@@ -43,16 +45,19 @@ from outagewatch.app.broker.subjects import (
     partition_of,
     report_subject,
 )
+from outagewatch.app.broker.windows import KvWindows
 from outagewatch.app.catalog import ServiceCatalog
 from outagewatch.app.connections import BodyGuard, GuardedBodies
 from outagewatch.app.fastpath import REPORTS_PATH, NoSniff
 from outagewatch.app.intake import Intake, Outcome, Row, Unavailable, error
+from outagewatch.app.keys import ApiKeys, FailureThrottle
 from outagewatch.app.logs import LimitLog
 from outagewatch.app.outage_params import OutageParams
 from outagewatch.app.outage_query import select
 from outagewatch.app.privacy import ReporterSalts
 from outagewatch.app.proxies import ProxyHeaders, TrustedProxies
 from outagewatch.app.routes_grouped import answer, held
+from outagewatch.app.routes_maintenance import router as maintenance_router
 from outagewatch.ingest.clock import Clock
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.store import Store
@@ -93,11 +98,16 @@ class IntakeNode:
             pairs=[],
         )
         self.limits = LimitLog(logging.getLogger("outagewatch.limits"))
+        memory_key = secrets.token_bytes(16)  # in-memory keys only (rate limits)
         self.intake = Intake(
             settings, clock, self.catalog, salts, JetStreamSink(self), self.limit_tripped,
-            secrets.token_bytes(16),
+            memory_key,
         )  # fmt: skip
+        # The admin key check of the embedded server (app/auth.py), for maintenance.
+        self.api_keys = ApiKeys(settings.api_keys)
+        self.admin_failures = FailureThrottle(settings.admin_failures_per_minute, memory_key)
         self.read_model = IncidentReadModel()
+        self.maintenance = KvWindows()
         self.nc: Any = None
         self.js: Any = None
         self.published = 0
@@ -109,7 +119,9 @@ class IntakeNode:
     async def start(self) -> None:
         self.nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
         self.js = self.nc.jetstream()
-        await self.read_model.start(await ensure_streams(self.js, min(3, len(self.servers))))
+        buckets = await ensure_streams(self.js, min(3, len(self.servers)))
+        await self.read_model.start(buckets.incidents)
+        await self.maintenance.start(buckets.maintenance)
         if self.settings.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever())
 
@@ -119,6 +131,7 @@ class IntakeNode:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._ticker
         await self.read_model.stop()
+        await self.maintenance.stop()
         if self.nc is not None:
             await self.nc.drain()
 
@@ -257,6 +270,8 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
             out = error(404, "not_found", f"no incident {incident_id}", "id")
             return Response(out.body, status_code=out.status, media_type="application/json")
         return Response(orjson.dumps(inc), media_type="application/json")
+
+    api.include_router(maintenance_router(node))  # the embedded server's routes
 
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:

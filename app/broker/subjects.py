@@ -9,17 +9,23 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import time
-from typing import Any
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import orjson
 from nats.errors import TimeoutError as NatsTimeout
-from nats.js.api import KeyValueConfig, StorageType, StreamConfig
+from nats.js.api import KeyValueConfig, ObjectStoreConfig, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError, ServiceUnavailableError
+from nats.js.kv import KeyValue
+from nats.js.object_store import ObjectStore
 
 REPORTS = "REPORTS"
 INCIDENTS = "INCIDENTS"
 KV_INCIDENTS = "incidents"
+KV_MAINTENANCE = "maintenance"  # planned maintenance windows, by id (app/broker/windows.py)
+OBJ_PARTITIONS = "partitions"  # each partition's restore set (app/broker/handover.py)
 TICK = "_tick"  # the service slot of a stream-clock tick (slugs cannot start with "_")
 
 
@@ -56,16 +62,34 @@ def incident_key(incident: dict[str, Any]) -> str:
     return str(incident["id"]).replace(":", "_").replace("/", "_")
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 20.0) -> Any:
-    """Create the streams and the KV bucket (idempotent, safe when nodes race at start)
-    and return the bucket; waits for the cluster to elect a meta leader and to answer
+@dataclass(frozen=True)
+class Buckets:
+    """The KV buckets and the object store that intake nodes and workers share."""
+
+    incidents: KeyValue
+    maintenance: KeyValue
+    partitions: ObjectStore
+
+
+T = TypeVar("T")
+
+
+async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 20.0) -> Buckets:
+    """Create the streams and buckets (idempotent, safe when nodes race at start) and
+    return the buckets; waits for the cluster to elect a meta leader and to answer
     (a cluster that has just started may time out a request or two: a worker that
     gave up there once died at start and left its partitions unread)."""
-    kv = KeyValueConfig(bucket=KV_INCIDENTS, replicas=replicas, history=1)
+
+    def kv(bucket: str) -> KeyValueConfig:
+        return KeyValueConfig(bucket=bucket, replicas=replicas, history=1)
+
+    objects = ObjectStoreConfig(replicas=replicas, storage=StorageType.FILE)
     for create in (
         lambda: js.add_stream(_stream(REPORTS, "reports.>", replicas)),
         lambda: js.add_stream(_stream(INCIDENTS, "incidents.>", replicas)),
-        lambda: js.create_key_value(kv),
+        lambda: js.create_key_value(kv(KV_INCIDENTS)),
+        lambda: js.create_key_value(kv(KV_MAINTENANCE)),
+        lambda: js.create_object_store(OBJ_PARTITIONS, config=objects),
     ):
         deadline = time.monotonic() + timeout
         while True:
@@ -81,10 +105,18 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
                 if time.monotonic() > deadline:
                     raise
             await asyncio.sleep(0.25)
+    return Buckets(
+        await _answered(lambda: js.key_value(KV_INCIDENTS), timeout),
+        await _answered(lambda: js.key_value(KV_MAINTENANCE), timeout),
+        await _answered(lambda: js.object_store(OBJ_PARTITIONS), timeout),
+    )
+
+
+async def _answered(call: Callable[[], Awaitable[T]], timeout: float) -> T:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            return await js.key_value(KV_INCIDENTS)
+            return await call()
         except (TimeoutError, NatsTimeout, ServiceUnavailableError):
             if time.monotonic() > deadline:
                 raise

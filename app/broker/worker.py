@@ -14,7 +14,9 @@ Stream time of a partition is the newest server timestamp in it (reports and the
 intake nodes' ticks). Each batch moves the pipeline with the one driver the server
 and replay use (app/engine/drive.py), so a worker decides exactly what the server
 and a replay of the same reports decide. A replacement worker takes a partition over
-by opening the same DuckDB file (shared disk) and restoring its snapshot.
+by opening the same DuckDB file (same host or shared disk) or, finding none, from the
+restore set the partition's last worker copied to JetStream (app/broker/handover.py);
+either way it then reads the stream again after the restored sequence.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -34,19 +36,23 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
+from outagewatch.app.broker import handover
 from outagewatch.app.broker.subjects import (
     INCIDENTS,
     REPORTS,
     TICK,
+    Buckets,
     ensure_streams,
     incident_key,
     partition_filter,
 )
+from outagewatch.app.broker.windows import KvWindows
 from outagewatch.app.catalog import providers_of, seed_services
 from outagewatch.app.engine.drive import drive
 from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.maintenance import Marks
+from outagewatch.app.maintenance_windows import Window
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.store import Store
 
@@ -56,36 +62,60 @@ MESSAGE = {"ts": pl.Float64, "service": pl.String, "region": pl.String, "problem
            "reporter": pl.String}  # fmt: skip
 
 
-def reports_of(messages: list[list[Any]]) -> tuple[pl.DataFrame, float]:
+def reports_of(
+    messages: list[list[Any]], seqs: list[int] | None = None
+) -> tuple[pl.DataFrame, float]:
     """A fetched batch ([ts, service, region, problem, reporter] each, in stream order)
-    as the reports it holds and its stream time: the newest server timestamp in it,
-    ticks included (they move a quiet partition's clock)."""
+    as the reports it holds, each with its stream sequence if given (stored as `seq`),
+    and its stream time: the newest server timestamp in it, ticks included (they move a
+    quiet partition's clock)."""
     frame = pl.DataFrame(messages, schema=MESSAGE, orient="row")
     now = float(frame["ts"].max())  # type: ignore[arg-type]
-    reports = frame.filter(pl.col("service") != TICK).with_columns(count=pl.lit(1, pl.Int64))
-    return reports, now
+    seq = pl.Series(seqs, dtype=pl.Int64) if seqs is not None else pl.lit(None, pl.Int64)
+    reports = frame.with_columns(seq=seq, count=pl.lit(1, pl.Int64))
+    return reports.filter(pl.col("service") != TICK), now
 
 
 class PartitionState:
     """One partition's pipeline and DuckDB file; restored as Runtime restores."""
 
-    def __init__(self, partition: int, settings: Settings) -> None:
+    def __init__(
+        self,
+        partition: int,
+        settings: Settings,
+        windows: Callable[[], Sequence[Window]] = tuple,
+    ) -> None:
         self.partition = partition
+        self.settings = settings
+        self.windows = windows  # planned maintenance (the KV bucket's, app/broker/windows.py)
         path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
         self.store = Store(path)
         self.pipeline = Pipeline(settings.pipeline_config(), self.store)
-        # No maintenance windows in NATS mode yet (their API is the embedded server's):
-        # every incident still carries `maintenance: null`, as the server's do.
-        self.pipeline.markers.append(Marks(lambda: (), {}))
         # Who runs on whom: the bundled list's, as intake nodes know the catalog. A
         # partition sees only its own services, so a declared provider counts where it
         # shares the dependant's partition (as the generic common cause does).
         self.pipeline.set_providers(providers_of(seed_services()))
         self.seq = 0
+        self.copied_at = 0.0  # stream time of the last restore set copied to JetStream
+        self.since_copy = 0  # messages applied since
+
+    @property
+    def empty(self) -> bool:
+        """No batch was ever committed here: a takeover on a host without the file."""
+        return self.store.load_snapshot(OFFSET) is None
+
+    def restore(self, restore_set: bytes | None = None) -> None:
+        """Carry on from the file, after seeding an empty one with a restore set."""
+        if restore_set is not None:
+            self.store.seed(handover.unpack(restore_set)[1])
+        # Incidents marked as planned maintenance, as the server marks them; the open
+        # ones keep the marks they were given.
+        self.pipeline.markers.append(Marks.restored(self.windows, self.store))
         restore(self.pipeline, self.store, SNAPSHOT)  # as the server restores
         offset = self.store.load_snapshot(OFFSET)
         if offset is not None:
             self.seq = int(offset[1])
+        self.copied_at = self.pipeline.now
 
     def apply(self, messages: Iterable[tuple[int, bytes]]) -> list[dict[str, Any]] | None:
         """Apply (stream sequence, payload) pairs; returns changed incidents, or None if
@@ -93,14 +123,36 @@ class PartitionState:
         fresh = [(seq, orjson.loads(data)) for seq, data in messages if seq > self.seq]
         if not fresh:
             return None  # committed before a crash: redelivered, never counted twice
-        reports, now = reports_of([m for _, m in fresh])
+        reports, now = reports_of([m for _, m in fresh], [seq for seq, _ in fresh])
         with self.store.transaction():
             changed = drive(self.pipeline, now, reports)  # as the server and replay do
             now = self.pipeline.now
             self.store.save_snapshot(SNAPSHOT, now, self.pipeline.snapshot())
             self.store.save_snapshot(OFFSET, now, str(fresh[-1][0]).encode())
         self.seq = fresh[-1][0]
+        self.since_copy += len(fresh)
         return changed
+
+    def copy_due(self) -> bool:
+        """Time to copy the restore set to JetStream (not every batch: it is bigger)."""
+        every_s = self.settings.broker_snapshot_interval_s
+        every_n = self.settings.broker_snapshot_messages
+        if self.since_copy == 0:
+            return False
+        return bool(
+            (every_s > 0 and self.pipeline.now - self.copied_at >= every_s)
+            or (every_n > 0 and self.since_copy >= every_n)
+        )
+
+    def restore_set(self) -> bytes:
+        """What `restore` needs on another host, as committed at `self.seq`."""
+        tables = self.store.restore_set(
+            self.pipeline.agg.closed_until, self.settings.dedup_window_s
+        )
+        return handover.pack(self.seq, tables)
+
+    def copied(self) -> None:
+        self.copied_at, self.since_copy = self.pipeline.now, 0
 
     def close(self) -> None:
         self.store.checkpoint()
@@ -124,6 +176,8 @@ class Worker:
         self.states: dict[int, PartitionState] = {}
         self.applied = 0  # messages applied (not skipped), for measurements
         self.resets = 0  # consumers replaced after a delivery went missing
+        self.copies = 0  # restore sets copied to JetStream
+        self.maintenance = KvWindows()
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -132,14 +186,29 @@ class Worker:
     async def run(self) -> None:
         nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
         js = nc.jetstream()
-        kv = await ensure_streams(js, min(3, len(self.servers)))
+        buckets = await ensure_streams(js, min(3, len(self.servers)))
+        kv = buckets.incidents
+        await self.maintenance.start(buckets.maintenance)
         try:
+            # Windows declared before start mark the incidents replayed at start too.
+            await asyncio.wait_for(self.maintenance.ready.wait(), 20.0)
             for p in self.partitions:
-                self.states[p] = state = PartitionState(p, self.settings)
+                state = PartitionState(p, self.settings, lambda: self.maintenance.windows)
+                self.states[p] = state
+                found = None
+                if state.empty:  # another host's partition: its last copy in JetStream
+                    found = await _retry(lambda p=p: handover.fetch(buckets.partitions, p))
+                await asyncio.to_thread(state.restore, found)
+                if found is not None:
+                    log.info("partition %d restored from JetStream at sequence %d", p, state.seq)
+                info = await _retry(lambda: js.stream_info(REPORTS))
+                if state.seq > int(info.state.last_seq or 0):
+                    raise AheadOfStream(p, state.seq, int(info.state.last_seq or 0), found)
                 # After a crash the commit may have outrun the publish: put open ones again.
                 await _publish(js, kv, state.store.open_incidents())
-            await asyncio.gather(*(self._consume(js, kv, p) for p in self.partitions))
+            await asyncio.gather(*(self._consume(js, buckets, p) for p in self.partitions))
         finally:
+            await self.maintenance.stop()
             for state in self.states.values():
                 with contextlib.suppress(Exception):  # never mask the error that stopped us
                     state.close()
@@ -169,8 +238,8 @@ class Worker:
             ),
         ))  # fmt: skip
 
-    async def _consume(self, js: JetStreamContext, kv: Any, p: int) -> None:
-        state = self.states[p]
+    async def _consume(self, js: JetStreamContext, buckets: Buckets, p: int) -> None:
+        state, kv = self.states[p], buckets.incidents
         sub = await self._subscribe(js, p)
         order = DeliveryOrder()
         while not self._stop.is_set():
@@ -193,6 +262,8 @@ class Worker:
                     self.applied += sum(1 for s, _ in pairs if s > before)
                     if changed:
                         await _publish(js, kv, changed)
+                if state.copy_due():
+                    await self._copy(buckets, state)
                 await _retry(msgs[kept - 1].ack)
             if kept < len(msgs):
                 # A delivery went missing (lost in transit when a server died) or came
@@ -202,6 +273,31 @@ class Worker:
                             "stream sequence %d", p, state.seq)  # fmt: skip
                 sub = await self._subscribe(js, p, old=sub)
                 order = DeliveryOrder()
+
+    async def _copy(self, buckets: Buckets, state: PartitionState) -> None:
+        """The restore set to JetStream. A failed copy is tried again after the next
+        batch: the stream still holds every message after the previous one."""
+        try:
+            blob = await asyncio.to_thread(state.restore_set)
+            await handover.put(buckets.partitions, state.partition, blob)
+        except Exception as exc:
+            log.warning("partition %d: restore set not copied: %r", state.partition, exc)
+            return
+        state.copied()
+        self.copies += 1
+
+
+class AheadOfStream(ValueError):
+    """A partition's state names stream sequences the stream does not hold: REPORTS
+    was deleted and made again. Carrying on would skip every new message up to there."""
+
+    def __init__(self, p: int, seq: int, last: int, copy: bytes | None) -> None:
+        where = f"the object p{p} in the object store 'partitions'" if copy else f"p{p}.duckdb"
+        super().__init__(
+            f"partition {p} was applied up to stream sequence {seq}, but stream REPORTS "
+            f"ends at {last}: the stream was made again after {where} was written. "
+            f"To start partition {p} afresh, delete that (and p{p}.duckdb, if any)."
+        )
 
 
 class DeliveryOrder:

@@ -37,6 +37,7 @@ class Snapshots:
     now: float
     publish: Callable[[], None]
     _hour_of: float | None
+    _seen: np.ndarray
     _work: threading.Lock
     _credited: dict[int, tuple[float, Incident]]
 
@@ -45,6 +46,9 @@ class Snapshots:
         with self._work:
             state = self.bank.state()
             state["hourly"] = self.hourly[: len(self.agg.series)].copy()
+            # Counts per series while the system is cold: without them a restart in
+            # the first day judges big services against nothing and alarms on them.
+            state["seen"] = self._seen.copy()
             buf = io.BytesIO()
             np.savez_compressed(buf, **state)  # type: ignore[arg-type]
             # No dedup memory: on start it is rebuilt from the stored reports, which
@@ -88,6 +92,9 @@ class Snapshots:
             with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
                 state = {k: npz[k] for k in npz.files}
             hourly = state.pop("hourly", None)
+            seen = state.pop("seen", None)
+            if seen is not None:  # snapshots before it was kept restart with zeros
+                self._seen = seen
             self.bank.load(state)
             if hourly is not None:
                 self.hourly = np.zeros((max(64, len(hourly)), 24), dtype=np.float32)

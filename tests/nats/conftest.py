@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -14,7 +17,14 @@ import pytest
 from nats.js.errors import NotFoundError
 
 from outagewatch.app.broker.cluster import LocalCluster
-from outagewatch.app.broker.subjects import REPORTS
+from outagewatch.app.broker.subjects import (
+    REPORTS,
+    encode_report,
+    encode_tick,
+    ensure_streams,
+    partition_of,
+    report_subject,
+)
 from outagewatch.app.broker.worker import Worker
 
 pytestmark = pytest.mark.nats
@@ -53,6 +63,66 @@ class WorkerThread:
         assert not self.thread.is_alive()
         if self.error is not None:
             raise self.error
+
+
+def spawn_worker(
+    cluster: LocalCluster, data: Path, parts: list[int], **env: str
+) -> subprocess.Popen[bytes]:
+    """`outagewatch worker` in a process of its own (one SIGKILL can end it), with
+    OUTAGEWATCH_* settings from `env`; its log is `<data>.log`."""
+    cmd = [str(Path(sys.executable).parent / "outagewatch"), "worker",
+           "--broker", ",".join(cluster.urls), "--partitions", ",".join(map(str, parts)),
+           "--data", str(data)]  # fmt: skip
+    log = (data.parent / f"{data.name}.log").open("ab")
+    return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, **env})
+
+
+Message = tuple[int, int, bytes]  # stream sequence, partition, payload
+
+
+class Sent:
+    """Everything published, in stream order, as JetStream acknowledged it."""
+
+    def __init__(self, cluster: LocalCluster, partitions: int) -> None:
+        self.cluster = cluster
+        self.partitions = partitions
+        self.messages: list[Message] = []
+        # Where a reference run's batches end (`cut` where the test waited for a live
+        # worker): the engine's early openings may depend on where batches end.
+        self.cuts: list[int] = []
+
+    def cut(self) -> None:
+        self.cuts.append(len(self.messages))
+
+    def reports(self, rows: list[dict[str, Any]]) -> None:
+        self._publish([
+            (partition_of(r["service"], self.partitions), r["service"], r["region"],
+             encode_report(r["ts"], r["service"], r["region"], r.get("problem"), r["reporter"]))
+            for r in rows
+        ])  # fmt: skip
+
+    def ticks(self, ts: float) -> None:
+        self._publish([(p, "_tick", None, encode_tick(ts)) for p in range(self.partitions)])
+
+    def _publish(self, items: list[tuple[int, str, str | None, bytes]]) -> None:
+        async def send() -> list[Message]:
+            nc = await nats.connect(servers=self.cluster.urls)
+            js = nc.jetstream()
+            await ensure_streams(js, 3)
+            out = []
+            for p, service, region, payload in items:  # one at a time: stream order = time
+                ack = await js.publish(report_subject(p, service, region), payload, stream=REPORTS)
+                out.append((ack.seq, p, payload))
+            await nc.close()
+            return out
+
+        self.messages += run(send())
+
+    def last(self, p: int) -> int:
+        return max(seq for seq, q, _ in self.messages if q == p)
+
+    def report_seqs(self, p: int) -> list[int]:
+        return [seq for seq, q, data in self.messages if q == p and b'"_tick"' not in data]
 
 
 def drained(servers: list[str], partitions: int, timeout: float = 30.0) -> None:

@@ -4,8 +4,6 @@ worker die mid-stream."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -23,7 +21,7 @@ from outagewatch.app.replay import replay
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, backfill, running, settings
-from tests.nats.conftest import WorkerThread, drained, run
+from tests.nats.conftest import WorkerThread, drained, run, spawn_worker
 from tests.scenario import background, decisions, to_csv
 
 pytestmark = pytest.mark.nats
@@ -125,14 +123,6 @@ def test_two_intake_nodes_three_workers_match_the_live_server(
         assert ca.get("/v1/outages").json()["outages"] == []  # all resolved
     for w in workers:
         w.stop()
-
-
-def spawn_worker(cluster: LocalCluster, data: Path, parts: list[int]) -> subprocess.Popen[bytes]:
-    cmd = [str(Path(sys.executable).parent / "outagewatch"), "worker",
-           "--broker", ",".join(cluster.urls), "--partitions", ",".join(map(str, parts)),
-           "--data", str(data)]  # fmt: skip
-    log = (data.parent / f"{data.name}.log").open("ab")
-    return subprocess.Popen(cmd, stdout=log, stderr=log)
 
 
 def stream_leader(cluster: LocalCluster) -> str:
