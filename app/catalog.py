@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from importlib import resources
 from typing import Any, NamedTuple, Protocol
@@ -169,6 +169,25 @@ def with_service_id(report: object, known: Known | None = None) -> object:
     return report
 
 
+class Entry(NamedTuple):
+    """A service as an operator put it (or as the bundled list has it)."""
+
+    name: str | None
+    providers: tuple[str, ...]  # declared, whole (none: empty)
+    added_at: float
+    source: str = "admin"
+
+
+class Applied(NamedTuple):
+    added: frozenset[str]  # new to the catalog
+    removed: frozenset[str]  # in it before, gone now
+
+
+def _frame(rows: Sequence[tuple[str, str | None, str, float, str | None]]) -> pl.DataFrame:
+    """Catalog rows (service, name, source, added_at, providers) as one batch."""
+    return pl.DataFrame(rows, schema=SCHEMA, orient="row")
+
+
 class ServiceCatalog:
     def __init__(
         self,
@@ -183,19 +202,8 @@ class ServiceCatalog:
         self.store = store
         if not store.query("SELECT 1 FROM catalog LIMIT 1"):
             seed = seed_services()
-            store.append(
-                "catalog",
-                pl.DataFrame(
-                    {
-                        "service": [s.service for s in seed],
-                        "name": [s.name for s in seed],
-                        "source": ["seed"] * len(seed),
-                        "added_at": [now] * len(seed),
-                        "providers": [",".join(s.providers) for s in seed],
-                    },
-                    schema=SCHEMA,
-                ),
-            )
+            seeded = [(s.service, s.name, "seed", now, ",".join(s.providers)) for s in seed]
+            store.append("catalog", _frame(seeded))
         rows = store.query("SELECT service, name, providers FROM catalog")
         # Display names for the pages, read by request threads: replaced, never mutated.
         self.names: dict[str, str] = {s: n for s, n, _ in rows if n}
@@ -252,25 +260,21 @@ class ServiceCatalog:
         """Add or rename; True when the service is new to the catalog. `providers`
         replaces its declared providers (checked by `check_providers` first); None
         keeps them."""
-        with self._lock:
-            new = self.policy.add(service)
-        keep = self.providers.get(service, ())
-        declared = keep if providers is None else providers
-        self._write([(service, now)], "admin", name, ",".join(declared))
-        self.names = {k: v for k, v in self.names.items() if k != service} | (
-            {service: name} if name else {}
-        )
-        if declared != keep:
-            rest = {k: v for k, v in self.providers.items() if k != service}
-            self._set_providers(rest | ({service: declared} if declared else {}))
-        return new
+        return service in self.apply({service: self.entry(service, name, now, providers)}).added
+
+    def entry(
+        self, service: str, name: str | None, now: float, providers: tuple[str, ...] | None
+    ) -> Entry:
+        """What a put of `service` stores: `providers` None keeps those it has."""
+        kept = self.providers.get(service, ())
+        return Entry(name, kept if providers is None else providers, now)
 
     def dependants(self, service: str) -> list[str]:
         """Services that declare `service` among their providers."""
         return sorted(k for k, v in self.providers.items() if service in v)
 
-    def remove(self, service: str) -> bool:
-        """Remove a service (DependencyError while others declare it as a provider)."""
+    def check_removable(self, service: str) -> None:
+        """DependencyError while others declare `service` as a provider."""
         users = self.dependants(service)
         if users and service in self.policy:
             raise DependencyError(
@@ -278,14 +282,38 @@ class ServiceCatalog:
                 f"{', '.join(users)} run on {service}: remove {service} from their "
                 'providers first (PUT /v1/catalog/{service} with "providers")',
             )
+
+    def remove(self, service: str) -> bool:
+        """Remove a service (DependencyError while others declare it as a provider)."""
+        self.check_removable(service)
+        return service in self.apply({service: None}).removed
+
+    def apply(self, changes: Mapping[str, Entry | None]) -> Applied:
+        """Services put (an Entry) or removed (None) as one batch: one write of the
+        rows, one call of `on_providers`. An operator's put or remove, or what a NATS
+        node or worker reads from the KV bucket `catalog` (app/broker/catalog.py)."""
+        kept = {s: e for s, e in changes.items() if e is not None}
+        gone = [s for s, e in changes.items() if e is None]
         with self._lock:
-            gone = self.policy.remove(service)
-        if gone:
-            self.store.write("DELETE FROM catalog WHERE service = ?", [service])
-            self.names = {k: v for k, v in self.names.items() if k != service}
-            if service in self.providers:
-                self._set_providers({k: v for k, v in self.providers.items() if k != service})
-        return gone
+            added = frozenset(s for s in kept if self.policy.add(s))
+            removed = frozenset(s for s in gone if self.policy.remove(s))
+        if kept:
+            rows = [(s, e.name, e.source, e.added_at, ",".join(e.providers))
+                    for s, e in kept.items()]  # fmt: skip
+            self.store.append("catalog", _frame(rows), replace=True)
+        if removed:
+            self.store.write(
+                "DELETE FROM catalog WHERE list_contains(?, service)", [sorted(removed)]
+            )
+        self.names = {k: v for k, v in self.names.items() if k not in changes} | {
+            s: e.name for s, e in kept.items() if e.name
+        }
+        providers = {k: v for k, v in self.providers.items() if k not in changes} | {
+            s: e.providers for s, e in kept.items() if e.providers
+        }
+        if providers != self.providers:
+            self._set_providers(providers)
+        return Applied(added, removed)
 
     def _set_providers(self, providers: dict[str, tuple[str, ...]]) -> None:
         self.providers = providers
@@ -302,17 +330,9 @@ class ServiceCatalog:
     def _write(
         self, rows: list[tuple[str, float]], source: str, name: str | None, providers: str | None
     ) -> None:
-        df = pl.DataFrame(
-            {
-                "service": [s for s, _ in rows],
-                "name": [name] * len(rows),
-                "source": [source] * len(rows),
-                "added_at": [t for _, t in rows],
-                "providers": [providers] * len(rows),
-            },
-            schema=SCHEMA,
+        self.store.append(
+            "catalog", _frame([(s, name, source, t, providers) for s, t in rows]), replace=True
         )
-        self.store.append("catalog", df, replace=True)
 
     def display_name(self, service: str) -> str:
         """What people call the service (the catalog's display name), else its slug."""

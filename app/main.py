@@ -36,6 +36,7 @@ from outagewatch.app.intake import Intake, embedded_intake
 from outagewatch.app.metrics import Metrics
 from outagewatch.app.proxies import TrustedProxies
 from outagewatch.app.routes_admin import router as admin_router
+from outagewatch.app.routes_catalog import router as catalog_router
 from outagewatch.app.routes_feeds import router as feeds_router
 from outagewatch.app.routes_grouped import router as grouped_router
 from outagewatch.app.routes_health import router as health_router
@@ -181,6 +182,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api.include_router(grouped_router(runtime))  # and /v1/outages/grouped
     api.mount("/static", StaticFiles(directory=STATIC), name="static")
     api.add_middleware(FaceHeaders)  # framing headers; CORS on the public GETs only
+    api.include_router(catalog_router(runtime))
     api.include_router(admin_router(runtime))  # before /v1/outages/{id}
     api.include_router(history_router(runtime))
     api.include_router(maintenance_router(runtime))

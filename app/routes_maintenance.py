@@ -12,11 +12,11 @@ from fastapi.responses import Response
 from outagewatch.app import schemas
 from outagewatch.app.auth import Keyed
 from outagewatch.app.auth import admin as admin_key
-from outagewatch.app.catalog import ServiceCatalog
 from outagewatch.app.errors import ApiError
 from outagewatch.app.maintenance import check_window, new_id
 from outagewatch.app.maintenance_windows import Window
 from outagewatch.app.responses import JSON
+from outagewatch.app.routes_catalog import Catalogue
 from outagewatch.app.routes_live import json_object
 from outagewatch.ingest.report import SERVICE_RE
 
@@ -33,8 +33,8 @@ class Windows(Protocol):
 class Host(Keyed, Protocol):
     """The embedded server's Runtime, or a NATS intake node."""
 
-    catalog: ServiceCatalog
-
+    @property
+    def catalog(self) -> Catalogue: ...
     @property
     def maintenance(self) -> Windows: ...
 
