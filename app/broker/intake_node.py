@@ -9,8 +9,10 @@ flight at once on one connection.
 `counted` in the answer comes from an in-memory dedup in this node (lost on
 restart, and a reporter spread over several nodes may be told `true` twice); the
 worker's dedup, which sees every report of a service, decides what is counted. The
-catalog is the bundled list (plus, when unknown services are accepted, what the crowd
-brings, in memory); the catalog's admin routes are the embedded server's.
+catalog is the bundled list with operators' changes, kept in the KV bucket `catalog`
+(app/broker/catalog.py) and changed through the embedded server's catalog routes
+(app/routes_catalog.py); when unknown services are accepted, what the crowd brings is
+known to the node that took it, in memory.
 
 GET /v1/outages reads the KV bucket `incidents` through a read model, never a
 worker's DuckDB file. The maintenance API is the embedded server's routes
@@ -33,8 +35,10 @@ from typing import Any
 import nats
 import orjson
 from fastapi import FastAPI, Request, Response
+from nats.errors import ConnectionReconnectingError
 
 from outagewatch.app import errors
+from outagewatch.app.broker.catalog import KvCatalog
 from outagewatch.app.broker.read_model import IncidentReadModel
 from outagewatch.app.broker.subjects import (
     REPORTS,
@@ -46,7 +50,6 @@ from outagewatch.app.broker.subjects import (
     report_subject,
 )
 from outagewatch.app.broker.windows import KvWindows
-from outagewatch.app.catalog import ServiceCatalog
 from outagewatch.app.connections import BodyGuard, GuardedBodies
 from outagewatch.app.fastpath import REPORTS_PATH, NoSniff
 from outagewatch.app.intake import Intake, Outcome, Row, Unavailable, error
@@ -56,11 +59,11 @@ from outagewatch.app.outage_params import OutageParams
 from outagewatch.app.outage_query import select
 from outagewatch.app.privacy import ReporterSalts
 from outagewatch.app.proxies import ProxyHeaders, TrustedProxies
+from outagewatch.app.routes_catalog import router as catalog_router
 from outagewatch.app.routes_grouped import answer, held
 from outagewatch.app.routes_maintenance import router as maintenance_router
 from outagewatch.ingest.clock import Clock
 from outagewatch.ingest.dedup import Dedup
-from outagewatch.ingest.store import Store
 
 PUBLISH_TIMEOUT_S = 10.0  # covers a stream leader election (a few seconds)
 
@@ -89,21 +92,15 @@ class IntakeNode:
             keep_previous_s=settings.dedup_window_s,
             now=now,
         )
-        self.catalog = ServiceCatalog(
-            Store(None),  # the bundled list, and what the crowd brings, in memory
-            accept_unknown=settings.accept_unknown_services,
-            new_services_per_hour=settings.new_services_per_hour,
-            new_regions_per_hour=settings.new_regions_per_hour,
-            now=now,
-            pairs=[],
-        )
+        # The bundled list and operators' changes from KV (what the crowd brings: in memory).
+        self.catalog = KvCatalog(settings, now)
         self.limits = LimitLog(logging.getLogger("outagewatch.limits"))
         memory_key = secrets.token_bytes(16)  # in-memory keys only (rate limits)
         self.intake = Intake(
-            settings, clock, self.catalog, salts, JetStreamSink(self), self.limit_tripped,
+            settings, clock, self.catalog.local, salts, JetStreamSink(self), self.limit_tripped,
             memory_key,
         )  # fmt: skip
-        # The admin key check of the embedded server (app/auth.py), for maintenance.
+        # The admin key check of the embedded server (app/auth.py): maintenance, catalog.
         self.api_keys = ApiKeys(settings.api_keys)
         self.admin_failures = FailureThrottle(settings.admin_failures_per_minute, memory_key)
         self.read_model = IncidentReadModel()
@@ -122,6 +119,9 @@ class IntakeNode:
         buckets = await ensure_streams(self.js, min(3, len(self.servers)))
         await self.read_model.start(buckets.incidents)
         await self.maintenance.start(buckets.maintenance)
+        await self.catalog.start(buckets.catalog)
+        # Services operators added are accepted from the first report on.
+        await asyncio.wait_for(self.catalog.ready.wait(), 20.0)
         if self.settings.tick_interval_s > 0:
             self._ticker = asyncio.create_task(self._tick_forever())
 
@@ -132,8 +132,12 @@ class IntakeNode:
                 await self._ticker
         await self.read_model.stop()
         await self.maintenance.stop()
+        await self.catalog.stop()
         if self.nc is not None:
-            await self.nc.drain()
+            try:
+                await self.nc.drain()
+            except ConnectionReconnectingError:  # its server is gone: nothing to flush to
+                await self.nc.close()
 
     async def _tick_forever(self) -> None:
         while True:
@@ -272,6 +276,7 @@ def create_intake_node(settings: Any, clock: Clock | None = None) -> FastAPI:
         return Response(orjson.dumps(inc), media_type="application/json")
 
     api.include_router(maintenance_router(node))  # the embedded server's routes
+    api.include_router(catalog_router(node))
 
     @api.get("/healthz")
     async def healthz() -> dict[str, Any]:

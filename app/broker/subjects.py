@@ -25,6 +25,7 @@ REPORTS = "REPORTS"
 INCIDENTS = "INCIDENTS"
 KV_INCIDENTS = "incidents"
 KV_MAINTENANCE = "maintenance"  # planned maintenance windows, by id (app/broker/windows.py)
+KV_CATALOG = "catalog"  # operators' catalog changes, by slug (app/broker/catalog.py)
 OBJ_PARTITIONS = "partitions"  # each partition's restore set (app/broker/handover.py)
 TICK = "_tick"  # the service slot of a stream-clock tick (slugs cannot start with "_")
 
@@ -68,6 +69,7 @@ class Buckets:
 
     incidents: KeyValue
     maintenance: KeyValue
+    catalog: KeyValue
     partitions: ObjectStore
 
 
@@ -89,6 +91,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
         lambda: js.add_stream(_stream(INCIDENTS, "incidents.>", replicas)),
         lambda: js.create_key_value(kv(KV_INCIDENTS)),
         lambda: js.create_key_value(kv(KV_MAINTENANCE)),
+        lambda: js.create_key_value(kv(KV_CATALOG)),
         lambda: js.create_object_store(OBJ_PARTITIONS, config=objects),
     ):
         deadline = time.monotonic() + timeout
@@ -108,6 +111,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
     return Buckets(
         await _answered(lambda: js.key_value(KV_INCIDENTS), timeout),
         await _answered(lambda: js.key_value(KV_MAINTENANCE), timeout),
+        await _answered(lambda: js.key_value(KV_CATALOG), timeout),
         await _answered(lambda: js.object_store(OBJ_PARTITIONS), timeout),
     )
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from nats.js.client import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from outagewatch.app.broker import handover
+from outagewatch.app.broker.catalog import KvCatalog
 from outagewatch.app.broker.subjects import (
     INCIDENTS,
     REPORTS,
@@ -84,6 +85,7 @@ class PartitionState:
         partition: int,
         settings: Settings,
         windows: Callable[[], Sequence[Window]] = tuple,
+        providers: Mapping[str, tuple[str, ...]] | None = None,
     ) -> None:
         self.partition = partition
         self.settings = settings
@@ -91,10 +93,12 @@ class PartitionState:
         path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
         self.store = Store(path)
         self.pipeline = Pipeline(settings.pipeline_config(), self.store)
-        # Who runs on whom: the bundled list's, as intake nodes know the catalog. A
+        # Who runs on whom: the catalog's (the KV bucket's over the bundled list, as
+        # intake nodes know it; the worker tells its pipelines of every change). A
         # partition sees only its own services, so a declared provider counts where it
         # shares the dependant's partition (as the generic common cause does).
-        self.pipeline.set_providers(providers_of(seed_services()))
+        known = providers_of(seed_services()) if providers is None else providers
+        self.pipeline.set_providers(dict(known))
         self.seq = 0
         self.copied_at = 0.0  # stream time of the last restore set copied to JetStream
         self.since_copy = 0  # messages applied since
@@ -178,10 +182,16 @@ class Worker:
         self.resets = 0  # consumers replaced after a delivery went missing
         self.copies = 0  # restore sets copied to JetStream
         self.maintenance = KvWindows()
+        self.catalog = KvCatalog(settings, now=0.0)  # read for who runs on whom only
+        self.catalog.local.on_providers = self._providers_changed
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
         self._stop.set()
+
+    def _providers_changed(self, providers: dict[str, tuple[str, ...]]) -> None:
+        for state in self.states.values():
+            state.pipeline.set_providers(providers)
 
     async def run(self) -> None:
         nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
@@ -189,11 +199,16 @@ class Worker:
         buckets = await ensure_streams(js, min(3, len(self.servers)))
         kv = buckets.incidents
         await self.maintenance.start(buckets.maintenance)
+        await self.catalog.start(buckets.catalog)
         try:
-            # Windows declared before start mark the incidents replayed at start too.
+            # Windows declared before start mark the incidents replayed at start too, and
+            # declared providers count there as well.
             await asyncio.wait_for(self.maintenance.ready.wait(), 20.0)
+            await asyncio.wait_for(self.catalog.ready.wait(), 20.0)
             for p in self.partitions:
-                state = PartitionState(p, self.settings, lambda: self.maintenance.windows)
+                state = PartitionState(
+                    p, self.settings, lambda: self.maintenance.windows, self.catalog.providers
+                )
                 self.states[p] = state
                 found = None
                 if state.empty:  # another host's partition: its last copy in JetStream
@@ -209,6 +224,7 @@ class Worker:
             await asyncio.gather(*(self._consume(js, buckets, p) for p in self.partitions))
         finally:
             await self.maintenance.stop()
+            await self.catalog.stop()
             for state in self.states.values():
                 with contextlib.suppress(Exception):  # never mask the error that stopped us
                     state.close()

@@ -7,6 +7,7 @@ incidents served by an intake node."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -173,15 +174,18 @@ def test_a_worker_takes_over_on_an_empty_data_folder_exactly(
 
 
 def uninterrupted(
-    sent: Sent, windows: tuple[Window, ...] = ()
+    sent: Sent,
+    windows: tuple[Window, ...] = (),
+    providers: Mapping[str, tuple[str, ...]] | None = None,
 ) -> tuple[dict[str, dict[str, Any]], list[PartitionState]]:
     """The same messages through partitions that never stop (in memory), in batches
-    ending at `sent.cuts`, with these maintenance windows: every incident's final state
-    by id, and the partitions."""
+    ending at `sent.cuts`, with these maintenance windows and declared providers (None:
+    the bundled list's): every incident's final state by id, and the partitions."""
     out: dict[str, dict[str, Any]] = {}
     states = []
     for p in range(PARTITIONS):
-        state = PartitionState(p, settings(None, partitions=PARTITIONS), lambda: windows)
+        config = settings(None, partitions=PARTITIONS)
+        state = PartitionState(p, config, lambda: windows, providers)
         state.restore()
         for start, end in itertools.pairwise([0, *sent.cuts]):
             state.apply([(seq, data) for seq, q, data in sent.messages[start:end] if q == p])
