@@ -2,8 +2,10 @@
 
 The policy itself (`ingest.catalog.Catalog`) is pure; this module persists it. A
 fresh database is seeded from `app/data/catalog.txt`; operators add and remove
-services through the admin API; services a crowd brings in (when unknown services
-are accepted) are written by the writer thread in batches. A service may declare the
+services through the admin API (in NATS mode each node and worker holds one in
+memory, following the KV bucket `catalog`: app/broker/catalog.py); services a crowd
+brings in (when unknown services are accepted) are written by the writer thread in
+batches. A service may declare the
 providers it runs on (checks: ingest/dependencies.py); the detector is told who runs
 on whom at start and after every change (`on_providers`).
 """
@@ -179,6 +181,8 @@ class Entry(NamedTuple):
 
 
 class Applied(NamedTuple):
+    """What a batch of changes did to the set of known services."""
+
     added: frozenset[str]  # new to the catalog
     removed: frozenset[str]  # in it before, gone now
 
