@@ -8,7 +8,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,16 @@ class Sent:
 
     def report_seqs(self, p: int) -> list[int]:
         return [seq for seq, q, data in self.messages if q == p and b'"_tick"' not in data]
+
+
+def until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
+    """Poll `check` until it holds (True) or the time is up (False)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
 
 
 def drained(servers: list[str], partitions: int, timeout: float = 30.0) -> None:

@@ -4,8 +4,6 @@ the other intake node lists the window and serves the incident with its mark."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +17,7 @@ from outagewatch.app.maintenance_windows import Window
 from outagewatch.ingest.clock import ManualClock
 from outagewatch.ingest.windows import iso
 from tests.conftest import API_KEY, T0, running, settings
-from tests.nats.conftest import Sent, WorkerThread, drained
+from tests.nats.conftest import Sent, WorkerThread, drained, until
 from tests.nats.test_takeover import END, PARTITIONS, minute, uninterrupted
 from tests.scenario import background
 
@@ -45,15 +43,6 @@ REFUSED: list[tuple[str, str, Any, dict[str, str]]] = [
     ("get", "/v1/maintenance?service=Not%20A%20Slug!", None, {}),
     ("delete", "/v1/maintenance/mw_nothing", None, KEY),
 ]
-
-
-def until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def ask(client: TestClient, method: str, path: str, body: Any, headers: dict[str, str]) -> Any:

@@ -11,8 +11,6 @@ connection takes one delivery from the worker's consumer and never acknowledges 
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import duckdb
@@ -23,7 +21,7 @@ from outagewatch.app.broker.cluster import LocalCluster
 from outagewatch.app.broker.subjects import REPORTS, encode_report, ensure_streams, report_subject
 from outagewatch.app.broker.worker import Worker
 from tests.conftest import T0, settings
-from tests.nats.conftest import WorkerThread, drained, run
+from tests.nats.conftest import WorkerThread, drained, run, until
 
 pytestmark = pytest.mark.nats
 
@@ -38,15 +36,6 @@ def pull_requests_waiting(cluster: LocalCluster, durable: str) -> int:
             await nc.close()
 
     return run(ask())  # type: ignore[no-any-return]
-
-
-def until(check: Callable[[], bool], timeout: float = 20.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            return False
-        time.sleep(0.05)
-    return True
 
 
 def publish(cluster: LocalCluster, reporters: list[str]) -> None:
