@@ -27,6 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from nats.js.kv import KeyValue
 
+from outagewatch.app.broker.subjects import answered
 from outagewatch.app.errors import ApiError
 
 log = logging.getLogger("outagewatch.broker")
@@ -66,7 +67,7 @@ class KvFollower(Generic[T]):
 
     async def start(self, kv: KeyValue) -> None:
         self._kv, self._loop = kv, asyncio.get_running_loop()
-        watcher = await kv.watchall()
+        watcher = await answered(kv.watchall)
         self._task = asyncio.create_task(self._follow(watcher))
 
     async def stop(self) -> None:

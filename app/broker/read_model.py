@@ -12,6 +12,8 @@ from typing import Any
 
 import orjson
 
+from outagewatch.app.broker.subjects import answered
+
 
 class IncidentReadModel:
     def __init__(self) -> None:
@@ -20,7 +22,7 @@ class IncidentReadModel:
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, kv: Any) -> None:
-        watcher = await kv.watchall()
+        watcher = await answered(kv.watchall)
         self._task = asyncio.create_task(self._follow(watcher))
 
     async def _follow(self, watcher: Any) -> None:

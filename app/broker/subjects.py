@@ -109,14 +109,17 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
                     raise
             await asyncio.sleep(0.25)
     return Buckets(
-        await _answered(lambda: js.key_value(KV_INCIDENTS), timeout),
-        await _answered(lambda: js.key_value(KV_MAINTENANCE), timeout),
-        await _answered(lambda: js.key_value(KV_CATALOG), timeout),
-        await _answered(lambda: js.object_store(OBJ_PARTITIONS), timeout),
+        await answered(lambda: js.key_value(KV_INCIDENTS), timeout),
+        await answered(lambda: js.key_value(KV_MAINTENANCE), timeout),
+        await answered(lambda: js.key_value(KV_CATALOG), timeout),
+        await answered(lambda: js.object_store(OBJ_PARTITIONS), timeout),
     )
 
 
-async def _answered(call: Callable[[], Awaitable[T]], timeout: float) -> T:
+async def answered(call: Callable[[], Awaitable[T]], timeout: float = 20.0) -> T:
+    """`call()`, tried again while the cluster does not answer yet (a cluster that has
+    just started, a leader election), up to `timeout` seconds: a worker that gave up
+    at the first timeout once died at start and left its partitions unread."""
     deadline = time.monotonic() + timeout
     while True:
         try:

@@ -59,6 +59,7 @@ from outagewatch.ingest.store import Store
 
 log = logging.getLogger("outagewatch.worker")
 SNAPSHOT, OFFSET = "pipeline", "offset"
+COPY_TIMEOUT_S = 20.0  # one restore set's put to the object store
 MESSAGE = {"ts": pl.Float64, "service": pl.String, "region": pl.String, "problem": pl.String,
            "reporter": pl.String}  # fmt: skip
 
@@ -150,13 +151,20 @@ class PartitionState:
 
     def restore_set(self) -> bytes:
         """What `restore` needs on another host, as committed at `self.seq`."""
+        # The published view's: it is the engine's state as of the last advance.
         tables = self.store.restore_set(
-            self.pipeline.agg.closed_until, self.settings.dedup_window_s
+            self.pipeline.view.closed_until, self.settings.dedup_window_s
         )
         return handover.pack(self.seq, tables)
 
     def copied(self) -> None:
         self.copied_at, self.since_copy = self.pipeline.now, 0
+
+    def postpone_copy(self) -> None:
+        """A failed copy is tried again an interval later, not after every batch (each
+        try may wait out COPY_TIMEOUT_S). The stream still holds every message after
+        the last copy, so a takeover meanwhile only reads further."""
+        self.copied_at, self.since_copy = self.pipeline.now, 1
 
     def close(self) -> None:
         self.store.checkpoint()
@@ -278,9 +286,9 @@ class Worker:
                     self.applied += sum(1 for s, _ in pairs if s > before)
                     if changed:
                         await _publish(js, kv, changed)
+                await _retry(msgs[kept - 1].ack)  # committed: the copy need not wait for it
                 if state.copy_due():
                     await self._copy(buckets, state)
-                await _retry(msgs[kept - 1].ack)
             if kept < len(msgs):
                 # A delivery went missing (lost in transit when a server died) or came
                 # again: what follows it may not be the next message of the partition.
@@ -291,13 +299,17 @@ class Worker:
                 order = DeliveryOrder()
 
     async def _copy(self, buckets: Buckets, state: PartitionState) -> None:
-        """The restore set to JetStream. A failed copy is tried again after the next
-        batch: the stream still holds every message after the previous one."""
+        """The restore set to JetStream, after the batch is acknowledged."""
         try:
             blob = await asyncio.to_thread(state.restore_set)
-            await handover.put(buckets.partitions, state.partition, blob)
+            # Bounded: a slow object store (a leader election) must not hold the
+            # partition's reading for long; the next batch tries again.
+            await asyncio.wait_for(
+                handover.put(buckets.partitions, state.partition, blob), COPY_TIMEOUT_S
+            )
         except Exception as exc:
             log.warning("partition %d: restore set not copied: %r", state.partition, exc)
+            state.postpone_copy()
             return
         state.copied()
         self.copies += 1

@@ -162,9 +162,13 @@ def test_leader_and_worker_killed_mid_stream_lose_nothing_count_nothing_twice(
                 clock.advance(1.0)
             clock.advance(200)
             client.portal.call(node.state.node.publish_ticks)
-        dead = [i for i, proc in enumerate(procs) if proc.poll() is not None]
-        assert not dead, f"worker died: see {[str(tmp_path / f'w{i}.log') for i in dead]}"
-        drained(cluster.urls, PARTITIONS, 60)
+        try:
+            drained(cluster.urls, PARTITIONS, 60)
+        finally:  # a worker that died says why in its log
+            dead = [
+                str(tmp_path / f"w{i}.log") for i, p in enumerate(procs) if p.poll() is not None
+            ]
+            assert not dead, f"worker died: see {dead}"
     finally:
         for proc in procs:
             proc.terminate()
