@@ -22,7 +22,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Mapping
 from typing import Any, Generic, TypeVar
 
 from nats.js.kv import KeyValue
@@ -41,6 +41,20 @@ class _Deleted:
 
 
 DELETED = _Deleted()  # a key deleted or purged from the bucket
+
+
+async def entries(watcher: Any) -> AsyncIterator[Any]:
+    """A KV watcher's entries for ever, None once the values at start are all read;
+    its quiet spells and reconnects are waited out here, for every follower."""
+    while True:
+        try:
+            entry = await watcher.updates(timeout=5.0)
+        except TimeoutError:
+            continue
+        except Exception:
+            await asyncio.sleep(0.2)  # reconnecting: the watcher resumes
+            continue
+        yield entry
 
 
 class KvFollower(Generic[T]):
@@ -78,14 +92,7 @@ class KvFollower(Generic[T]):
 
     async def _follow(self, watcher: Any) -> None:
         initial: dict[str, tuple[int, T | _Deleted]] = {}
-        while True:
-            try:
-                entry = await watcher.updates(timeout=5.0)
-            except TimeoutError:
-                continue
-            except Exception:
-                await asyncio.sleep(0.2)  # reconnecting: the watcher resumes
-                continue
+        async for entry in entries(watcher):
             if entry is None:  # end of the values at start: one change for them all
                 self.change(initial)
                 initial = {}

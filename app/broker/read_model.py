@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 
+from outagewatch.app.broker.kv_follow import entries
 from outagewatch.app.broker.subjects import answered
 
 
@@ -26,14 +27,7 @@ class IncidentReadModel:
         self._task = asyncio.create_task(self._follow(watcher))
 
     async def _follow(self, watcher: Any) -> None:
-        while True:
-            try:
-                entry = await watcher.updates(timeout=5.0)
-            except TimeoutError:
-                continue
-            except Exception:
-                await asyncio.sleep(0.2)  # reconnecting: the watcher resumes
-                continue
+        async for entry in entries(watcher):
             if entry is None:  # end of the initial values
                 self.ready.set()
                 continue
