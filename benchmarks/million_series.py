@@ -1,13 +1,13 @@
 """A million live series on one box: what one bucket's step costs, and the memory.
 
     .venv/bin/python -m benchmarks.million_series [--services 20000] [--regions 50]
-        [--buckets 6] [--reports 200000] [--store] [--json out.json]
+        [--buckets 6] [--reports 200000] [--store] [--keep-freed] [--json out.json]
 
 20,000 services x 50 regions (plus each service's service-wide series: 1.02M series)
 go through the real pipeline, the one the server and `replay` drive: a first bucket
 holds one report for every series (so every series exists), then each later minute
 brings `--reports` reports spread over random series (a busy minute; most series see
-none, as in life), and the minute is closed with `Pipeline.advance`: aggregation,
+none, as in life), and the minute is closed with `drive` (the one driver): aggregation,
 score, incidents, learning (and, with `--store`, the writes to a DuckDB file).
 
 Printed per bucket: the advance's wall and CPU seconds (the process's own CPU time,
@@ -31,6 +31,8 @@ import numpy as np
 import orjson
 import polars as pl
 
+from outagewatch.app.engine import drive as drive_module
+from outagewatch.app.engine.drive import drive
 from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.ingest.batch import normalize
 from outagewatch.ingest.regions import REGIONS
@@ -106,7 +108,7 @@ def run(services_n: int, regions_n: int, buckets: int, reports: int, store: bool
             ingest_s = time.perf_counter() - t_in
             gc.collect()
             w, c = time.perf_counter(), time.process_time()
-            pipe.advance(t + 60 + pipe.config.allowed_lateness_s)
+            drive(pipe, t + 60 + pipe.config.allowed_lateness_s)  # as the server does
             rows.append(
                 {
                     "bucket": b,
@@ -156,8 +158,15 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--buckets", type=int, default=6)
     ap.add_argument("--reports", type=int, default=200_000)
     ap.add_argument("--store", action="store_true", help="write counts to a DuckDB file too")
+    ap.add_argument(
+        "--keep-freed",
+        action="store_true",
+        help="do not give freed heap pages back after a step (what it saves, what it costs)",
+    )
     ap.add_argument("--json", type=Path, default=None)
     a = ap.parse_args(argv)
+    if a.keep_freed:
+        drive_module.release_freed = lambda: False
     out = run(a.services, a.regions, a.buckets, a.reports, a.store)
     print(
         f"{out['series']:,} series: step median {out['step_cpu_s_median']:.2f} s CPU "

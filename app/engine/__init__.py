@@ -6,7 +6,8 @@ framework and no clock in it (time comes in as an argument).
   the writer drains), `snapshot.py` (snapshot and restore of its state), `config.py`
   (its settings and a batch's answer).
 - `drive.py`: `drive(pipeline, t, reports)`, the one driver: the server's writer,
-  `replay` and the NATS worker all move the pipeline with it.
+  `replay` and the NATS worker all move the pipeline with it. After a step it gives
+  the step's freed heap pages back (`memory.py`).
 - `early.py`: outages opened from buckets still open, when their counts already prove it.
 - `chart.py`: the day ring of counts and expected values per service, for pages.
 - `read_view.py`: the immutable view the writer publishes after each advance; the only

@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from outagewatch.app.engine.memory import release_freed
 from outagewatch.app.engine.pipeline import Pipeline
 
 
@@ -27,4 +28,8 @@ def drive(
     Returns the incidents that changed."""
     if reports is not None and not reports.is_empty():
         pipeline.ingest(reports)
-    return pipeline.advance(now)
+    closed = pipeline.view.closed_until
+    changed = pipeline.advance(now)
+    if pipeline.view.closed_until != closed:
+        release_freed()  # a step's temporaries, once per step, not per tick
+    return changed
