@@ -26,6 +26,7 @@ INCIDENTS = "INCIDENTS"
 KV_INCIDENTS = "incidents"
 KV_MAINTENANCE = "maintenance"  # planned maintenance windows, by id (app/broker/windows.py)
 KV_CATALOG = "catalog"  # operators' catalog changes, by slug (app/broker/catalog.py)
+KV_OWNERS = "owners"  # which worker holds each partition's lease (app/broker/lease.py)
 OBJ_PARTITIONS = "partitions"  # each partition's restore set (app/broker/handover.py)
 TICK = "_tick"  # the service slot of a stream-clock tick (slugs cannot start with "_")
 
@@ -71,6 +72,7 @@ class Buckets:
     maintenance: KeyValue
     catalog: KeyValue
     partitions: ObjectStore
+    owners: KeyValue
 
 
 T = TypeVar("T")
@@ -93,6 +95,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
         lambda: js.create_key_value(kv(KV_MAINTENANCE)),
         lambda: js.create_key_value(kv(KV_CATALOG)),
         lambda: js.create_object_store(OBJ_PARTITIONS, config=objects),
+        lambda: js.create_key_value(kv(KV_OWNERS)),
     ):
         deadline = time.monotonic() + timeout
         while True:
@@ -113,6 +116,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
         await answered(lambda: js.key_value(KV_MAINTENANCE), timeout),
         await answered(lambda: js.key_value(KV_CATALOG), timeout),
         await answered(lambda: js.object_store(OBJ_PARTITIONS), timeout),
+        await answered(lambda: js.key_value(KV_OWNERS), timeout),
     )
 
 
