@@ -62,7 +62,7 @@ class Lease:
         self.monotonic = monotonic
         self.revision = 0  # the key's revision we wrote last; 0: not ours
         self.valid_until = float("-inf")  # by our monotonic clock
-        self._seen: tuple[int, float] | None = None  # another's revision, first seen at
+        self._seen: tuple[int | None, float] | None = None  # another's revision, first seen at
         self._lock = asyncio.Lock()  # one compare-and-set at a time from this worker
 
     def held(self) -> bool:
