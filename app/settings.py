@@ -128,6 +128,7 @@ class Settings(BaseSettings):
             bucket_seconds=self.bucket_seconds,
             allowed_lateness_s=self.allowed_lateness_s,
             dedup_window_s=self.dedup_window_s,
+            prefix_cap=self.prefix_cap,
         )
 
     @property

@@ -51,13 +51,21 @@ def msg_id(reporter: str, service: str, ts: float) -> str:
 
 
 def encode_report(
-    ts: float, service: str, region: str | None, problem: str | None, reporter: str
+    ts: float,
+    service: str,
+    region: str | None,
+    problem: str | None,
+    reporter: str,
+    network: str | None = None,
 ) -> bytes:
-    return orjson.dumps([ts, service, region, problem, reporter])
+    """`network`: the client's network under the reporter salt (app/privacy.py), for
+    the per-network cap the worker applies; None is not capped. Messages written
+    before it was carried have five fields (read as None)."""
+    return orjson.dumps([ts, service, region, problem, reporter, network])
 
 
 def encode_tick(ts: float) -> bytes:
-    return orjson.dumps([ts, TICK, None, None, None])
+    return orjson.dumps([ts, TICK, None, None, None, None])
 
 
 def incident_key(incident: dict[str, Any]) -> str:

@@ -66,16 +66,19 @@ log = logging.getLogger("outagewatch.worker")
 SNAPSHOT, OFFSET = "pipeline", "offset"
 COPY_TIMEOUT_S = 20.0  # one restore set's put to the object store
 MESSAGE = {"ts": pl.Float64, "service": pl.String, "region": pl.String, "problem": pl.String,
-           "reporter": pl.String}  # fmt: skip
+           "reporter": pl.String, "network": pl.String}  # fmt: skip
 
 
 def reports_of(
     messages: list[list[Any]], seqs: list[int] | None = None
 ) -> tuple[pl.DataFrame, float]:
-    """A fetched batch ([ts, service, region, problem, reporter] each, in stream order)
-    as the reports it holds, each with its stream sequence if given (stored as `seq`),
+    """A fetched batch ([ts, service, region, problem, reporter, network] each, in
+    stream order; a message written before `network` was carried has five fields) as
+    the reports it holds, each with its stream sequence if given (stored as `seq`),
     and its stream time: the newest server timestamp in it, ticks included (they move a
     quiet partition's clock)."""
+    if any(len(m) < len(MESSAGE) for m in messages):
+        messages = [m + [None] * (len(MESSAGE) - len(m)) for m in messages]
     frame = pl.DataFrame(messages, schema=MESSAGE, orient="row")
     now = float(frame["ts"].max())  # type: ignore[arg-type]
     seq = pl.Series(seqs, dtype=pl.Int64) if seqs is not None else pl.lit(None, pl.Int64)
