@@ -27,8 +27,9 @@ from nats.js.errors import KeyNotFoundError
 
 from outagewatch.app.broker.cluster import LocalCluster
 from outagewatch.app.broker.lease import HOLD, Lease, holder_of
-from outagewatch.app.broker.subjects import ensure_streams
-from tests.conftest import T0
+from outagewatch.app.broker.subjects import encode_report, ensure_streams
+from outagewatch.app.broker.worker import LeaseLost, PartitionState
+from tests.conftest import T0, settings
 from tests.nats.conftest import Sent, drained, run, spawn_worker, until
 from tests.nats.test_takeover import PARTITIONS, copy_in_jetstream, stored, uninterrupted
 
@@ -277,3 +278,23 @@ def test_a_stale_lease_is_taken_over_and_its_holder_told(cluster: LocalCluster) 
             await nc.close()
 
     run(play())
+
+
+def test_a_batch_whose_lease_ran_out_before_its_commit_is_rolled_back(tmp_path: Path) -> None:
+    """The fence the commit asks: a worker paused inside a batch past its lease (so a
+    standby may have taken over) commits nothing of it."""
+    state = PartitionState(0, settings(tmp_path, partitions=1))
+    state.restore()
+
+    def batch(first: int) -> list[tuple[int, bytes]]:
+        return [(seq, encode_report(T0 + seq, "aws", "IT", None, f"r{seq}"))
+                for seq in range(first, first + 3)]  # fmt: skip
+
+    assert state.apply(batch(1), lambda: True) is not None
+    with pytest.raises(LeaseLost):
+        state.apply(batch(4), lambda: False)
+    state.close()
+    assert sorted(seqs(tmp_path / "p0.duckdb")) == [1, 2, 3]
+    assert stored(tmp_path / "p0.duckdb", "SELECT data FROM snapshots WHERE name = 'offset'") == [
+        (b"3",)
+    ]
