@@ -53,6 +53,9 @@ class Outcome:
     body: bytes
     headers: list[tuple[bytes, bytes]] = field(default_factory=list)
     row: Row | None = None  # accepted: for the sink to keep before it is answered
+    # Accepted on a NATS intake node: the client's network (app/privacy.py
+    # network_hash), carried to the worker, which caps per network over every node.
+    network: str | None = None
 
 
 def error(status: int, code: str, message: str, field: str | None = None) -> Outcome:
@@ -77,7 +80,7 @@ class Sink(Protocol):
     def forget(self, reporters: list[str | None], services: list[str], ts: list[float]) -> None:
         """Take back counted verdicts of reports that were never acknowledged."""
 
-    async def keep(self, row: Row) -> None:
+    async def keep(self, row: Row, network: str | None) -> None:
         """Make the report durable (then it counts); raises Unavailable."""
 
 
@@ -120,7 +123,7 @@ class Intake:
         if out.row is None:
             return out
         try:
-            await self.sink.keep(out.row)
+            await self.sink.keep(out.row, out.network)
         except Unavailable as exc:
             ts, service, _, _, reporter, counted = out.row
             if counted:  # never acknowledged: the client's retry must count
@@ -227,7 +230,8 @@ class LogSink:
             return error(503, "unavailable", f"reports cannot be stored right now: {rt.wal.error}")
         return None
 
-    async def keep(self, row: Row) -> None:
+    async def keep(self, row: Row, network: str | None = None) -> None:
+        # `network` is not needed here: this server capped the report at intake.
         wal = self.runtime.wal
         if wal is None:  # in memory: nothing to wait for
             self.pipeline.buffer(*row)

@@ -32,6 +32,15 @@ def reporter_hash(salt: bytes, token: str | None, address: str = "", user_agent:
     return h.hexdigest()
 
 
+def network_hash(salt: bytes, prefix: str) -> str:
+    """The stored identity of a client's network (/24, /48: ingest/limits.py
+    network_prefix), for the per-network cap where reports are counted away from the
+    node that took them (a NATS worker); keyed like the reporter's, never raw."""
+    h = hashlib.blake2b(digest_size=10, key=salt[:64])
+    h.update(b"n:" + prefix.encode())
+    return h.hexdigest()
+
+
 class ReporterSalts:
     """Random salts, kept in the data directory: the previous one stays for an hour after
     a rotation (dedup across it), then is forgotten.

@@ -109,6 +109,10 @@ class Settings(BaseSettings):
     # last copy (0: not on that ground; both 0: never, a takeover replays from the start).
     broker_snapshot_interval_s: Seconds = 600.0
     broker_snapshot_messages: Count = 100_000
+    # Partition leases (app/broker/lease.py): a standby worker takes a partition over
+    # once its holder has not renewed for this long; the holder renews this often.
+    broker_lease_s: Annotated[float, Field(gt=0)] = 10.0
+    broker_lease_renew_s: Annotated[float, Field(gt=0)] = 2.0
 
     # Language of the public faces when neither ?lang= nor Accept-Language picks one.
     language: str = "en"
@@ -124,6 +128,7 @@ class Settings(BaseSettings):
             bucket_seconds=self.bucket_seconds,
             allowed_lateness_s=self.allowed_lateness_s,
             dedup_window_s=self.dedup_window_s,
+            prefix_cap=self.prefix_cap,
         )
 
     @property
@@ -223,6 +228,12 @@ class Settings(BaseSettings):
             settings.base_url  # noqa: B018
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
+        if settings.broker_lease_renew_s >= settings.broker_lease_s:
+            raise SettingsError(
+                f"OUTAGEWATCH_BROKER_LEASE_RENEW_S={settings.broker_lease_renew_s:g} must be "
+                f"below OUTAGEWATCH_BROKER_LEASE_S={settings.broker_lease_s:g} (a few renewals "
+                "a lease period), or a working worker loses its partitions"
+            )
         return settings
 
 

@@ -9,6 +9,10 @@ lengthen its full passes (which stop every thread).
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Sequence
+
+import numpy as np
+import numpy.typing as npt
 
 from outagewatch.ingest.generations import Generations
 
@@ -90,6 +94,35 @@ class PrefixCap:
         key = prefix + " " + service
         tat = self._tat.get(key)
         self._tat[key] = (now if tat is None else max(tat, now)) + self.interval
+
+    def admit_many(
+        self,
+        prefixes: Sequence[str | None],
+        services: Sequence[str],
+        ts: Sequence[float],
+        verdicts: Sequence[bool] | npt.NDArray[np.bool_],
+    ) -> npt.NDArray[np.bool_]:
+        """Batch form of what intake does for one report (app/intake.py: `allows`,
+        dedup's verdict, `note` when it counts), in order: a report counts if dedup
+        says so and its network is under the cap. A NATS worker counts this way, so
+        the cap holds over every intake node. A missing prefix (None) is not capped.
+
+        >>> pc = PrefixCap(cap=2, window=3600)
+        >>> pc.admit_many(["n", "n", "n", None], ["aws"] * 4, [0.0] * 4, [True] * 4).tolist()
+        [True, True, False, True]
+        >>> pc.admit_many(["m", "m", "m"], ["aws"] * 3, [1.0] * 3, [False, True, True]).tolist()
+        [False, True, True]
+        """
+        out = np.array(verdicts, dtype=np.bool_)
+        for i, (p, s, t) in enumerate(zip(prefixes, services, ts, strict=True)):
+            if p is None:
+                continue
+            allow = self.allows(p, s, t)
+            if out[i] and allow:
+                self.note(p, s, t)
+            else:
+                out[i] = False
+        return out
 
 
 def network_prefix(address: str) -> str:

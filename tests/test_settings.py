@@ -61,6 +61,8 @@ DEFAULTS = {
     "partitions": 8,
     "broker_snapshot_interval_s": 600.0,
     "broker_snapshot_messages": 100_000,
+    "broker_lease_s": 10.0,
+    "broker_lease_renew_s": 2.0,
     "language": "en",
 }
 
@@ -111,6 +113,8 @@ GOOD = {
     "partitions": ("3", 3),
     "broker_snapshot_interval_s": ("300", 300.0),
     "broker_snapshot_messages": ("0", 0),
+    "broker_lease_s": ("3", 3.0),
+    "broker_lease_renew_s": ("0.5", 0.5),
     "language": ("pl", "pl"),
 }
 
@@ -152,6 +156,8 @@ def test_flags_win_and_an_empty_data_directory_means_in_memory() -> None:
         ("BUCKET", "7m"),
         ("PUBLIC_URL", "status.example.com"),
         ("LANGUAGE", "klingon"),
+        ("BROKER_LEASE_S", "0"),
+        ("BROKER_LEASE_RENEW_S", "10"),  # not below the lease period (10 s)
     ],
 )
 def test_a_bad_value_is_refused_naming_its_variable(name: str, raw: str) -> None:

@@ -57,13 +57,14 @@ from outagewatch.app.keys import ApiKeys, FailureThrottle
 from outagewatch.app.logs import LimitLog
 from outagewatch.app.outage_params import OutageParams
 from outagewatch.app.outage_query import select
-from outagewatch.app.privacy import ReporterSalts
+from outagewatch.app.privacy import ReporterSalts, network_hash
 from outagewatch.app.proxies import ProxyHeaders, TrustedProxies
 from outagewatch.app.routes_catalog import router as catalog_router
 from outagewatch.app.routes_grouped import answer, held
 from outagewatch.app.routes_maintenance import router as maintenance_router
 from outagewatch.ingest.clock import Clock
 from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.limits import network_prefix
 
 PUBLISH_TIMEOUT_S = 10.0  # covers a stream leader election (a few seconds)
 
@@ -85,7 +86,7 @@ class IntakeNode:
         now = clock.now()
         # Intake nodes must agree on salts (OUTAGEWATCH_REPORTER_SALT), or one client
         # hashes differently per node; they rotate as the embedded server's do.
-        salts = ReporterSalts(
+        self.salts = salts = ReporterSalts(
             None if data is None else data / "reporter-salts.json",
             secret=settings.reporter_salt,
             rotation_s=settings.salt_rotation_s,
@@ -173,15 +174,19 @@ class IntakeNode:
     async def handle(
         self, body: bytes, content_type: bytes, address: str, user_agent: str
     ) -> Outcome:
-        """As the embedded server answers POST /v1/reports: 202 once JetStream holds it."""
-        return await self.intake.durable(
-            self.intake.handle(body, content_type, address, user_agent)
-        )
+        """As the embedded server answers POST /v1/reports: 202 once JetStream holds it.
+        The report carries its client's network, under the salt every node shares, so
+        the worker caps it per network over all nodes (this node's cap is its own)."""
+        out = self.intake.handle(body, content_type, address, user_agent)
+        if out.row is not None:
+            salt = self.salts.at(out.row[0])[0]
+            out.network = network_hash(salt, network_prefix(address))
+        return await self.intake.durable(out)
 
-    async def publish_report(self, row: Row) -> None:
+    async def publish_report(self, row: Row, network: str | None = None) -> None:
         ts, service, region, problem, reporter, _ = row
         subject = report_subject(partition_of(service, self.partitions), service, region)
-        payload = encode_report(ts, service, region, problem, reporter)
+        payload = encode_report(ts, service, region, problem, reporter, network)
         await self._publish(subject, payload, msg_id(reporter, service, ts))
         self.published += 1
 
@@ -204,9 +209,9 @@ class JetStreamSink:
     def forget(self, reporters: list[str | None], services: list[str], ts: list[float]) -> None:
         self.node.dedup.forget(reporters, services, ts)
 
-    async def keep(self, row: Row) -> None:
+    async def keep(self, row: Row, network: str | None) -> None:
         try:
-            await self.node.publish_report(row)
+            await self.node.publish_report(row, network)
         except Exception:
             raise Unavailable("the report could not be stored; try again") from None
 

@@ -26,6 +26,7 @@ INCIDENTS = "INCIDENTS"
 KV_INCIDENTS = "incidents"
 KV_MAINTENANCE = "maintenance"  # planned maintenance windows, by id (app/broker/windows.py)
 KV_CATALOG = "catalog"  # operators' catalog changes, by slug (app/broker/catalog.py)
+KV_OWNERS = "owners"  # which worker holds each partition's lease (app/broker/lease.py)
 OBJ_PARTITIONS = "partitions"  # each partition's restore set (app/broker/handover.py)
 TICK = "_tick"  # the service slot of a stream-clock tick (slugs cannot start with "_")
 
@@ -50,13 +51,21 @@ def msg_id(reporter: str, service: str, ts: float) -> str:
 
 
 def encode_report(
-    ts: float, service: str, region: str | None, problem: str | None, reporter: str
+    ts: float,
+    service: str,
+    region: str | None,
+    problem: str | None,
+    reporter: str,
+    network: str | None = None,
 ) -> bytes:
-    return orjson.dumps([ts, service, region, problem, reporter])
+    """`network`: the client's network under the reporter salt (app/privacy.py), for
+    the per-network cap the worker applies; None is not capped. Messages written
+    before it was carried have five fields (read as None)."""
+    return orjson.dumps([ts, service, region, problem, reporter, network])
 
 
 def encode_tick(ts: float) -> bytes:
-    return orjson.dumps([ts, TICK, None, None, None])
+    return orjson.dumps([ts, TICK, None, None, None, None])
 
 
 def incident_key(incident: dict[str, Any]) -> str:
@@ -71,6 +80,7 @@ class Buckets:
     maintenance: KeyValue
     catalog: KeyValue
     partitions: ObjectStore
+    owners: KeyValue
 
 
 T = TypeVar("T")
@@ -93,6 +103,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
         lambda: js.create_key_value(kv(KV_MAINTENANCE)),
         lambda: js.create_key_value(kv(KV_CATALOG)),
         lambda: js.create_object_store(OBJ_PARTITIONS, config=objects),
+        lambda: js.create_key_value(kv(KV_OWNERS)),
     ):
         deadline = time.monotonic() + timeout
         while True:
@@ -113,6 +124,7 @@ async def ensure_streams(js: JetStreamContext, replicas: int, timeout: float = 2
         await answered(lambda: js.key_value(KV_MAINTENANCE), timeout),
         await answered(lambda: js.key_value(KV_CATALOG), timeout),
         await answered(lambda: js.object_store(OBJ_PARTITIONS), timeout),
+        await answered(lambda: js.key_value(KV_OWNERS), timeout),
     )
 
 

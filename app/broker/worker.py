@@ -17,6 +17,10 @@ and a replay of the same reports decide. A replacement worker takes a partition 
 by opening the same DuckDB file (same host or shared disk) or, finding none, from the
 restore set the partition's last worker copied to JetStream (app/broker/handover.py);
 either way it then reads the stream again after the restored sequence.
+
+A worker applies a partition only while it holds the partition's lease
+(app/broker/lease.py); a second worker started for it waits as a standby and takes it
+over, through the same restore, once the holder stops renewing.
 """
 
 from __future__ import annotations
@@ -38,6 +42,7 @@ from nats.js.errors import NotFoundError
 
 from outagewatch.app.broker import handover
 from outagewatch.app.broker.catalog import KvCatalog
+from outagewatch.app.broker.lease import Lease, owner_name
 from outagewatch.app.broker.subjects import (
     INCIDENTS,
     REPORTS,
@@ -61,16 +66,19 @@ log = logging.getLogger("outagewatch.worker")
 SNAPSHOT, OFFSET = "pipeline", "offset"
 COPY_TIMEOUT_S = 20.0  # one restore set's put to the object store
 MESSAGE = {"ts": pl.Float64, "service": pl.String, "region": pl.String, "problem": pl.String,
-           "reporter": pl.String}  # fmt: skip
+           "reporter": pl.String, "network": pl.String}  # fmt: skip
 
 
 def reports_of(
     messages: list[list[Any]], seqs: list[int] | None = None
 ) -> tuple[pl.DataFrame, float]:
-    """A fetched batch ([ts, service, region, problem, reporter] each, in stream order)
-    as the reports it holds, each with its stream sequence if given (stored as `seq`),
+    """A fetched batch ([ts, service, region, problem, reporter, network] each, in
+    stream order; a message written before `network` was carried has five fields) as
+    the reports it holds, each with its stream sequence if given (stored as `seq`),
     and its stream time: the newest server timestamp in it, ticks included (they move a
     quiet partition's clock)."""
+    if any(len(m) < len(MESSAGE) for m in messages):
+        messages = [m + [None] * (len(MESSAGE) - len(m)) for m in messages]
     frame = pl.DataFrame(messages, schema=MESSAGE, orient="row")
     now = float(frame["ts"].max())  # type: ignore[arg-type]
     seq = pl.Series(seqs, dtype=pl.Int64) if seqs is not None else pl.lit(None, pl.Int64)
@@ -122,9 +130,14 @@ class PartitionState:
             self.seq = int(offset[1])
         self.copied_at = self.pipeline.now
 
-    def apply(self, messages: Iterable[tuple[int, bytes]]) -> list[dict[str, Any]] | None:
+    def apply(
+        self, messages: Iterable[tuple[int, bytes]], fence: Callable[[], bool] = lambda: True
+    ) -> list[dict[str, Any]] | None:
         """Apply (stream sequence, payload) pairs; returns changed incidents, or None if
-        every message had been applied already (a redelivery)."""
+        every message had been applied already (a redelivery). `fence()` is asked right
+        before the commit: False (the lease ran out meanwhile) rolls the batch back and
+        raises LeaseLost; the pipeline's memory is then ahead of the file, so the state
+        must be dropped."""
         fresh = [(seq, orjson.loads(data)) for seq, data in messages if seq > self.seq]
         if not fresh:
             return None  # committed before a crash: redelivered, never counted twice
@@ -134,6 +147,8 @@ class PartitionState:
             now = self.pipeline.now
             self.store.save_snapshot(SNAPSHOT, now, self.pipeline.snapshot())
             self.store.save_snapshot(OFFSET, now, str(fresh[-1][0]).encode())
+            if not fence():
+                raise LeaseLost(self.partition)
         self.seq = fresh[-1][0]
         self.since_copy += len(fresh)
         return changed
@@ -192,6 +207,8 @@ class Worker:
         self.maintenance = KvWindows()
         self.catalog = KvCatalog(settings, now=0.0)  # read for who runs on whom only
         self.catalog.local.on_providers = self._providers_changed
+        self.owner = owner_name()  # names this worker in the partitions' leases
+        self.leases: dict[int, Lease] = {}
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
@@ -205,7 +222,6 @@ class Worker:
         nc = await nats.connect(servers=self.servers, max_reconnect_attempts=-1)
         js = nc.jetstream()
         buckets = await ensure_streams(js, min(3, len(self.servers)))
-        kv = buckets.incidents
         await self.maintenance.start(buckets.maintenance)
         await self.catalog.start(buckets.catalog)
         try:
@@ -213,23 +229,7 @@ class Worker:
             # declared providers count there as well.
             await asyncio.wait_for(self.maintenance.ready.wait(), 20.0)
             await asyncio.wait_for(self.catalog.ready.wait(), 20.0)
-            for p in self.partitions:
-                state = PartitionState(
-                    p, self.settings, lambda: self.maintenance.windows, self.catalog.providers
-                )
-                self.states[p] = state
-                found = None
-                if state.empty:  # another host's partition: its last copy in JetStream
-                    found = await _retry(lambda p=p: handover.fetch(buckets.partitions, p))
-                await asyncio.to_thread(state.restore, found)
-                if found is not None:
-                    log.info("partition %d restored from JetStream at sequence %d", p, state.seq)
-                info = await _retry(lambda: js.stream_info(REPORTS))
-                if state.seq > int(info.state.last_seq or 0):
-                    raise AheadOfStream(p, state.seq, int(info.state.last_seq or 0), found)
-                # After a crash the commit may have outrun the publish: put open ones again.
-                await _publish(js, kv, state.store.open_incidents())
-            await asyncio.gather(*(self._consume(js, buckets, p) for p in self.partitions))
+            await asyncio.gather(*(self._partition(js, buckets, p) for p in self.partitions))
         finally:
             await self.maintenance.stop()
             await self.catalog.stop()
@@ -238,6 +238,70 @@ class Worker:
                     state.close()
             with contextlib.suppress(Exception):
                 await nc.close()
+
+    async def _partition(self, js: JetStreamContext, buckets: Buckets, p: int) -> None:
+        """Partition p for as long as the worker runs: wait as a standby until its lease
+        is ours, restore, apply while the lease holds. A lease lost (another worker took
+        it while this one was paused or cut off) drops the state, whose memory may be
+        ahead of its file, and the wait starts again."""
+        lease = Lease(buckets.owners, p, self.owner, self.settings.broker_lease_s)
+        self.leases[p] = lease
+        while await self._standby(lease):
+            renewing = asyncio.create_task(self._keep(lease))
+            try:
+                await self._start(js, buckets, p)
+                await self._consume(js, buckets, p, lease)
+            finally:
+                renewing.cancel()
+                state = self.states.pop(p, None)
+                if state is not None:
+                    await asyncio.to_thread(state.close)
+            if self._stop.is_set():
+                await lease.release()  # a standby need not wait the lease out
+            else:
+                log.warning("partition %d: lease lost, no longer applied here", p)
+
+    async def _standby(self, lease: Lease) -> bool:
+        """Until the lease is ours (True) or the worker stops (False)."""
+        said = None
+        while not self._stop.is_set():
+            try:
+                holder = await lease.try_take()
+            except Exception as exc:  # no answer: try again
+                log.warning("partition %d: lease: %r", lease.partition, exc)
+                holder = said
+            if holder is None:
+                log.info("partition %d: lease taken by %s", lease.partition, self.owner)
+                return True
+            if holder != said:
+                log.info("partition %d: standby, lease held by %s", lease.partition, holder)
+                said = holder
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stop.wait(), self.settings.broker_lease_renew_s)
+        return False
+
+    async def _keep(self, lease: Lease) -> None:
+        """Renew every `broker_lease_renew_s` while the partition is applied here."""
+        while await lease.renew():
+            await asyncio.sleep(self.settings.broker_lease_renew_s)
+
+    async def _start(self, js: JetStreamContext, buckets: Buckets, p: int) -> None:
+        """Restore partition p from its file or, finding none, from its restore set."""
+        state = PartitionState(
+            p, self.settings, lambda: self.maintenance.windows, self.catalog.providers
+        )
+        self.states[p] = state
+        found = None
+        if state.empty:  # another host's partition: its last copy in JetStream
+            found = await _retry(lambda: handover.fetch(buckets.partitions, p))
+        await asyncio.to_thread(state.restore, found)
+        if found is not None:
+            log.info("partition %d restored from JetStream at sequence %d", p, state.seq)
+        info = await _retry(lambda: js.stream_info(REPORTS))
+        if state.seq > int(info.state.last_seq or 0):
+            raise AheadOfStream(p, state.seq, int(info.state.last_seq or 0), found)
+        # After a crash the commit may have outrun the publish: put open ones again.
+        await _publish(js, buckets.incidents, state.store.open_incidents())
 
     async def _subscribe(self, js: JetStreamContext, p: int, old: Any = None) -> Any:
         """A fresh consumer for partition p whose cursor starts right after the stored
@@ -262,11 +326,20 @@ class Worker:
             ),
         ))  # fmt: skip
 
-    async def _consume(self, js: JetStreamContext, buckets: Buckets, p: int) -> None:
-        state, kv = self.states[p], buckets.incidents
+    async def _consume(self, js: JetStreamContext, buckets: Buckets, p: int, lease: Lease) -> None:
         sub = await self._subscribe(js, p)
+        try:
+            await self._apply_fetched(js, buckets, p, lease, sub)
+        finally:
+            with contextlib.suppress(Exception):
+                await sub.unsubscribe()
+
+    async def _apply_fetched(
+        self, js: JetStreamContext, buckets: Buckets, p: int, lease: Lease, sub: Any
+    ) -> None:
+        state, kv = self.states[p], buckets.incidents
         order = DeliveryOrder()
-        while not self._stop.is_set():
+        while not self._stop.is_set() and lease.held():
             try:
                 msgs = await sub.fetch(self.batch, timeout=self.fetch_timeout)
             except (TimeoutError, NatsTimeout):
@@ -275,19 +348,35 @@ class Worker:
                 log.warning("partition %d fetch: %r", p, exc)
                 await asyncio.sleep(0.2)
                 continue
+            if not lease.held():
+                # Paused past the lease: these may be the new holder's deliveries (its
+                # consumer has the same name); neither apply them nor replace its consumer.
+                break
             kept = order.take([(m.metadata.sequence.consumer, m.metadata.num_delivered)
                                for m in msgs])  # fmt: skip
             if kept:
                 pairs = [(m.metadata.sequence.stream, m.data) for m in msgs[:kept]]
+                # Fencing: the lease is confirmed (compare-and-set) right before the
+                # batch, and the commit itself checks it is still within its period; a
+                # worker that lost it commits, publishes and acks nothing more.
+                if not await lease.renew():
+                    break
                 # DuckDB and the detector are blocking: keep the event loop (acks, pings) free.
                 before = state.seq
-                changed = await asyncio.to_thread(state.apply, pairs)
+                try:
+                    changed = await asyncio.to_thread(state.apply, pairs, lease.held)
+                except LeaseLost:
+                    break
+                if not lease.held():
+                    break
                 if changed is not None:
                     self.applied += sum(1 for s, _ in pairs if s > before)
                     if changed:
                         await _publish(js, kv, changed)
+                if not lease.held():  # acking another owner's consumer would drop its messages
+                    break
                 await _retry(msgs[kept - 1].ack)  # committed: the copy need not wait for it
-                if state.copy_due():
+                if state.copy_due() and lease.held():
                     await self._copy(buckets, state)
             if kept < len(msgs):
                 # A delivery went missing (lost in transit when a server died) or came
@@ -313,6 +402,10 @@ class Worker:
             return
         state.copied()
         self.copies += 1
+
+
+class LeaseLost(RuntimeError):
+    """The partition's lease ran out before a batch committed: rolled back."""
 
 
 class AheadOfStream(ValueError):

@@ -25,6 +25,10 @@ class PipelineConfig:
     # Resolved incidents kept in memory (open ones always are); None keeps all, as a
     # replay does to write its feed. The store keeps every incident either way.
     keep_resolved: int | None = 10_000
+    # Counted reports per network per service per dedup window, for reports that carry
+    # their network (`network`: a NATS worker's, from every intake node); 0: off. The
+    # embedded server applies the same cap at intake (app/intake.py).
+    prefix_cap: int = 0
 
 
 @dataclass

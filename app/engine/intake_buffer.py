@@ -16,6 +16,7 @@ import polars as pl
 from outagewatch.app.engine.config import IngestResult, PipelineConfig
 from outagewatch.ingest.aggregator import Aggregator
 from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.limits import PrefixCap
 from outagewatch.ingest.store import REPORT_COLUMNS
 
 Buffered = tuple[float, str, str | None, str | None, str | None, int, bool, int | None]
@@ -27,6 +28,7 @@ class ReportBuffer:
     # Set by Pipeline.__init__.
     config: PipelineConfig
     dedup: Dedup
+    prefix_cap: PrefixCap | None
     agg: Aggregator
     now: float
     reports_accepted: int
@@ -105,10 +107,18 @@ class ReportBuffer:
         return self.take(self.judge(df))
 
     def judge(self, df: pl.DataFrame) -> pl.DataFrame:
-        """The batch with dedup's verdict per row as `counted` (remembered)."""
-        reporters = df["reporter"].to_list()
+        """The batch with dedup's verdict per row as `counted` (remembered). Rows that
+        carry their client's network (`network`, a NATS worker's) also pass the
+        per-network cap, as the embedded server's intake applies it."""
+        reporters, services, ts = (
+            df["reporter"].to_list(),
+            df["service"].to_list(),
+            df["ts"].to_list(),
+        )
         with self._lock:
-            counted = self.dedup.check_many(reporters, df["service"].to_list(), df["ts"].to_list())
+            counted = self.dedup.check_many(reporters, services, ts)
+            if self.prefix_cap is not None and "network" in df.columns:
+                counted = self.prefix_cap.admit_many(df["network"].to_list(), services, ts, counted)
         return df.with_columns(pl.Series("counted", counted))
 
     def take(

@@ -30,6 +30,7 @@ from outagewatch.detector.incidents import Incident, IncidentTracker, cold_alarm
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.limits import PrefixCap
 from outagewatch.ingest.series import SeriesKey
 from outagewatch.ingest.store import Store
 
@@ -49,6 +50,9 @@ class Pipeline(ReportBuffer, Snapshots):
         self.store = store
         self.scores_sink = scores_sink
         self.dedup = Dedup(cfg.dedup_window_s)
+        # Not in the snapshot: a restored pipeline starts with an empty cap, as the
+        # embedded server's intake does after a restart.
+        self.prefix_cap = PrefixCap(cfg.prefix_cap, cfg.dedup_window_s) if cfg.prefix_cap else None
         self.agg = Aggregator(cfg.bucket_seconds, cfg.allowed_lateness_s)
         self.bank = SeriesBank(
             ModelParams(**{**cfg.model.__dict__, "bucket_seconds": cfg.bucket_seconds})

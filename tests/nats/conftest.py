@@ -69,11 +69,14 @@ def spawn_worker(
     cluster: LocalCluster, data: Path, parts: list[int], **env: str
 ) -> subprocess.Popen[bytes]:
     """`outagewatch worker` in a process of its own (one SIGKILL can end it), with
-    OUTAGEWATCH_* settings from `env`; its log is `<data>.log`."""
+    OUTAGEWATCH_* settings from `env`; its log is `<data>.log`. As in tests/conftest.py
+    settings, the per-network cap is off unless `env` sets it: one test client is a
+    whole crowd."""
     cmd = [str(Path(sys.executable).parent / "outagewatch"), "worker",
            "--broker", ",".join(cluster.urls), "--partitions", ",".join(map(str, parts)),
            "--data", str(data)]  # fmt: skip
     log = (data.parent / f"{data.name}.log").open("ab")
+    env = {"OUTAGEWATCH_PREFIX_CAP": "0", **env}
     return subprocess.Popen(cmd, stdout=log, stderr=log, env={**os.environ, **env})
 
 

@@ -1,0 +1,66 @@
+"""The per-network cap counts alike one report at a time (the embedded server's intake,
+app/intake.py) and in a NATS worker's batches (the pipeline's `judge` on reports that
+carry their network): however a partition's reports are batched, the same ones count."""
+
+from __future__ import annotations
+
+import itertools
+
+import polars as pl
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outagewatch.app.engine.config import PipelineConfig
+from outagewatch.app.engine.pipeline import Pipeline
+from outagewatch.ingest.dedup import Dedup
+from outagewatch.ingest.limits import PrefixCap
+from outagewatch.ingest.store import Store
+
+CAP, WINDOW = 2, 3600.0
+
+report = st.tuples(
+    st.sampled_from(["n1", "n2", "n3", None]),  # network (None: carried by no message)
+    st.sampled_from(["aws", "tinyapp"]),
+    st.sampled_from([f"r{i}" for i in range(6)]),
+    st.floats(0, 900),  # seconds after the previous report
+)
+
+
+def one_at_a_time(rows: list[tuple[str | None, str, str, float]]) -> list[bool]:
+    """As app/intake.py decides each report: the cap's `allows`, dedup's verdict, and
+    `note` for one that counts."""
+    cap, dedup, out = PrefixCap(CAP, WINDOW), Dedup(WINDOW), []
+    for net, service, reporter, ts in rows:
+        allow = net is None or cap.allows(net, service, ts)
+        counted = dedup.check(reporter, service, ts) and allow
+        if counted and net is not None:
+            cap.note(net, service, ts)
+        out.append(counted)
+    return out
+
+
+@settings(deadline=None, max_examples=150)  # a pipeline per example
+@given(st.lists(report, max_size=60), st.lists(st.integers(0, 60), max_size=6))
+def test_batches_count_as_one_report_at_a_time(
+    reports: list[tuple[str | None, str, str, float]], cuts: list[int]
+) -> None:
+    times = list(itertools.accumulate(gap for *_, gap in reports))
+    rows = [(net, svc, who, ts) for (net, svc, who, _), ts in zip(reports, times, strict=True)]
+    pipeline = Pipeline(PipelineConfig(prefix_cap=CAP, dedup_window_s=WINDOW), Store(None))
+    judged: list[bool] = []
+    for start, end in itertools.pairwise([0, *sorted(c for c in cuts if c < len(rows)), len(rows)]):
+        part = rows[start:end]
+        frame = pl.DataFrame(
+            {"ts": [r[3] for r in part], "service": [r[1] for r in part],
+             "reporter": [r[2] for r in part], "network": [r[0] for r in part]},
+            schema={"ts": pl.Float64, "service": pl.String, "reporter": pl.String,
+                    "network": pl.String},
+        )  # fmt: skip
+        judged += pipeline.judge(frame)["counted"].to_list()
+    assert judged == one_at_a_time(rows)
+    # One network never counts more than the cap's long-run share for one service.
+    for net, svc in itertools.product(["n1", "n2", "n3"], ["aws", "tinyapp"]):
+        mine = [
+            ts for (n, s, _, ts), c in zip(rows, judged, strict=True) if c and (n, s) == (net, svc)
+        ]
+        assert all(sum(1 for t in mine if a <= t < a + WINDOW) <= 2 * CAP - 1 for a in mine)
