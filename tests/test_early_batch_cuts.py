@@ -3,7 +3,7 @@
 The same reports, fed in one advance, in one advance per bucket (a live server
 closing every bucket as it ends) or cut at random moments (a replay's chunks, a
 worker's fetches, a takeover re-reading messages in other batches), give the same
-incidents (ids, times, levels, counts) and the same per-bucket scores.
+incidents (ids, times, levels, counts, causes) and the same per-bucket scores.
 """
 
 from __future__ import annotations
@@ -20,11 +20,14 @@ from tests.conftest import T0
 from tests.partial_traffic import HISTORY_S, TAIL_S, Burst, bursts, drive_at, new_pipeline, traffic
 
 SPAN = HISTORY_S + TAIL_S
+ON_BUSY = {"mid": ("busy",), "quiet": ("busy",)}
 
 
 def fed(seed: int, burst_list: Sequence[Burst], width: int, times: Sequence[float]):
     scores: list[pl.DataFrame] = []
-    run = drive_at(new_pipeline(scores, width), traffic(seed, burst_list), times)
+    pipeline = new_pipeline(scores, width)
+    pipeline.set_providers(ON_BUSY)  # so a cause (`because_of`) is decided alike too
+    run = drive_at(pipeline, traffic(seed, burst_list), times)
     return run.pipeline.all_incidents(), born(pl.concat(scores))
 
 

@@ -79,9 +79,10 @@ class Reference(Pipeline):
             ids = np.asarray(cand, dtype=np.int64)
             log_p = self.bank.bucket_logsf(b, counts[cand], ids)
             keys = self.agg.series.keys()
+            cause = self.tracker.common_cause(b, g, keys)
             for sid, lp, m in zip(cand, log_p, mu, strict=True):
                 if lp <= math.log(ip.p_outage):
-                    inc = self.tracker.open_early(sid, keys[sid], b, g, counts[sid], float(m))
+                    inc = self.tracker.open_early(sid, keys[sid], b, g, float(m), cause.of.get(sid))
                     if inc is not None:
                         self.bank.restart_cusum([sid])
                         self.incidents[inc.id] = inc

@@ -167,7 +167,8 @@ class Pipeline(ReportBuffer, Snapshots):
         Every point sees the same model state (nothing is stepped between them), so
         the screen's bar (from the daily peak as the model now has it) and the test
         run for all of them at once; the outages open in the order a live server
-        would have opened them (by point, then series).
+        would have opened them (by point, then series), each point's common cause
+        taken before any of them opens.
         """
         ip = self.config.incidents
         n = len(self.agg.series)
@@ -199,12 +200,17 @@ class Pipeline(ReportBuffer, Snapshots):
         rows, cols = rows[hit], cols[hit]
         order = np.lexsort((sids[rows], cols))
         keys = self.agg.series.keys()
+        cause, cause_at = None, -1
         for r, c in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
             sid = int(sids[r])
             if sid in self.tracker.open:
                 continue
             g = float(checks.points[c])
-            inc = self.tracker.open_early(sid, keys[sid], b, g, counts[r, c], float(mu[r]))
+            if c != cause_at:  # as a closed bucket's: before this point's openings
+                cause, cause_at = self.tracker.common_cause(b, g, keys), c
+            inc = self.tracker.open_early(
+                sid, keys[sid], b, g, float(mu[r]), None if cause is None else cause.of.get(sid)
+            )
             if inc is not None:
                 self.bank.restart_cusum([sid])
                 self._credit(inc, sid, b, g, float(counts[r, c]), keys)
