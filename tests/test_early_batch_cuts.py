@@ -9,6 +9,7 @@ incidents (ids, times, levels, counts, causes) and the same per-bucket scores.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -23,7 +24,10 @@ SPAN = HISTORY_S + TAIL_S
 ON_BUSY = {"mid": ("busy",), "quiet": ("busy",)}
 
 
-def fed(seed: int, burst_list: Sequence[Burst], width: int, times: Sequence[float]):
+def fed(
+    seed: int, burst_list: Sequence[Burst], width: int, times: Sequence[float]
+) -> tuple[list[dict[str, Any]], pl.DataFrame]:
+    """The incidents and per-bucket scores of the traffic fed with advances at `times`."""
     scores: list[pl.DataFrame] = []
     pipeline = new_pipeline(scores, width)
     pipeline.set_providers(ON_BUSY)  # so a cause (`because_of`) is decided alike too
