@@ -291,6 +291,7 @@ class IncidentTracker:
         Declared dependants of such a cause are marked apart, with the cause's
         incident per series."""
         n = len(keys)
+        self._ensure(n)  # a partial bucket's check may come before the series' first step
         p = self.params
         cause = Cause(np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), {})
         causes = [
@@ -514,9 +515,18 @@ class IncidentTracker:
         )
 
     def open_early(
-        self, sid: int, key: SeriesKey, bucket: float, now: float, count: float, expected: float
+        self,
+        sid: int,
+        key: SeriesKey,
+        bucket: float,
+        now: float,
+        expected: float,
+        because_of: Mapping[str, str] | None = None,
     ) -> Incident | None:
-        """Open an outage from a partial bucket that already proves it (see app/engine/early.py)."""
+        """Open an outage from a partial bucket that already proves it (see app/engine/early.py).
+
+        `because_of` is the series' declared cause from `common_cause` at that moment
+        (taken before anything opens there, as for a closed bucket)."""
         if sid in self.open:
             return None
         self._ensure(sid + 1)
@@ -532,6 +542,7 @@ class IncidentTracker:
             last_active_end=bucket + self.width,
             peak_at=bucket,
             peak_expected=expected,
+            because_of=dict(because_of or {}),
         )
         self.open[sid] = inc
         self._link_related(inc, now)

@@ -95,22 +95,26 @@ def traffic(seed: int, bursts: Sequence[Burst]) -> pl.DataFrame:
 def drive(pipeline: Pipeline, rows: pl.DataFrame, tick_s: float) -> Run:
     """History in one ingest + advance (as a replay chunk), then one tick every `tick_s`
     seconds of stream time (as the server), then the end closes the last bucket."""
+    cut = T0 + HISTORY_S
+    ticks = np.arange(cut + tick_s, cut + TAIL_S + tick_s, tick_s).tolist()
+    return drive_at(pipeline, rows, [cut, *ticks])
+
+
+def drive_at(pipeline: Pipeline, rows: pl.DataFrame, times: Sequence[float]) -> Run:
+    """One advance at each of `times` (increasing), each after ingesting the rows stamped
+    up to it, then an hour of silence after the traffic: what was open resolves."""
     run = Run(pipeline)
     pipeline.listeners.append(run.published.extend)
-    cut = T0 + HISTORY_S
-    history = rows.filter(pl.col("ts") < cut)
-    pipeline.ingest(history)
-    pipeline.advance(cut)
-    tail = rows.filter(pl.col("ts") >= cut)
-    bounds = np.arange(cut + tick_s, cut + TAIL_S + tick_s, tick_s)
-    ends = np.searchsorted(tail["ts"].to_numpy(), bounds, side="right")
+    ends = np.searchsorted(rows["ts"].to_numpy(), times, side="right")
     start = 0
-    for now, end in zip(bounds.tolist(), ends.tolist(), strict=True):
+    for now, end in zip(times, ends.tolist(), strict=True):
         if end > start:
-            pipeline.ingest(tail.slice(start, end - start))
+            pipeline.ingest(rows.slice(start, end - start))
             start = end
         pipeline.advance(now)
-    pipeline.advance(cut + TAIL_S + 3600)  # an hour of silence: what was open resolves
+    if start < len(rows):
+        pipeline.ingest(rows.slice(start))
+    pipeline.advance(T0 + HISTORY_S + TAIL_S + 3600)
     return run
 
 

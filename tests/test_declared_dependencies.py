@@ -1,5 +1,6 @@
 """Declared dependencies in the incident tracker: a service that runs on a provider in
-outage confirms sooner and names the provider; a stranger is judged as before."""
+outage confirms sooner and names the provider (also when it opens from a partial
+bucket); a stranger is judged as before."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from hypothesis import strategies as st
 
 from outagewatch.detector.incidents import Incident, IncidentParams, IncidentTracker
 from outagewatch.detector.model import Step
+from tests.partial_traffic import Burst, drive, new_pipeline, traffic
 
 # aws (the provider), netflix (declares it runs on aws), spotify (a stranger).
 KEYS = [("aws", None), ("netflix", None), ("spotify", None)]
@@ -141,3 +143,25 @@ def test_a_strangers_incidents_do_not_depend_on_others_declarations(buckets: lis
             seen += [i.to_dict() for i in changed if i.service == "spotify"]
         runs.append(seen)
     assert runs[0] == runs[1]
+
+
+def early_pair(providers: dict[str, tuple[str, ...]]) -> tuple[dict, dict]:  # type: ignore[type-arg]
+    """busy surges (a provider's outage), then quiet (its dependant, if declared) opens
+    from a partial bucket: the real pipeline, ticking every 5 seconds."""
+    surges = [Burst("busy", None, 600, 5, 400, False), Burst("quiet", None, 700, 3, 150, False)]
+    pipeline = new_pipeline([], 60)
+    pipeline.set_providers(providers)
+    drive(pipeline, traffic(3, surges), 5.0)
+    found = pipeline.all_incidents()
+    busy = next(o for o in found if o["service"] == "busy")
+    quiet = next(o for o in found if o["service"] == "quiet")
+    assert busy["opened_at"] < quiet["opened_at"]
+    assert not quiet["opened_at"].endswith("10Z")  # not at a bucket's close: opened early
+    return busy, quiet
+
+
+def test_a_declared_dependant_opened_early_names_its_provider() -> None:
+    busy, quiet = early_pair({"quiet": ("busy",)})
+    assert quiet["because_of"] == [{"service": "busy", "incident": busy["id"]}]
+    _, stranger = early_pair({})
+    assert stranger["because_of"] == []

@@ -27,7 +27,8 @@ from tests.partial_traffic import TAIL_S, Burst, bursts, replayed
 
 
 class Reference(Pipeline):
-    """Every grid point in turn: screen, close up to it, exact test (no crediting)."""
+    """Every grid point in turn: close up to it, screen with the bar of the model as it
+    stands there, exact test (no crediting)."""
 
     def advance(self, now: float) -> list[dict[str, Any]]:
         with self._work:
@@ -54,18 +55,17 @@ class Reference(Pipeline):
     def _every_point(self, close: Any, changed: dict[str, dict[str, Any]]) -> None:
         ip = self.config.incidents
         width = self.config.bucket_seconds
-        peak = self._daily_peak()
         for g in self.partial.grid(self.now).tolist():
             n = len(self.agg.series)
             counts = self.partial.counts(g, n)
-            ref = np.zeros(n)
-            ref[: len(peak)] = peak[:n]
-            screen = counts >= np.maximum(ip.min_reporters_outage, 4 * ref + 10)
-            if not screen.any():
+            # No model gives a bar below a zero peak's: skip the close where nothing can pass.
+            if not (counts >= self._screen_bar(np.zeros(n))).any():
                 continue
             close(g)
             n = len(self.agg.series)
             self.bank.ensure(n)
+            # The bar as the model stands at g (stepped through what a live server had closed).
+            screen = counts >= self._screen_bar(self._daily_peak(np.arange(n)))
             allowed = self._allowed(n)
             cand = [
                 int(s)
@@ -79,9 +79,10 @@ class Reference(Pipeline):
             ids = np.asarray(cand, dtype=np.int64)
             log_p = self.bank.bucket_logsf(b, counts[cand], ids)
             keys = self.agg.series.keys()
+            cause = self.tracker.common_cause(b, g, keys)
             for sid, lp, m in zip(cand, log_p, mu, strict=True):
                 if lp <= math.log(ip.p_outage):
-                    inc = self.tracker.open_early(sid, keys[sid], b, g, counts[sid], float(m))
+                    inc = self.tracker.open_early(sid, keys[sid], b, g, float(m), cause.of.get(sid))
                     if inc is not None:
                         self.bank.restart_cusum([sid])
                         self.incidents[inc.id] = inc

@@ -10,7 +10,10 @@ live server did.
 The work follows reports, not the grid: `crossings` finds, for every series and
 open bucket, the first grid point where the partial count reaches the screening
 bar (a cumulative sum over the held reports), so the grid points where nothing
-passes the screen (almost all of them) cost nothing.
+passes the screen (almost all of them) cost nothing. That pass uses the lowest bar
+any model state can give; the series' own bar, which follows its model, is taken
+per bucket and model state where the exact test runs (`Pipeline._check_partial`),
+so how reports were cut into batches changes no decision.
 """
 
 from __future__ import annotations
@@ -284,8 +287,7 @@ class Checks:
     ready_at: float
     bucket: float
     points: F64
-    sids: I64  # series that pass the screen at some point
-    first: I64  # for each of them, the index in `points` from which it passes
+    sids: I64  # series that pass the lowest bar at some point
 
 
 def plan_checks(grid: F64, gi: I64, sid: I64, width: int, lateness: float) -> list[Checks]:
@@ -305,14 +307,12 @@ def plan_checks(grid: F64, gi: I64, sid: I64, width: int, lateness: float) -> li
         b_gi, b_sid = gi[lo:hi], sid[lo:hi]
         cut = np.flatnonzero(np.r_[True, ready[j0 + 1 : j1] != ready[j0 : j1 - 1]]) + j0
         for a, z in zip(cut.tolist(), [*cut[1:].tolist(), j1], strict=True):
-            mine = b_gi < z
             out.append(
                 Checks(
                     ready_at=float(ready[a]),
                     bucket=float(bk * width),
                     points=grid[a:z],
-                    sids=b_sid[mine],
-                    first=np.maximum(b_gi[mine] - a, 0),
+                    sids=b_sid[b_gi < z],
                 )
             )
     return out

@@ -147,31 +147,32 @@ class Pipeline(ReportBuffer, Snapshots):
     def _plan_partial(self) -> list[Checks]:
         """Grid points where a partial bucket may already prove an outage (app/engine/early.py).
 
-        A cheap screen against each series' daily peak finds the points worth a look;
-        the exact test runs there, at the model state a live server would have had
-        at that moment. The screen's bar is taken once, at the start of this advance:
-        a replay advancing once per chunk screens with an older bar than a server
-        ticking every second, so it may test (and open) where the server did not
-        (docs/benchmarks.md, "Replay is not live here").
+        One vectorised pass finds the points where a series reaches the lowest bar
+        its model could give it (`_screen_bar` of a zero peak); its own bar and the
+        exact test follow at the model state a live server would have had at that
+        moment (`_check_partial`), so batch cuts change nothing.
         """
         grid = self.partial.grid(self.now)
         if not len(grid):
             return []
         n = len(self.agg.series)
-        peak = self._daily_peak()
-        ref = np.zeros(n)
-        ref[: len(peak)] = peak[:n]
-        bar = np.maximum(self.config.incidents.min_reporters_outage, 4 * ref + 10)
-        gi, sid = self.partial.crossings(grid, bar)
+        gi, sid = self.partial.crossings(grid, self._screen_bar(np.zeros(n)))
         cfg = self.config
         return plan_checks(grid, gi, sid, cfg.bucket_seconds, cfg.allowed_lateness_s)
 
+    def _screen_bar(self, peak: np.ndarray) -> np.ndarray:
+        """Partial counts worth the exact test: far above a series' busiest hour."""
+        return np.asarray(np.maximum(self.config.incidents.min_reporters_outage, 4 * peak + 10))
+
     def _check_partial(self, checks: Checks, changed: dict[str, dict[str, Any]]) -> None:
-        """The exact test at screened points of one bucket; opens the outages it proves.
+        """The screen and the exact test at points of one bucket; opens the outages
+        they prove.
 
         Every point sees the same model state (nothing is stepped between them), so
-        the test runs for all of them at once; the outages open in the order a live
-        server would have opened them (by point, then series).
+        the screen's bar (from the daily peak as the model now has it) and the test
+        run for all of them at once; the outages open in the order a live server
+        would have opened them (by point, then series), each point's common cause
+        taken before any of them opens.
         """
         ip = self.config.incidents
         n = len(self.agg.series)
@@ -182,11 +183,18 @@ class Pipeline(ReportBuffer, Snapshots):
         )
         if not keep.any():
             return
-        sids, first = checks.sids[keep], checks.first[keep]
+        sids = checks.sids[keep]
         b = checks.bucket
         counts = self.partial.series_counts(sids, checks.points)
+        bar = self._screen_bar(self._daily_peak(sids))
+        # Counts only grow in a bucket: the first point at or over the bar, if any.
+        first = (counts < bar[:, None]).sum(axis=1)
+        passing = first < len(checks.points)
+        if not passing.any():
+            return
+        sids, first, counts = sids[passing], first[passing], counts[passing]
         mu = self.bank.expected(b, n)[sids]
-        if not may_be_evidence(counts[:, -1], mu).any():  # counts only grow in a bucket
+        if not may_be_evidence(counts[:, -1], mu).any():
             return
         rows, cols = np.nonzero(np.arange(len(checks.points))[None, :] >= first[:, None])
         log_p = self.bank.bucket_logsf(b, counts[rows, cols], sids[rows], mu[rows])
@@ -196,12 +204,17 @@ class Pipeline(ReportBuffer, Snapshots):
         rows, cols = rows[hit], cols[hit]
         order = np.lexsort((sids[rows], cols))
         keys = self.agg.series.keys()
+        cause, cause_at = None, -1
         for r, c in zip(rows[order].tolist(), cols[order].tolist(), strict=True):
             sid = int(sids[r])
             if sid in self.tracker.open:
                 continue
             g = float(checks.points[c])
-            inc = self.tracker.open_early(sid, keys[sid], b, g, counts[r, c], float(mu[r]))
+            if c != cause_at:  # as a closed bucket's: before this point's openings
+                cause, cause_at = self.tracker.common_cause(b, g, keys), c
+            inc = self.tracker.open_early(
+                sid, keys[sid], b, g, float(mu[r]), None if cause is None else cause.of.get(sid)
+            )
             if inc is not None:
                 self.bank.restart_cusum([sid])
                 self._credit(inc, sid, b, g, float(counts[r, c]), keys)
@@ -234,15 +247,12 @@ class Pipeline(ReportBuffer, Snapshots):
                 inc.total_reports = inc.peak_reports = 0
                 inc.problems, inc.regions, inc.region_levels = {}, {}, {}
 
-    def _daily_peak(self) -> np.ndarray:
+    def _daily_peak(self, sids: np.ndarray) -> np.ndarray:
         """Each series' expected count at its busiest hour of the day (a generous bar)."""
         bank = self.bank
-        n = bank.n
-        if n == 0:
-            return np.zeros(0)
         k = bank.params.shape_prior_reports
-        day = (bank.day_x[:n] + k) / (bank.day_e[:n] + k)
-        level = np.where(bank.age[:n] > 0, bank.level[:n], bank._prior_level(n))
+        day = (bank.day_x[sids] + k) / (bank.day_e[sids] + k)
+        level = bank._level_or_prior(bank.n)[sids]
         return np.asarray(level * np.clip(day.max(axis=1), 0.05, 20.0) * 2.0)
 
     def _steps(
