@@ -1,0 +1,159 @@
+"""The API's reads while the real server steps a million series.
+
+    .venv/bin/python -m benchmarks.http.million_reads [--services 20000] [--regions 50]
+        [--reports 200000] [--json benchmarks/out/million_reads.json]
+
+The real server (`outagewatch serve`, its defaults, on core 0) on wall time:
+
+1. floor: a few services (10 x 50 regions) imported, one minute closed; each read
+   path is measured by wrk (on core 1, 4 connections) for 10 s on this small server;
+2. a million series: one minute holding a report for every service x region (20,000
+   x 50, plus each service's service-wide series: 1.02M series), sent by
+   `POST /v1/import` in slices; the server closes that minute and steps every series;
+3. then, minute after minute, `--reports` reports over random series are imported at
+   the start of the minute (the ingest goes on), and one read path is measured by wrk
+   over the whole minute, so each figure's window holds one step of all 1.02M series.
+
+Printed per path: p50/p99 on the small server (the floor) and during the million, and
+their ratio; the server's RSS at the end. Targets (issue 17): the reads stay under
+their targets meanwhile: GET /v1/outages p99 <= 10 ms; status page, badge, embed
+p99 <= 20 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import orjson
+
+from benchmarks.http.run import OUT, REAL_ENV, free_port, real_server, served, wrk
+from outagewatch.ingest.regions import REGIONS
+
+PATHS = {  # what a reader asks for, by name; each with its target p99 (ms)
+    "feed": ("/v1/outages", 10.0),
+    "page": ("/s/svc00001", 20.0),
+    "badge": ("/v1/services/svc00001/badge.svg", 20.0),
+    "widget": ("/v1/services/svc00001/widget.json", 20.0),
+}
+SLICE = 100_000  # rows per import request
+
+
+def post(base: str, ts: float, services: list[str], regions: list[str]) -> None:
+    """One report per (service, region), all at `ts`, in slices of SLICE rows."""
+    rows = [{"ts": ts, "service": s, "region": r} for s in services for r in regions]
+    with httpx.Client(base_url=base, timeout=600, headers={"x-api-key": "bench"}) as c:
+        for i in range(0, len(rows), SLICE):
+            c.post("/v1/import", content=orjson.dumps(rows[i : i + SLICE])).raise_for_status()
+
+
+def series(base: str) -> int:
+    text = httpx.get(base + "/metrics", timeout=60).text
+    m = re.search(r"^outagewatch_series (\S+)$", text, re.M)
+    return int(float(m.group(1))) if m else 0
+
+
+def wait_for_series(base: str, at_least: int, timeout: float) -> float:
+    """Seconds until the server has stepped `at_least` series."""
+    start = time.monotonic()
+    while series(base) < at_least:
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"fewer than {at_least} series after {timeout} s")
+        time.sleep(1)
+    return time.monotonic() - start
+
+
+def next_minute(offset: float = 1.0) -> float:
+    """Sleep to `offset` seconds into the next wall-clock minute; return that minute."""
+    now = time.time()
+    start = (now // 60 + 1) * 60
+    time.sleep(start + offset - now)
+    return start
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1e3
+    return 0.0
+
+
+def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
+    rng = np.random.default_rng(1)
+    services = [f"svc{i:05d}" for i in range(services_n)]
+    regions = sorted(REGIONS)[:regions_n]
+    out: dict[str, Any] = {"services": services_n, "regions": regions_n, "reports": reports}
+    with tempfile.TemporaryDirectory() as tmp:
+        port = free_port()
+        with served(real_server(port, tmp), port, REAL_ENV) as (base, proc):
+            minute = next_minute()
+            post(base, minute + 1, services[:10], regions)
+            wait_for_series(base, 10 * (regions_n + 1), 180)
+            out["floor"] = {
+                name: wrk(base, "get.lua", 10, 4, {"GET_PATH": path})
+                for name, (path, _) in PATHS.items()
+            }
+            minute = next_minute()
+            started = time.monotonic()
+            post(base, minute + 1, services, regions)
+            out["import_1m_s"] = time.monotonic() - started
+            n = services_n * (regions_n + 1)
+            out["first_step_done_s"] = wait_for_series(base, n, 900) + out["import_1m_s"]
+            out["series"] = series(base)
+            out["million"] = {}
+            for name, (path, _) in PATHS.items():
+                minute = next_minute()
+                picks = rng.integers(0, services_n * regions_n, reports)
+                rows = [
+                    {"ts": minute + 2, "service": services[p // regions_n],
+                     "region": regions[p % regions_n]}
+                    for p in picks.tolist()
+                ]  # fmt: skip
+                with httpx.Client(base_url=base, timeout=600, headers={"x-api-key": "bench"}) as c:
+                    for i in range(0, len(rows), SLICE):
+                        c.post(
+                            "/v1/import", content=orjson.dumps(rows[i : i + SLICE])
+                        ).raise_for_status()
+                # the rest of this minute and the step after it
+                left = minute + 60 + 15 - time.time()
+                out["million"][name] = wrk(base, "get.lua", max(30, int(left)), 4,
+                                           {"GET_PATH": path})  # fmt: skip
+            out["rss_mb"] = rss_mb(proc.pid)
+            proc.kill()  # a million series' snapshot on a clean stop is not measured here
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--services", type=int, default=20_000)
+    ap.add_argument("--regions", type=int, default=50)
+    ap.add_argument("--reports", type=int, default=200_000)
+    ap.add_argument("--json", type=Path, default=OUT / "million_reads.json")
+    a = ap.parse_args(argv)
+    out = run(a.services, a.regions, a.reports)
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
+    print(
+        f"{out['series']:,} series; import of the first minute {out['import_1m_s']:.0f} s, "
+        f"stepped {out['first_step_done_s']:.0f} s after it began; server RSS "
+        f"{out['rss_mb']:,.0f} MB"
+    )
+    print("| read | floor p50 / p99 | 1M series p50 / p99 | p99 ratio | target p99 |")
+    print("|---|---|---|---|---|")
+    for name, (path, target) in PATHS.items():
+        f, m = out["floor"][name], out["million"][name]
+        print(
+            f"| {path} | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} ms | {m['p50_ms']:.1f} / "
+            f"{m['p99_ms']:.1f} ms ({m['requests']:,.0f} requests, {m['errors']:.0f} errors) | "
+            f"{m['p99_ms'] / f['p99_ms']:.1f}x | <= {target:.0f} ms |"
+        )
+
+
+if __name__ == "__main__":
+    main()
