@@ -14,11 +14,11 @@ from outagewatch.app.faces.feeds import Channel, problem_word, when
 from outagewatch.app.faces.outage_text import (
     HTML,
     MAINTENANCE,
-    PLAIN,
     Marks,
     entry_title,
     group_title,
     in_maintenance,
+    plain,
     reports,
 )
 from outagewatch.app.faces.times import time_tag
@@ -528,7 +528,7 @@ def widget_data(
             "learning": bool(d.get("learning")),
             "series": [{"count": p["count"]} for p in d["series"]],
             "meta": f"{last_hour(t, int(d['reports_1h']))} · outagewatch",
-            "incident": outage_line(d, t, PLAIN, outages),
+            "incident": outage_line(d, t, plain(t), outages),
         }
     return {
         "lang": t.lang,

@@ -64,6 +64,14 @@ def test_a_service_wide_and_regional_outage_is_one_entry_everywhere(clock: Manua
         assert "انقطاع: <bdi>tinyapp</bdi> — <bdi>DE</bdi>" in ar
         assert "منطقة أخرى واحدة" in ar
         assert ar.count("<bdi>") == 6  # service, three regions, the time, the reports
+        # Plain text in Arabic (widget, feeds) isolates them with Unicode's isolates.
+        ar_line = client.get("/v1/services/tinyapp/widget.json", params={"lang": "ar"})
+        line = ar_line.json()["status"]["incident"]
+        assert line.startswith("انقطاع: \u2068tinyapp\u2069 — \u2068DE\u2069 و\u2068FR\u2069")
+        (ar_item,) = atom(client, "/v1/outages.atom", lang="ar").findall(f"{A}entry")
+        assert ar_item.findtext(f"{A}title") == line
+        ar_items = orjson.loads(client.get("/v1/outages.feed.json?lang=ar").content)["items"]
+        assert [i["title"] for i in ar_items] == [line]
 
         page = client.get("/s/tinyapp").text
         assert entries(page) == [entry]
