@@ -78,7 +78,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         html = rendered.memo(
             ("home", t.lang, t.explicit),
             rt.view.version,
-            lambda: pages.home(rt.store.open_incidents(), services_list(rt, 25), t),
+            lambda: pages.home(
+                rt.store.open_incidents(), services_list(rt, 25), t, rt.catalog.names
+            ),
         )
         return vary(page(html))
 
@@ -132,7 +134,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 outages=outages,
                 regions=regions,
                 notes=notes,
-                names={c: rt.catalog.display_name(c) for c in pages.probable_causes(d)},
+                names=rt.catalog.names,
             ), 200
 
         key = ("page", service, said, t.lang, t.explicit)
@@ -152,7 +154,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 return pages.not_in_catalog(service, embed=True, t=t), 404
             if d is None:
                 return pages.not_found(service, embed=True, t=t), 404
-            return pages.embed_card(d, base, t, rt.store.open_incidents()), 200
+            outages = rt.store.open_incidents()
+            return pages.embed_card(d, base, t, outages, rt.catalog.names), 200
 
         key = ("embed", service, t.lang, t.explicit)
         html, status = rendered.memo(key, rt.view.version, render)
@@ -167,7 +170,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             known = d is not None or not _valid(service) or listed(service)
             outages = rt.store.open_incidents() if d is not None else None  # a cascade whole
-            data = pages.widget_data(d, t, service=service, listed=known, outages=outages)
+            data = pages.widget_data(
+                d, t, service=service, listed=known, outages=outages, names=rt.catalog.names
+            )
             return orjson.dumps(data)
 
         body = rendered.memo(("widget", service, t.lang), rt.view.version, render)

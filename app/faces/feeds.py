@@ -20,6 +20,8 @@ from babel.dates import format_datetime
 from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.outage_text import (
     MAINTENANCE,
+    NO_NAMES,
+    Names,
     dependants_line,
     group_title,
     in_maintenance,
@@ -128,12 +130,14 @@ class Channel:
 EVERYTHING = Channel()
 
 
-def entry_summary(g: OutageGroup, t: Text, notes: Notes | None = None) -> str:
+def entry_summary(
+    g: OutageGroup, t: Text, notes: Notes | None = None, names: Names = NO_NAMES
+) -> str:
     """The entry's text: its summary, the services that depend on it, and its newest
     operators' notes (`notes`: by incident id, Annotations.latest)."""
     text = summary(spoken_for(g), t)
     if g.dependants:
-        text = f"{text} {dependants_line(g, t)}"
+        text = f"{text} {dependants_line(g, t, names)}"
     said = "; ".join(
         f"{when(t, n['at'])}" + (f", {n['author']}" if n["author"] else "") + f": {n['text']}"
         for n in _entry_notes(g, notes)
@@ -154,7 +158,9 @@ def atom(
     t: Text = ENGLISH,
     channel: Channel = EVERYTHING,
     notes: Notes | None = None,
+    names: Names = NO_NAMES,
 ) -> bytes:
+    """`names`: display names by slug, for the entries' titles and text."""
     self_url = base + t.link(channel.path("atom"))
     feed_updated = max((g.updated for g in groups), default=now)
     out = [
@@ -174,12 +180,12 @@ def atom(
         out += [
             "<entry>",
             f"<id>{escape(TAG + 'incident/' + g.id)}</id>",
-            f"<title>{escape(group_title(g, t))}</title>",
+            f"<title>{escape(group_title(g, t, names=names))}</title>",
             f"<published>{g.opened_at}</published>",
             f"<updated>{g.updated}</updated>",
             f'<link rel="alternate" type="text/html" href={quoteattr(link)}/>',
             *(f"<category term={quoteattr(tag)}/>" for tag in tags(g)),
-            f'<summary type="text">{escape(entry_summary(g, t, notes))}</summary>',
+            f'<summary type="text">{escape(entry_summary(g, t, notes, names))}</summary>',
             "</entry>",
         ]
     out.append("</feed>")
@@ -192,6 +198,7 @@ def json_feed(
     t: Text = ENGLISH,
     channel: Channel = EVERYTHING,
     notes: Notes | None = None,
+    names: Names = NO_NAMES,
 ) -> bytes:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
@@ -205,8 +212,8 @@ def json_feed(
             {
                 "id": TAG + "incident/" + g.id,
                 "url": base + t.link(f"/s/{g.service}"),
-                "title": group_title(g, t),
-                "content_text": entry_summary(g, t, notes),
+                "title": group_title(g, t, names=names),
+                "content_text": entry_summary(g, t, notes, names),
                 "date_published": g.opened_at,
                 "date_modified": g.updated,
                 "tags": [*tags(g), g.state],

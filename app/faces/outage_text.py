@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from html import escape
 from typing import Any
 
@@ -67,6 +68,9 @@ def plain(t: Text) -> Marks:
 
 
 MAINTENANCE = N_("Planned maintenance")
+# Display names by slug (the catalog's `names`): lines name services as people do.
+Names = Mapping[str, str]
+NO_NAMES: Names = {}
 
 
 def level_word(level: str, t: Text = ENGLISH) -> str:
@@ -96,16 +100,24 @@ def region_list(regions: list[str], t: Text = ENGLISH, m: Marks | None = None) -
 
 
 def entry_title(
-    entry: ServiceOutage, t: Text = ENGLISH, m: Marks | None = None, word: str | None = None
+    entry: ServiceOutage,
+    t: Text = ENGLISH,
+    m: Marks | None = None,
+    word: str | None = None,
+    names: Names = NO_NAMES,
 ) -> str:
-    """ "Outage: aws — US, DE, and FR": one service's incidents, regions worst first."""
+    """ "Outage: Amazon Web Services — US, DE, and FR": one service's incidents, regions
+    worst first; the service by its display name (`names`), else its slug."""
     m = m or plain(t)
-    head = f"{m.text(word or level_word(entry.level, t))}: {m.mark(entry.service)}"
+    name = names.get(entry.service) or entry.service
+    head = f"{m.text(word or level_word(entry.level, t))}: {m.mark(name)}"
     regions = [r for r, _, _ in entry.regions]
     return f"{head} — {region_list(regions, t, m)}" if regions else head
 
 
-def group_title(g: OutageGroup, t: Text = ENGLISH, m: Marks | None = None) -> str:
+def group_title(
+    g: OutageGroup, t: Text = ENGLISH, m: Marks | None = None, names: Names = NO_NAMES
+) -> str:
     m = m or plain(t)
     # An outage announced as planned maintenance says so instead of its level.
     word = t._(MAINTENANCE) if in_maintenance(g) else level_word(g.level, t)
@@ -116,9 +128,10 @@ def group_title(g: OutageGroup, t: Text = ENGLISH, m: Marks | None = None) -> st
             "%(service)s, and %(num)s services that depend on it",
             n,
         )
-        text = f"{m.text(word)}: " + m.fill(words, service=g.service, num=t.num(n))
+        name = names.get(g.service) or g.service
+        text = f"{m.text(word)}: " + m.fill(words, service=name, num=t.num(n))
     else:
-        text = entry_title(g.root, t, m, word)
+        text = entry_title(g.root, t, m, word, names)
     return text + (f" - {m.text(t._('resolved'))}" if g.state == "resolved" else "")
 
 
@@ -133,9 +146,9 @@ def spoken_for(g: OutageGroup) -> dict[str, Any]:
     }
 
 
-def dependants_line(g: OutageGroup, t: Text = ENGLISH) -> str:
+def dependants_line(g: OutageGroup, t: Text = ENGLISH, names: Names = NO_NAMES) -> str:
     """ "Services that depend on it: Outage: netflix — US; Possible outage: slack." """
     if not g.dependants:
         return ""
-    names = "; ".join(entry_title(d, t) for d in g.dependants)
-    return t._("Services that depend on it: %(services)s.") % {"services": names}
+    lines = "; ".join(entry_title(d, t, names=names) for d in g.dependants)
+    return t._("Services that depend on it: %(services)s.") % {"services": lines}

@@ -14,7 +14,9 @@ from outagewatch.app.faces.feeds import Channel, problem_word, when
 from outagewatch.app.faces.outage_text import (
     HTML,
     MAINTENANCE,
+    NO_NAMES,
     Marks,
+    Names,
     entry_title,
     group_title,
     in_maintenance,
@@ -130,12 +132,15 @@ def pill(level: str | None, t: Text = ENGLISH) -> str:
     return f'<span class="pill {esc(level)}">{esc(text)}</span>'
 
 
-def _incident_rows(groups: list[OutageGroup], t: Text, notes: Notes | None = None) -> str:
+def _incident_rows(
+    groups: list[OutageGroup], t: Text, notes: Notes | None = None, names: Names = NO_NAMES
+) -> str:
     """One entry per outage: a service's regions and a cascade's dependants together.
-    `notes`: operators' notes by incident id (Annotations.latest), shown on each entry."""
+    `notes`: operators' notes by incident id (Annotations.latest), shown on each entry;
+    `names`: display names by slug."""
     if not groups:
         return f'<p class="calm">{esc(t._("No open incidents. Everything looks normal."))}</p>'
-    rows = "".join(_outage_row(g, t, notes or {}) for g in groups)
+    rows = "".join(_outage_row(g, t, notes or {}, names) for g in groups)
     return f'<ul class="incidents">{rows}</ul>'
 
 
@@ -154,18 +159,18 @@ def _notes(g: OutageGroup, t: Text, notes: Notes) -> str:
     return f'<ul class="notes" aria-label="{esc(label)}">{items}</ul>'
 
 
-def _outage_row(g: OutageGroup, t: Text, notes: Notes) -> str:
+def _outage_row(g: OutageGroup, t: Text, notes: Notes, names: Names) -> str:
     when = f"<bdi>{time_tag(t, g.started_at)}</bdi>"  # a Latin time inside Arabic keeps its order
     since = esc(t._("since %(time)s")).replace("%(time)s", when)
     # A cascade lists every service in it, the root first, each with its regions.
     dependants = "".join(
         f'<li class="{esc(d.level)}"><a href="{esc(t.link("/s/" + d.service))}">'
-        f"{entry_title(d, t, HTML)}</a></li>"
+        f"{entry_title(d, t, HTML, names=names)}</a></li>"
         for d in (g.services if g.dependants else ())
     )
     return (
         f'<li class="incident {esc(g.level)}{" maintenance" if in_maintenance(g) else ""}">'
-        f'<a href="{esc(t.link("/s/" + g.service))}">{group_title(g, t, HTML)}</a>'
+        f'<a href="{esc(t.link("/s/" + g.service))}">{group_title(g, t, HTML, names)}</a>'
         f'<span class="meta">{esc(t._(LEVEL_TEXT.get(g.level, "Outage")))} · {since} · '
         f"{reports(t, g.total_reports, HTML)}{_work_note(g.root.principal)}</span>"
         + _notes(g, t, notes)
@@ -197,7 +202,12 @@ def _windows(windows: list[Window], t: Text) -> str:
     )
 
 
-def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Text = ENGLISH) -> str:
+def home(
+    incidents: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+    t: Text = ENGLISH,
+    names: Names = NO_NAMES,
+) -> str:
     rows = "".join(
         f'<tr><td><a href="{esc(t.link("/s/" + s["service"]))}">{shown_name(s)}</a></td>'
         f'<td>{pill(shown(s), t)}</td><td class="num">{t.num(int(s["reports_1h"]))}</td>'
@@ -222,7 +232,7 @@ def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Tex
         )
         + "</p></section>"
         f'<section class="card" data-live="incidents"><h2>{esc(t._("Current incidents"))}</h2>'
-        f"{_incident_rows(group_incidents(incidents), t)}</section>"
+        f"{_incident_rows(group_incidents(incidents), t, names=names)}</section>"
         f'<section class="card" data-live="services"><h2>{esc(t._("Most reported services"))}</h2>'
         f"{table}</section>"
     )
@@ -308,13 +318,13 @@ def service_page(
     *,
     regions: str = "",
     notes: Notes | None = None,
-    names: dict[str, str] | None = None,
+    names: Names = NO_NAMES,
 ) -> str:
     """`outages`: every open incident, so that a cascade this service is part of shows
     whole; without it, the service's own open incidents. `regions`: the card of the
     region map (app/faces/region_map.py), rendered. `notes`: operators' notes by
-    incident id (Annotations.latest). `names`: display names of the providers its open
-    incidents name as their probable cause (`because_of`)."""
+    incident id (Annotations.latest). `names`: display names by slug, for its outages
+    and the providers they name as their probable cause (`because_of`)."""
     s, name = d["service"], d.get("name") or d["service"]
     groups = involving(group_incidents(d["open_incidents"] if outages is None else outages), s)
     minutes = int(d["bucket_seconds"]) // 60 or 1
@@ -328,7 +338,7 @@ def service_page(
     body = (
         f'<section class="status {esc(d["level"])}" data-live="status">'
         f"<div><h1>{shown_name(d)}</h1>"
-        f"<p>{esc(_status_line(d, t))}</p>{_cause_line(d, t, names or {})}</div>"
+        f"<p>{esc(_status_line(d, t))}</p>{_cause_line(d, t, names)}</div>"
         f"{pill(shown(d), t)}</section>"
         f"{_windows(windows, t) if windows else ''}"
         f'<div class="grid"><section class="card" data-live="chart">'
@@ -340,7 +350,7 @@ def service_page(
         f'<section class="card">{report_form(s, thanks, t, name)}</section></div>'
         f'<div class="grid"><section class="card" data-live="incidents">'
         f"<h2>{esc(t._('Open incidents'))}</h2>"
-        f"{_incident_rows(groups, t, notes)}</section>"
+        f"{_incident_rows(groups, t, notes, names)}</section>"
         f'<section class="card" data-live="problems"><h2>{esc(t._("Top problems"))}</h2>'
         f"{_problems(d, t)}</section></div>"
         f"{regions}"
@@ -370,13 +380,17 @@ def _service_feeds(service: str, t: Text) -> str:
 
 
 def outage_line(
-    d: dict[str, Any], t: Text, m: Marks, outages: list[dict[str, Any]] | None = None
+    d: dict[str, Any],
+    t: Text,
+    m: Marks,
+    outages: list[dict[str, Any]] | None = None,
+    names: Names = NO_NAMES,
 ) -> str | None:
     """The title of the newest open outage the service is part of, for the embed card and
     widget: with `outages` (every open incident), a cascade it belongs to shows whole."""
     found = group_incidents(d["open_incidents"] if outages is None else outages)
     groups = involving(found, d["service"])
-    return group_title(groups[0], t, m) if groups else None
+    return group_title(groups[0], t, m, names) if groups else None
 
 
 def probable_causes(d: dict[str, Any]) -> list[str]:
@@ -386,9 +400,9 @@ def probable_causes(d: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _cause_line(d: dict[str, Any], t: Text, names: dict[str, str]) -> str:
+def _cause_line(d: dict[str, Any], t: Text, names: Names) -> str:
     """ "Probably caused by the outage at Amazon Web Services." (or nothing)."""
-    causes = [f"<bdi>{esc(names.get(c, c))}</bdi>" for c in probable_causes(d)]
+    causes = [f"<bdi>{esc(names.get(c) or c)}</bdi>" for c in probable_causes(d)]
     if not causes:
         return ""
     listed = format_list(causes, style="standard", locale=t.locale)
@@ -430,7 +444,11 @@ def shown_name(d: dict[str, Any]) -> str:
 
 
 def embed_card(
-    d: dict[str, Any], base: str, t: Text = ENGLISH, outages: list[dict[str, Any]] | None = None
+    d: dict[str, Any],
+    base: str,
+    t: Text = ENGLISH,
+    outages: list[dict[str, Any]] | None = None,
+    names: Names = NO_NAMES,
 ) -> str:
     s = d["service"]
     href = base + t.link(f"/s/{s}")
@@ -440,7 +458,7 @@ def embed_card(
         f"{sparkline(d['series'])}"
         + (
             f'<span class="outage-line">{line}</span>'
-            if (line := outage_line(d, t, HTML, outages))
+            if (line := outage_line(d, t, HTML, outages, names))
             else ""
         )
         + f'<span class="meta">{esc(last_hour(t, int(d["reports_1h"])))} · outagewatch'
@@ -506,9 +524,11 @@ def widget_data(
     service: str = "",
     listed: bool = True,
     outages: list[dict[str, Any]] | None = None,
+    names: Names = NO_NAMES,
 ) -> dict[str, Any]:
     """The widget's words and, when the service has reports, its status line and series.
-    `listed`: False when the catalog would refuse reports of `service`."""
+    `listed`: False when the catalog would refuse reports of `service`; `names`: display
+    names by slug."""
     words = {level: t._(text) for level, text in LEVEL_TEXT.items()}
     words |= {
         "unknown": t._("No data yet"),
@@ -528,7 +548,7 @@ def widget_data(
             "learning": bool(d.get("learning")),
             "series": [{"count": p["count"]} for p in d["series"]],
             "meta": f"{last_hour(t, int(d['reports_1h']))} · outagewatch",
-            "incident": outage_line(d, t, plain(t), outages),
+            "incident": outage_line(d, t, plain(t), outages, names),
         }
     return {
         "lang": t.lang,
