@@ -120,6 +120,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             if d is None and _valid(service) and not listed(service):
                 return pages.not_in_catalog(service, t=t), 404
+            if d is None and service in rt.catalog.policy:  # known, not reported yet
+                return pages.no_reports_yet(service, rt.catalog.display_name(service), t=t), 200
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
@@ -152,6 +154,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             if d is None and _valid(service) and not listed(service):
                 return pages.not_in_catalog(service, embed=True, t=t), 404
+            if d is None and service in rt.catalog.policy:
+                name = rt.catalog.display_name(service)
+                return pages.no_reports_yet(service, name, embed=True, t=t), 200
             if d is None:
                 return pages.not_found(service, embed=True, t=t), 404
             outages = rt.store.open_incidents()

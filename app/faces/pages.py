@@ -483,6 +483,28 @@ def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = E
     return layout(t, f"{t._('Not found')} | outagewatch", body, embed=embed, here=f"/s/{what}")
 
 
+def no_reports_yet(service: str, name: str, *, embed: bool = False, t: Text = ENGLISH) -> str:
+    """The page (or embed card) of a service the catalog holds that nobody has reported
+    yet: its display name, that there are no reports, and on the page the form to be the
+    first. Not "Not found": the service is known."""
+    shown = f"<bdi>{esc(name)}</bdi>"
+    none = esc(t._("We have no reports for %(service)s.")).replace("%(service)s", shown)
+    quiet = f'<span class="pill learning">{esc(t._("No data yet"))}</span>'
+    title = t._("%(service)s status") % {"service": name}
+    if embed:
+        href = t.link(f"/s/{service}")
+        body = (
+            f'<a class="mini" href="{esc(href)}" target="_blank" rel="noopener">'
+            f'<span class="name">{shown}</span>{quiet}<span class="meta">{none}</span></a>'
+        )
+        return layout(t, title, body, embed=True)
+    body = (
+        f'<section class="status"><div><h1>{shown}</h1><p>{none}</p></div>{quiet}</section>'
+        f'<section class="card">{report_form(service, None, t, name)}</section>'
+    )
+    return layout(t, f"{title} | outagewatch", body, here=f"/s/{service}")
+
+
 def unlisted_note(service: str, t: Text = ENGLISH) -> str:
     """What the form and the widget say when the intake refuses a service it does not
     know (422 `unknown_service`): why, and what to do."""
