@@ -579,4 +579,6 @@ def widget_data(
         "problems": {p: problem_word(t, p) for p in PROBLEMS},
         "status": status,
         "listed": listed,
+        # What people call it, also before its first report (the catalog's display name).
+        "name": names.get(service) or service if service else None,
     }

@@ -149,6 +149,8 @@
       .then(function (d) {
         if (!d) throw new Error("no answer");
         setWords(d);
+        // The catalog's display name, as text (never markup); its own direction.
+        if (valid && d.name) { name.textContent = d.name; name.dir = "auto"; }
         if (!valid) {
           setLevel("unknown");
           meta.textContent = TEXT.set_service;
@@ -163,8 +165,6 @@
           return;
         }
         if (!s) { setLevel("unknown"); meta.textContent = TEXT.no_data; return; }
-        // The catalog's display name, as text (never markup); its own direction.
-        if (s.name) { name.textContent = s.name; name.dir = "auto"; }
         setLevel(s.level === "none" && s.learning ? "learning" : s.level);
         drawSpark(s.series || []);
         incident.textContent = s.incident || "";

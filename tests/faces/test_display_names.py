@@ -34,6 +34,8 @@ def test_display_names_on_every_face(clock: ManualClock) -> None:
         card = client.get("/embed/credit-agricole", params={"lang": "pl"})
         assert card.status_code == 200 and '<html lang="pl"' in card.text
         assert '<span class="name"><bdi>Crédit Agricole</bdi></span>' in card.text
+        quiet_widget = client.get("/v1/services/credit-agricole/widget.json").json()
+        assert quiet_widget["name"] == "Crédit Agricole" and quiet_widget["status"] is None
         for service in ("acme", "credit-agricole"):
             assert client.post("/v1/reports", json={"service": service}).status_code == 202
         app.runtime.tick()
