@@ -16,6 +16,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 from babel.dates import format_datetime
+from babel.lists import format_list
 
 from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.outage_text import (
@@ -58,9 +59,13 @@ def when(t: Text, iso: str) -> str:
 def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     peak = inc.get("peak") or {}
     work = inc.get("maintenance")
-    problems = ", ".join(
-        f"{problem_word(t, p['problem'])} {t.num(p['share'], '#,##0%')}"
-        for p in inc.get("top_problems", [])[:3]
+    # The language's own list ("login 42%, app 20%, and website 17%", "... و ...").
+    problems = format_list(
+        [
+            f"{problem_word(t, p['problem'])} {t.num(p['share'], '#,##0%')}"
+            for p in inc.get("top_problems", [])[:3]
+        ],
+        locale=t.locale,
     )
     n = int(inc["total_reports"])
     top = int(peak.get("reports", 0))
