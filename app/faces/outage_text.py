@@ -82,10 +82,10 @@ def in_maintenance(g: OutageGroup) -> bool:
     return bool(g.root.principal.get("maintenance"))
 
 
-def reports(t: Text, n: int, m: Marks | None = None) -> str:
-    """ "1 report", "2 reports", "5 raportów": the plural form of the language (`m`:
-    plain text for the language unless given, as below)."""
-    return (m or plain(t)).fill(t.ngettext("%(num)s report", "%(num)s reports", n), num=t.num(n))
+def reports(t: Text, n: int, m: Marks = PLAIN) -> str:
+    """ "1 report", "2 reports", "5 raportów": the plural form of the language (a number
+    alone keeps its place in a right-to-left line: plain text needs no isolates)."""
+    return m.fill(t.ngettext("%(num)s report", "%(num)s reports", n), num=t.num(n))
 
 
 def region_list(regions: list[str], t: Text = ENGLISH, m: Marks | None = None) -> str:
