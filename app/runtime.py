@@ -29,6 +29,7 @@ from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
+from outagewatch.app.i18n import Text
 from outagewatch.app.idempotency import encode
 from outagewatch.app.keys import ApiKeys, FailureThrottle
 from outagewatch.app.log_gaps import describe as describe_gap
@@ -92,6 +93,7 @@ class Runtime:
             allow_private=settings.webhook_allow_private,
             deadline_s=settings.webhook_deadline_s,
             concurrency=settings.webhook_concurrency,
+            text=Text(settings.language),
         )
         self.pipeline.listeners.append(self._on_changes)
         self._stop = threading.Event()

@@ -142,4 +142,16 @@ def test_a_report_from_the_page_counts_for_the_browsers_country(
         r["region"]: r["reports"] for r in client.get("/v1/services/tinyapp").json()["regions"]
     }
     assert after["PL"] == 1
+
+    # The widget on another site sends the zone too (another service: the page's report
+    # made this browser a reporter of tinyapp within the hour).
+    with third_party_site(base, "busy") as site:
+        tab.goto(site)
+        card = tab.locator("[data-outagewatch=busy]")
+        card.get_by_role("button", name="Report a problem").click()
+        card.locator("[data-problem=app]").click()
+        card.locator(".thanks", has_text="Thanks, your report was counted.").wait_for()
+    tick_to(app, clock, clock.now() + 120)
+    busy = {r["region"]: r["reports"] for r in client.get("/v1/services/busy").json()["regions"]}
+    assert busy["PL"] == 1
     assert tab.errors == []
