@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, quote
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from outagewatch.app import schemas
 from outagewatch.app.errors import ApiError
@@ -112,7 +113,12 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         return RedirectResponse(f"/s/{quote(service)}?thanks={said}{keep}#report", status_code=303)
 
     @faces.get("/s/{service:path}", include_in_schema=False)
-    def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
+    async def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
+        if _valid(service) and rt.view.sid((service, None)) is None:
+            await rt.caught_up()  # maybe its first report (the form's redirect), still waiting
+        return await run_in_threadpool(render_page, request, service, thanks)
+
+    def render_page(request: Request, service: str, thanks: str | None) -> Response:
         t = text(request)
         said = THANKS.get(thanks or "")
 
