@@ -10,7 +10,7 @@ from babel.lists import format_list
 
 from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.chart import chart, sparkline
-from outagewatch.app.faces.feeds import Channel, problem_word, when
+from outagewatch.app.faces.feeds import Channel, problem_word
 from outagewatch.app.faces.outage_text import (
     HTML,
     MAINTENANCE,
@@ -23,7 +23,7 @@ from outagewatch.app.faces.outage_text import (
     plain,
     reports,
 )
-from outagewatch.app.faces.times import time_tag
+from outagewatch.app.faces.times import date_tag, time_tag
 from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
 from outagewatch.app.maintenance_windows import Window
 from outagewatch.app.outage_groups import OutageGroup, group_incidents, involving
@@ -189,13 +189,15 @@ def _windows(windows: list[Window], t: Text) -> str:
     rows = []
     for w in windows:
         shown_at = w.public()
-        span = t._("from %(start)s to %(end)s") % {
-            "start": when(t, shown_at["starts_at"]),
-            "end": when(t, shown_at["ends_at"]),
-        }
+        # In the reader's zone with JavaScript (times.js), else UTC, labelled.
+        span = (
+            esc(t._("from %(start)s to %(end)s"))
+            .replace("%(start)s", f"<bdi>{date_tag(t, shown_at['starts_at'])}</bdi>")
+            .replace("%(end)s", f"<bdi>{date_tag(t, shown_at['ends_at'])}</bdi>")
+        )
         where = f" ({esc(w.region)})" if w.region else ""
         note = f' <span class="meta">{esc(w.note)}</span>' if w.note else ""
-        rows.append(f'<li><span class="when">{esc(span)}</span>{where}{note}</li>')
+        rows.append(f'<li><span class="when">{span}</span>{where}{note}</li>')
     return (
         f'<section class="card maintenance"><h2>{esc(t._(MAINTENANCE))}</h2>'
         f'<ul class="windows">{"".join(rows)}</ul></section>'

@@ -14,7 +14,8 @@ import pytest
 
 from outagewatch.app.main import OutageWatch, create_app
 from outagewatch.ingest.clock import ManualClock
-from tests.conftest import serving, settings, surge, tick_to, warm_up
+from outagewatch.ingest.windows import iso
+from tests.conftest import API_KEY, serving, settings, surge, tick_to, warm_up
 from tests.faces.conftest import CHROMIUM, start_outage
 from tests.faces.test_browser import SCREENSHOTS, third_party_site
 
@@ -24,6 +25,7 @@ pytestmark = [
 ]
 
 Served = tuple[OutageWatch, httpx.Client, ManualClock, str]
+AUTH = {"authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture
@@ -60,6 +62,16 @@ def test_times_read_in_the_readers_zone_and_utc_without_javascript(
     tab.goto(base + "/s/tinyapp?lang=pl")
     tab.locator("time[data-local=shown]").first.wait_for()
     assert f"{local:%H:%M}" in tab.locator(".incidents time").first.inner_text()
+    # A maintenance window's dates, likewise.
+    start = clock.now() + 3600
+    window = {"service": "busy", "starts_at": iso(start), "ends_at": iso(start + 7200)}
+    made = client.post("/v1/maintenance", json=window, headers=AUTH)
+    assert made.status_code == 201, made.text
+    tab.goto(base + "/s/busy")
+    tab.locator(".windows time[data-local=shown]").first.wait_for()
+    begins = datetime.fromtimestamp(start, ZoneInfo("Asia/Kolkata"))
+    text = tab.locator(".windows time").first.inner_text()
+    assert f"{begins.hour % 12 or 12}:{begins.minute:02d}" in text and "GMT+5:30" in text, text
     assert tab.errors == []
     SCREENSHOTS.mkdir(exist_ok=True)
     tab.locator("[data-live=incidents]").screenshot(path=SCREENSHOTS / "times-asia-kolkata.png")
@@ -68,6 +80,8 @@ def test_times_read_in_the_readers_zone_and_utc_without_javascript(
     browser.new_cdp_session(tab).send("Emulation.setScriptExecutionDisabled", {"value": True})
     tab.goto(base + "/")
     assert tab.locator(".incidents time").first.inner_text() == f"{utc:%-I:%M}\u202f{utc:%p} UTC"
+    tab.goto(base + "/s/busy")
+    assert tab.locator(".windows time").first.inner_text().endswith(" UTC")
 
 
 def test_pages_show_an_incident_as_it_opens_without_reloading(served: Served, browser: Any) -> None:
