@@ -119,15 +119,17 @@ class Channel:
     def home(self) -> str:
         return f"/s/{self.service}" if self.service else "/"
 
-    def title(self, t: Text) -> str:
+    def title(self, t: Text, names: Names = NO_NAMES) -> str:
+        """The feed's name, its service by its display name (`names`)."""
         if self.service is None and self.region is None:
             return t._("outagewatch: outages")
         if self.service is None:
             return t._("outagewatch: outages in %(region)s") % {"region": self.region}
+        service = names.get(self.service) or self.service
         if self.region is None:
-            return t._("outagewatch: %(service)s outages") % {"service": self.service}
+            return t._("outagewatch: %(service)s outages") % {"service": service}
         return t._("outagewatch: %(service)s outages in %(region)s") % {
-            "service": self.service,
+            "service": service,
             "region": self.region,
         }
 
@@ -172,7 +174,7 @@ def atom(
         '<?xml version="1.0" encoding="utf-8"?>',
         f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}">',
         f"<id>{escape(TAG + channel.key())}</id>",
-        f"<title>{escape(channel.title(t))}</title>",
+        f"<title>{escape(channel.title(t, names))}</title>",
         f"<subtitle>{escape(t._('Incidents detected from crowd reports'))}</subtitle>",
         f"<updated>{feed_updated}</updated>",
         f'<link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>',
@@ -207,7 +209,7 @@ def json_feed(
 ) -> bytes:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": channel.title(t),
+        "title": channel.title(t, names),
         "home_page_url": base + t.link(channel.home()),
         "feed_url": base + t.link(channel.path("json")),
         "description": t._("Incidents detected from crowd reports"),

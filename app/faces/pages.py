@@ -365,14 +365,14 @@ def service_page(
         "level": t._(LEVEL_TEXT[shown(d)]),
     }
     stream = f"{STREAM}?service={s}"
-    feeds = _service_feeds(s, t)
+    feeds = _service_feeds(s, t, name)
     return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}", stream=stream, feeds=feeds)
 
 
-def _service_feeds(service: str, t: Text) -> str:
-    """Feed readers find the service's own feeds from its page."""
+def _service_feeds(service: str, t: Text, name: str) -> str:
+    """Feed readers find the service's own feeds from its page (named by `name`)."""
     channel = Channel(service)
-    title = esc(channel.title(t))
+    title = esc(channel.title(t, {service: name}))
     return (
         f'<link rel="alternate" type="application/atom+xml" title="{title}" '
         f'href="{esc(t.link(channel.path("atom")))}">'

@@ -273,5 +273,9 @@ def test_a_declared_dependant_names_its_provider_as_the_probable_cause(
         assert (item.find(f"{A}link").get("href") or "").endswith("/s/tinyapp")
         parsed = feedparser.parse(client.get("/v1/services/tinyapp/outages.atom").content)
         assert not parsed.bozo and [e.title for e in parsed.entries] == ["Outage: <Tiny & Co> — IT"]
+        assert parsed.feed.title == "outagewatch: <Tiny & Co> outages"  # the feed's name too
+        assert 'title="outagewatch: &lt;Tiny &amp; Co&gt; outages"' in client.get("/s/tinyapp").text
+        jf = orjson.loads(client.get("/v1/services/tinyapp/outages.json?region=IT").content)
+        assert jf["title"] == "outagewatch: <Tiny & Co> outages in IT"
         items = orjson.loads(client.get("/v1/outages.feed.json").content)["items"]
         assert [i["title"] for i in items] == [widget]
