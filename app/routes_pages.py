@@ -127,7 +127,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             if d is None and _valid(service) and not listed(service):
                 return pages.not_in_catalog(service, t=t), 404
             if d is None and service in rt.catalog.policy:  # known, not reported yet
-                return pages.no_reports_yet(service, rt.catalog.display_name(service), t=t), 200
+                name = rt.catalog.display_name(service)
+                windows = rt.maintenance.upcoming(rt.clock.now(), service)
+                return pages.no_reports_yet(service, name, t=t, windows=windows), 200
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)

@@ -485,10 +485,17 @@ def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = E
     return layout(t, f"{t._('Not found')} | outagewatch", body, embed=embed, here=f"/s/{what}")
 
 
-def no_reports_yet(service: str, name: str, *, embed: bool = False, t: Text = ENGLISH) -> str:
+def no_reports_yet(
+    service: str,
+    name: str,
+    *,
+    embed: bool = False,
+    t: Text = ENGLISH,
+    windows: list[Window] | None = None,
+) -> str:
     """The page (or embed card) of a service the catalog holds that nobody has reported
-    yet: its display name, that there are no reports, and on the page the form to be the
-    first. Not "Not found": the service is known."""
+    yet: its display name, that there are no reports, its maintenance windows, and on
+    the page the form to be the first. Not "Not found": the service is known."""
     shown = f"<bdi>{esc(name)}</bdi>"
     none = esc(t._("We have no reports for %(service)s.")).replace("%(service)s", shown)
     quiet = f'<span class="pill learning">{esc(t._("No data yet"))}</span>'
@@ -502,6 +509,7 @@ def no_reports_yet(service: str, name: str, *, embed: bool = False, t: Text = EN
         return layout(t, title, body, embed=True)
     body = (
         f'<section class="status"><div><h1>{shown}</h1><p>{none}</p></div>{quiet}</section>'
+        f"{_windows(windows, t) if windows else ''}"
         f'<section class="card">{report_form(service, None, t, name)}</section>'
     )
     return layout(t, f"{title} | outagewatch", body, here=f"/s/{service}")
