@@ -114,6 +114,10 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
     @faces.get("/s/{service:path}", include_in_schema=False)
     async def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
+        found = rt.catalog.service_id(service)
+        if isinstance(found, str) and found != service:  # "/s/Amazon", "/s/Microsoft Teams"
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/s/{quote(found)}{query}", status_code=308)
         if _valid(service) and rt.view.sid((service, None)) is None:
             await rt.caught_up()  # maybe its first report (the form's redirect), still waiting
         return await run_in_threadpool(render_page, request, service, thanks)

@@ -78,6 +78,11 @@ def test_typed_names_are_read_and_the_answer_says_how(clock: ManualClock) -> Non
             assert resp.json() == (
                 expected | {"normalised": normalised} if normalised else expected
             )
+        # Pages take typed names too: a permanent redirect to the service's own address.
+        for typed, slug in (("Amazon", "amazon"), ("Microsoft Teams", "teams"), ("AWS", "aws")):
+            moved = client.get(f"/s/{typed}", params={"lang": "pl"}, follow_redirects=False)
+            assert moved.status_code == 308 and moved.headers["location"] == f"/s/{slug}?lang=pl"
+        assert client.get("/s/Nope", follow_redirects=False).status_code == 404
         # The common case keeps the fixed answer, byte for byte.
         plain = client.post("/v1/reports", json={"service": "amazon", "region": "IT"})
         assert plain.content == b'{"accepted":true,"counted":true}'
