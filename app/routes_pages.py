@@ -19,7 +19,7 @@ from outagewatch.app.faces.badge import badge
 from outagewatch.app.faces.http import page, vary
 from outagewatch.app.faces.region_figures import region_figures
 from outagewatch.app.faces.region_map import region_section
-from outagewatch.app.i18n import Text, reader_text
+from outagewatch.app.i18n import LANGUAGES, Text, reader_text
 from outagewatch.app.intake import Intake
 from outagewatch.app.responses import Rendered, etagged
 from outagewatch.app.routes_services import LEVEL_RANK, service_detail, services_list
@@ -33,6 +33,16 @@ FORM_MAX_BYTES = 4096
 THANKS = {"1": "counted", "0": "not_counted", "limited": "limited"}
 
 
+def widget_script() -> bytes:
+    """widget.js with what it says when the server cannot be reached, in every language."""
+    offline = {
+        lang: {"unavailable": t._("Status unavailable."), "report": t._("Report a problem")}
+        for lang, t in ((lang, Text(lang)) for lang in LANGUAGES)
+    }
+    script = (STATIC / "widget.js").read_text()
+    return script.replace("/*OFFLINE*/{}", orjson.dumps(offline).decode()).encode()
+
+
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     faces = APIRouter()
     # Absolute links from settings, never from the request's Host header: feeds and
@@ -41,6 +51,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     # Pages for the current data version, rendered once: outage day is many people
     # asking for the same few pages within a tick.
     rendered = Rendered(size=1024)
+    widget_js = widget_script()
 
     def text(request: Request) -> Text:
         return reader_text(request, rt.settings.language)
@@ -197,7 +208,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
     @faces.get("/widget.js", include_in_schema=False)
     def widget(request: Request) -> Response:
-        body = (STATIC / "widget.js").read_bytes()
+        body = widget_js
         return etagged(request, body, "text/javascript; charset=utf-8", max_age=300, swr=3600)
 
     return faces

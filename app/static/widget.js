@@ -14,7 +14,8 @@
   if (!/^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(lang)) lang = "en";
   var PROBLEMS = ["login", "app", "website", "payments", "connection", "other"];
   var LEVELS = ["none", "possible", "outage", "unknown", "learning", "maintenance"];
-  // English only if the server's words never arrive: the first paint is blank.
+  // The first paint is blank (no English before the reader's words); if the server's
+  // words never arrive, OFFLINE below says what it must in the reader's language.
   var TEXT = {
     none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet",
     learning: "Learning", maintenance: "Planned maintenance", report: "Report a problem", counted: "Thanks, your report was counted.",
@@ -23,6 +24,11 @@
     failed: "Sorry, that failed.", unlisted: "", no_data: "No reports in the last 24 hours.",
     set_service: "Set data-service to a service name, like amazon.", unavailable: "Status unavailable."
   };
+  // The words for a server that cannot be reached, in every language: the server puts
+  // them in as it serves this script, so even that is said in the reader's language.
+  var OFFLINE = /*OFFLINE*/{};
+  var mine = OFFLINE[lang.toLowerCase()] || OFFLINE[lang.toLowerCase().split(/[-_]/)[0]] || {};
+  Object.keys(mine).forEach(function (k) { TEXT[k] = mine[k]; });
   var WORDS = {};
   var SVG = "http://www.w3.org/2000/svg";
   var CSS =
