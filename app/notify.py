@@ -26,7 +26,7 @@ import orjson
 
 from outagewatch.app.events import Event
 from outagewatch.app.faces.feeds import summary
-from outagewatch.app.faces.outage_text import level_word, region_list
+from outagewatch.app.faces.outage_text import NO_NAMES, Names, level_word, region_list
 from outagewatch.app.i18n import ENGLISH, Text
 from outagewatch.app.webhooks import Subscription, public_addresses
 
@@ -82,16 +82,18 @@ async def check(url: str, allow_private: bool, *, must_resolve: bool = False) ->
         await public_addresses(host, port, must_resolve=must_resolve)
 
 
-def title(event: Event, t: Text = ENGLISH) -> str:
-    """ "aws: Outage", "aws: Outage — IT - resolved": the service first (people filter
-    their mail on it), a regional incident's region, in the server's language."""
+def title(event: Event, t: Text = ENGLISH, names: Names = NO_NAMES) -> str:
+    """ "Amazon Web Services: Outage", "... Outage — IT - resolved": the service first, by
+    its display name (people filter their mail on it), a regional incident's region, in
+    the server's language."""
     inc = event.incident
+    name = names.get(inc["service"]) or inc["service"]
     where = f" — {region_list([inc['region']], t)}" if inc.get("region") else ""
     done = f" - {t._('resolved')}" if event.type == "resolved" else ""
-    return f"{inc['service']}: {level_word(inc['level'], t)}{where}{done}"
+    return f"{name}: {level_word(inc['level'], t)}{where}{done}"
 
 
-def message(event: Event, base_url: str, t: Text = ENGLISH) -> bytes:
+def message(event: Event, base_url: str, t: Text = ENGLISH, names: Names = NO_NAMES) -> bytes:
     """What a person reads: a title, the feeds' summary of the incident (its reports in
     the language's plural, peak, top problems), where reports come from (service-wide
     incidents), and the link (stored in the outbox)."""
@@ -101,7 +103,7 @@ def message(event: Event, base_url: str, t: Text = ENGLISH) -> bytes:
         regions = region_list([r["region"] for r in inc["regions"]], t)
         lines.append(t._("Reported from %(regions)s.") % {"regions": regions})
     lines.append(f"{base_url}/s/{inc['service']}")
-    return orjson.dumps({"title": title(event, t), "body": "\n".join(lines)})
+    return orjson.dumps({"title": title(event, t, names), "body": "\n".join(lines)})
 
 
 async def send(url: str, stored: str, allow_private: bool) -> bool:

@@ -96,6 +96,7 @@ class Runtime:
             deadline_s=settings.webhook_deadline_s,
             concurrency=settings.webhook_concurrency,
             text=Text(settings.language),
+            names=lambda: self.catalog.names,
         )
         self.pipeline.listeners.append(self._on_changes)
         self._stop = threading.Event()

@@ -43,7 +43,7 @@ import orjson
 import polars as pl
 
 from outagewatch.app.events import Event
-from outagewatch.app.faces.outage_text import reports
+from outagewatch.app.faces.outage_text import NO_NAMES, Names, reports
 from outagewatch.app.i18n import ENGLISH, Text
 from outagewatch.ingest.store import Store
 
@@ -214,21 +214,23 @@ def unsent(did: str, attempts: int, now: float, error: str) -> Result:
     return did, "retry", attempts, now + backoff(attempts), error
 
 
-def payload(fmt: str, event: Event, base_url: str, t: Text = ENGLISH) -> bytes:
+def payload(
+    fmt: str, event: Event, base_url: str, t: Text = ENGLISH, names: Names = NO_NAMES
+) -> bytes:
     """The body sent for an event: the incident as JSON, or words for people (Slack,
-    Apprise) in the server's language `t`."""
+    Apprise) in the server's language `t`, services by their display names (`names`)."""
     inc = event.incident
     # Words for people live with the notifications (app/notify.py imports this module).
     from outagewatch.app import notify
 
     if fmt == "apprise":
-        return notify.message(event, base_url, t)
+        return notify.message(event, base_url, t, names)
     if fmt == "slack":
         icon = {"opened": ":rotating_light:", "escalated": ":red_circle:"}.get(
             event.type, ":white_check_mark:"
         )
         count = reports(t, int(inc["total_reports"]))
-        text = f"{icon} {notify.title(event, t)} ({count}) {base_url}/s/{inc['service']}"
+        text = f"{icon} {notify.title(event, t, names)} ({count}) {base_url}/s/{inc['service']}"
         return orjson.dumps({"text": text})
     return orjson.dumps({"event": event.type, "event_id": event.id, "incident": inc})
 
@@ -271,10 +273,12 @@ class Webhooks:
         deadline_s: float = 10.0,
         concurrency: int = 8,
         text: Text = ENGLISH,
+        names: Callable[[], Names] = lambda: NO_NAMES,
     ) -> None:
         self.store = store
         self.base_url = base_url
         self.text = text  # the language of what people read (Slack, Apprise)
+        self.names = names  # the catalog's display names, as they are now
         self.allow_private = allow_private
         self.deadline_s = deadline_s
         self.concurrency = max(1, concurrency)
@@ -351,13 +355,14 @@ class Webhooks:
         """Called with new events (writer thread): one outbox row per matching webhook.
         Incidents marked as planned maintenance notify no one (app/maintenance.py)."""
         subs = self.subscriptions()
+        names = self.names()
         rows = [
             (
                 f"{s.id}:{e.id}",
                 s.id,
                 e.id,
                 e.type,
-                payload(s.format, e, self.base_url, self.text).decode(),
+                payload(s.format, e, self.base_url, self.text, names).decode(),
             )
             for e in events
             if not e.incident.get("maintenance")

@@ -163,16 +163,20 @@ def test_people_read_notifications_and_slack_in_the_servers_language(
         slack = {"url": chat.apprise.replace("json://", "http://"), "format": "slack"}
         made = client.post("/v1/webhooks", json={**slack, "region": "IT"}, headers=KEY)
         assert made.status_code == 201, made.text
+        named = client.put("/v1/catalog/tinyapp", json={"name": "Tiny App"}, headers=KEY)
+        assert named.is_success, named.text
         outage(app, client, clock)
         app.runtime.deliver()
+        # The service by its display name; the link keeps the slug.
         titles = [p["title"] for p in rx.posts]
-        assert titles and all(re.fullmatch(r"tinyapp: .+ — IT", t) for t in titles), titles
+        assert titles and all(re.fullmatch(r"Tiny App: .+ — IT", t) for t in titles), titles
+        assert all(p["message"].endswith("/s/tinyapp") for p in rx.posts)
         assert any("Awaria" in t for t in titles)
         # The reports in Polish's plural form ("300 zgłoszeń"), never "300 reports".
         assert all(re.match(r"\d+ zgłosze(ń|nia) od ", p["message"]) for p in rx.posts)
         texts = [p["text"] for p in chat.posts]
         assert texts and all(
-            re.search(r"tinyapp: .+ — IT \(\d+ zgłosze(ń|nia)\) ", x) for x in texts
+            re.search(r"Tiny App: .+ — IT \(\d+ zgłosze(ń|nia)\) ", x) for x in texts
         )
 
 
