@@ -345,7 +345,7 @@ def service_page(
         f"{_windows(windows, t) if windows else ''}"
         f'<div class="grid"><section class="card" data-live="chart">'
         f"<h2>{esc(t._('Reports in the last 24 hours'))}</h2>"
-        f"{chart(d['series'], label)}"
+        f"{chart(d['series'], label, t)}"
         f'<p class="legend"><span class="key count"></span>{esc(per)}'
         f'<span class="key expected"></span>{esc(t._("expected"))}'
         f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'

@@ -5,8 +5,9 @@
   "use strict";
   function localize() {
     var lang = document.documentElement.lang || undefined;
-    var short, dated, full;
+    var short, dated, full, axis;
     try {
+      axis = new Intl.DateTimeFormat(lang, { hour: "numeric", minute: "2-digit" });
       short = new Intl.DateTimeFormat(lang, { hour: "numeric", minute: "2-digit", timeZoneName: "short" });
       dated = new Intl.DateTimeFormat(lang, {
         year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit",
@@ -27,6 +28,17 @@
       el.textContent = (el.getAttribute("data-local") === "dt" ? dated : short).format(when);
       el.title = full.format(when);
       el.setAttribute("data-local", "shown");
+    });
+    // The chart's time axis (SVG text, not <time>): its times, and "UTC" becomes the zone.
+    Array.prototype.forEach.call(document.querySelectorAll("svg text[data-utc]"), function (el) {
+      var when = new Date(el.getAttribute("data-utc"));
+      if (!isNaN(when.getTime())) el.textContent = axis.format(when);
+    });
+    var zone = (short.formatToParts ? short.formatToParts(new Date()) : []).filter(function (p) {
+      return p.type === "timeZoneName";
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("svg text[data-zone]"), function (el) {
+      if (zone.length) el.textContent = zone[0].value;
     });
   }
   document.addEventListener("DOMContentLoaded", localize);

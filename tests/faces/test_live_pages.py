@@ -62,6 +62,12 @@ def test_times_read_in_the_readers_zone_and_utc_without_javascript(
     tab.goto(base + "/s/tinyapp?lang=pl")
     tab.locator("time[data-local=shown]").first.wait_for()
     assert f"{local:%H:%M}" in tab.locator(".incidents time").first.inner_text()
+    # The chart's time axis too, its "UTC" label become the zone's name.
+    tick = tab.locator("svg.chart text[data-utc]").first
+    at = datetime.fromisoformat(str(tick.get_attribute("data-utc")).replace("Z", "+00:00"))
+    at = at.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert tick.text_content() in (f"{at:%H:%M}", f"{at.hour}:{at.minute:02d}")
+    assert tab.locator("svg.chart text[data-zone]").text_content() == "GMT+5:30"
     SCREENSHOTS.mkdir(exist_ok=True)
     tab.locator("[data-live=incidents]").screenshot(path=SCREENSHOTS / "times-asia-kolkata.png")
     # A maintenance window's dates, likewise.
@@ -82,6 +88,9 @@ def test_times_read_in_the_readers_zone_and_utc_without_javascript(
     assert tab.locator(".incidents time").first.inner_text() == f"{utc:%-I:%M}\u202f{utc:%p} UTC"
     tab.goto(base + "/s/busy")
     assert tab.locator(".windows time").first.inner_text().endswith(" UTC")
+    assert tab.locator("svg.chart text[data-zone]").text_content() == "UTC"
+    tick = tab.locator("svg.chart text[data-utc]").first
+    assert tick.text_content() == str(tick.get_attribute("data-utc"))[11:16]
 
 
 def test_pages_show_an_incident_as_it_opens_without_reloading(served: Served, browser: Any) -> None:
