@@ -76,7 +76,8 @@ def chart(series: list[dict[str, Any]], label: str, t: Text = ENGLISH) -> str:
         gy = y(tick)
         grid.append(f'<line class="gridline" x1="{PAD_L}" x2="{W - 4}" y1="{gy}" y2="{gy}"/>')
         grid.append(
-            f'<text class="axis" x="{PAD_L - 6}" y="{gy + 4}" text-anchor="end">{tick:g}</text>'
+            f'<text class="axis" x="{PAD_L - 6}" y="{gy + 4}" text-anchor="end">'
+            f"{t.num(tick)}</text>"
         )
     ticks = []
     for i in range(0, len(pts), max(1, len(pts) // 6)):
