@@ -25,6 +25,9 @@ import apprise
 import orjson
 
 from outagewatch.app.events import Event
+from outagewatch.app.faces.feeds import summary
+from outagewatch.app.faces.outage_text import NO_NAMES, Names, level_word, region_list
+from outagewatch.app.i18n import ENGLISH, Text
 from outagewatch.app.webhooks import Subscription, public_addresses
 
 # Apprise schemes whose URL names the host to connect to (the rest talk to fixed,
@@ -35,7 +38,6 @@ SELF_HOSTED = frozenset({
     "apprise", "apprises", "nctalk", "nctalks", "ncloud", "nclouds", "rsyslog", "syslog",
     "mqtt", "mqtts", "gchat", "signal", "signals",
 })  # fmt: skip
-LEVEL_WORDS = {"possible": "possible problems", "outage": "outage"}
 
 
 def known(url: str) -> bool:
@@ -80,21 +82,28 @@ async def check(url: str, allow_private: bool, *, must_resolve: bool = False) ->
         await public_addresses(host, port, must_resolve=must_resolve)
 
 
-def message(event: Event, base_url: str) -> bytes:
-    """What a person reads: a title and a few lines (stored in the outbox)."""
+def title(event: Event, t: Text = ENGLISH, names: Names = NO_NAMES) -> str:
+    """ "Amazon Web Services: Outage", "... Outage — IT - resolved": the service first, by
+    its display name (people filter their mail on it), a regional incident's region, in
+    the server's language."""
     inc = event.incident
-    where = f" in {inc['region']}" if inc.get("region") else ""
-    what = LEVEL_WORDS.get(inc["level"], inc["level"])
-    verb = {"opened": "", "escalated": "now ", "resolved": "over: "}.get(event.type, "")
-    title = f"{inc['service']}: {verb}{what}{where}"
-    lines = [f"{inc['total_reports']} reports since {inc['started_at']}."]
+    name = names.get(inc["service"]) or inc["service"]
+    where = f" — {region_list([inc['region']], t)}" if inc.get("region") else ""
+    done = f" - {t._('resolved')}" if event.type == "resolved" else ""
+    return f"{name}: {level_word(inc['level'], t)}{where}{done}"
+
+
+def message(event: Event, base_url: str, t: Text = ENGLISH, names: Names = NO_NAMES) -> bytes:
+    """What a person reads: a title, the feeds' summary of the incident (its reports in
+    the language's plural, peak, top problems), where reports come from (service-wide
+    incidents), and the link (stored in the outbox)."""
+    inc = event.incident
+    lines = [summary(inc, t)]
     if inc.get("regions") and not inc.get("region"):
-        top = ", ".join(r["region"] for r in inc["regions"][:5])
-        lines.append(f"Regions: {top}.")
-    if inc.get("top_problems"):
-        lines.append("Problems: " + ", ".join(p["problem"] for p in inc["top_problems"][:3]) + ".")
+        regions = region_list([r["region"] for r in inc["regions"]], t)
+        lines.append(t._("Reported from %(regions)s.") % {"regions": regions})
     lines.append(f"{base_url}/s/{inc['service']}")
-    return orjson.dumps({"title": title, "body": "\n".join(lines)})
+    return orjson.dumps({"title": title(event, t, names), "body": "\n".join(lines)})
 
 
 async def send(url: str, stored: str, allow_private: bool) -> bool:

@@ -74,8 +74,9 @@ def parse_outage_query(
     )
 
 
-def parse_since(text: str | None) -> float | None:
-    """Epoch seconds or ISO-8601 with a zone, finite and within SINCE_RANGE."""
+def parse_since(text: str | None, field: str = "since") -> float | None:
+    """Epoch seconds or ISO-8601 with a zone, finite and within SINCE_RANGE; an error
+    names `field`, the query parameter the text came from (`since`, `from`, `to`)."""
     if text is None:
         return None
     try:
@@ -86,16 +87,16 @@ def parse_since(text: str | None) -> float | None:
         except (ValueError, OverflowError):
             raise ApiError(
                 422,
-                "invalid_since",
-                "since must be ISO-8601 with a zone (2026-11-02T10:00:00Z) or epoch seconds",
-                "since",
+                f"invalid_{field}",
+                f"{field} must be ISO-8601 with a zone (2026-11-02T10:00:00Z) or epoch seconds",
+                field,
             ) from None
     if not math.isfinite(value) or not 0.0 <= value <= EPOCH_MAX:
         raise ApiError(
             422,
-            "invalid_since",
-            f"since must be a time {SINCE_RANGE} (ISO-8601 with a zone, or epoch seconds)",
-            "since",
+            f"invalid_{field}",
+            f"{field} must be a time {SINCE_RANGE} (ISO-8601 with a zone, or epoch seconds)",
+            field,
         )
     return value
 

@@ -64,9 +64,10 @@ def router(rt: Runtime) -> APIRouter:
         notes = rt.annotations.latest([str(i["id"]) for i in items])
         t = reader_text(request, rt.settings.language)
         if kind == "atom":
-            body = feeds.atom(groups, base, iso(rt.clock.now()) or "", t, channel, notes)
+            now = iso(rt.clock.now()) or ""
+            body = feeds.atom(groups, base, now, t, channel, notes, rt.catalog.names)
             return vary(etagged(request, body, ATOM))
-        body = feeds.json_feed(groups, base, t, channel, notes)
+        body = feeds.json_feed(groups, base, t, channel, notes, rt.catalog.names)
         return vary(etagged(request, body, JSON_FEED))
 
     def channel_of(service: str | None, region: str | None) -> feeds.Channel:

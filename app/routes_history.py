@@ -63,9 +63,9 @@ def router(rt: Runtime) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=100_000)] = 10_080,
     ) -> Response:
         region = region.upper() if region else None  # as /v1/outages: any code, maybe none
-        to = parse_since(end or None)
+        to = parse_since(end or None, "to")
         to = rt.clock.now() if to is None else to
-        frm = parse_since(start or None)
+        frm = parse_since(start or None, "from")
         frm = to - 86400 if frm is None else frm
         if frm > to:
             raise ApiError(422, "invalid_range", "from must not be after to", "from")

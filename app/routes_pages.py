@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, quote
 import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
 
 from outagewatch.app import schemas
 from outagewatch.app.errors import ApiError
@@ -18,7 +19,7 @@ from outagewatch.app.faces.badge import badge
 from outagewatch.app.faces.http import page, vary
 from outagewatch.app.faces.region_figures import region_figures
 from outagewatch.app.faces.region_map import region_section
-from outagewatch.app.i18n import Text, reader_text
+from outagewatch.app.i18n import LANGUAGES, Text, reader_text
 from outagewatch.app.intake import Intake
 from outagewatch.app.responses import Rendered, etagged
 from outagewatch.app.routes_services import LEVEL_RANK, service_detail, services_list
@@ -32,6 +33,16 @@ FORM_MAX_BYTES = 4096
 THANKS = {"1": "counted", "0": "not_counted", "limited": "limited"}
 
 
+def widget_script() -> bytes:
+    """widget.js with what it says when the server cannot be reached, in every language."""
+    offline = {
+        lang: {"unavailable": t._("Status unavailable."), "report": t._("Report a problem")}
+        for lang, t in ((lang, Text(lang)) for lang in LANGUAGES)
+    }
+    script = (STATIC / "widget.js").read_text()
+    return script.replace("/*OFFLINE*/{}", orjson.dumps(offline).decode()).encode()
+
+
 def router(rt: Runtime, intake: Intake) -> APIRouter:
     faces = APIRouter()
     # Absolute links from settings, never from the request's Host header: feeds and
@@ -40,6 +51,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     # Pages for the current data version, rendered once: outage day is many people
     # asking for the same few pages within a tick.
     rendered = Rendered(size=1024)
+    widget_js = widget_script()
 
     def text(request: Request) -> Text:
         return reader_text(request, rt.settings.language)
@@ -78,7 +90,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         html = rendered.memo(
             ("home", t.lang, t.explicit),
             rt.view.version,
-            lambda: pages.home(rt.store.open_incidents(), services_list(rt, 25), t),
+            lambda: pages.home(
+                rt.store.open_incidents(), services_list(rt, 25), t, rt.catalog.names
+            ),
         )
         return vary(page(html))
 
@@ -110,7 +124,16 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         return RedirectResponse(f"/s/{quote(service)}?thanks={said}{keep}#report", status_code=303)
 
     @faces.get("/s/{service:path}", include_in_schema=False)
-    def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
+    async def service_page(request: Request, service: str, thanks: str | None = None) -> Response:
+        found = rt.catalog.service_id(service)
+        if isinstance(found, str) and found != service:  # "/s/Amazon", "/s/Microsoft Teams"
+            query = f"?{request.url.query}" if request.url.query else ""
+            return RedirectResponse(f"/s/{quote(found)}{query}", status_code=308)
+        if _valid(service) and rt.view.sid((service, None)) is None:
+            await rt.caught_up()  # maybe its first report (the form's redirect), still waiting
+        return await run_in_threadpool(render_page, request, service, thanks)
+
+    def render_page(request: Request, service: str, thanks: str | None) -> Response:
         t = text(request)
         said = THANKS.get(thanks or "")
 
@@ -118,6 +141,10 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             if d is None and _valid(service) and not listed(service):
                 return pages.not_in_catalog(service, t=t), 404
+            if d is None and service in rt.catalog.policy:  # known, not reported yet
+                name = rt.catalog.display_name(service)
+                windows = rt.maintenance.upcoming(rt.clock.now(), service)
+                return pages.no_reports_yet(service, name, t=t, windows=windows), 200
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
@@ -132,7 +159,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 outages=outages,
                 regions=regions,
                 notes=notes,
-                names={c: rt.catalog.display_name(c) for c in pages.probable_causes(d)},
+                names=rt.catalog.names,
             ), 200
 
         key = ("page", service, said, t.lang, t.explicit)
@@ -150,9 +177,13 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             if d is None and _valid(service) and not listed(service):
                 return pages.not_in_catalog(service, embed=True, t=t), 404
+            if d is None and service in rt.catalog.policy:
+                name = rt.catalog.display_name(service)
+                return pages.no_reports_yet(service, name, embed=True, t=t), 200
             if d is None:
                 return pages.not_found(service, embed=True, t=t), 404
-            return pages.embed_card(d, base, t, rt.store.open_incidents()), 200
+            outages = rt.store.open_incidents()
+            return pages.embed_card(d, base, t, outages, rt.catalog.names), 200
 
         key = ("embed", service, t.lang, t.explicit)
         html, status = rendered.memo(key, rt.view.version, render)
@@ -167,7 +198,9 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             d = detail(service)
             known = d is not None or not _valid(service) or listed(service)
             outages = rt.store.open_incidents() if d is not None else None  # a cascade whole
-            data = pages.widget_data(d, t, service=service, listed=known, outages=outages)
+            data = pages.widget_data(
+                d, t, service=service, listed=known, outages=outages, names=rt.catalog.names
+            )
             return orjson.dumps(data)
 
         body = rendered.memo(("widget", service, t.lang), rt.view.version, render)
@@ -175,7 +208,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
 
     @faces.get("/widget.js", include_in_schema=False)
     def widget(request: Request) -> Response:
-        body = (STATIC / "widget.js").read_bytes()
+        body = widget_js
         return etagged(request, body, "text/javascript; charset=utf-8", max_age=300, swr=3600)
 
     return faces

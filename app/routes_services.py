@@ -11,6 +11,7 @@ import numpy as np
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from scipy import stats
+from starlette.concurrency import run_in_threadpool
 
 from outagewatch.app import schemas
 from outagewatch.app.engine.read_view import ReadView
@@ -44,8 +45,12 @@ def router(rt: Runtime) -> APIRouter:
         summary="One service, last 24 h",
         responses={200: schemas.model(schemas.ServiceDetail)},
     )
-    def service(request: Request, service: ServicePath) -> Response:
-        return rendered.get(request, rt.view.version, lambda: service_detail(rt, service))
+    async def service(request: Request, service: ServicePath) -> Response:
+        if rt.view.sid((service, None)) is None:  # maybe its first report, still waiting
+            await rt.caught_up()
+        return await run_in_threadpool(
+            rendered.get, request, rt.view.version, lambda: service_detail(rt, service)
+        )
 
     return api
 

@@ -9,6 +9,7 @@ still-open buckets) are read back from DuckDB into the aggregator.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import secrets
@@ -29,6 +30,7 @@ from outagewatch.app.engine.pipeline import Pipeline
 from outagewatch.app.engine.read_view import ReadView
 from outagewatch.app.engine.restore import restore
 from outagewatch.app.events import EventLog
+from outagewatch.app.i18n import Text
 from outagewatch.app.idempotency import encode
 from outagewatch.app.keys import ApiKeys, FailureThrottle
 from outagewatch.app.log_gaps import describe as describe_gap
@@ -46,6 +48,7 @@ log = logging.getLogger("outagewatch")
 incident_log = logging.getLogger("outagewatch.incidents")
 LOGGED = ("region", "state", "opened_at", "confirmed_at", "ended_at", "total_reports")
 SNAPSHOT = "pipeline"
+POLL_S = 0.02  # how often a reader waiting for the next view looks
 
 
 class Runtime:
@@ -92,6 +95,8 @@ class Runtime:
             allow_private=settings.webhook_allow_private,
             deadline_s=settings.webhook_deadline_s,
             concurrency=settings.webhook_concurrency,
+            text=Text(settings.language),
+            names=lambda: self.catalog.names,
         )
         self.pipeline.listeners.append(self._on_changes)
         self._stop = threading.Event()
@@ -116,6 +121,19 @@ class Runtime:
     def view(self) -> ReadView:
         """What routes read of the engine (with DuckDB): published by each tick."""
         return self.pipeline.view
+
+    async def caught_up(self) -> None:
+        """When reports wait for the writer's next tick, wait for the view it publishes
+        (at most about two ticks, without holding a thread): a reader who asks right
+        after their report sees it, not "no reports yet". At once without a writer thread
+        (tests that tick by hand) or with nothing waiting."""
+        if self._thread is None or not self.pipeline.waiting():
+            return
+        seen = self.view
+        for _ in range(math.ceil((2 * self.settings.tick_interval_s + 0.1) / POLL_S)):
+            if self.view is not seen:
+                return
+            await asyncio.sleep(POLL_S)
 
     def _restore(self) -> None:
         restore(self.pipeline, self.store, SNAPSHOT)

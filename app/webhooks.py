@@ -43,6 +43,8 @@ import orjson
 import polars as pl
 
 from outagewatch.app.events import Event
+from outagewatch.app.faces.outage_text import NO_NAMES, Names, reports
+from outagewatch.app.i18n import ENGLISH, Text
 from outagewatch.ingest.store import Store
 
 log = logging.getLogger("outagewatch")
@@ -212,21 +214,23 @@ def unsent(did: str, attempts: int, now: float, error: str) -> Result:
     return did, "retry", attempts, now + backoff(attempts), error
 
 
-def payload(fmt: str, event: Event, base_url: str) -> bytes:
+def payload(
+    fmt: str, event: Event, base_url: str, t: Text = ENGLISH, names: Names = NO_NAMES
+) -> bytes:
+    """The body sent for an event: the incident as JSON, or words for people (Slack,
+    Apprise) in the server's language `t`, services by their display names (`names`)."""
     inc = event.incident
-    if fmt == "apprise":  # a person's notification (app/notify.py imports this module)
-        from outagewatch.app import notify
+    # Words for people live with the notifications (app/notify.py imports this module).
+    from outagewatch.app import notify
 
-        return notify.message(event, base_url)
+    if fmt == "apprise":
+        return notify.message(event, base_url, t, names)
     if fmt == "slack":
-        where = f" ({inc['region']})" if inc.get("region") else ""
         icon = {"opened": ":rotating_light:", "escalated": ":red_circle:"}.get(
             event.type, ":white_check_mark:"
         )
-        text = (
-            f"{icon} {inc['service']}{where}: {inc['level']} {event.type} "
-            f"({inc['total_reports']} reports) {base_url}/s/{inc['service']}"
-        )
+        count = reports(t, int(inc["total_reports"]))
+        text = f"{icon} {notify.title(event, t, names)} ({count}) {base_url}/s/{inc['service']}"
         return orjson.dumps({"text": text})
     return orjson.dumps({"event": event.type, "event_id": event.id, "incident": inc})
 
@@ -268,9 +272,13 @@ class Webhooks:
         allow_private: bool = False,
         deadline_s: float = 10.0,
         concurrency: int = 8,
+        text: Text = ENGLISH,
+        names: Callable[[], Names] = lambda: NO_NAMES,
     ) -> None:
         self.store = store
         self.base_url = base_url
+        self.text = text  # the language of what people read (Slack, Apprise)
+        self.names = names  # the catalog's display names, as they are now
         self.allow_private = allow_private
         self.deadline_s = deadline_s
         self.concurrency = max(1, concurrency)
@@ -347,8 +355,15 @@ class Webhooks:
         """Called with new events (writer thread): one outbox row per matching webhook.
         Incidents marked as planned maintenance notify no one (app/maintenance.py)."""
         subs = self.subscriptions()
+        names = self.names()
         rows = [
-            (f"{s.id}:{e.id}", s.id, e.id, e.type, payload(s.format, e, self.base_url).decode())
+            (
+                f"{s.id}:{e.id}",
+                s.id,
+                e.id,
+                e.type,
+                payload(s.format, e, self.base_url, self.text, names).decode(),
+            )
             for e in events
             if not e.incident.get("maintenance")
             for s in subs

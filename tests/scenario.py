@@ -9,13 +9,16 @@ import numpy as np
 RATES = {"tinyapp": 0.03, "busy": 3.0}  # reports per minute
 
 
-def background(start: float, minutes: int, seed: int = 7) -> list[dict[str, Any]]:
+def background(
+    start: float, minutes: int, seed: int = 7, rates: dict[str, float] = RATES
+) -> list[dict[str, Any]]:
+    """Quiet traffic of `rates` (reports per minute by service), more by day than by night."""
     rng = np.random.default_rng(seed)
     rows: list[dict[str, Any]] = []
     for m in range(minutes):
         hour = int((start + m * 60) // 3600) % 24
         daily = 0.4 + 1.2 * (8 <= hour < 23)
-        for service, rate in RATES.items():
+        for service, rate in rates.items():
             for _ in range(rng.poisson(rate * daily)):
                 rows.append(
                     {

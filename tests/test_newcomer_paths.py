@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from importlib.metadata import version
 
-from hypothesis import given, settings
+import httpx
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from outagewatch.app.cli import cli
+from outagewatch.app.main import create_app
 from outagewatch.app.settings import Settings
 from outagewatch.ingest.clock import ManualClock
-from tests.conftest import T0, import_rows, running, tick_to
+from tests.conftest import T0, import_rows, running, serving, settings, tick_to
 
 
 def test_a_first_report_shows_before_its_minute_closes(clock: ManualClock) -> None:
@@ -41,6 +44,25 @@ def test_a_first_report_shows_before_its_minute_closes(clock: ManualClock) -> No
         assert not any(p.get("open") for p in series)
 
 
+def test_a_report_shows_to_a_read_right_after_it_on_a_running_server(clock: ManualClock) -> None:
+    """No hand-made tick: the server's own writer (a tick a second here). A read right
+    after `counted: true` waits for the writer's next view instead of answering 404."""
+    clock.set(T0 + 10)
+    app = create_app(settings(accept_unknown_services=False, tick_interval_s=1.0), clock)
+    with serving(app) as base, httpx.Client(base_url=base, timeout=10) as client:
+        made = client.post("/v1/reports", json={"service": "amazon", "region": "IT"})
+        assert made.json()["counted"] is True
+        detail = client.get("/v1/services/amazon")
+        assert detail.status_code == 200, detail.text
+        assert detail.json()["reports_1h"] == 1 and detail.json()["series"][-1]["open"] is True
+        # The no-JavaScript form: its redirect's page shows the report it just thanked for.
+        form = client.post("/s/allegro/report", data={"problem": "login"}, follow_redirects=True)
+        assert form.status_code == 200 and "1 report in the last hour" in form.text
+        assert "Thanks, your report was counted." in form.text
+        # A service nobody reported answers at once (no waiting when nothing waits).
+        assert client.get("/v1/services/bca").status_code == 404
+
+
 def test_typed_names_are_read_and_the_answer_says_how(clock: ManualClock) -> None:
     with running(clock, accept_unknown_services=False) as (app, client):
         cases = [
@@ -56,6 +78,11 @@ def test_typed_names_are_read_and_the_answer_says_how(clock: ManualClock) -> Non
             assert resp.json() == (
                 expected | {"normalised": normalised} if normalised else expected
             )
+        # Pages take typed names too: a permanent redirect to the service's own address.
+        for typed, slug in (("Amazon", "amazon"), ("Microsoft Teams", "teams"), ("AWS", "aws")):
+            moved = client.get(f"/s/{typed}", params={"lang": "pl"}, follow_redirects=False)
+            assert moved.status_code == 308 and moved.headers["location"] == f"/s/{slug}?lang=pl"
+        assert client.get("/s/Nope", follow_redirects=False).status_code == 404
         # The common case keeps the fixed answer, byte for byte.
         plain = client.post("/v1/reports", json={"service": "amazon", "region": "IT"})
         assert plain.content == b'{"accepted":true,"counted":true}'
@@ -78,7 +105,7 @@ def test_typed_names_are_read_and_the_answer_says_how(clock: ManualClock) -> Non
         assert regions["IT"] == 4  # three posts and the import, not the refused one
 
 
-@settings(max_examples=25, deadline=None)
+@hypothesis_settings(max_examples=25, deadline=None)
 @given(st.text(alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ ", max_size=12))
 def test_the_normalised_field_is_exactly_what_changed(typed: str) -> None:
     from outagewatch.app.intake import ACCEPTED, _accepted

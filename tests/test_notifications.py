@@ -6,7 +6,9 @@ failures, kept across a restart; internal targets are refused unless allowed."""
 from __future__ import annotations
 
 import email
+import email.policy
 import http.server
+import re
 import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,16 +117,69 @@ def test_json_and_email_receivers_get_the_outage_after_a_failure(clock: ManualCl
         assert rx.answered[0] == 500 and rx.posts
         titles = [p["title"] for p in rx.posts]
         assert all(t.startswith("tinyapp: ") for t in titles), titles
-        assert any("outage" in t for t in titles)
+        assert any("Outage" in t for t in titles)
         assert all("/s/tinyapp" in p["message"] for p in rx.posts)
+        assert all(re.match(r"\d+ reports since ", p["message"]) for p in rx.posts)
+        # The service-wide incident says where its reports come from.
+        assert "tinyapp: Outage" in titles and "tinyapp: Outage — IT" in titles
+        wide = next(p for p in rx.posts if p["title"] == "tinyapp: Outage")
+        assert "\nReported from IT.\n" in wide["message"]
         assert len(rx.posts) == len(set(titles))  # each event once, the retry included
 
-        msg = email.message_from_bytes(mails[0].content)
+        # The default policy decodes a subject that is not ASCII ("Outage — IT").
+        msg = email.message_from_bytes(mails[0].content, policy=email.policy.default)
         assert mails[0].rcpt_tos == ["ops@example.org"]
         assert msg["Subject"].startswith("tinyapp: ")
         log = client.get(f"/v1/webhooks/{hook.json()['id']}/deliveries", headers=KEY).json()
         assert {d["status"] for d in log["deliveries"]} == {"delivered"}
         assert any(d["attempts"] == 2 for d in log["deliveries"])
+
+
+def test_a_region_filter_sends_that_regions_incidents_only(clock: ManualClock) -> None:
+    with (
+        JsonReceiver().running() as italy,
+        JsonReceiver().running() as france,
+        running(clock, **INTERNAL) as (app, client),
+    ):
+        for rx, region in ((italy, "IT"), (france, "FR")):
+            body = {"apprise": rx.apprise, "service": "tinyapp", "region": region}
+            made = client.post("/v1/notifications", json=body, headers=KEY)
+            assert made.status_code == 201 and made.json()["region"] == region, made.text
+        outage(app, client, clock)  # tinyapp in IT: a regional and a service-wide incident
+        app.runtime.deliver()
+        titles = [p["title"] for p in italy.posts]
+        assert titles and all(t.startswith("tinyapp: ") and t.endswith(" — IT") for t in titles)
+        assert france.posts == []
+
+
+def test_people_read_notifications_and_slack_in_the_servers_language(
+    clock: ManualClock,
+) -> None:
+    with (
+        JsonReceiver().running() as rx,
+        JsonReceiver().running() as chat,
+        running(clock, language="pl", **INTERNAL) as (app, client),
+    ):
+        note = {"apprise": rx.apprise, "region": "IT"}
+        assert client.post("/v1/notifications", json=note, headers=KEY).status_code == 201
+        slack = {"url": chat.apprise.replace("json://", "http://"), "format": "slack"}
+        made = client.post("/v1/webhooks", json={**slack, "region": "IT"}, headers=KEY)
+        assert made.status_code == 201, made.text
+        named = client.put("/v1/catalog/tinyapp", json={"name": "Tiny App"}, headers=KEY)
+        assert named.is_success, named.text
+        outage(app, client, clock)
+        app.runtime.deliver()
+        # The service by its display name; the link keeps the slug.
+        titles = [p["title"] for p in rx.posts]
+        assert titles and all(re.fullmatch(r"Tiny App: .+ — IT", t) for t in titles), titles
+        assert all(p["message"].endswith("/s/tinyapp") for p in rx.posts)
+        assert any("Awaria" in t for t in titles)
+        # The reports in Polish's plural form ("300 zgłoszeń"), never "300 reports".
+        assert all(re.match(r"\d+ zgłosze(ń|nia) od ", p["message"]) for p in rx.posts)
+        texts = [p["text"] for p in chat.posts]
+        assert texts and all(
+            re.search(r"Tiny App: .+ — IT \(\d+ zgłosze(ń|nia)\) ", x) for x in texts
+        )
 
 
 def test_pending_notifications_survive_a_restart(clock: ManualClock, tmp_path: Path) -> None:

@@ -72,6 +72,11 @@ class ReportBuffer:
         with self._lock:
             self.dedup.forget(reporters, services, ts)
 
+    def waiting(self) -> bool:
+        """Whether reports wait for the next advance (the published view lacks them)."""
+        with self._lock:
+            return bool(self._buf or self._pending_raw)
+
     def buffer(
         self,
         ts: float,

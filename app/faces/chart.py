@@ -4,7 +4,9 @@ Server-rendered so the page reads without JavaScript; presentation attributes an
 classes only (the CSP forbids inline styles). Buckets are binned to at most
 MAX_POINTS columns: the busiest bucket of a bin is drawn, so a spike survives.
 The y axis is square-root: an outage is 100x normal, and on a linear axis the
-normal band it is judged against would be a flat line at zero.
+normal band it is judged against would be a flat line at zero. The x axis reads UTC,
+labelled; app/static/times.js rewrites its times (`data-utc`) and the label
+(`data-zone`) in the reader's zone.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import math
 from html import escape
 from typing import Any
+
+from outagewatch.app.i18n import ENGLISH, Text
 
 W, H, PAD_L, PAD_B, PAD_T = 720, 220, 34, 22, 10
 MAX_POINTS = 288
@@ -48,10 +52,10 @@ def _round1(v: float) -> float:
     return round(v / scale) * scale
 
 
-def chart(series: list[dict[str, Any]], label: str) -> str:
+def chart(series: list[dict[str, Any]], label: str, t: Text = ENGLISH) -> str:
     pts, label = _bins(series), escape(label)
     if not pts:
-        return '<p class="muted">No data yet.</p>'
+        return f'<p class="muted">{escape(t._("No data yet"))}</p>'
     top = _nice(max(1.0, *(max(p["count"], p["upper"]) for p in pts)))
     iw, ih = W - PAD_L - 4, H - PAD_T - PAD_B
     dx = iw / max(1, len(pts) - 1)
@@ -72,14 +76,18 @@ def chart(series: list[dict[str, Any]], label: str) -> str:
         gy = y(tick)
         grid.append(f'<line class="gridline" x1="{PAD_L}" x2="{W - 4}" y1="{gy}" y2="{gy}"/>')
         grid.append(
-            f'<text class="axis" x="{PAD_L - 6}" y="{gy + 4}" text-anchor="end">{tick:g}</text>'
+            f'<text class="axis" x="{PAD_L - 6}" y="{gy + 4}" text-anchor="end">'
+            f"{t.num(tick)}</text>"
         )
     ticks = []
     for i in range(0, len(pts), max(1, len(pts) // 6)):
         ticks.append(
-            f'<text class="axis" x="{x(i)}" y="{H - 6}" text-anchor="middle">'
-            f"{pts[i]['ts'][11:16]}</text>"
+            f'<text class="axis" x="{x(i)}" y="{H - 6}" text-anchor="middle" '
+            f'data-utc="{escape(pts[i]["ts"])}">{escape(pts[i]["ts"][11:16])}</text>'
         )
+    ticks.append(
+        f'<text class="axis" x="{W - 4}" y="{H - 6}" text-anchor="end" data-zone="">UTC</text>'
+    )
     hot = []
     for i, p in enumerate(pts):
         if p["level"]:

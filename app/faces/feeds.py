@@ -16,10 +16,13 @@ from xml.sax.saxutils import escape, quoteattr
 
 import orjson
 from babel.dates import format_datetime
+from babel.lists import format_list
 
 from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.outage_text import (
     MAINTENANCE,
+    NO_NAMES,
+    Names,
     dependants_line,
     group_title,
     in_maintenance,
@@ -56,9 +59,13 @@ def when(t: Text, iso: str) -> str:
 def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     peak = inc.get("peak") or {}
     work = inc.get("maintenance")
-    problems = ", ".join(
-        f"{problem_word(t, p['problem'])} {t.num(p['share'], '#,##0%')}"
-        for p in inc.get("top_problems", [])[:3]
+    # The language's own list ("login 42%, app 20%, and website 17%", "... و ...").
+    problems = format_list(
+        [
+            f"{problem_word(t, p['problem'])} {t.num(p['share'], '#,##0%')}"
+            for p in inc.get("top_problems", [])[:3]
+        ],
+        locale=t.locale,
     )
     n = int(inc["total_reports"])
     top = int(peak.get("reports", 0))
@@ -112,15 +119,17 @@ class Channel:
     def home(self) -> str:
         return f"/s/{self.service}" if self.service else "/"
 
-    def title(self, t: Text) -> str:
+    def title(self, t: Text, names: Names = NO_NAMES) -> str:
+        """The feed's name, its service by its display name (`names`)."""
         if self.service is None and self.region is None:
             return t._("outagewatch: outages")
         if self.service is None:
             return t._("outagewatch: outages in %(region)s") % {"region": self.region}
+        service = names.get(self.service) or self.service
         if self.region is None:
-            return t._("outagewatch: %(service)s outages") % {"service": self.service}
+            return t._("outagewatch: %(service)s outages") % {"service": service}
         return t._("outagewatch: %(service)s outages in %(region)s") % {
-            "service": self.service,
+            "service": service,
             "region": self.region,
         }
 
@@ -128,12 +137,14 @@ class Channel:
 EVERYTHING = Channel()
 
 
-def entry_summary(g: OutageGroup, t: Text, notes: Notes | None = None) -> str:
+def entry_summary(
+    g: OutageGroup, t: Text, notes: Notes | None = None, names: Names = NO_NAMES
+) -> str:
     """The entry's text: its summary, the services that depend on it, and its newest
     operators' notes (`notes`: by incident id, Annotations.latest)."""
     text = summary(spoken_for(g), t)
     if g.dependants:
-        text = f"{text} {dependants_line(g, t)}"
+        text = f"{text} {dependants_line(g, t, names)}"
     said = "; ".join(
         f"{when(t, n['at'])}" + (f", {n['author']}" if n["author"] else "") + f": {n['text']}"
         for n in _entry_notes(g, notes)
@@ -154,14 +165,16 @@ def atom(
     t: Text = ENGLISH,
     channel: Channel = EVERYTHING,
     notes: Notes | None = None,
+    names: Names = NO_NAMES,
 ) -> bytes:
+    """`names`: display names by slug, for the entries' titles and text."""
     self_url = base + t.link(channel.path("atom"))
     feed_updated = max((g.updated for g in groups), default=now)
     out = [
         '<?xml version="1.0" encoding="utf-8"?>',
         f'<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="{t.lang}">',
         f"<id>{escape(TAG + channel.key())}</id>",
-        f"<title>{escape(channel.title(t))}</title>",
+        f"<title>{escape(channel.title(t, names))}</title>",
         f"<subtitle>{escape(t._('Incidents detected from crowd reports'))}</subtitle>",
         f"<updated>{feed_updated}</updated>",
         f'<link rel="self" type="application/atom+xml" href={quoteattr(self_url)}/>',
@@ -174,12 +187,12 @@ def atom(
         out += [
             "<entry>",
             f"<id>{escape(TAG + 'incident/' + g.id)}</id>",
-            f"<title>{escape(group_title(g, t))}</title>",
+            f"<title>{escape(group_title(g, t, names=names))}</title>",
             f"<published>{g.opened_at}</published>",
             f"<updated>{g.updated}</updated>",
             f'<link rel="alternate" type="text/html" href={quoteattr(link)}/>',
             *(f"<category term={quoteattr(tag)}/>" for tag in tags(g)),
-            f'<summary type="text">{escape(entry_summary(g, t, notes))}</summary>',
+            f'<summary type="text">{escape(entry_summary(g, t, notes, names))}</summary>',
             "</entry>",
         ]
     out.append("</feed>")
@@ -192,10 +205,11 @@ def json_feed(
     t: Text = ENGLISH,
     channel: Channel = EVERYTHING,
     notes: Notes | None = None,
+    names: Names = NO_NAMES,
 ) -> bytes:
     feed = {
         "version": "https://jsonfeed.org/version/1.1",
-        "title": channel.title(t),
+        "title": channel.title(t, names),
         "home_page_url": base + t.link(channel.home()),
         "feed_url": base + t.link(channel.path("json")),
         "description": t._("Incidents detected from crowd reports"),
@@ -205,8 +219,8 @@ def json_feed(
             {
                 "id": TAG + "incident/" + g.id,
                 "url": base + t.link(f"/s/{g.service}"),
-                "title": group_title(g, t),
-                "content_text": entry_summary(g, t, notes),
+                "title": group_title(g, t, names=names),
+                "content_text": entry_summary(g, t, notes, names),
                 "date_published": g.opened_at,
                 "date_modified": g.updated,
                 "tags": [*tags(g), g.state],

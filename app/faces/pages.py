@@ -10,18 +10,20 @@ from babel.lists import format_list
 
 from outagewatch.app.annotations import Notes, entry_notes
 from outagewatch.app.faces.chart import chart, sparkline
-from outagewatch.app.faces.feeds import Channel, problem_word, when
+from outagewatch.app.faces.feeds import Channel, problem_word
 from outagewatch.app.faces.outage_text import (
     HTML,
     MAINTENANCE,
-    PLAIN,
+    NO_NAMES,
     Marks,
+    Names,
     entry_title,
     group_title,
     in_maintenance,
+    plain,
     reports,
 )
-from outagewatch.app.faces.times import time_tag
+from outagewatch.app.faces.times import date_tag, time_tag
 from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
 from outagewatch.app.maintenance_windows import Window
 from outagewatch.app.outage_groups import OutageGroup, group_incidents, involving
@@ -130,12 +132,15 @@ def pill(level: str | None, t: Text = ENGLISH) -> str:
     return f'<span class="pill {esc(level)}">{esc(text)}</span>'
 
 
-def _incident_rows(groups: list[OutageGroup], t: Text, notes: Notes | None = None) -> str:
+def _incident_rows(
+    groups: list[OutageGroup], t: Text, notes: Notes | None = None, names: Names = NO_NAMES
+) -> str:
     """One entry per outage: a service's regions and a cascade's dependants together.
-    `notes`: operators' notes by incident id (Annotations.latest), shown on each entry."""
+    `notes`: operators' notes by incident id (Annotations.latest), shown on each entry;
+    `names`: display names by slug."""
     if not groups:
         return f'<p class="calm">{esc(t._("No open incidents. Everything looks normal."))}</p>'
-    rows = "".join(_outage_row(g, t, notes or {}) for g in groups)
+    rows = "".join(_outage_row(g, t, notes or {}, names) for g in groups)
     return f'<ul class="incidents">{rows}</ul>'
 
 
@@ -154,18 +159,18 @@ def _notes(g: OutageGroup, t: Text, notes: Notes) -> str:
     return f'<ul class="notes" aria-label="{esc(label)}">{items}</ul>'
 
 
-def _outage_row(g: OutageGroup, t: Text, notes: Notes) -> str:
+def _outage_row(g: OutageGroup, t: Text, notes: Notes, names: Names) -> str:
     when = f"<bdi>{time_tag(t, g.started_at)}</bdi>"  # a Latin time inside Arabic keeps its order
     since = esc(t._("since %(time)s")).replace("%(time)s", when)
     # A cascade lists every service in it, the root first, each with its regions.
     dependants = "".join(
         f'<li class="{esc(d.level)}"><a href="{esc(t.link("/s/" + d.service))}">'
-        f"{entry_title(d, t, HTML)}</a></li>"
+        f"{entry_title(d, t, HTML, names=names)}</a></li>"
         for d in (g.services if g.dependants else ())
     )
     return (
         f'<li class="incident {esc(g.level)}{" maintenance" if in_maintenance(g) else ""}">'
-        f'<a href="{esc(t.link("/s/" + g.service))}">{group_title(g, t, HTML)}</a>'
+        f'<a href="{esc(t.link("/s/" + g.service))}">{group_title(g, t, HTML, names)}</a>'
         f'<span class="meta">{esc(t._(LEVEL_TEXT.get(g.level, "Outage")))} · {since} · '
         f"{reports(t, g.total_reports, HTML)}{_work_note(g.root.principal)}</span>"
         + _notes(g, t, notes)
@@ -184,20 +189,27 @@ def _windows(windows: list[Window], t: Text) -> str:
     rows = []
     for w in windows:
         shown_at = w.public()
-        span = t._("from %(start)s to %(end)s") % {
-            "start": when(t, shown_at["starts_at"]),
-            "end": when(t, shown_at["ends_at"]),
-        }
+        # In the reader's zone with JavaScript (times.js), else UTC, labelled.
+        span = (
+            esc(t._("from %(start)s to %(end)s"))
+            .replace("%(start)s", f"<bdi>{date_tag(t, shown_at['starts_at'])}</bdi>")
+            .replace("%(end)s", f"<bdi>{date_tag(t, shown_at['ends_at'])}</bdi>")
+        )
         where = f" ({esc(w.region)})" if w.region else ""
         note = f' <span class="meta">{esc(w.note)}</span>' if w.note else ""
-        rows.append(f'<li><span class="when">{esc(span)}</span>{where}{note}</li>')
+        rows.append(f'<li><span class="when">{span}</span>{where}{note}</li>')
     return (
         f'<section class="card maintenance"><h2>{esc(t._(MAINTENANCE))}</h2>'
         f'<ul class="windows">{"".join(rows)}</ul></section>'
     )
 
 
-def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Text = ENGLISH) -> str:
+def home(
+    incidents: list[dict[str, Any]],
+    services: list[dict[str, Any]],
+    t: Text = ENGLISH,
+    names: Names = NO_NAMES,
+) -> str:
     rows = "".join(
         f'<tr><td><a href="{esc(t.link("/s/" + s["service"]))}">{shown_name(s)}</a></td>'
         f'<td>{pill(shown(s), t)}</td><td class="num">{t.num(int(s["reports_1h"]))}</td>'
@@ -222,7 +234,7 @@ def home(incidents: list[dict[str, Any]], services: list[dict[str, Any]], t: Tex
         )
         + "</p></section>"
         f'<section class="card" data-live="incidents"><h2>{esc(t._("Current incidents"))}</h2>'
-        f"{_incident_rows(group_incidents(incidents), t)}</section>"
+        f"{_incident_rows(group_incidents(incidents), t, names=names)}</section>"
         f'<section class="card" data-live="services"><h2>{esc(t._("Most reported services"))}</h2>'
         f"{table}</section>"
     )
@@ -308,13 +320,13 @@ def service_page(
     *,
     regions: str = "",
     notes: Notes | None = None,
-    names: dict[str, str] | None = None,
+    names: Names = NO_NAMES,
 ) -> str:
     """`outages`: every open incident, so that a cascade this service is part of shows
     whole; without it, the service's own open incidents. `regions`: the card of the
     region map (app/faces/region_map.py), rendered. `notes`: operators' notes by
-    incident id (Annotations.latest). `names`: display names of the providers its open
-    incidents name as their probable cause (`because_of`)."""
+    incident id (Annotations.latest). `names`: display names by slug, for its outages
+    and the providers they name as their probable cause (`because_of`)."""
     s, name = d["service"], d.get("name") or d["service"]
     groups = involving(group_incidents(d["open_incidents"] if outages is None else outages), s)
     minutes = int(d["bucket_seconds"]) // 60 or 1
@@ -328,19 +340,19 @@ def service_page(
     body = (
         f'<section class="status {esc(d["level"])}" data-live="status">'
         f"<div><h1>{shown_name(d)}</h1>"
-        f"<p>{esc(_status_line(d, t))}</p>{_cause_line(d, t, names or {})}</div>"
+        f"<p>{esc(_status_line(d, t))}</p>{_cause_line(d, t, names)}</div>"
         f"{pill(shown(d), t)}</section>"
         f"{_windows(windows, t) if windows else ''}"
         f'<div class="grid"><section class="card" data-live="chart">'
         f"<h2>{esc(t._('Reports in the last 24 hours'))}</h2>"
-        f"{chart(d['series'], label)}"
+        f"{chart(d['series'], label, t)}"
         f'<p class="legend"><span class="key count"></span>{esc(per)}'
         f'<span class="key expected"></span>{esc(t._("expected"))}'
         f'<span class="key band"></span>{esc(t._("normal range"))}</p></section>'
         f'<section class="card">{report_form(s, thanks, t, name)}</section></div>'
         f'<div class="grid"><section class="card" data-live="incidents">'
         f"<h2>{esc(t._('Open incidents'))}</h2>"
-        f"{_incident_rows(groups, t, notes)}</section>"
+        f"{_incident_rows(groups, t, notes, names)}</section>"
         f'<section class="card" data-live="problems"><h2>{esc(t._("Top problems"))}</h2>'
         f"{_problems(d, t)}</section></div>"
         f"{regions}"
@@ -353,14 +365,14 @@ def service_page(
         "level": t._(LEVEL_TEXT[shown(d)]),
     }
     stream = f"{STREAM}?service={s}"
-    feeds = _service_feeds(s, t)
+    feeds = _service_feeds(s, t, name)
     return layout(t, f"{title} | outagewatch", body, here=f"/s/{s}", stream=stream, feeds=feeds)
 
 
-def _service_feeds(service: str, t: Text) -> str:
-    """Feed readers find the service's own feeds from its page."""
+def _service_feeds(service: str, t: Text, name: str) -> str:
+    """Feed readers find the service's own feeds from its page (named by `name`)."""
     channel = Channel(service)
-    title = esc(channel.title(t))
+    title = esc(channel.title(t, {service: name}))
     return (
         f'<link rel="alternate" type="application/atom+xml" title="{title}" '
         f'href="{esc(t.link(channel.path("atom")))}">'
@@ -370,13 +382,17 @@ def _service_feeds(service: str, t: Text) -> str:
 
 
 def outage_line(
-    d: dict[str, Any], t: Text, m: Marks, outages: list[dict[str, Any]] | None = None
+    d: dict[str, Any],
+    t: Text,
+    m: Marks,
+    outages: list[dict[str, Any]] | None = None,
+    names: Names = NO_NAMES,
 ) -> str | None:
     """The title of the newest open outage the service is part of, for the embed card and
     widget: with `outages` (every open incident), a cascade it belongs to shows whole."""
     found = group_incidents(d["open_incidents"] if outages is None else outages)
     groups = involving(found, d["service"])
-    return group_title(groups[0], t, m) if groups else None
+    return group_title(groups[0], t, m, names) if groups else None
 
 
 def probable_causes(d: dict[str, Any]) -> list[str]:
@@ -386,9 +402,9 @@ def probable_causes(d: dict[str, Any]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def _cause_line(d: dict[str, Any], t: Text, names: dict[str, str]) -> str:
+def _cause_line(d: dict[str, Any], t: Text, names: Names) -> str:
     """ "Probably caused by the outage at Amazon Web Services." (or nothing)."""
-    causes = [f"<bdi>{esc(names.get(c, c))}</bdi>" for c in probable_causes(d)]
+    causes = [f"<bdi>{esc(names.get(c) or c)}</bdi>" for c in probable_causes(d)]
     if not causes:
         return ""
     listed = format_list(causes, style="standard", locale=t.locale)
@@ -430,7 +446,11 @@ def shown_name(d: dict[str, Any]) -> str:
 
 
 def embed_card(
-    d: dict[str, Any], base: str, t: Text = ENGLISH, outages: list[dict[str, Any]] | None = None
+    d: dict[str, Any],
+    base: str,
+    t: Text = ENGLISH,
+    outages: list[dict[str, Any]] | None = None,
+    names: Names = NO_NAMES,
 ) -> str:
     s = d["service"]
     href = base + t.link(f"/s/{s}")
@@ -440,7 +460,7 @@ def embed_card(
         f"{sparkline(d['series'])}"
         + (
             f'<span class="outage-line">{line}</span>'
-            if (line := outage_line(d, t, HTML, outages))
+            if (line := outage_line(d, t, HTML, outages, names))
             else ""
         )
         + f'<span class="meta">{esc(last_hour(t, int(d["reports_1h"])))} · outagewatch'
@@ -463,6 +483,36 @@ def not_found(what: str, *, embed: bool = False, form: bool = False, t: Text = E
         f"{first}"
     )
     return layout(t, f"{t._('Not found')} | outagewatch", body, embed=embed, here=f"/s/{what}")
+
+
+def no_reports_yet(
+    service: str,
+    name: str,
+    *,
+    embed: bool = False,
+    t: Text = ENGLISH,
+    windows: list[Window] | None = None,
+) -> str:
+    """The page (or embed card) of a service the catalog holds that nobody has reported
+    yet: its display name, that there are no reports, its maintenance windows, and on
+    the page the form to be the first. Not "Not found": the service is known."""
+    shown = f"<bdi>{esc(name)}</bdi>"
+    none = esc(t._("We have no reports for %(service)s.")).replace("%(service)s", shown)
+    quiet = f'<span class="pill learning">{esc(t._("No data yet"))}</span>'
+    title = t._("%(service)s status") % {"service": name}
+    if embed:
+        href = t.link(f"/s/{service}")
+        body = (
+            f'<a class="mini" href="{esc(href)}" target="_blank" rel="noopener">'
+            f'<span class="name">{shown}</span>{quiet}<span class="meta">{none}</span></a>'
+        )
+        return layout(t, title, body, embed=True)
+    body = (
+        f'<section class="status"><div><h1>{shown}</h1><p>{none}</p></div>{quiet}</section>'
+        f"{_windows(windows, t) if windows else ''}"
+        f'<section class="card">{report_form(service, None, t, name)}</section>'
+    )
+    return layout(t, f"{title} | outagewatch", body, here=f"/s/{service}")
 
 
 def unlisted_note(service: str, t: Text = ENGLISH) -> str:
@@ -506,9 +556,11 @@ def widget_data(
     service: str = "",
     listed: bool = True,
     outages: list[dict[str, Any]] | None = None,
+    names: Names = NO_NAMES,
 ) -> dict[str, Any]:
     """The widget's words and, when the service has reports, its status line and series.
-    `listed`: False when the catalog would refuse reports of `service`."""
+    `listed`: False when the catalog would refuse reports of `service`; `names`: display
+    names by slug."""
     words = {level: t._(text) for level, text in LEVEL_TEXT.items()}
     words |= {
         "unknown": t._("No data yet"),
@@ -528,7 +580,7 @@ def widget_data(
             "learning": bool(d.get("learning")),
             "series": [{"count": p["count"]} for p in d["series"]],
             "meta": f"{last_hour(t, int(d['reports_1h']))} · outagewatch",
-            "incident": outage_line(d, t, PLAIN, outages),
+            "incident": outage_line(d, t, plain(t), outages, names),
         }
     return {
         "lang": t.lang,
@@ -537,4 +589,6 @@ def widget_data(
         "problems": {p: problem_word(t, p) for p in PROBLEMS},
         "status": status,
         "listed": listed,
+        # What people call it, also before its first report (the catalog's display name).
+        "name": names.get(service) or service if service else None,
     }

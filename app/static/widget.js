@@ -14,7 +14,8 @@
   if (!/^[A-Za-z]{1,8}([-_][A-Za-z0-9]{1,8})*$/.test(lang)) lang = "en";
   var PROBLEMS = ["login", "app", "website", "payments", "connection", "other"];
   var LEVELS = ["none", "possible", "outage", "unknown", "learning", "maintenance"];
-  // English only if the server's words never arrive: the first paint is blank.
+  // The first paint is blank (no English before the reader's words); if the server's
+  // words never arrive, OFFLINE below says what it must in the reader's language.
   var TEXT = {
     none: "No problems", possible: "Possible problems", outage: "Outage", unknown: "No data yet",
     learning: "Learning", maintenance: "Planned maintenance", report: "Report a problem", counted: "Thanks, your report was counted.",
@@ -23,6 +24,11 @@
     failed: "Sorry, that failed.", unlisted: "", no_data: "No reports in the last 24 hours.",
     set_service: "Set data-service to a service name, like amazon.", unavailable: "Status unavailable."
   };
+  // The words for a server that cannot be reached, in every language: the server puts
+  // them in as it serves this script, so even that is said in the reader's language.
+  var OFFLINE = /*OFFLINE*/{};
+  var mine = OFFLINE[lang.toLowerCase()] || OFFLINE[lang.toLowerCase().split(/[-_]/)[0]] || {};
+  Object.keys(mine).forEach(function (k) { TEXT[k] = mine[k]; });
   var WORDS = {};
   var SVG = "http://www.w3.org/2000/svg";
   var CSS =
@@ -149,6 +155,8 @@
       .then(function (d) {
         if (!d) throw new Error("no answer");
         setWords(d);
+        // The catalog's display name, as text (never markup); its own direction.
+        if (valid && d.name) { name.textContent = d.name; name.dir = "auto"; }
         if (!valid) {
           setLevel("unknown");
           meta.textContent = TEXT.set_service;
@@ -163,8 +171,6 @@
           return;
         }
         if (!s) { setLevel("unknown"); meta.textContent = TEXT.no_data; return; }
-        // The catalog's display name, as text (never markup); its own direction.
-        if (s.name) { name.textContent = s.name; name.dir = "auto"; }
         setLevel(s.level === "none" && s.learning ? "learning" : s.level);
         drawSpark(s.series || []);
         incident.textContent = s.incident || "";

@@ -181,6 +181,19 @@ def test_widget_data_lang_wins_and_arabic_reads_right_to_left(live: str, tab: An
         name = card.locator(".name").bounding_box()
         pill = card.locator(".pill").bounding_box()
         assert name["x"] > pill["x"]  # the name starts on the right
+        # The outage line: the Latin service name follows the level word on the right,
+        # then its region to the left of it, not "IT — tinyapp" read from the right.
+        line = card.locator(".incident")
+        line.wait_for()
+        x = line.evaluate(
+            """(e, words) => words.map(w => {
+                const text = e.firstChild, at = text.data.indexOf(w), r = document.createRange();
+                r.setStart(text, at); r.setEnd(text, at + w.length);
+                return r.getBoundingClientRect().x;
+            })""",
+            ["tinyapp", "IT"],
+        )
+        assert x[0] > x[1], line.inner_text()
         assert tab.errors == []
 
 

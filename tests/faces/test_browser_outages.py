@@ -1,5 +1,5 @@
-"""One entry per outage in a real browser: a provider down in several regions with a
-service that depends on it, on the front page (English and Arabic) and in the widget
+"""One entry per outage in a real browser: Amazon Web Services down in five regions with
+four services that run on it, on the front page (English and Arabic) and in the widget
 on another site. Screenshots go to docs/screenshots/."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ import pytest
 
 from outagewatch.app.main import create_app
 from outagewatch.ingest.clock import ManualClock
-from tests.conftest import serving, settings, surge, tick_to, warm_up
+from tests.conftest import HISTORY_MIN, SURGE_AT, T0, backfill, serving, settings, tick_to
 from tests.faces.conftest import CHROMIUM
 from tests.faces.test_browser import SCREENSHOTS, third_party_site
 from tests.faces.test_outage_entries import crowd
+from tests.scenario import background
 
 pytestmark = [
     pytest.mark.browser,
@@ -25,16 +26,26 @@ pytestmark = [
     ),
 ]
 
+# Services the seed catalog declares on aws (app/data/catalog.txt), with their quiet
+# traffic in reports per minute.
+DEPENDANTS = ["netflix", "slack", "coinbase", "prime-video"]
+QUIET = dict.fromkeys(["aws", *DEPENDANTS], 0.05)
+AWS = "Amazon Web Services"
+
 
 @pytest.fixture
 def cascade(clock: ManualClock) -> Iterator[str]:
-    """tinyapp down in five regions, then busy, which depends on it."""
+    """aws down in five regions, then the four services that run on it."""
     app = create_app(settings(), clock)
     with serving(app) as base, httpx.Client(base_url=base, timeout=20) as client:
-        warm_up(app, client, clock)
-        crowd(client, clock, "tinyapp", ["US", "DE", "FR", "IT", "PL"], 500)
+        backfill(app, client, clock, background(T0, HISTORY_MIN, rates=QUIET), SURGE_AT)
+        crowd(client, clock, "aws", ["US", "DE", "FR", "IT", "PL"], 500)
         tick_to(app, clock, clock.now() + 60)
-        surge(client, clock, "busy", n=400)
+        for i in range(300):  # the dependants together, from people of their own
+            for service in DEPENDANTS:
+                body = {"service": service, "region": "US", "reporter": f"{service}-{i}"}
+                assert client.post("/v1/reports", json=body).status_code == 202
+            clock.advance(0.15)
         tick_to(app, clock, clock.now() + 120)
         yield base
 
@@ -45,10 +56,11 @@ def test_front_page_shows_the_cascade_as_one_entry(cascade: str, tab: Any) -> No
     entries = tab.locator("ul.incidents > li.incident")
     assert entries.count() == 1
     head = entries.first.locator("> a").inner_text()
-    assert head == "Outage: tinyapp, and 1 service that depends on it"
+    assert head == f"Outage: {AWS}, and 4 services that depend on it"
     listed = entries.first.locator("ul.dependants > li").all_inner_texts()
-    assert listed[1] == "Outage: busy — IT"
-    assert listed[0].startswith("Outage: tinyapp — ") and "and 2 more regions" in listed[0]
+    assert listed[0].startswith(f"Outage: {AWS} — ") and "and 2 more regions" in listed[0]
+    names = ["Coinbase", "Netflix", "Prime Video", "Slack"]
+    assert sorted(listed[1:]) == [f"Outage: {name} — US" for name in names]
     SCREENSHOTS.mkdir(exist_ok=True)
     entries.first.screenshot(path=SCREENSHOTS / "grouped-outage.png")
 
@@ -57,7 +69,7 @@ def test_front_page_shows_the_cascade_as_one_entry(cascade: str, tab: Any) -> No
     # Right to left, with the Latin names kept whole: the service name starts the line
     # on the right, after the level word.
     first = entry.locator("> a bdi").first
-    assert first.inner_text() == "tinyapp"
+    assert first.inner_text() == AWS
     word = entry.locator("> a").bounding_box()
     assert first.bounding_box()["x"] + first.bounding_box()["width"] < word["x"] + word["width"]
     entry.screenshot(path=SCREENSHOTS / "grouped-outage-ar.png")
@@ -65,10 +77,10 @@ def test_front_page_shows_the_cascade_as_one_entry(cascade: str, tab: Any) -> No
 
 
 def test_widget_names_the_outage_on_another_site(cascade: str, tab: Any) -> None:
-    with third_party_site(cascade, "tinyapp") as site:
+    with third_party_site(cascade, "netflix") as site:
         tab.goto(site)
         line = tab.locator("[data-outagewatch] .incident")
         line.wait_for(timeout=10_000)
-        # The service is the root of a cascade: the widget names it whole, as its page does.
-        assert line.inner_text() == "Outage: tinyapp, and 1 service that depends on it"
+        # The service is part of a cascade: the widget names it whole, as its page does.
+        assert line.inner_text() == f"Outage: {AWS}, and 4 services that depend on it"
     assert tab.errors == []

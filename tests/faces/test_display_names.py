@@ -11,6 +11,7 @@ import pytest
 
 from outagewatch.app.main import create_app
 from outagewatch.ingest.clock import ManualClock
+from outagewatch.ingest.windows import iso
 from tests.conftest import API_KEY, running, serving, settings
 from tests.faces.conftest import CHROMIUM
 from tests.faces.test_browser import third_party_site
@@ -23,6 +24,24 @@ def test_display_names_on_every_face(clock: ManualClock) -> None:
     with running(clock, accept_unknown_services=False) as (app, client):
         put = client.put("/v1/catalog/acme", json={"name": HOSTILE}, headers=AUTH)
         assert put.status_code == 201, put.text
+        # A service the catalog holds that nobody has reported yet: its page and card
+        # name it and offer the form, instead of "Not found".
+        now = clock.now()
+        window = {"service": "credit-agricole", "starts_at": iso(now + 3600)}
+        window |= {"ends_at": iso(now + 7200), "note": "card payments move"}
+        assert client.post("/v1/maintenance", json=window, headers=AUTH).status_code == 201
+        quiet = client.get("/s/credit-agricole")
+        assert quiet.status_code == 200 and "Not found" not in quiet.text
+        assert 'class="card maintenance"' in quiet.text and "card payments move" in quiet.text
+        assert "<h1><bdi>Crédit Agricole</bdi></h1>" in quiet.text
+        assert "We have no reports for <bdi>Crédit Agricole</bdi>." in quiet.text
+        assert "Having problems with Crédit Agricole?" in quiet.text
+        assert 'action="/s/credit-agricole/report"' in quiet.text
+        card = client.get("/embed/credit-agricole", params={"lang": "pl"})
+        assert card.status_code == 200 and '<html lang="pl"' in card.text
+        assert '<span class="name"><bdi>Crédit Agricole</bdi></span>' in card.text
+        quiet_widget = client.get("/v1/services/credit-agricole/widget.json").json()
+        assert quiet_widget["name"] == "Crédit Agricole" and quiet_widget["status"] is None
         for service in ("acme", "credit-agricole"):
             assert client.post("/v1/reports", json={"service": service}).status_code == 202
         app.runtime.tick()

@@ -19,6 +19,8 @@ from babel.messages.pofile import read_po
 from fastapi.testclient import TestClient
 
 from outagewatch.app.faces import pages
+from outagewatch.app.faces.chart import chart
+from outagewatch.app.faces.feeds import summary
 from outagewatch.app.i18n import LANGUAGES, LOCALES, Text, choose
 from outagewatch.app.main import OutageWatch
 from outagewatch.ingest.clock import ManualClock
@@ -264,3 +266,36 @@ def test_built_wheel_carries_the_catalogs(tmp_path: Path) -> None:
     assert out.returncode == 0, out.stderr
     where, text = out.stdout.splitlines()
     assert where.startswith(str(tmp_path / "site")) and text == "5 zgłoszeń"
+
+
+@pytest.mark.parametrize(
+    ("lang", "problems"),
+    [
+        ("en", "top problems: login 50%, app 30%, and other 20%;"),
+        ("pl", "najczęstsze problemy: logowanie 50%, aplikacja 30% i inne 20%;"),
+        ("ar", "أبرز المشاكل: تسجيل الدخول 50% والتطبيق 30% وأخرى 20%;"),
+    ],
+)
+def test_feed_summaries_list_problems_the_languages_way(lang: str, problems: str) -> None:
+    shares = [("login", 0.5), ("app", 0.3), ("other", 0.2)]
+    incident = {
+        "total_reports": 3,
+        "started_at": "2026-11-02T10:00:00Z",
+        "peak": {"reports": 2, "expected": 0.5},
+        "top_problems": [{"problem": p, "share": s} for p, s in shares],
+    }
+    assert problems in summary(incident, Text(lang))
+
+
+def test_chart_axis_numbers_follow_the_language() -> None:
+    points = [(0, 1), (1, 2), (2, 1_500_000)]  # an outage far above normal
+    series = [
+        {"ts": f"2026-11-02T{h:02d}:00:00Z", "count": c, "expected": 1.0, "upper": 2.0, "level": ""}
+        for h, c in points
+    ]
+    ticks = re.findall(r'text-anchor="end">([^<]*)<', chart(series, "reports", Text("de")))
+    assert ticks[-1] == "2.000.000"  # not 2e+06
+    assert re.findall(r'text-anchor="end">([^<]*)<', chart(series, "r", Text("en")))[-1] == (
+        "2,000,000"
+    )
+    assert chart([], "reports", Text("de")) == '<p class="muted">Noch keine Daten</p>'

@@ -14,7 +14,8 @@ import pytest
 
 from outagewatch.app.main import OutageWatch, create_app
 from outagewatch.ingest.clock import ManualClock
-from tests.conftest import serving, settings, surge, tick_to, warm_up
+from outagewatch.ingest.windows import iso
+from tests.conftest import API_KEY, serving, settings, surge, tick_to, warm_up
 from tests.faces.conftest import CHROMIUM, start_outage
 from tests.faces.test_browser import SCREENSHOTS, third_party_site
 
@@ -24,6 +25,7 @@ pytestmark = [
 ]
 
 Served = tuple[OutageWatch, httpx.Client, ManualClock, str]
+AUTH = {"authorization": f"Bearer {API_KEY}"}
 
 
 @pytest.fixture
@@ -60,14 +62,35 @@ def test_times_read_in_the_readers_zone_and_utc_without_javascript(
     tab.goto(base + "/s/tinyapp?lang=pl")
     tab.locator("time[data-local=shown]").first.wait_for()
     assert f"{local:%H:%M}" in tab.locator(".incidents time").first.inner_text()
-    assert tab.errors == []
+    # The chart's time axis too, its "UTC" label become the zone's name.
+    tick = tab.locator("svg.chart text[data-utc]").first
+    at = datetime.fromisoformat(str(tick.get_attribute("data-utc")).replace("Z", "+00:00"))
+    at = at.astimezone(ZoneInfo("Asia/Kolkata"))
+    assert tick.text_content() in (f"{at:%H:%M}", f"{at.hour}:{at.minute:02d}")
+    assert tab.locator("svg.chart text[data-zone]").text_content() == "GMT+5:30"
     SCREENSHOTS.mkdir(exist_ok=True)
     tab.locator("[data-live=incidents]").screenshot(path=SCREENSHOTS / "times-asia-kolkata.png")
+    # A maintenance window's dates, likewise.
+    start = clock.now() + 3600
+    window = {"service": "busy", "starts_at": iso(start), "ends_at": iso(start + 7200)}
+    made = client.post("/v1/maintenance", json=window, headers=AUTH)
+    assert made.status_code == 201, made.text
+    tab.goto(base + "/s/busy")
+    tab.locator(".windows time[data-local=shown]").first.wait_for()
+    begins = datetime.fromtimestamp(start, ZoneInfo("Asia/Kolkata"))
+    text = tab.locator(".windows time").first.inner_text()
+    assert f"{begins.hour % 12 or 12}:{begins.minute:02d}" in text and "GMT+5:30" in text, text
+    assert tab.errors == []
 
     # Without JavaScript: the server's UTC, labelled.
     browser.new_cdp_session(tab).send("Emulation.setScriptExecutionDisabled", {"value": True})
     tab.goto(base + "/")
     assert tab.locator(".incidents time").first.inner_text() == f"{utc:%-I:%M}\u202f{utc:%p} UTC"
+    tab.goto(base + "/s/busy")
+    assert tab.locator(".windows time").first.inner_text().endswith(" UTC")
+    assert tab.locator("svg.chart text[data-zone]").text_content() == "UTC"
+    tick = tab.locator("svg.chart text[data-utc]").first
+    assert tick.text_content() == str(tick.get_attribute("data-utc"))[11:16]
 
 
 def test_pages_show_an_incident_as_it_opens_without_reloading(served: Served, browser: Any) -> None:
@@ -142,4 +165,16 @@ def test_a_report_from_the_page_counts_for_the_browsers_country(
         r["region"]: r["reports"] for r in client.get("/v1/services/tinyapp").json()["regions"]
     }
     assert after["PL"] == 1
+
+    # The widget on another site sends the zone too (another service: the page's report
+    # made this browser a reporter of tinyapp within the hour).
+    with third_party_site(base, "busy") as site:
+        tab.goto(site)
+        card = tab.locator("[data-outagewatch=busy]")
+        card.get_by_role("button", name="Report a problem").click()
+        card.locator("[data-problem=app]").click()
+        card.locator(".thanks", has_text="Thanks, your report was counted.").wait_for()
+    tick_to(app, clock, clock.now() + 120)
+    busy = {r["region"]: r["reports"] for r in client.get("/v1/services/busy").json()["regions"]}
+    assert busy["PL"] == 1
     assert tab.errors == []

@@ -64,6 +64,14 @@ def test_a_service_wide_and_regional_outage_is_one_entry_everywhere(clock: Manua
         assert "انقطاع: <bdi>tinyapp</bdi> — <bdi>DE</bdi>" in ar
         assert "منطقة أخرى واحدة" in ar
         assert ar.count("<bdi>") == 6  # service, three regions, the time, the reports
+        # Plain text in Arabic (widget, feeds) isolates them with Unicode's isolates.
+        ar_line = client.get("/v1/services/tinyapp/widget.json", params={"lang": "ar"})
+        line = ar_line.json()["status"]["incident"]
+        assert line.startswith("انقطاع: \u2068tinyapp\u2069 — \u2068DE\u2069 و\u2068FR\u2069")
+        (ar_item,) = atom(client, "/v1/outages.atom", lang="ar").findall(f"{A}entry")
+        assert ar_item.findtext(f"{A}title") == line
+        ar_items = orjson.loads(client.get("/v1/outages.feed.json?lang=ar").content)["items"]
+        assert [i["title"] for i in ar_items] == [line]
 
         page = client.get("/s/tinyapp").text
         assert entries(page) == [entry]
@@ -245,3 +253,29 @@ def test_a_declared_dependant_names_its_provider_as_the_probable_cause(
         )
         assert "Prawdopodobnie z powodu awarii w <bdi>" in client.get("/s/busy?lang=pl").text
         assert 'class="cause"' not in client.get("/s/tinyapp").text
+
+        # Outage lines name services by their display names, escaped, on every face;
+        # links keep the slug.
+        shown = "<bdi>&lt;Tiny &amp; Co&gt;</bdi>"
+        line = f"Outage: {shown}, and <bdi>1</bdi> service that depends on it"
+        for path in ("/", "/s/busy", "/s/tinyapp"):
+            html = client.get(path).text
+            (entry,) = entries(html)
+            assert line in entry and 'href="/s/tinyapp"' in entry, path
+            # Its list: the root with its region, then the dependant.
+            assert f"Outage: {shown} — <bdi>IT</bdi>" in html and "Outage: <bdi>busy" in html
+        assert f'<span class="outage-line">{line}</span>' in client.get("/embed/busy").text
+        widget = client.get("/v1/services/busy/widget.json").json()["status"]["incident"]
+        assert widget == "Outage: <Tiny & Co>, and 1 service that depends on it"
+        (item,) = atom(client, "/v1/outages.atom").findall(f"{A}entry")
+        assert item.findtext(f"{A}title") == widget
+        assert "Services that depend on it: Outage: busy" in (item.findtext(f"{A}summary") or "")
+        assert (item.find(f"{A}link").get("href") or "").endswith("/s/tinyapp")
+        parsed = feedparser.parse(client.get("/v1/services/tinyapp/outages.atom").content)
+        assert not parsed.bozo and [e.title for e in parsed.entries] == ["Outage: <Tiny & Co> — IT"]
+        assert parsed.feed.title == "outagewatch: <Tiny & Co> outages"  # the feed's name too
+        assert 'title="outagewatch: &lt;Tiny &amp; Co&gt; outages"' in client.get("/s/tinyapp").text
+        jf = orjson.loads(client.get("/v1/services/tinyapp/outages.json?region=IT").content)
+        assert jf["title"] == "outagewatch: <Tiny & Co> outages in IT"
+        items = orjson.loads(client.get("/v1/outages.feed.json").content)["items"]
+        assert [i["title"] for i in items] == [widget]

@@ -112,3 +112,31 @@ def test_enhanced_form_and_widget_tell_a_duplicate(clock: ManualClock, browser: 
         finally:
             page.close()
         assert errors == []
+
+
+def test_the_served_widget_knows_its_offline_words_in_every_language(client: TestClient) -> None:
+    script = client.get("/widget.js").text
+    assert "/*OFFLINE*/" not in script  # filled in
+    for lang in LANGUAGES:
+        words = client.get(f"/v1/services/tinyapp/widget.json?lang={lang}").json()["text"]
+        assert f'"{lang}":{{"unavailable":"{words["unavailable"]}"' in script, lang
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="no /usr/bin/chromium")
+def test_a_widget_that_cannot_reach_its_server_says_so_in_its_language(
+    clock: ManualClock, browser: Any
+) -> None:
+    app = create_app(settings(), clock)
+    with serving(app) as base:
+        page = browser.new_page()
+        try:
+            page.route("**/widget.json*", lambda route: route.abort())  # the server is gone
+            polish = THIRD_PARTY.replace("<html>", '<html lang="pl-PL">')
+            with third_party_site(base, "tinyapp", polish) as site:
+                page.goto(site)
+                card = page.locator("[data-outagewatch=tinyapp]")
+                card.locator(".meta", has_text="Stan niedostępny.").wait_for(timeout=10_000)
+                assert card.locator("button.report").inner_text() == "Zgłoś problem"
+        finally:
+            page.close()
