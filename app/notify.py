@@ -136,4 +136,5 @@ def public(sub: Subscription) -> dict[str, Any]:
         "service": sub.service,
         "region": sub.region,
         "level": sub.level,
+        "lang": sub.lang,
     }

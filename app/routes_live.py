@@ -13,6 +13,7 @@ from outagewatch.app import notify, schemas
 from outagewatch.app.auth import admin as admin_key
 from outagewatch.app.broadcast import Broadcast, Lagged
 from outagewatch.app.errors import ApiError
+from outagewatch.app.i18n import LANGUAGES
 from outagewatch.app.responses import JSON
 from outagewatch.app.runtime import Runtime
 from outagewatch.app.webhooks import FORMATS, LEVELS, TargetRefused, readable
@@ -149,7 +150,9 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
         except TargetRefused as exc:
             raise ApiError(422, "internal_target", str(exc), "url") from None
         now = rt.clock.now()  # written by the writer thread, awaited here
-        sub = await asyncio.to_thread(rt.webhooks.subscribe, url, service, region, fmt, now, level)
+        sub = await asyncio.to_thread(
+            rt.webhooks.subscribe, url, service, region, fmt, now, level, _language(body)
+        )
         return JSON({**sub.public(), "secret": sub.secret}, status_code=201)
 
     @live.post(
@@ -182,7 +185,7 @@ def router(rt: Runtime, broadcast: Broadcast) -> APIRouter:
             raise ApiError(422, "internal_target", str(exc), "apprise") from None
         now = rt.clock.now()
         sub = await asyncio.to_thread(
-            rt.webhooks.subscribe, url, service, region, "apprise", now, level
+            rt.webhooks.subscribe, url, service, region, "apprise", now, level, _language(body)
         )
         return JSON(notify.public(sub), status_code=201)
 
@@ -268,6 +271,18 @@ def _filters(body: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
     if level not in (None, *LEVELS):
         raise ApiError(422, "invalid_level", "level must be possible, outage or null", "level")
     return service, region, level
+
+
+def _language(body: dict[str, Any]) -> str | None:
+    """The language a subscription's words are written in; None: the server's."""
+    lang = body.get("lang")
+    if lang is None:
+        return None
+    if lang not in LANGUAGES:
+        raise ApiError(
+            422, "invalid_lang", f"lang must be one of {', '.join(LANGUAGES)} or null", "lang"
+        )
+    return str(lang)
 
 
 def json_object(raw: bytes) -> dict[str, Any]:

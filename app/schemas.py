@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Path
 from pydantic import BaseModel, Field
 
+from outagewatch.app.i18n import LANGUAGES
 from outagewatch.ingest.regions import REGIONS
 from outagewatch.ingest.report import MAX_COUNT, PROBLEM_RE, REPORTER_RE, SERVICE_RE
 
@@ -54,6 +55,12 @@ LEVEL_FILTER = {
     "enum": ["possible", "outage", None],
     "description": "notify only at this level or above (default: every level)",
 }
+LANG_CHOICE = {
+    "type": ["string", "null"],
+    "enum": [*LANGUAGES, None],
+    "description": "the language of the words people read (Slack, Apprise); "
+    "default: the server's (OUTAGEWATCH_LANGUAGE)",
+}
 WEBHOOK = {
     "type": "object",
     "required": ["url"],
@@ -63,6 +70,7 @@ WEBHOOK = {
         "region": REGION,
         "format": {"type": "string", "enum": ["json", "slack"]},
         "level": LEVEL_FILTER,
+        "lang": LANG_CHOICE,
     },
 }
 NOTIFICATION = {
@@ -79,6 +87,7 @@ NOTIFICATION = {
         "service": {**SERVICE, "type": ["string", "null"]},
         "region": REGION,
         "level": LEVEL_FILTER,
+        "lang": LANG_CHOICE,
     },
 }
 CATALOG_ENTRY = {
@@ -367,6 +376,7 @@ class Webhook(BaseModel):
     region: str | None
     format: str
     level: Level | None
+    lang: str | None = Field(description="the language of its words; null: the server's")
 
 
 class NewWebhook(Webhook):
@@ -397,6 +407,7 @@ class Notification(BaseModel):
     service: str | None
     region: str | None
     level: Level | None
+    lang: str | None = Field(description="the language of its words; null: the server's")
 
 
 class Notifications(BaseModel):

@@ -244,6 +244,7 @@ class Subscription:
     format: str
     secret: str
     level: str | None = None  # the least level that notifies (None: every level)
+    lang: str | None = None  # the language of its words for people (None: the server's)
 
     def matches(self, incident: dict[str, Any]) -> bool:
         if self.service is not None and incident["service"] != self.service:
@@ -260,6 +261,7 @@ class Subscription:
             "region": self.region,
             "format": self.format,
             "level": self.level,
+            "lang": self.lang,
         }
 
 
@@ -285,6 +287,10 @@ class Webhooks:
         self._lock = threading.Lock()
         self._inflight: set[str] = set()  # claimed by a sender, not yet recorded
 
+    def _text(self, lang: str | None) -> Text:
+        """A subscription's language, else the server's."""
+        return self.text if lang is None else Text(lang)
+
     def close(self) -> None:
         """Nothing held between rounds (each round or loop opens its own client)."""
 
@@ -301,6 +307,7 @@ class Webhooks:
         fmt: str,
         now: float,
         level: str | None = None,
+        lang: str | None = None,
     ) -> Subscription:
         sub = Subscription(
             id=("nt_" if fmt == "apprise" else "wh_") + secrets.token_hex(8),
@@ -310,11 +317,12 @@ class Webhooks:
             format=fmt,
             secret=secrets.token_urlsafe(24),
             level=level,
+            lang=lang,
         )
         self.store.append(
             "webhooks",
             pl.DataFrame(
-                [[sub.id, url, service, region, fmt, sub.secret, now, True, level]],
+                [[sub.id, url, service, region, fmt, sub.secret, now, True, level, lang]],
                 schema={
                     "id": pl.String,
                     "url": pl.String,
@@ -325,6 +333,7 @@ class Webhooks:
                     "created_at": pl.Float64,
                     "active": pl.Boolean,
                     "min_level": pl.String,
+                    "lang": pl.String,
                 },
                 orient="row",
             ),
@@ -333,7 +342,7 @@ class Webhooks:
 
     def subscriptions(self) -> list[Subscription]:
         rows = self.store.query(
-            "SELECT id, url, service, region, format, secret, min_level FROM webhooks "
+            "SELECT id, url, service, region, format, secret, min_level, lang FROM webhooks "
             "WHERE active ORDER BY created_at, id"
         )
         return [Subscription(*r) for r in rows]
@@ -362,7 +371,7 @@ class Webhooks:
                 s.id,
                 e.id,
                 e.type,
-                payload(s.format, e, self.base_url, self.text, names).decode(),
+                payload(s.format, e, self.base_url, self._text(s.lang), names).decode(),
             )
             for e in events
             if not e.incident.get("maintenance")

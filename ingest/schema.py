@@ -107,6 +107,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
 MIGRATIONS = (
     "ALTER TABLE incidents ADD COLUMN IF NOT EXISTS detail VARCHAR",
     "ALTER TABLE webhooks ADD COLUMN IF NOT EXISTS min_level VARCHAR",
+    # The language people read a subscription's words in (NULL: the server's)
+    "ALTER TABLE webhooks ADD COLUMN IF NOT EXISTS lang VARCHAR",
     # Declared providers of a service (app/catalog.py): NULL reads as the bundled list's
     "ALTER TABLE catalog ADD COLUMN IF NOT EXISTS providers VARCHAR",
     # Planned maintenance windows (app/maintenance.py); times in epoch seconds

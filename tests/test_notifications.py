@@ -182,6 +182,40 @@ def test_people_read_notifications_and_slack_in_the_servers_language(
         )
 
 
+def test_each_subscriber_reads_their_own_language_kept_across_a_restart(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    polish, arabic, server = JsonReceiver(), JsonReceiver(), JsonReceiver()
+    with running(clock, data, language="de", **INTERNAL) as (_, client):
+        for rx, lang in ((polish, "pl"), (arabic, "ar"), (server, None)):
+            body = {"apprise": rx.apprise, "region": "IT", "lang": lang}
+            made = client.post("/v1/notifications", json=body, headers=KEY)
+            assert made.status_code == 201 and made.json()["lang"] == lang, made.text
+        for bad in ["xx", "PL", 7, ""]:
+            resp = client.post(
+                "/v1/notifications", json={"apprise": polish.apprise, "lang": bad}, headers=KEY
+            )
+            assert resp.status_code == 422 and resp.json()["error"]["field"] == "lang", bad
+        bad_hook = {"url": "https://example.org/hook", "lang": "klingon"}
+        resp = client.post("/v1/webhooks", json=bad_hook, headers=KEY)
+        assert resp.status_code == 422 and resp.json()["error"]["code"] == "invalid_lang"
+    # The choice is stored: after a restart each subscriber still gets their language.
+    with (
+        polish.running(),
+        arabic.running(),
+        server.running(),
+        running(clock, data, language="de", **INTERNAL) as (app, client),
+    ):
+        listed = client.get("/v1/notifications", headers=KEY).json()["notifications"]
+        assert sorted(str(n["lang"]) for n in listed) == ["None", "ar", "pl"]
+        outage(app, client, clock)
+        app.runtime.deliver()
+        assert polish.posts and all("Awaria" in p["title"] for p in polish.posts)
+        assert arabic.posts and all("انقطاع" in p["title"] for p in arabic.posts)
+        assert server.posts and all("Störung" in p["title"] for p in server.posts)
+
+
 def test_pending_notifications_survive_a_restart(clock: ManualClock, tmp_path: Path) -> None:
     data = tmp_path / "data"
     rx = JsonReceiver()
