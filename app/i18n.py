@@ -13,7 +13,7 @@ from __future__ import annotations
 import ast
 import io
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -122,6 +122,10 @@ class Text:
 
     def ngettext(self, singular: str, plural: str, n: int) -> str:
         return self._t.ngettext(singular, plural, n)
+
+    def parts(self, items: Iterable[str]) -> str:
+        """Clauses one after another, with the language's semicolon (Arabic writes "؛")."""
+        return ("؛ " if self.lang == "ar" else "; ").join(items)
 
     def num(self, n: float, fmt: str | None = None) -> str:
         return format_decimal(n, format=fmt, locale=self.locale)

@@ -88,7 +88,7 @@ def summary(inc: dict[str, Any], t: Text = ENGLISH) -> str:
     )
     if work:  # the operator's note, as written (escaped by the caller's format)
         parts.insert(0, f"{t._(MAINTENANCE)}: {work['note']}" if work["note"] else t._(MAINTENANCE))
-    return "; ".join(parts) + "."
+    return t.parts(parts) + "."
 
 
 def tags(g: OutageGroup) -> list[str]:
@@ -145,7 +145,7 @@ def entry_summary(
     text = summary(spoken_for(g), t)
     if g.dependants:
         text = f"{text} {dependants_line(g, t, names)}"
-    said = "; ".join(
+    said = t.parts(
         f"{when(t, n['at'])}" + (f", {n['author']}" if n["author"] else "") + f": {n['text']}"
         for n in _entry_notes(g, notes)
     )

@@ -150,5 +150,5 @@ def dependants_line(g: OutageGroup, t: Text = ENGLISH, names: Names = NO_NAMES) 
     """ "Services that depend on it: Outage: netflix — US; Possible outage: slack." """
     if not g.dependants:
         return ""
-    lines = "; ".join(entry_title(d, t, names=names) for d in g.dependants)
+    lines = t.parts(entry_title(d, t, names=names) for d in g.dependants)
     return t._("Services that depend on it: %(services)s.") % {"services": lines}
