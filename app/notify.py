@@ -26,7 +26,7 @@ import orjson
 
 from outagewatch.app.events import Event
 from outagewatch.app.faces.feeds import summary
-from outagewatch.app.faces.outage_text import NO_NAMES, Names, level_word, region_list
+from outagewatch.app.faces.outage_text import NO_NAMES, Names, level_word, region_list, service_name
 from outagewatch.app.i18n import ENGLISH, Text
 from outagewatch.app.webhooks import Subscription, public_addresses
 
@@ -87,7 +87,7 @@ def title(event: Event, t: Text = ENGLISH, names: Names = NO_NAMES) -> str:
     its display name (people filter their mail on it), a regional incident's region, in
     the server's language."""
     inc = event.incident
-    name = names.get(inc["service"]) or inc["service"]
+    name = service_name(inc["service"], names)
     where = f" — {region_list([inc['region']], t)}" if inc.get("region") else ""
     done = f" - {t._('resolved')}" if event.type == "resolved" else ""
     return f"{name}: {level_word(inc['level'], t)}{where}{done}"

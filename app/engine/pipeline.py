@@ -252,7 +252,7 @@ class Pipeline(ReportBuffer, Snapshots):
         bank = self.bank
         k = bank.params.shape_prior_reports
         day = (bank.day_x[sids] + k) / (bank.day_e[sids] + k)
-        level = bank._level_or_prior(bank.n)[sids]
+        level = np.where(bank.age[sids] > 0, bank.level[sids], bank._prior_level(len(sids)))
         return np.asarray(level * np.clip(day.max(axis=1), 0.05, 20.0) * 2.0)
 
     def _steps(

@@ -26,6 +26,7 @@ from outagewatch.app.faces.outage_text import (
     dependants_line,
     group_title,
     in_maintenance,
+    service_name,
     spoken_for,
 )
 from outagewatch.app.i18n import ENGLISH, N_, Text
@@ -125,7 +126,7 @@ class Channel:
             return t._("outagewatch: outages")
         if self.service is None:
             return t._("outagewatch: outages in %(region)s") % {"region": self.region}
-        service = names.get(self.service) or self.service
+        service = service_name(self.service, names)
         if self.region is None:
             return t._("outagewatch: %(service)s outages") % {"service": service}
         return t._("outagewatch: %(service)s outages in %(region)s") % {

@@ -73,6 +73,11 @@ Names = Mapping[str, str]
 NO_NAMES: Names = {}
 
 
+def service_name(service: str, names: Names = NO_NAMES) -> str:
+    """What people call a service: its display name, else its slug."""
+    return names.get(service) or service
+
+
 def level_word(level: str, t: Text = ENGLISH) -> str:
     return t._(LEVEL_WORD.get(level, "Outage"))
 
@@ -109,7 +114,7 @@ def entry_title(
     """ "Outage: Amazon Web Services — US, DE, and FR": one service's incidents, regions
     worst first; the service by its display name (`names`), else its slug."""
     m = m or plain(t)
-    name = names.get(entry.service) or entry.service
+    name = service_name(entry.service, names)
     head = f"{m.text(word or level_word(entry.level, t))}: {m.mark(name)}"
     regions = [r for r, _, _ in entry.regions]
     return f"{head} — {region_list(regions, t, m)}" if regions else head
@@ -128,7 +133,7 @@ def group_title(
             "%(service)s, and %(num)s services that depend on it",
             n,
         )
-        name = names.get(g.service) or g.service
+        name = service_name(g.service, names)
         text = f"{m.text(word)}: " + m.fill(words, service=name, num=t.num(n))
     else:
         text = entry_title(g.root, t, m, word, names)

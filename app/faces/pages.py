@@ -22,6 +22,7 @@ from outagewatch.app.faces.outage_text import (
     in_maintenance,
     plain,
     reports,
+    service_name,
 )
 from outagewatch.app.faces.times import date_tag, time_tag
 from outagewatch.app.i18n import ENGLISH, LANGUAGES, N_, Text
@@ -404,7 +405,7 @@ def probable_causes(d: dict[str, Any]) -> list[str]:
 
 def _cause_line(d: dict[str, Any], t: Text, names: Names) -> str:
     """ "Probably caused by the outage at Amazon Web Services." (or nothing)."""
-    causes = [f"<bdi>{esc(names.get(c) or c)}</bdi>" for c in probable_causes(d)]
+    causes = [f"<bdi>{esc(service_name(c, names))}</bdi>" for c in probable_causes(d)]
     if not causes:
         return ""
     listed = format_list(causes, style="standard", locale=t.locale)
@@ -590,5 +591,5 @@ def widget_data(
         "status": status,
         "listed": listed,
         # What people call it, also before its first report (the catalog's display name).
-        "name": names.get(service) or service if service else None,
+        "name": service_name(service, names) if service else None,
     }

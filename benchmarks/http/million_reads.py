@@ -45,9 +45,13 @@ PATHS = {  # what a reader asks for, by name; each with its target p99 (ms)
 SLICE = 100_000  # rows per import request
 
 
-def post(base: str, ts: float, services: list[str], regions: list[str]) -> None:
-    """One report per (service, region), all at `ts`, in slices of SLICE rows."""
-    rows = [{"ts": ts, "service": s, "region": r} for s in services for r in regions]
+def every_series(ts: float, services: list[str], regions: list[str]) -> list[dict[str, Any]]:
+    """One report per (service, region), all at `ts`."""
+    return [{"ts": ts, "service": s, "region": r} for s in services for r in regions]
+
+
+def post(base: str, rows: list[dict[str, Any]]) -> None:
+    """Reports through `POST /v1/import`, in slices of SLICE rows."""
     with httpx.Client(base_url=base, timeout=600, headers={"x-api-key": "bench"}) as c:
         for i in range(0, len(rows), SLICE):
             c.post("/v1/import", content=orjson.dumps(rows[i : i + SLICE])).raise_for_status()
@@ -93,7 +97,7 @@ def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
         port = free_port()
         with served(real_server(port, tmp), port, REAL_ENV) as (base, proc):
             minute = next_minute()
-            post(base, minute + 1, services[:10], regions)
+            post(base, every_series(minute + 1, services[:10], regions))
             wait_for_series(base, 10 * (regions_n + 1), 180)
             out["floor"] = {
                 name: wrk(base, "get.lua", 10, 4, {"GET_PATH": path})
@@ -101,7 +105,7 @@ def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
             }
             minute = next_minute()
             started = time.monotonic()
-            post(base, minute + 1, services, regions)
+            post(base, every_series(minute + 1, services, regions))
             out["import_1m_s"] = time.monotonic() - started
             n = services_n * (regions_n + 1)
             out["all_watched_s"] = wait_for_series(base, n, 900) + out["import_1m_s"]
@@ -115,11 +119,7 @@ def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
                      "region": regions[p % regions_n]}
                     for p in picks.tolist()
                 ]  # fmt: skip
-                with httpx.Client(base_url=base, timeout=600, headers={"x-api-key": "bench"}) as c:
-                    for i in range(0, len(rows), SLICE):
-                        c.post(
-                            "/v1/import", content=orjson.dumps(rows[i : i + SLICE])
-                        ).raise_for_status()
+                post(base, rows)
                 # the rest of this minute and the step after it
                 left = minute + 60 + 15 - time.time()
                 out["million"][name] = wrk(base, "get.lua", max(30, int(left)), 4,
