@@ -489,7 +489,7 @@ class SeriesBank:
         xs = np.maximum(wxc, 0.0)
         xs[:, self._win_one] = x[:, None]
         m = np.maximum(wm, 1e-12)
-        count_phi = np.repeat((p.count_phi + extra)[:, None], len(self.windows), axis=1)
+        count_phi = np.broadcast_to((p.count_phi + extra)[:, None], xs.shape)  # a view
         lw = evidence_logsf(xs, m, count_phi, rv + extra[:, None])
         lw = np.where(filled[:, None] >= self._win[None, :], lw, 0.0)
         by_window = np.exp(lw)
@@ -662,7 +662,7 @@ class SeriesBank:
         self.age[:n] += self.alive[:n]
         self.system_age += 1
 
-    def restart_cusum(self, sids: list[int]) -> None:
+    def restart_cusum(self, sids: list[int] | npt.NDArray[np.int64]) -> None:
         """After an alarm the CUSUM starts again, so it speaks only of what follows."""
         self.cusum[sids] = 0.0
         self.hour_x[sids] = 0.0

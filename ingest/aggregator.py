@@ -166,8 +166,17 @@ class Aggregator:
             .group_by(_KEYS)
             .agg(pl.col("n").sum())
         )
-        keys = both.select("service", "region").unique().sort("service", "region", nulls_last=False)
-        for service, region in keys.iter_rows():
+        # Only keys never seen get an id, in sorted order; the rest are matched in one
+        # join (a Python loop over every key held the interpreter for 0.1 s a minute
+        # at a million series, and every reader waited).
+        known = self.series.frame()
+        new = (
+            both.select("service", "region")
+            .unique()
+            .join(known, on=["service", "region"], how="anti", nulls_equal=True)
+            .sort("service", "region", nulls_last=False)
+        )
+        for service, region in new.iter_rows():
             self.series.id((service, region))
         mapped = both.join(
             self.series.frame(), on=["service", "region"], how="left", nulls_equal=True

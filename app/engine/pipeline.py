@@ -36,7 +36,15 @@ from outagewatch.ingest.store import Store
 
 # The config and a batch's answer live in config.py; importable from here as before.
 __all__ = ["IngestResult", "Pipeline", "PipelineConfig"]
-LEVEL_NAMES = np.array(["", "possible", "outage"], dtype=object)
+LEVEL_NAMES = ("", "possible", "outage")
+_STEP_SCHEMA = {
+    "ts": pl.Float64,
+    "sid": pl.Int64,
+    "count": pl.Float64,
+    "expected": pl.Float64,
+    "score": pl.Float64,
+    "level": pl.Int8,
+}
 
 
 class Pipeline(ReportBuffer, Snapshots):
@@ -287,7 +295,7 @@ class Pipeline(ReportBuffer, Snapshots):
                 self.chart.record(float(start), counts, silent, levels[i], keys)
                 continue
             allowed = self._allowed(n)
-            warming = np.flatnonzero(~allowed).tolist()  # their CUSUM starts with watching
+            warming = np.flatnonzero(~allowed)  # their CUSUM starts with watching
             step = self.bank.score(float(start), counts)
             forced = None if self.bank.warm else self._cold(step, counts, n)
             incidents, learn, lv = self.tracker.observe(
@@ -296,8 +304,10 @@ class Pipeline(ReportBuffer, Snapshots):
                 forced=forced,
             )  # fmt: skip
             self.bank.learn(learn)
-            if self.tracker.just_opened or warming:
-                self.bank.restart_cusum(self.tracker.just_opened + warming)
+            if self.tracker.just_opened or warming.size:
+                self.bank.restart_cusum(
+                    np.concatenate((np.array(self.tracker.just_opened, dtype=np.int64), warming))
+                )
             if self.tracker.just_resolved:
                 self.bank.consume_evidence(self.tracker.just_resolved)
             for inc in incidents:
@@ -306,28 +316,19 @@ class Pipeline(ReportBuffer, Snapshots):
             expected[i], score[i], levels[i] = step.expected, step.score, lv
             self._count_hour(float(start), counts)
             self.chart.record(float(start), counts, step.expected, lv, keys)
-        keys_df = self.agg.series.frame()
-        sid = np.tile(np.arange(n), nb)
+        # Numbers only: names are joined on later, for the rows that are kept.
         frame = pl.DataFrame(
             {
                 "ts": np.repeat(batch.starts, n),
-                "service": keys_df["service"].gather(sid),
-                "region": keys_df["region"].gather(sid),
+                "sid": np.tile(np.arange(n), nb),
                 "count": counts_all.ravel(),
                 "expected": expected.ravel(),
                 "score": score.ravel(),
-                "level": LEVEL_NAMES[levels.ravel()],
+                "level": levels.ravel(),
             },
-            schema={
-                "ts": pl.Float64,
-                "service": pl.String,
-                "region": pl.String,
-                "count": pl.Float64,
-                "expected": pl.Float64,
-                "score": pl.Float64,
-                "level": pl.String,
-            },
+            schema=_STEP_SCHEMA,
         )
+        keys_df = self.agg.series.frame()
         probs = batch.problems.join(keys_df, on="sid", how="left").select(
             (pl.col("b") * width + float(batch.starts[0]) if nb else pl.lit(0.0)).alias("ts"),
             "service",
@@ -402,12 +403,16 @@ class Pipeline(ReportBuffer, Snapshots):
         scores = pl.concat(score_frames) if score_frames else None
         if scores is not None:
             if self.scores_sink is not None:
-                self.scores_sink(scores)
+                self.scores_sink(self._named(scores))
             if self.store is not None:
+                wide = np.zeros(len(self.agg.series), dtype=bool)
+                wide[self.agg.series.wide_ids()] = True
                 keep = scores.filter(  # quiet regional series are not stored
-                    pl.col("region").is_null() | (pl.col("count") > 0) | (pl.col("level") != "")
+                    pl.Series(wide).gather(scores["sid"])
+                    | (pl.col("count") > 0)
+                    | (pl.col("level") > 0)
                 )
-                self.store.append_series_buckets(keep)
+                self.store.append_series_buckets(self._named(keep))
         if self.store is not None:
             if problem_frames:
                 self.store.append_problem_buckets(pl.concat(problem_frames))
@@ -421,6 +426,21 @@ class Pipeline(ReportBuffer, Snapshots):
             for listener in self.listeners:
                 listener(changed)
             self._forget_resolved()
+
+    def _named(self, scores: pl.DataFrame) -> pl.DataFrame:
+        """A step's rows with their series' names and level words, as stored and written."""
+        keys = self.agg.series.frame()
+        return scores.select(
+            "ts",
+            keys["service"].gather(scores["sid"]),
+            keys["region"].gather(scores["sid"]),
+            "count",
+            "expected",
+            "score",
+            pl.col("level").replace_strict(
+                list(range(len(LEVEL_NAMES))), list(LEVEL_NAMES), return_dtype=pl.String
+            ),
+        )
 
     def _forget_resolved(self) -> None:
         """Bound the memory of a long-running server: the oldest resolved go first
