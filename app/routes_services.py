@@ -71,7 +71,7 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
     first (level, then reports in the last hour, then the last day, then name).
     Ranked with numpy so the cost stays small with thousands of services."""
     view = rt.view
-    keys, hour, day = view.keys(), view.hour, view.day
+    hour, day = view.hour, view.day
     levels = {s: _service_level(v) for s, v in _levels(rt).items()}
     ids = view.wide_ids()
     leveled = np.zeros(len(ids), dtype=bool)
@@ -79,7 +79,8 @@ def services_list(rt: Runtime, limit: int = 100) -> list[dict[str, Any]]:
         found = [view.sid((s, None)) for s in levels]
         leveled = np.isin(ids, [i for i in found if i is not None])
     ids = ids[(day[ids] > 0) | leveled]
-    names = np.array([keys[i][0] for i in ids.tolist()], dtype=object)
+    key = view.series.key  # not view.keys(): a copy of every key, a million at scale
+    names = np.array([key(i)[0] for i in ids.tolist()], dtype=object)
     rank = np.array([LEVEL_RANK[levels.get(n, "none")] for n in names], dtype=np.int64)
     top = np.lexsort((names, -day[ids], -hour[ids], -rank))[:limit]
     learning = view.is_learning
@@ -103,7 +104,7 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     now = rt.clock.now()
     width = rt.settings.bucket_seconds
     view = rt.view
-    keys, hour, day = view.keys(), view.hour, view.day
+    hour, day = view.hour, view.day
     sid = view.sid((service, None))
     # Not in the view: unknown, or registered by the writer since, nothing counted yet.
     if sid is None:
@@ -113,7 +114,7 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     series = _series_points(view, sid)
     problems = rt.store.top_problems(service, now - 3600)
     regions = sorted(
-        ((k[1], int(day[i])) for i, k in enumerate(keys) if k[0] == service and k[1] and day[i]),
+        ((r, int(day[i])) for i in view.ids_of(service) if (r := view.series.key(i)[1]) and day[i]),
         key=lambda rn: (-rn[1], rn[0]),
     )
     total = sum(n for _, n in problems) or 1

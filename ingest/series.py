@@ -7,6 +7,7 @@ elsewhere (detector arrays, count vectors) is indexed by position, not by dict.
 from __future__ import annotations
 
 import sys
+from array import array
 from collections.abc import Iterable
 
 import numpy as np
@@ -31,6 +32,7 @@ class SeriesIndex:
         self._keys: list[SeriesKey] = []
         self._ids: dict[SeriesKey, int] = {}
         self._wide: list[int] = []  # ids of service-wide series, ascending
+        self._of: dict[str, array[int]] = {}  # a service's ids, ascending (8 bytes each)
         self._frame = _EMPTY  # frame() of the first len(self._frame) keys, kept
         for k in keys:
             self.id(k)
@@ -52,6 +54,10 @@ class SeriesIndex:
             self._keys.append(key)
             if key[1] is None:
                 self._wide.append(i)
+            of = self._of.get(service)
+            if of is None:
+                of = self._of[key[0]] = array("q")
+            of.append(i)
         return i
 
     def get(self, key: SeriesKey) -> int | None:
@@ -103,5 +109,12 @@ class SeriesIndex:
             self._frame = frame.rechunk() if frame.n_chunks() > 32 else frame
         return self._frame
 
-    def of_service(self, service: str) -> list[int]:
-        return [i for i, k in enumerate(self._keys) if k[0] == service]
+    def of_service(self, service: str, upto: int | None = None) -> list[int]:
+        """The ids of a service's series (service-wide and regional), ascending, below
+        `upto`: looked up, not searched (a page at a million series read every key).
+
+        >>> SeriesIndex([("a", "IT"), ("b", None), ("a", None)]).of_service("a")
+        [0, 2]
+        """
+        ids = self._of.get(service, ())
+        return [i for i in ids if upto is None or i < upto]

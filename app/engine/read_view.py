@@ -74,6 +74,10 @@ class ReadView:
     def keys(self) -> list[SeriesKey]:
         return self.series.keys(self.n)
 
+    def ids_of(self, service: str) -> list[int]:
+        """The ids of a service's series in this view, ascending."""
+        return self.series.of_service(service, self.n)
+
     def wide_ids(self) -> npt.NDArray[np.int64]:
         ids = self.series.wide_ids()
         return ids[ids < self.n]
