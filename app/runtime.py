@@ -48,6 +48,7 @@ log = logging.getLogger("outagewatch")
 incident_log = logging.getLogger("outagewatch.incidents")
 LOGGED = ("region", "state", "opened_at", "confirmed_at", "ended_at", "total_reports")
 SNAPSHOT = "pipeline"
+SNAPSHOT_SHARE = 20  # snapshots take at most a twentieth of the writer's time
 POLL_S = 0.02  # how often a reader waiting for the next view looks
 
 
@@ -103,6 +104,7 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._deliverer: threading.Thread | None = None
         self._last_snapshot = clock.now()
+        self._snapshot_gap = settings.snapshot_interval_s
         self.last_error: str | None = None
         self.on_tick: Callable[[float], None] | None = None  # tick duration (metrics)
         self.applied = 0  # highest contiguous stored sequence: replay and cuts start here
@@ -275,13 +277,18 @@ class Runtime:
         self.catalog.flush()
         if self.on_tick is not None:
             self.on_tick(time.perf_counter() - started)
-        if now - self._last_snapshot >= self.settings.snapshot_interval_s:
+        if now - self._last_snapshot >= self._snapshot_gap:
             self.snapshot()
         return changed
 
     def snapshot(self) -> None:
+        started = time.perf_counter()
         self.store.save_snapshot(SNAPSHOT, self.clock.now(), self.pipeline.snapshot())
         self._last_snapshot = self.clock.now()
+        # The writer steps nothing while it packs a snapshot (seconds at a million
+        # series): spaced out so that packing takes at most 1/SNAPSHOT_SHARE of its time.
+        took = time.perf_counter() - started
+        self._snapshot_gap = max(self.settings.snapshot_interval_s, took * SNAPSHOT_SHARE)
         if self.wal is not None:  # segments DuckDB holds durably can go
             self.store.checkpoint()
             self.applied = self.store.contiguous_seq(self.applied)

@@ -14,7 +14,8 @@ Printed per bucket: the advance's wall and CPU seconds (the process's own CPU ti
 steadier than wall time on a shared machine) and RSS. Beside them, a floor measured in
 the same run: one numpy pass (`np.log1p`) over an array as long as the series, the
 least a per-series step could cost; the step is given as a multiple of it.
-Targets (issue 17): one bucket's step <= 5 s, RSS <= 4 GB.
+Then the snapshot the server packs every minute (time, size, peak RSS while packing)
+and a restore from it. Targets (issue 17): one bucket's step <= 5 s, RSS <= 4 GB.
 """
 
 from __future__ import annotations
@@ -126,9 +127,20 @@ def run(services_n: int, regions_n: int, buckets: int, reports: int, store: bool
                 f"RSS {r['rss_mb']:,.0f} MB",
                 flush=True,
             )
-        series = pipe.view.n
+        series, peak = pipe.view.n, peak_rss_mb()
+        # The snapshot the server packs on its writer thread, and the restore from it
+        # (into a new pipeline once this one is gone: the peak is the snapshot's).
+        w, c = time.perf_counter(), time.process_time()
+        blob = pipe.snapshot()
+        snap = {"mb": len(blob) / 1e6, "wall_s": time.perf_counter() - w}
+        snap["cpu_s"], snap["peak_rss_mb"] = time.process_time() - c, peak_rss_mb()
         if db is not None:
             db.close()
+        del pipe, db
+        gc.collect()
+        w = time.perf_counter()
+        Pipeline(PipelineConfig(early_check_s=0)).restore(blob, [])
+        snap["restore_wall_s"] = time.perf_counter() - w
     steady = rows[1:]  # the first bucket creates every series: reported apart
     floor = floor_s(series)
     cpu = float(np.median([r["step_cpu_s"] for r in steady]))
@@ -146,8 +158,9 @@ def run(services_n: int, regions_n: int, buckets: int, reports: int, store: bool
         "step_over_floor": cpu / floor,
         "rss_start_mb": rss0,
         "rss_end_mb": rows[-1]["rss_mb"],
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": peak,
         "bytes_per_series": (rows[-1]["rss_mb"] - rss0) * 1e6 / series,
+        "snapshot": snap,
     }
 
 
@@ -174,6 +187,12 @@ def main(argv: list[str] | None = None) -> None:
         f"floor (one numpy pass) {out['floor_numpy_pass_s'] * 1e3:.1f} ms, step = "
         f"{out['step_over_floor']:,.0f}x floor; RSS {out['rss_end_mb']:,.0f} MB "
         f"(peak {out['peak_rss_mb']:,.0f} MB, {out['bytes_per_series']:,.0f} B per series)"
+    )
+    snap = out["snapshot"]
+    print(
+        f"snapshot: {snap['mb']:,.0f} MB packed in {snap['cpu_s']:.1f} s CPU "
+        f"({snap['wall_s']:.1f} s wall; peak RSS then {snap['peak_rss_mb']:,.0f} MB); "
+        f"restored in {snap['restore_wall_s']:.1f} s wall"
     )
     if a.json is not None:
         a.json.write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))

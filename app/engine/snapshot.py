@@ -7,16 +7,15 @@ one restore from a store is app/engine/restore.py.
 
 from __future__ import annotations
 
-import io
 import math
 import threading
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import orjson
 
 from outagewatch.app.engine.config import PipelineConfig
+from outagewatch.app.engine.snapshot_format import pack, unpack
 from outagewatch.detector.incidents import Incident, IncidentTracker
 from outagewatch.detector.model import SeriesBank
 from outagewatch.ingest.aggregator import Aggregator
@@ -42,15 +41,16 @@ class Snapshots:
     _credited: dict[int, tuple[float, Incident]]
 
     def snapshot(self) -> bytes:
-        """Detector, aggregator position and dedup memory, for a restart that carries on."""
+        """Detector, aggregator position and open incidents, for a restart that carries
+        on. The model's arrays are packed as they lie, under the writer's lock, not
+        copied first (app/engine/snapshot_format.py)."""
         with self._work:
-            state = self.bank.state()
-            state["hourly"] = self.hourly[: len(self.agg.series)].copy()
+            n = len(self.agg.series)
+            arrays = self.bank.state()
+            arrays["hourly"] = self.hourly[:n]
             # Counts per series while the system is cold: without them a restart in
             # the first day judges big services against nothing and alarms on them.
-            state["seen"] = self._seen.copy()
-            buf = io.BytesIO()
-            np.savez_compressed(buf, **state)  # type: ignore[arg-type]
+            arrays["seen"] = self._seen
             # No dedup memory: on start it is rebuilt from the stored reports, which
             # also covers reports stored after this snapshot (and keeps snapshots small).
             keys = self.agg.series.keys()
@@ -67,7 +67,7 @@ class Snapshots:
                     [*keys[sid], at] for sid, at in self.tracker.last_out.items() if sid < len(keys)
                 ],
             }
-            return orjson.dumps({"meta": meta, "bank": buf.getvalue().hex()})
+            return pack(meta, arrays)
 
     def restore(
         self,
@@ -81,16 +81,13 @@ class Snapshots:
             self.dedup.restore(*self.store.recent_reporters(self.dedup.window))
         meta: dict[str, Any] = {}
         if blob:
-            data = orjson.loads(blob)
-            meta = data["meta"]
+            meta, state = unpack(blob)
             for service, region in meta["keys"]:
                 self.agg.series.id((service, region))
             self.agg.closed_until = meta["closed_until"]
             self.now = meta["now"]
             if "dedup" in meta:  # snapshots before the memory was rebuilt from the store
                 self.dedup.restore(*meta["dedup"])
-            with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
-                state = {k: npz[k] for k in npz.files}
             hourly = state.pop("hourly", None)
             seen = state.pop("seen", None)
             if seen is not None:  # snapshots before it was kept restart with zeros

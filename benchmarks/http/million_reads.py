@@ -1,7 +1,8 @@
 """The API's reads while the real server steps a million series.
 
     .venv/bin/python -m benchmarks.http.million_reads [--services 20000] [--regions 50]
-        [--reports 200000] [--json benchmarks/out/million_reads.json]
+        [--reports 200000] [--paths feed,page,badge,widget]
+        [--json benchmarks/out/million_reads.json]
 
 The real server (`outagewatch serve`, its defaults, on core 0) on wall time:
 
@@ -25,6 +26,7 @@ from __future__ import annotations
 import argparse
 import re
 import tempfile
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -81,14 +83,39 @@ def next_minute(offset: float = 1.0) -> float:
     return start
 
 
-def rss_mb(pid: int) -> float:
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    """A process's resident memory now (VmRSS) or at its highest (VmHWM), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1e3
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024 / 1e6
     return 0.0
 
 
-def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
+class RssWatch:
+    """A process's resident memory sampled every 0.2 s on a thread of its own: the
+    highest figure of each phase (VmHWM gives only the highest of all)."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid, self.phase, self.peaks = pid, "floor", {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+        self._thread.start()
+
+    def _watch(self) -> None:
+        while not self._stop.wait(0.2):
+            try:
+                now = rss_mb(self.pid)
+            except OSError:  # the server is gone
+                return
+            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), now)
+
+    def stop(self) -> dict[str, float]:
+        self._stop.set()
+        self._thread.join()
+        return self.peaks
+
+
+def run(services_n: int, regions_n: int, reports: int, paths: list[str]) -> dict[str, Any]:
     rng = np.random.default_rng(1)
     services = [f"svc{i:05d}" for i in range(services_n)]
     regions = sorted(REGIONS)[:regions_n]
@@ -96,14 +123,15 @@ def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         with served(real_server(port, tmp), port, REAL_ENV) as (base, proc):
+            watch = RssWatch(proc.pid)
             minute = next_minute()
             post(base, every_series(minute + 1, services[:10], regions))
             wait_for_series(base, 10 * (regions_n + 1), 180)
             out["floor"] = {
-                name: wrk(base, "get.lua", 10, 4, {"GET_PATH": path})
-                for name, (path, _) in PATHS.items()
+                name: wrk(base, "get.lua", 10, 4, {"GET_PATH": PATHS[name][0]}) for name in paths
             }
             minute = next_minute()
+            watch.phase = "first minute"  # its import, and the step that creates every series
             started = time.monotonic()
             post(base, every_series(minute + 1, services, regions))
             out["import_1m_s"] = time.monotonic() - started
@@ -111,7 +139,9 @@ def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
             out["all_watched_s"] = wait_for_series(base, n, 900) + out["import_1m_s"]
             out["series"] = series(base)
             out["million"] = {}
-            for name, (path, _) in PATHS.items():
+            watch.phase = "steady"
+            for name in paths:
+                path = PATHS[name][0]
                 minute = next_minute()
                 picks = rng.integers(0, services_n * regions_n, reports)
                 rows = [
@@ -125,6 +155,8 @@ def run(services_n: int, regions_n: int, reports: int) -> dict[str, Any]:
                 out["million"][name] = wrk(base, "get.lua", max(30, int(left)), 4,
                                            {"GET_PATH": path})  # fmt: skip
             out["rss_mb"] = rss_mb(proc.pid)
+            out["peak_rss_mb"] = rss_mb(proc.pid, "VmHWM")
+            out["rss_peaks_mb"] = watch.stop()
             proc.kill()  # a million series' snapshot on a clean stop is not measured here
     return out
 
@@ -135,19 +167,25 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--regions", type=int, default=50)
     ap.add_argument("--reports", type=int, default=200_000)
     ap.add_argument("--json", type=Path, default=OUT / "million_reads.json")
+    ap.add_argument("--paths", default=",".join(PATHS), help=f"which reads, of {','.join(PATHS)}")
     a = ap.parse_args(argv)
-    out = run(a.services, a.regions, a.reports)
+    paths = a.paths.split(",")
+    if unknown := set(paths) - set(PATHS):
+        ap.error(f"unknown paths: {', '.join(sorted(unknown))}")
+    out = run(a.services, a.regions, a.reports, paths)
     a.json.parent.mkdir(parents=True, exist_ok=True)
     a.json.write_bytes(orjson.dumps(out, option=orjson.OPT_INDENT_2))
     print(
         f"{out['series']:,} series; import of the first minute {out['import_1m_s']:.0f} s, "
         f"all series watched {out['all_watched_s']:.0f} s after it began; server RSS "
-        f"{out['rss_mb']:,.0f} MB"
+        f"{out['rss_mb']:,.0f} MB at the end, {out['peak_rss_mb']:,.0f} MB at the highest"
     )
+    peaks = out["rss_peaks_mb"]
+    print("highest RSS by phase: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in peaks.items()))
     print("| read | floor p50 / p99 | 1M series p50 / p99 | p99 ratio | target p99 |")
     print("|---|---|---|---|---|")
-    for name, (path, target) in PATHS.items():
-        f, m = out["floor"][name], out["million"][name]
+    for name in paths:
+        (path, target), f, m = PATHS[name], out["floor"][name], out["million"][name]
         print(
             f"| {path} | {f['p50_ms']:.1f} / {f['p99_ms']:.1f} ms | {m['p50_ms']:.1f} / "
             f"{m['p99_ms']:.1f} ms ({m['requests']:,.0f} requests, {m['errors']:.0f} errors) | "

@@ -1,0 +1,77 @@
+"""The bytes of a pipeline snapshot: JSON metadata and the detector's arrays.
+
+A million series hold ~2.5 GB of model arrays. The first format (JSON holding a
+hex-encoded `np.savez_compressed`) copied every array, then deflated them at level 6
+under the writer's lock: 16 s of CPU and 2.2 GB more resident memory, once a minute.
+This one compresses each array's own buffer with zstd (no copy; ~7x faster than
+deflate for the same size on noisy floats, and it lets other threads run meanwhile):
+
+    MAGIC, meta length (8 bytes, little-endian), JSON {"meta", "arrays"}, payload
+
+where "arrays" lists each array's name, dtype, shape and compressed size, in the
+payload's order. `unpack` also reads the first format, so a server upgraded in place
+restores from the snapshot its predecessor wrote.
+
+>>> import numpy as np
+>>> blob = pack({"now": 60.0}, {"x": np.arange(6.0).reshape(2, 3), "ok": np.ones(2, bool)})
+>>> meta, arrays = unpack(blob)
+>>> meta, arrays["x"].tolist(), arrays["ok"].tolist()
+({'now': 60.0}, [[0.0, 1.0, 2.0], [3.0, 4.0, 5.0]], [True, True])
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import orjson
+import pyarrow as pa
+
+MAGIC = b"OWSNAP2\n"
+CODEC = "zstd"
+
+Arrays = dict[str, npt.NDArray[Any]]
+
+
+def pack(meta: dict[str, Any], arrays: Arrays) -> bytes:
+    """`meta` (JSON-able) and `arrays`, read as they are: the caller holds them still."""
+    listed, parts = [], []
+    for name, a in arrays.items():
+        raw = np.ascontiguousarray(a)  # a view when it already is (the model's arrays are)
+        part = pa.compress(raw.reshape(-1).view(np.uint8), codec=CODEC, asbytes=True)
+        listed.append([name, raw.dtype.str, list(raw.shape), len(part)])
+        parts.append(part)
+    head = orjson.dumps({"meta": meta, "arrays": listed})
+    out = io.BytesIO()
+    out.write(MAGIC)
+    out.write(len(head).to_bytes(8, "little"))
+    out.write(head)
+    for part in parts:
+        out.write(part)
+    return out.getvalue()
+
+
+def unpack(blob: bytes) -> tuple[dict[str, Any], Arrays]:
+    """(meta, arrays) from `pack`'s bytes or from the first format. Arrays are fresh
+    and writable."""
+    if not blob.startswith(MAGIC):
+        data = orjson.loads(blob)
+        with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
+            return data["meta"], {k: npz[k] for k in npz.files}
+    at = len(MAGIC)
+    size = int.from_bytes(blob[at : at + 8], "little")
+    head = orjson.loads(blob[at + 8 : at + 8 + size])
+    at += 8 + size
+    view = memoryview(blob)
+    arrays: Arrays = {}
+    for name, dtype, shape, length in head["arrays"]:
+        dt = np.dtype(dtype)
+        raw_size = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+        raw = pa.decompress(
+            view[at : at + length], decompressed_size=raw_size, codec=CODEC, asbytes=True
+        )
+        arrays[name] = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+        at += length
+    return head["meta"], arrays
