@@ -13,7 +13,6 @@ from typing import Any
 
 import duckdb
 import nats
-import orjson
 import pytest
 from fastapi.testclient import TestClient
 
@@ -22,6 +21,7 @@ from outagewatch.app.broker.cluster import LocalCluster
 from outagewatch.app.broker.intake_node import create_intake_node
 from outagewatch.app.broker.subjects import ensure_streams
 from outagewatch.app.broker.worker import PartitionState
+from outagewatch.app.engine.snapshot_format import unpack as unpack_snapshot
 from outagewatch.app.maintenance_windows import Window
 from outagewatch.ingest.store import Store
 from tests.conftest import T0, settings
@@ -162,7 +162,7 @@ def test_a_worker_takes_over_on_an_empty_data_folder_exactly(
         # Bucket counts from the copy's first open bucket on, as uninterrupted.
         names = copy[1]["snapshots"]
         pipeline = names.filter(names["name"] == "pipeline")["data"][0]
-        since = orjson.loads(pipeline)["meta"]["closed_until"]
+        since = unpack_snapshot(pipeline)[0]["closed_until"]
         buckets = (
             "SELECT epoch(ts), service, region, count, expected, score, level "
             f"FROM series_buckets WHERE epoch(ts) >= {since} ORDER BY ALL"
