@@ -24,11 +24,12 @@ import time
 from collections.abc import Callable
 
 import orjson
-from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError
+from nats.js.errors import KeyNotFoundError, KeyWrongLastSequenceError, NotFoundError
 from nats.js.kv import KeyValue
 
 log = logging.getLogger("outagewatch.worker")
 HOLD = 0.8  # share of the lease period the holder trusts after a renewal was sent
+CREATE_TRIES = 3  # reads of a free key before a take counts as lost this round
 
 
 def owner_name() -> str:
@@ -74,28 +75,38 @@ class Lease:
         """Take the lease if it is free, stale (the same revision for a lease period)
         or still ours; None once taken, else who holds it."""
         async with self._lock:
-            try:
-                entry = await self.kv.get(self.key)
-            except KeyNotFoundError:  # never taken, or released (deleted)
-                entry = None
-            sent = self.monotonic()
-            try:
-                if entry is None:
-                    revision = await self.kv.create(self.key, self._value())
-                else:
-                    holder = holder_of(entry.value)
-                    if holder != self.owner:  # ours only after a renewal went unanswered
-                        if self._seen is None or self._seen[0] != entry.revision:
-                            self._seen = (entry.revision, sent)
-                            return holder
-                        if sent - self._seen[1] < self.lease_s:
-                            return holder
-                    revision = await self.kv.update(self.key, self._value(), last=entry.revision)
-            except KeyWrongLastSequenceError:  # another worker wrote first
+            for _ in range(CREATE_TRIES):
+                try:
+                    entry = await self.kv.get(self.key)
+                except KeyNotFoundError:  # never taken, or released (deleted)
+                    entry = None
+                sent = self.monotonic()
+                try:
+                    if entry is None:
+                        revision = await self.kv.create(self.key, self._value())
+                    else:
+                        holder = holder_of(entry.value)
+                        if holder != self.owner:  # ours only after a renewal went unanswered
+                            if self._seen is None or self._seen[0] != entry.revision:
+                                self._seen = (entry.revision, sent)
+                                return holder
+                            if sent - self._seen[1] < self.lease_s:
+                                return holder
+                        revision = await self.kv.update(
+                            self.key, self._value(), last=entry.revision
+                        )
+                except KeyWrongLastSequenceError:  # another worker wrote first
+                    self._seen = None
+                    return "?" if entry is None else holder_of(entry.value)
+                except NotFoundError:
+                    # create() over a delete marker reads the key back to learn the
+                    # marker's revision; a replica that has not seen the marker yet
+                    # answers "no message". The key is free: read it again.
+                    continue
+                self.revision, self.valid_until = revision, sent + HOLD * self.lease_s
                 self._seen = None
-                return "?" if entry is None else holder_of(entry.value)
-            self.revision, self.valid_until, self._seen = revision, sent + HOLD * self.lease_s, None
-            return None
+                return None
+            return "?"
 
     async def renew(self) -> bool:
         """Renew by compare-and-set on our revision; False once lost: another worker

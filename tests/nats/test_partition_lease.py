@@ -280,6 +280,29 @@ def test_a_stale_lease_is_taken_over_and_its_holder_told(cluster: LocalCluster) 
     run(play())
 
 
+def test_a_released_lease_is_taken_at_once_every_time(cluster: LocalCluster) -> None:
+    """Taking a released key is a create over its delete marker, which reads the key
+    back from whichever replica answers: one that has not seen the marker yet must not
+    turn a free lease into an error, or into a lost take."""
+
+    async def play() -> None:
+        nc, kv = await owners(cluster)
+        clock = Clock()
+        key = next(KEYS)
+        a, b = Lease(kv, key, "a", 5.0, clock), Lease(kv, key, "b", 5.0, clock)
+        try:
+            for i in range(100):
+                taker, other = (a, b) if i % 2 == 0 else (b, a)
+                assert await taker.try_take() is None and taker.held()
+                assert await other.try_take() == taker.owner
+                await taker.release()
+                assert not taker.held()
+        finally:
+            await nc.close()
+
+    run(play())
+
+
 def test_a_batch_whose_lease_ran_out_before_its_commit_is_rolled_back(tmp_path: Path) -> None:
     """The fence the commit asks: a worker paused inside a batch past its lease (so a
     standby may have taken over) commits nothing of it."""
