@@ -703,13 +703,33 @@ class SeriesBank:
         )
         return out
 
-    def load(self, state: dict[str, npt.NDArray[np.generic]]) -> None:
+    def load(self, state: dict[str, npt.NDArray[np.generic]], owned: bool = False) -> None:
+        """Carry on from `state()`'s arrays. `owned`: they are the caller's to give
+        (fresh, writable, used nowhere else), so those of the bank's own shape and type
+        become its arrays instead of being copied: a million series' restore would
+        otherwise hold both, 2.5 GB more at its peak."""
         scalars = [float(v) for v in state["scalars"]]
         n, steps, pos, system_age = scalars[:4]
         self.hour_of = int(scalars[4]) if len(scalars) > 4 else -1
-        self._alloc(max(int(n), 64))
+        self._alloc(max(int(n), 64))  # zeros: pages untouched until written
         for k in self._array_names():
-            if k in state:  # a snapshot from before a state array existed starts it at 0
-                getattr(self, k)[: int(n)] = state[k]
+            if k not in state:  # a snapshot from before a state array existed starts it at 0
+                continue
+            mine, given = getattr(self, k), state[k]
+            if owned and _fits(given, mine):
+                setattr(self, k, given)
+            else:
+                mine[: int(n)] = given
         self.n, self.steps, self.pos = int(n), int(steps), int(pos)
         self.system_age = int(system_age)
+
+
+def _fits(given: npt.NDArray[np.generic], mine: npt.NDArray[np.generic]) -> bool:
+    """`given` can stand for `mine` as it is: same shape and type, contiguous, writable."""
+    flags = given.flags
+    return (
+        given.shape == mine.shape
+        and given.dtype == mine.dtype
+        and bool(flags.c_contiguous)
+        and bool(flags.writeable)
+    )

@@ -138,6 +138,27 @@ def test_state_is_small_and_snapshots_round_trip() -> None:
     np.testing.assert_allclose(a.p, b.p)
 
 
+def test_a_load_takes_owned_arrays_and_copies_views() -> None:
+    """A restore hands over fresh arrays: the bank keeps them rather than holding a
+    second copy; arrays it was not given (views of another bank) are copied. Either
+    way the loaded bank steps exactly as the original."""
+    bank = SeriesBank(ModelParams(), capacity=1000)
+    bank.ensure(1000)
+    for i in range(50):
+        bank.step(T0 + i * 60.0, np.full(1000, 3.0))
+    fresh = {k: v.copy() for k, v in bank.state().items()}
+    owned, copied = SeriesBank(), SeriesBank()
+    owned.load(fresh, owned=True)
+    copied.load(bank.state())
+    assert owned.shape_x is fresh["shape_x"] and owned.ring_mu is fresh["ring_mu"]
+    assert not np.shares_memory(copied.shape_x, bank.shape_x)
+    t = T0 + 50 * 60.0
+    x = np.full(1000, 9.0)
+    a, b, c = owned.step(t, x), copied.step(t, x), bank.step(t, x)
+    np.testing.assert_array_equal(a.p, c.p)
+    np.testing.assert_array_equal(b.p, c.p)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     mu=st.floats(0.01, 500.0),

@@ -92,7 +92,7 @@ class Snapshots:
             seen = state.pop("seen", None)
             if seen is not None:  # snapshots before it was kept restart with zeros
                 self._seen = seen
-            self.bank.load(state)
+            self.bank.load(state, owned=True)  # unpack's arrays are fresh: no copy
             if hourly is not None:
                 self.hourly = np.zeros((max(64, len(hourly)), 24), dtype=np.float32)
                 self.hourly[: len(hourly)] = hourly

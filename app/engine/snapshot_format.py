@@ -69,9 +69,10 @@ def unpack(blob: bytes) -> tuple[dict[str, Any], Arrays]:
     for name, dtype, shape, length in head["arrays"]:
         dt = np.dtype(dtype)
         raw_size = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
-        raw = pa.decompress(
-            view[at : at + length], decompressed_size=raw_size, codec=CODEC, asbytes=True
-        )
-        arrays[name] = np.frombuffer(raw, dtype=dt).reshape(shape).copy()
+        # Arrow's buffer is fresh and mutable: the array is a writable view of it,
+        # not a second copy.
+        raw = pa.decompress(view[at : at + length], decompressed_size=raw_size, codec=CODEC)
+        array = np.frombuffer(raw, dtype=dt).reshape(shape)
+        arrays[name] = array if array.flags.writeable else array.copy()
         at += length
     return head["meta"], arrays
