@@ -30,6 +30,7 @@ import orjson
 import pyarrow as pa
 
 MAGIC = b"OWSNAP2\n"
+SYSTEM = pa.system_memory_pool()
 CODEC = "zstd"
 
 Arrays = dict[str, npt.NDArray[Any]]
@@ -70,8 +71,12 @@ def unpack(blob: bytes) -> tuple[dict[str, Any], Arrays]:
         dt = np.dtype(dtype)
         raw_size = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
         # Arrow's buffer is fresh and mutable: the array is a writable view of it,
-        # not a second copy.
-        raw = pa.decompress(view[at : at + length], decompressed_size=raw_size, codec=CODEC)
+        # not a second copy. From the system allocator: Arrow's own pool (mimalloc)
+        # would keep a freed buffer's pages, and the bank drops these arrays when it
+        # grows.
+        raw = pa.decompress(
+            view[at : at + length], decompressed_size=raw_size, codec=CODEC, memory_pool=SYSTEM
+        )
         array = np.frombuffer(raw, dtype=dt).reshape(shape)
         arrays[name] = array if array.flags.writeable else array.copy()
         at += length
