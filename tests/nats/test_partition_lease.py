@@ -303,6 +303,34 @@ def test_a_released_lease_is_taken_at_once_every_time(cluster: LocalCluster) -> 
     run(play())
 
 
+def test_a_lease_that_ran_out_unanswered_is_taken_back_by_its_holder(
+    cluster: LocalCluster,
+) -> None:
+    """A holder whose renewals went unanswered past its lease (a leader election)
+    stops applying; if no standby took the key meanwhile, the key still names it, so
+    its next try takes it back at once, without waiting a lease period."""
+
+    async def play() -> None:
+        nc, kv = await owners(cluster)
+        clock = Clock()
+        key = next(KEYS)
+        a, b = Lease(kv, key, "a", 5.0, clock), Lease(kv, key, "b", 5.0, clock)
+        try:
+            assert await a.try_take() is None
+            assert await b.try_take() == "a"  # a standby has seen a's revision
+            clock.t += HOLD * 5.0  # no renewal got through while the lease lasted
+            assert not a.held()
+            assert not await a.renew()  # given up: a stops applying
+            assert await a.try_take() is None and a.held()  # the key still names a
+            assert await b.try_take() == "a"  # and the standby's wait starts again
+            clock.t += 5.0 - 0.01
+            assert await b.try_take() == "a"
+        finally:
+            await nc.close()
+
+    run(play())
+
+
 def test_a_batch_whose_lease_ran_out_before_its_commit_is_rolled_back(tmp_path: Path) -> None:
     """The fence the commit asks: a worker paused inside a batch past its lease (so a
     standby may have taken over) commits nothing of it."""
