@@ -22,6 +22,8 @@ restores from the snapshot its predecessor wrote.
 from __future__ import annotations
 
 import io
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -54,6 +56,17 @@ def pack(meta: dict[str, Any], arrays: Arrays) -> bytes:
     return out.getvalue()
 
 
+def _array(job: tuple[str, np.dtype[Any], tuple[int, ...], memoryview]) -> npt.NDArray[Any]:
+    _, dt, shape, part = job
+    raw_size = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
+    # Arrow's buffer is fresh and mutable: the array is a writable view of it, not a
+    # second copy. From the system allocator: Arrow's own pool (mimalloc) would keep a
+    # freed buffer's pages, and the bank drops these arrays when it grows.
+    raw = pa.decompress(part, decompressed_size=raw_size, codec=CODEC, memory_pool=SYSTEM)
+    array = np.frombuffer(raw, dtype=dt).reshape(shape)
+    return array if array.flags.writeable else array.copy()
+
+
 def unpack(blob: bytes) -> tuple[dict[str, Any], Arrays]:
     """(meta, arrays) from `pack`'s bytes or from the first format. Arrays are fresh
     and writable."""
@@ -66,18 +79,12 @@ def unpack(blob: bytes) -> tuple[dict[str, Any], Arrays]:
     head = orjson.loads(blob[at + 8 : at + 8 + size])
     at += 8 + size
     view = memoryview(blob)
-    arrays: Arrays = {}
+    jobs = []
     for name, dtype, shape, length in head["arrays"]:
-        dt = np.dtype(dtype)
-        raw_size = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
-        # Arrow's buffer is fresh and mutable: the array is a writable view of it,
-        # not a second copy. From the system allocator: Arrow's own pool (mimalloc)
-        # would keep a freed buffer's pages, and the bank drops these arrays when it
-        # grows.
-        raw = pa.decompress(
-            view[at : at + length], decompressed_size=raw_size, codec=CODEC, memory_pool=SYSTEM
-        )
-        array = np.frombuffer(raw, dtype=dt).reshape(shape)
-        arrays[name] = array if array.flags.writeable else array.copy()
+        jobs.append((name, np.dtype(dtype), tuple(shape), view[at : at + length]))
         at += length
+    # zstd lets go of the interpreter's lock: the arrays decompress side by side
+    # (a million series' 2.5 GB in about half the time on two cores).
+    with ThreadPoolExecutor(max_workers=min(4, os.cpu_count() or 1)) as pool:
+        arrays: Arrays = dict(zip([j[0] for j in jobs], pool.map(_array, jobs), strict=True))
     return head["meta"], arrays
