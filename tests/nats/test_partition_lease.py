@@ -280,16 +280,21 @@ def test_a_stale_lease_is_taken_over_and_its_holder_told(cluster: LocalCluster) 
     run(play())
 
 
+async def pair(cluster: LocalCluster) -> tuple[Any, Clock, Lease, Lease]:
+    """Workers "a" and "b" on a fresh key, sharing one clock, with a 5 s lease."""
+    nc, kv = await owners(cluster)
+    clock = Clock()
+    key = next(KEYS)
+    return nc, clock, Lease(kv, key, "a", 5.0, clock), Lease(kv, key, "b", 5.0, clock)
+
+
 def test_a_released_lease_is_taken_at_once_every_time(cluster: LocalCluster) -> None:
     """Taking a released key is a create over its delete marker, which reads the key
     back from whichever replica answers: one that has not seen the marker yet must not
     turn a free lease into an error, or into a lost take."""
 
     async def play() -> None:
-        nc, kv = await owners(cluster)
-        clock = Clock()
-        key = next(KEYS)
-        a, b = Lease(kv, key, "a", 5.0, clock), Lease(kv, key, "b", 5.0, clock)
+        nc, _, a, b = await pair(cluster)
         try:
             for i in range(100):
                 taker, other = (a, b) if i % 2 == 0 else (b, a)
@@ -311,10 +316,7 @@ def test_a_lease_that_ran_out_unanswered_is_taken_back_by_its_holder(
     its next try takes it back at once, without waiting a lease period."""
 
     async def play() -> None:
-        nc, kv = await owners(cluster)
-        clock = Clock()
-        key = next(KEYS)
-        a, b = Lease(kv, key, "a", 5.0, clock), Lease(kv, key, "b", 5.0, clock)
+        nc, clock, a, b = await pair(cluster)
         try:
             assert await a.try_take() is None
             assert await b.try_take() == "a"  # a standby has seen a's revision
