@@ -256,7 +256,7 @@ class IncidentTracker:
             self._onset = np.concatenate([self._onset, np.full(grow, np.nan)])
             self._bursts = np.concatenate([self._bursts, np.zeros(grow, dtype=np.int64)])
 
-    def restore(self, incidents: list[Incident], ids: dict[SeriesKey, int]) -> None:
+    def restore(self, incidents: list[Incident], ids: Mapping[SeriesKey, int]) -> None:
         for inc in incidents:
             sid = ids.get((inc.service, inc.region))
             if sid is not None and inc.state == "open":

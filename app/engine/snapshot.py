@@ -82,8 +82,7 @@ class Snapshots:
         meta: dict[str, Any] = {}
         if blob:
             meta, state = unpack(blob)
-            for service, region in meta["keys"]:
-                self.agg.series.id((service, region))
+            self.agg.series.extend(meta["keys"])
             self.agg.closed_until = meta["closed_until"]
             self.now = meta["now"]
             if "dedup" in meta:  # snapshots before the memory was rebuilt from the store
@@ -97,7 +96,7 @@ class Snapshots:
                 self.hourly = np.zeros((max(64, len(hourly)), 24), dtype=np.float32)
                 self.hourly[: len(hourly)] = hourly
                 self._hour_of = meta.get("hour_of")
-        ids = {k: i for i, k in enumerate(self.agg.series.keys())}
+        ids = self.agg.series.mapping()
         at_snapshot = {r["id"]: r for r in meta.get("incidents", [])}
         restored = []
         for body, detail in open_incidents:
@@ -105,8 +104,7 @@ class Snapshots:
             # Stored before the detector's state was kept: rebuilt from the feed object.
             restored.append(Incident.from_record(record) if record else Incident.from_dict(body))
         for inc in restored:
-            self.agg.series.id((inc.service, inc.region))
-            ids[(inc.service, inc.region)] = self.agg.series.get((inc.service, inc.region)) or 0
+            self.agg.series.id((inc.service, inc.region))  # now in `ids` too
             self.incidents[inc.id] = inc
         self.tracker.restore(restored, ids)
         for service, region, at in meta.get("last_out", []):
