@@ -54,11 +54,11 @@ def rss_mb() -> float:
     return pages * resource.getpagesize() / 1e6
 
 
-def hwm_mb() -> float:
-    """This process's highest RSS (VmHWM), in MB: unlike ru_maxrss, not inherited
-    from the process that started it."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
+def status_mb(pid: int | str = "self", field: str = "VmRSS") -> float:
+    """A process's resident memory now (VmRSS) or at its highest (VmHWM), in MB, from
+    /proc: unlike ru_maxrss, VmHWM is not inherited from the process that started it."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024 / 1e6
     return 0.0
 
@@ -185,7 +185,7 @@ def run(
 
 def restore_elsewhere(blob: bytes, path: Path, keep: Path | None) -> dict[str, float]:
     """A restart's restore, in a process of its own (this one's peak is its steps'):
-    wall time, and that process's peak RSS less what it held before the restore."""
+    wall time, and that process's RSS before, at its highest and after."""
     path.write_bytes(blob)
     if keep is not None:
         keep.write_bytes(blob)
@@ -205,12 +205,11 @@ def restore_only(path: Path) -> dict[str, float]:
     pipe = Pipeline(PipelineConfig(early_check_s=0))
     pipe.restore(blob, [])
     wall = time.perf_counter() - w
-    del blob
     return {
         "restore_wall_s": wall,
         "restore_series": float(pipe.bank.n),
         "restore_rss_before_mb": before,
-        "restore_peak_rss_mb": hwm_mb(),
+        "restore_peak_rss_mb": status_mb(field="VmHWM"),
         "restore_rss_after_mb": rss_mb(),
     }
 

@@ -36,6 +36,7 @@ import numpy as np
 import orjson
 
 from benchmarks.http.run import OUT, REAL_ENV, free_port, real_server, served, wrk
+from benchmarks.million_series import status_mb
 from outagewatch.ingest.regions import REGIONS
 
 PATHS = {  # what a reader asks for, by name; each with its target p99 (ms)
@@ -83,14 +84,6 @@ def next_minute(offset: float = 1.0) -> float:
     return start
 
 
-def rss_mb(pid: int, field: str = "VmRSS") -> float:
-    """A process's resident memory now (VmRSS) or at its highest (VmHWM), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024 / 1e6
-    return 0.0
-
-
 class RssWatch:
     """A process's resident memory sampled every 0.2 s on a thread of its own: the
     highest figure of each phase (VmHWM gives only the highest of all)."""
@@ -104,7 +97,7 @@ class RssWatch:
     def _watch(self) -> None:
         while not self._stop.wait(0.2):
             try:
-                now = rss_mb(self.pid)
+                now = status_mb(self.pid)
             except OSError:  # the server is gone
                 return
             self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), now)
@@ -154,8 +147,8 @@ def run(services_n: int, regions_n: int, reports: int, paths: list[str]) -> dict
                 left = minute + 60 + 15 - time.time()
                 out["million"][name] = wrk(base, "get.lua", max(30, int(left)), 4,
                                            {"GET_PATH": path})  # fmt: skip
-            out["rss_mb"] = rss_mb(proc.pid)
-            out["peak_rss_mb"] = rss_mb(proc.pid, "VmHWM")
+            out["rss_mb"] = status_mb(proc.pid)
+            out["peak_rss_mb"] = status_mb(proc.pid, "VmHWM")
             out["rss_peaks_mb"] = watch.stop()
             proc.kill()  # a million series' snapshot on a clean stop is not measured here
     return out
