@@ -32,7 +32,8 @@ is 1 - p. Score first, then learn; series with an open incident do not learn
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -43,9 +44,14 @@ F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
+Sums = tuple[F64, F64, F64, F64]
 
 SLOTS = 168  # hours of the week; Monday 00:00 UTC is slot 0
 RING = 60  # buckets of history kept for the windowed tests
+# Series stepped at a time: a step's temporaries (a dozen arrays of series x windows)
+# stay a few tens of MB however many series a bank holds. Every operation of a step
+# is per series, so blocks give exactly the values of one pass.
+BLOCK = 1 << 16
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
 
 
@@ -286,8 +292,15 @@ class Step:
 class SeriesBank:
     """State of many series, one row each. About 2 KB a series."""
 
-    def __init__(self, params: ModelParams | None = None, capacity: int = 64) -> None:
+    # What score leaves for learn: t, counts, expected, phi, shape, the closed CUSUM
+    # and the window sums (None when taken again from the ring, block by block).
+    _pending: tuple[float, F64, F64, F64, F64, F64, Sums | None]
+
+    def __init__(
+        self, params: ModelParams | None = None, capacity: int = 64, block: int = BLOCK
+    ) -> None:
         self.params = p = params or ModelParams()
+        self.block = block  # series stepped at a time (see BLOCK)
         self.windows = p.windows
         width = p.bucket_seconds
         self._a_level = halflife_alpha(p.level_halflife_s / width)
@@ -378,25 +391,42 @@ class SeriesBank:
         """The system has seen a day of data: a series born now is genuinely new."""
         return self.system_age * self.params.bucket_seconds >= 86400
 
-    def expected(self, t: float, n: int | None = None) -> F64:
-        return self._expected(t, self.n if n is None else n)[0]
+    def _rows(self, n: int | slice | None) -> slice:
+        """The series a call is about: the first n (all when None), or a block of them."""
+        if isinstance(n, slice):
+            return n
+        return slice(0, self.n if n is None else n)
 
-    def _expected(self, t: float, n: int) -> tuple[F64, F64]:
+    def _blocks(self, n: int) -> Iterator[slice]:
+        """The first n series, `block` at a time. Never a block of one series alone:
+        numpy sums a lone row's window pairwise and several rows' in order, and a
+        block must give exactly the values of one pass."""
+        size, lo = max(self.block, 2), 0
+        while lo < n:
+            hi = min(lo + size, n)
+            hi = n if n - hi == 1 else hi
+            yield slice(lo, hi)
+            lo = hi
+
+    def expected(self, t: float, n: int | None = None) -> F64:
+        return self._expected(t, self._rows(n))[0]
+
+    def _expected(self, t: float, rows: slice) -> tuple[F64, F64]:
         """Expected counts in bucket `t` and the shape behind them (which `learn` reuses:
         scoring changes no shape)."""
-        shape = self._shape(hour_of_week(t), n)
-        level = np.where(self.age[:n] > 0, self.level[:n], self._prior_per_bucket)
+        shape = self._shape(hour_of_week(t), rows)
+        level = np.where(self.age[rows] > 0, self.level[rows], self._prior_per_bucket)
         return np.maximum(level * shape, 1e-6), shape
 
-    def _day(self, h: int, n: int) -> F64:
+    def _day(self, h: int, rows: slice) -> F64:
         k = self.params.shape_prior_reports
-        day: F64 = (self.day_x[:n, h] + k) / (self.day_e[:n, h] + k)
+        day: F64 = (self.day_x[rows, h] + k) / (self.day_e[rows, h] + k)
         return day
 
-    def _shape(self, s: int, n: int) -> F64:
+    def _shape(self, s: int, rows: slice) -> F64:
         k = self.params.shape_prior_reports
-        day = self._day(s % 24, n)
-        week = (self.shape_x[:n, s] + k * day) / (self.shape_e[:n, s] + k)
+        day = self._day(s % 24, rows)
+        week = (self.shape_x[rows, s] + k * day) / (self.shape_e[rows, s] + k)
         out: F64 = np.minimum(np.maximum(week, 0.05), 20.0)  # np.clip, without its wrapper
         return out
 
@@ -407,13 +437,13 @@ class SeriesBank:
     def _prior_level(self, n: int) -> F64:
         return np.full(n, self._prior_per_bucket)
 
-    def rate_var(self, n: int | None = None) -> F64:
+    def rate_var(self, n: int | slice | None = None) -> F64:
         """Each series' variance of its rate's multiple of normal, per window (n, windows)."""
-        n = self.n if n is None else n
+        rows = self._rows(n)
         p = self.params
         prior = self._rv_prior[None, :]
         w = self._rv_weight
-        s2 = (self.rv_d[:n] + np.log1p(prior) * w) / (self.rv_q[:n] + w)
+        s2 = (self.rv_d[rows] + np.log1p(prior) * w) / (self.rv_q[rows] + w)
         out: F64 = np.minimum(np.maximum(np.expm1(s2), p.rate_var_min), p.rate_var_max)
         return out
 
@@ -431,24 +461,25 @@ class SeriesBank:
         out: F64 = evidence_logsf(x, mu, p.count_phi + extra, rv + extra)
         return np.minimum(out + math.log(len(self.windows)), 0.0)
 
-    def phi(self, n: int | None = None) -> F64:
-        n = self.n if n is None else n
+    def phi(self, n: int | slice | None = None) -> F64:
+        rows = self._rows(n)
         p = self.params
         w = p.phi_prior_weight
-        est = (self.phi_d[:n] + p.phi_prior * w) / (self.phi_q[:n] + w)
+        est = (self.phi_d[rows] + p.phi_prior * w) / (self.phi_q[rows] + w)
         out: F64 = np.minimum(np.maximum(est, p.phi_min), p.phi_max)
         return out
 
-    def estimate_variance(self, t: float, n: int) -> F64:
+    def estimate_variance(self, t: float, n: int | slice) -> F64:
         """Relative variance of the expectation itself (posterior predictive): a rate
         learned from few reports is uncertain, and that does not average out over a
         window. About 1/(reports behind it) for the level and each shape."""
         s = hour_of_week(t)
         k = self.params.shape_prior_reports
-        level_reports = self.lvl_x[:n] + self.params.level_prior_reports
+        rows = self._rows(n)
+        level_reports = self.lvl_x[rows] + self.params.level_prior_reports
         out: F64 = (
-            1.0 / (self.day_e[:n, s % 24] + k)
-            + 1.0 / (self.shape_e[:n, s] + k)
+            1.0 / (self.day_e[rows, s % 24] + k)
+            + 1.0 / (self.shape_e[rows, s] + k)
             + 1.0 / level_reports
         )
         return out
@@ -462,27 +493,62 @@ class SeriesBank:
     def score(self, t: float, counts: F64) -> Step:
         """Score bucket `t` for every series; `learn` must follow before the next bucket."""
         self.ensure(len(counts))
-        n, p = self.n, self.params
+        n = self.n
         x = np.zeros(n)
         x[: len(counts)] = counts
         born = (x > 0) & ~self.alive[:n]  # idempotent: scoring twice births once
         if born.any():
             self.alive[:n] |= born
             self.born_warm[:n] |= born & self.warm
-        mu, shape = self._expected(t, n)
-        phi = self.phi(n)
-        extra = self.estimate_variance(t, n)
-        rv = self.rate_var(n)
+        hour = math.floor(t / 3600)
+        closes = self.hour_of >= 0 and hour != self.hour_of
+        if n <= self.block:
+            out, phi, shape, closed, sums = self._score_rows(t, x, slice(0, n), closes)
+            self._pending = (t, x, out.expected, phi, shape, closed, sums)
+            return out
+        # Many series: a block at a time into whole-bank arrays; `learn` takes the
+        # window sums again from the ring rather than holding them for every series.
+        whole: dict[str, npt.NDArray[Any]] = {
+            f.name: np.empty(n, dtype=np.bool_ if f.name == "rising" else np.float64)
+            for f in fields(Step)
+        }
+        phi, shape, closed = np.empty(n), np.empty(n), np.empty(n)
+        for rows in self._blocks(n):
+            part, phi[rows], shape[rows], closed[rows], _ = self._score_rows(t, x, rows, closes)
+            for name, into in whole.items():
+                into[rows] = getattr(part, name)
+        self._pending = (t, x, whole["expected"], phi, shape, closed, None)
+        return Step(**whole)
+
+    def _window_sums(self, x: F64, mu: F64, rows: slice) -> Sums:
+        """The ring's running sums over each window with bucket x (expected mu) in it,
+        for `rows`: counts, expected, the bucket as the windows take it (clipped), and
+        the clipped counts."""
+        p = self.params
+        mu32 = mu.astype(np.float32).astype(np.float64)  # as the ring will hold it
+        leaving = (self.pos - self._win) % RING
+        wx = self.win_x[rows] + x[:, None] - self.ring_x[rows][:, leaving]
+        x_in = np.minimum(x, p.window_clip * mu + p.window_clip_reports)
+        wxc = self.win_xc[rows] + x_in[:, None] - self.ring_xc[rows][:, leaving]
+        wm = self.win_mu[rows] + mu32[:, None] - self.ring_mu[rows][:, leaving]
+        return wx, wm, x_in, wxc
+
+    def _score_rows(
+        self, t: float, x_all: F64, rows: slice, closes: bool
+    ) -> tuple[Step, F64, F64, F64, Sums]:
+        """`score` for the series in `rows`: their Step, and what `learn` reuses."""
+        p = self.params
+        x = x_all[rows]
+        mu, shape = self._expected(t, rows)
+        phi = self.phi(rows)
+        extra = self.estimate_variance(t, rows)
+        rv = self.rate_var(rows)
 
         # Windowed tail tests over the ring, including this bucket: running sums
         # gain this bucket and lose the one that leaves each window.
-        filled = np.minimum(self.age[:n] + 1, RING)
-        mu32 = mu.astype(np.float32).astype(np.float64)  # as the ring will hold it
-        leaving = (self.pos - self._win) % RING
-        wx = self.win_x[:n] + x[:, None] - self.ring_x[:n][:, leaving]
-        x_in = np.minimum(x, p.window_clip * mu + p.window_clip_reports)
-        wxc = self.win_xc[:n] + x_in[:, None] - self.ring_xc[:n][:, leaving]
-        wm = self.win_mu[:n] + mu32[:, None] - self.ring_mu[:n][:, leaving]
+        filled = np.minimum(self.age[rows] + 1, RING)
+        sums = self._window_sums(x, mu, rows)
+        wxc, wm = sums[3], sums[1]
         # Every window in one evidence call, (series, windows): the raw count in
         # windows of one bucket, the clipped sums beyond; each window against the
         # swings that series shows at that length.
@@ -499,20 +565,19 @@ class SeriesBank:
         p_short = by_window[:, 1] if nw > 1 else p1
         p_mid = by_window[:, 2] if nw > 2 else p_short
         before = (self.pos - self._before) % RING
-        recent = x + self.ring_x[:n][:, before].sum(axis=1, dtype=np.float64)
+        recent = x + self.ring_x[rows][:, before].sum(axis=1, dtype=np.float64)
         log_window = np.minimum(lmin + self._log_nw, 0.0)  # Bonferroni
 
         # The hourly CUSUM moves when an hour closes (the first bucket of a new hour);
         # meanwhile the hour in progress counts as a provisional observation, so a
         # slow rise holds learning (and can alarm) within hours, not at the hour's end.
-        hour = math.floor(t / 3600)
-        closed = self.cusum[:n].copy()
-        if self.hour_of >= 0 and hour != self.hour_of:
-            llr = self._hour_llr(self.hour_x[:n], self.hour_mu[:n], rv[:, -1])
+        closed = self.cusum[rows].copy()
+        if closes:
+            llr = self._hour_llr(self.hour_x[rows], self.hour_mu[rows], rv[:, -1])
             closed = np.minimum(np.maximum(0.0, closed + llr), p.cusum_cap)
             hx, hm = x, mu
         else:
-            hx, hm = self.hour_x[:n] + x, self.hour_mu[:n] + mu
+            hx, hm = self.hour_x[rows] + x, self.hour_mu[rows] + mu
         partial = self._hour_llr(hx, hm, rv[:, -1])
         rising = partial > 0
         cusum = np.minimum(np.maximum(0.0, closed + partial), p.cusum_cap)
@@ -528,9 +593,7 @@ class SeriesBank:
             rising=rising,
             recent=recent,
         )
-
-        self._pending = (t, x, mu, phi, shape, closed, (wx, wm, x_in, wxc))
-        return out
+        return out, phi, shape, closed, sums
 
     def _hour_llr(self, hx: F64, hm: F64, rv: F64) -> F64:
         """Log-likelihood ratio of a k-fold rate for one closed hour: its log multiple
@@ -548,23 +611,50 @@ class SeriesBank:
         """Learn the scored bucket, only where `learn` is set (frozen series keep state)."""
         t, x, mu, phi, shape, cusum, sums = self._pending
         n = len(x)
-        # The scored bucket enters the ring and the running sums only now: scoring
-        # alone changes nothing (river may score the same observation twice).
-        self.ring_x[:n, self.pos] = x
-        self.ring_mu[:n, self.pos] = mu
-        self.win_x[:n], self.win_mu[:n], x_in, self.win_xc[:n] = sums
-        self.ring_xc[:n, self.pos] = x_in
-        if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
-            self._resum(n, self.pos)
-        lm = np.ones(n, dtype=np.bool_) if learn is None else learn[:n].copy()
-        lm &= self.alive[:n]  # not yet born: nothing to learn
-        self.cusum[:n] = cusum  # evidence, not learning: it advances for frozen series too
         hour = math.floor(t / 3600)
         if hour != self.hour_of:
             self.hour_x[:n] = 0.0
             self.hour_mu[:n] = 0.0
             self.hour_of = hour
-        self.hour_x[:n] += x
+        all_alive = self._all_alive(n)
+        for rows in self._blocks(n):
+            lm = None if learn is None else learn[rows]
+            self._learn_rows(t, x, mu, phi, shape, cusum, sums, lm, all_alive, rows)
+        if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
+            self._resum(n, self.pos)
+        self.pos = (self.pos + 1) % RING
+        self.steps += 1
+        self.system_age += 1
+
+    def _learn_rows(
+        self,
+        t: float,
+        x_all: F64,
+        mu_all: F64,
+        phi_all: F64,
+        shape_all: F64,
+        cusum: F64,
+        sums: Sums | None,
+        learn: B | None,
+        all_alive: bool,
+        rows: slice,
+    ) -> None:
+        """`learn` for the series in `rows`; `sums` are score's window sums for every
+        series (None: take them again from the ring, as score did)."""
+        x, mu = x_all[rows], mu_all[rows]
+        if sums is None:
+            sums = self._window_sums(x, mu, rows)
+        # The scored bucket enters the ring and the running sums only now: scoring
+        # alone changes nothing (river may score the same observation twice).
+        self.ring_x[rows, self.pos] = x
+        self.ring_mu[rows, self.pos] = mu
+        self.win_x[rows], self.win_mu[rows], x_in, self.win_xc[rows] = sums
+        self.ring_xc[rows, self.pos] = x_in
+        n = len(x)
+        lm = np.ones(n, dtype=np.bool_) if learn is None else learn.copy()
+        lm &= self.alive[rows]  # not yet born: nothing to learn
+        self.cusum[rows] = cusum[rows]  # evidence, not learning: it advances for frozen series too
+        self.hour_x[rows] += x
         # Rate swings learn from every bucket, bursts and incidents included: how often
         # a crowd bursts is what they measure. Each window sees what its test sees (the
         # clipped sums beyond one bucket); a log multiple counts at most log(100).
@@ -574,19 +664,18 @@ class SeriesBank:
         mw = np.maximum(wm, 0.0)
         y = np.minimum(np.maximum(np.log((xw + 0.5) / (mw + 0.5)), -4.6), 4.6)
         noise = 1.0 / (mw + 0.5)  # what counting alone puts into y^2
-        filled = np.minimum(self.age[:n] + 1, RING)[:, None] >= self._win[None, :]
-        grown = (self.alive[:n] & (self.age[:n] >= self.day_buckets))[:, None] & filled
+        age, alive = self.age[rows], self.alive[rows]
+        filled = np.minimum(age + 1, RING)[:, None] >= self._win[None, :]
+        grown = (alive & (age >= self.day_buckets))[:, None] & filled
         a = self._a_rv
-        rv_d, rv_q = (1 - a) * self.rv_d[:n] + (y * y - noise), (1 - a) * self.rv_q[:n] + 1.0
+        rv_d, rv_q = (1 - a) * self.rv_d[rows] + (y * y - noise), (1 - a) * self.rv_q[rows] + 1.0
         if grown.all():  # most buckets: every series learns its swings
-            self.rv_d[:n], self.rv_q[:n] = rv_d, rv_q
+            self.rv_d[rows], self.rv_q[rows] = rv_d, rv_q
         else:
-            self.rv_d[:n] = np.where(grown, rv_d, self.rv_d[:n])
-            self.rv_q[:n] = np.where(grown, rv_q, self.rv_q[:n])
-        self.hour_mu[:n] += mu if self._all_alive(n) else np.where(self.alive[:n], mu, 0.0)
-        self._learn(t, x, mu, phi, lm, shape)
-        self.pos = (self.pos + 1) % RING
-        self.steps += 1
+            self.rv_d[rows] = np.where(grown, rv_d, self.rv_d[rows])
+            self.rv_q[rows] = np.where(grown, rv_q, self.rv_q[rows])
+        self.hour_mu[rows] += mu if all_alive else np.where(alive, mu, 0.0)
+        self._learn(t, x, mu, phi_all[rows], lm, shape_all[rows], rows)
 
     def _all_alive(self, n: int) -> bool:
         """Every series has had its first report (births only ever add to this)."""
@@ -596,8 +685,8 @@ class SeriesBank:
             self._alive_upto = n
         return True
 
-    def _learn(self, t: float, x: F64, mu: F64, phi: F64, lm: B, shape: F64) -> None:
-        p, n = self.params, self.n
+    def _learn(self, t: float, x: F64, mu: F64, phi: F64, lm: B, shape: F64, rows: slice) -> None:
+        p = self.params
         # Most buckets every series learns: skip the masking then.
         every = bool(lm.all())
 
@@ -612,9 +701,9 @@ class SeriesBank:
         # alone would teach it a tenth of each report, and its normal would collapse).
         # And at most what the series' own one-bucket swing makes plausible (two of
         # its log sds): a burst is not learned while it happens, only a lasting shift.
-        swing = mu * np.exp(p.clip_swing_sd * np.sqrt(np.log1p(self.rate_var(n)[:, 0])))
+        swing = mu * np.exp(p.clip_swing_sd * np.sqrt(np.log1p(self.rate_var(rows)[:, 0])))
         cap = np.minimum(mu + p.clip_sd * sd, swing) + 2.0
-        age = self.age[:n]
+        age = self.age[rows]
         old = bool((age >= 60).all())  # most buckets: every series is robust
         xc = np.minimum(x, cap) if old else np.where(age >= 60, np.minimum(x, cap), x)
         first = None if old else age == 0  # nothing is new once every series is old
@@ -622,28 +711,28 @@ class SeriesBank:
         # shrunk toward the two-week level (running means while young).
         dl, kl = self._d_level, p.level_prior_reports
         ab = np.maximum(self._a_base, 1.0 / (age + 1.0))
-        new_base = self.base[:n] + ab * (xc / shape - self.base[:n])
+        new_base = self.base[rows] + ab * (xc / shape - self.base[rows])
         if first is not None:
             new_base = np.where(first, x / shape, new_base)
-        self.base[:n] = sel(new_base, self.base[:n])
-        self.lvl_x[:n] = sel(dl * self.lvl_x[:n] + xc, self.lvl_x[:n])
-        self.lvl_e[:n] = sel(dl * self.lvl_e[:n] + shape, self.lvl_e[:n])
-        level = (self.lvl_x[:n] + kl * self.base[:n]) / (self.lvl_e[:n] + kl)
-        self.level[:n] = sel(level, self.level[:n])
+        self.base[rows] = sel(new_base, self.base[rows])
+        self.lvl_x[rows] = sel(dl * self.lvl_x[rows] + xc, self.lvl_x[rows])
+        self.lvl_e[rows] = sel(dl * self.lvl_e[rows] + shape, self.lvl_e[rows])
+        level = (self.lvl_x[rows] + kl * self.base[rows]) / (self.lvl_e[rows] + kl)
+        self.level[rows] = sel(level, self.level[rows])
         ad = np.maximum(self._a_dmean, 1.0 / (age + 1.0))
-        new_dmean = self.dmean[:n] + ad * (xc - self.dmean[:n])
+        new_dmean = self.dmean[rows] + ad * (xc - self.dmean[rows])
         if first is not None:
             new_dmean = np.where(first, x, new_dmean)
-        self.dmean[:n] = sel(new_dmean, self.dmean[:n])
-        dm = np.maximum(self.dmean[:n], 1e-9)
+        self.dmean[rows] = sel(new_dmean, self.dmean[rows])
+        dm = np.maximum(self.dmean[rows], 1e-9)
         # Shapes learn every bucket, so a normal they had wrong (a weekday peak seen once)
         # is corrected within minutes; a slow rise is kept from being learned by the
         # CUSUM's hold on learning instead. The week learns once a series has a day
         # behind it: on its first day the daily mean is a running mean of that day.
         dd, d, h = self._d_day, self._d_shape, s % 24
-        hx, he = self.day_x[:n, h], self.day_e[:n, h]
-        self.day_x[:n, h] = sel(dd * hx + xc, hx)
-        self.day_e[:n, h] = sel(dd * he + dm, he)
+        hx, he = self.day_x[rows, h], self.day_e[rows, h]
+        self.day_x[rows, h] = sel(dd * hx + xc, hx)
+        self.day_e[rows, h] = sel(dd * he + dm, he)
         # Dispersion, like the week, learns after a day: before that, residuals measure
         # a model that does not know the series yet, not the series.
         grown = lm & (age >= self.day_buckets)
@@ -652,15 +741,14 @@ class SeriesBank:
         def where_grown(new: F64, old: npt.NDArray[np.floating[Any]]) -> F64:
             return new if all_grown else np.where(grown, new, old)
 
-        sx, se = self.shape_x[:n, s], self.shape_e[:n, s]
-        self.shape_x[:n, s] = where_grown(d * sx + xc, sx)
-        self.shape_e[:n, s] = where_grown(d * se + dm, se)
+        sx, se = self.shape_x[rows, s], self.shape_e[rows, s]
+        self.shape_x[rows, s] = where_grown(d * sx + xc, sx)
+        self.shape_e[rows, s] = where_grown(d * se + dm, se)
         ap = self._a_phi
         resid = (xc - mu) ** 2 - mu
-        self.phi_d[:n] = where_grown((1 - ap) * self.phi_d[:n] + resid, self.phi_d[:n])
-        self.phi_q[:n] = where_grown((1 - ap) * self.phi_q[:n] + mu * mu, self.phi_q[:n])
-        self.age[:n] += self.alive[:n]
-        self.system_age += 1
+        self.phi_d[rows] = where_grown((1 - ap) * self.phi_d[rows] + resid, self.phi_d[rows])
+        self.phi_q[rows] = where_grown((1 - ap) * self.phi_q[rows] + mu * mu, self.phi_q[rows])
+        self.age[rows] += self.alive[rows]
 
     def restart_cusum(self, sids: list[int] | npt.NDArray[np.int64]) -> None:
         """After an alarm the CUSUM starts again, so it speaks only of what follows."""
@@ -678,11 +766,12 @@ class SeriesBank:
 
     def _resum(self, n: int, newest: int) -> None:
         """Window sums recomputed exactly from the ring (drift, or the ring was edited)."""
-        for j, w in enumerate(self.windows):
-            idx = (newest - np.arange(w)) % RING
-            self.win_x[:n, j] = self.ring_x[:n][:, idx].sum(axis=1, dtype=np.float64)
-            self.win_xc[:n, j] = self.ring_xc[:n][:, idx].sum(axis=1, dtype=np.float64)
-            self.win_mu[:n, j] = self.ring_mu[:n][:, idx].sum(axis=1, dtype=np.float64)
+        for rows in self._blocks(n):  # a block at a time: a 60-bucket window's copy is big
+            for j, w in enumerate(self.windows):
+                idx = (newest - np.arange(w)) % RING
+                for ring, win in ((self.ring_x, self.win_x), (self.ring_xc, self.win_xc),
+                                  (self.ring_mu, self.win_mu)):  # fmt: skip
+                    win[rows, j] = ring[rows][:, idx].sum(axis=1, dtype=np.float64)
 
     def _level_or_prior(self, n: int) -> F64:
         return np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))

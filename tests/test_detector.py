@@ -190,3 +190,42 @@ def test_screen_never_drops_evidence(mu: float, phi: float, var: float, x: int) 
     lp = evidence_logsf(xs, m, np.array([phi]), np.array([var]))
     if not may_be_evidence(xs, m)[0]:
         assert lp[0] >= 0.0
+
+
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    block=st.integers(1, 17),  # 1: blocks of two (see SeriesBank._blocks)
+    n=st.integers(18, 60),
+    buckets=st.integers(10, 90),
+)
+def test_a_bank_stepped_in_blocks_is_the_bank_stepped_at_once(
+    seed: int, block: int, n: int, buckets: int
+) -> None:
+    """Blocks (what keeps a million series' step in memory) change no value: every
+    output and every state array is bit for bit that of one pass, through births,
+    frozen series, hour ends, bursts and an edited ring."""
+    rng = np.random.default_rng(seed)
+    whole, blocked = SeriesBank(capacity=8), SeriesBank(capacity=8, block=block)
+    t = T0 + 3000.0  # the first hour ends ten buckets in
+    for i in range(buckets):
+        live = min(n, 5 + 4 * i)  # series are registered as they appear
+        counts = rng.poisson(rng.uniform(0.0, 6.0, live)) * (rng.random(live) < 0.8)
+        counts[rng.random(live) < 0.05] += 200  # bursts
+        learn = rng.random(live) < 0.9
+        a = whole.score(t, counts.astype(np.float64))
+        b = blocked.score(t, counts.astype(np.float64))
+        for name in ("expected", "p", "p1", "p_short", "p_mid", "cusum", "rising", "recent"):
+            np.testing.assert_array_equal(getattr(a, name), getattr(b, name), err_msg=name)
+        np.testing.assert_array_equal(a.score, b.score)
+        whole.learn(learn)
+        blocked.learn(learn)
+        if i % 20 == 19:  # an incident resolved: its evidence is consumed
+            sids = sorted({int(s) for s in rng.integers(0, live, 3)})
+            whole.consume_evidence(sids)
+            blocked.consume_evidence(sids)
+        t += 60.0
+    assert blocked.n > block  # the blocks were many
+    one, many = whole.state(), blocked.state()
+    for name in one:
+        np.testing.assert_array_equal(one[name], many[name], err_msg=name)
