@@ -60,10 +60,24 @@ def post(base: str, rows: list[dict[str, Any]]) -> None:
             c.post("/v1/import", content=orjson.dumps(rows[i : i + SLICE])).raise_for_status()
 
 
-def series(base: str) -> int:
+def metric(base: str, name: str) -> int:
+    """One of the server's own figures, from /metrics (0 before it exists)."""
     text = httpx.get(base + "/metrics", timeout=60).text
-    m = re.search(r"^outagewatch_series (\S+)$", text, re.M)
+    m = re.search(rf"^{name} (\S+)$", text, re.M)
     return int(float(m.group(1))) if m else 0
+
+
+def series(base: str) -> int:
+    return metric(base, "outagewatch_series")
+
+
+def wait_for_step(base: str, after: int, timeout: float) -> None:
+    """Until the detector has stepped more than `after` buckets."""
+    start = time.monotonic()
+    while metric(base, "outagewatch_detector_buckets_total") <= after:
+        if time.monotonic() - start > timeout:
+            raise RuntimeError(f"no bucket stepped after {after} in {timeout} s")
+        time.sleep(1)
 
 
 def wait_for_series(base: str, at_least: int, timeout: float) -> float:
@@ -131,6 +145,8 @@ def run(services_n: int, regions_n: int, reports: int, paths: list[str]) -> dict
             n = services_n * (regions_n + 1)
             out["all_watched_s"] = wait_for_series(base, n, 900) + out["import_1m_s"]
             out["series"] = series(base)
+            # The step that creates every series is the first minute's, not the steady state.
+            wait_for_step(base, metric(base, "outagewatch_detector_buckets_total"), 900)
             out["million"] = {}
             watch.phase = "steady"
             for name in paths:
