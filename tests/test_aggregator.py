@@ -117,3 +117,44 @@ def test_counts_are_conserved_and_order_independent(
     assert total_wide == sum(r[4] for r in rows)
     total_regional = sum(c for (_, _, region), c in base.items() if region is not None)
     assert total_regional == sum(r[4] for r in rows if r[2] is not None)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.lists(
+            st.tuples(
+                st.integers(0, 179),
+                st.sampled_from(["a", "b", "zz", "ü", "a b"]),
+                st.sampled_from([None, "PL", "ID", "FR"]),
+                st.sampled_from([None, "login", "app"]),
+                st.integers(1, 3),
+            ),
+            max_size=30,
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_keys_are_matched_through_their_codes_to_the_series_they_name(
+    batches: list[list[tuple[int, str, str | None, str | None, int]]],
+) -> None:
+    """Batch after batch (new services, new regions and new pairs of known ones among
+    them), each series' counts are exactly the reports of its (service, region), and
+    ids go to new keys in sorted order, service-wide first."""
+    agg = Aggregator(60, lateness=0)
+    expect: dict[tuple[float, str, str | None], int] = {}
+    for i, rows in enumerate(batches):
+        start = i * 180.0  # each batch its own three buckets
+        known = len(agg.series)
+        agg.add(batch([(start + ts, s, r, p, w) for ts, s, r, p, w in rows]))
+        got = closed(agg, start + 180.0)
+        for ts, s, r, _, w in rows:
+            b = start + ts // 60 * 60
+            for key in {(s, r), (s, None)}:
+                expect[(b, *key)] = expect.get((b, *key), 0) + w
+        new = agg.series.keys()[known:]
+        assert new == sorted(new, key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+        for b, counts in got.items():
+            for sid, k in enumerate(agg.series.keys()[: len(counts)]):
+                assert counts[sid] == expect.get((b, *k), 0), (b, k)
