@@ -104,6 +104,7 @@ class RssWatch:
 
     def __init__(self, pid: int) -> None:
         self.pid, self.phase, self.peaks = pid, "floor", {}
+        self.peak_at: dict[str, float] = {}  # the second of its minute a phase peaked at
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._watch, daemon=True)
         self._thread.start()
@@ -114,7 +115,9 @@ class RssWatch:
                 now = status_mb(self.pid)
             except OSError:  # the server is gone
                 return
-            self.peaks[self.phase] = max(self.peaks.get(self.phase, 0.0), now)
+            if now > self.peaks.get(self.phase, 0.0):
+                self.peaks[self.phase] = now
+                self.peak_at[self.phase] = round(time.time() % 60, 1)
 
     def stop(self) -> dict[str, float]:
         self._stop.set()
@@ -145,7 +148,9 @@ def run(services_n: int, regions_n: int, reports: int, paths: list[str]) -> dict
             n = services_n * (regions_n + 1)
             out["all_watched_s"] = wait_for_series(base, n, 900) + out["import_1m_s"]
             out["series"] = series(base)
-            # The step that creates every series is the first minute's, not the steady state.
+            # The step that creates every series is the first minute's, not the steady
+            # state: it closes that minute's bucket, so it is the first after the minute.
+            time.sleep(max(0.0, minute + 60 - time.time()))
             wait_for_step(base, metric(base, "outagewatch_detector_buckets_total"), 900)
             out["million"] = {}
             watch.phase = "steady"
@@ -166,6 +171,7 @@ def run(services_n: int, regions_n: int, reports: int, paths: list[str]) -> dict
             out["rss_mb"] = status_mb(proc.pid)
             out["peak_rss_mb"] = status_mb(proc.pid, "VmHWM")
             out["rss_peaks_mb"] = watch.stop()
+            out["rss_peak_second"] = watch.peak_at
             proc.kill()  # a million series' snapshot on a clean stop is not measured here
     return out
 
@@ -190,7 +196,11 @@ def main(argv: list[str] | None = None) -> None:
         f"{out['rss_mb']:,.0f} MB at the end, {out['peak_rss_mb']:,.0f} MB at the highest"
     )
     peaks = out["rss_peaks_mb"]
-    print("highest RSS by phase: " + ", ".join(f"{k} {v:,.0f} MB" for k, v in peaks.items()))
+    at = out["rss_peak_second"]
+    print(
+        "highest RSS by phase (and the second of its minute): "
+        + ", ".join(f"{k} {v:,.0f} MB (:{at.get(k, 0):04.1f})" for k, v in peaks.items())
+    )
     print("| read | floor p50 / p99 | 1M series p50 / p99 | p99 ratio | target p99 |")
     print("|---|---|---|---|---|")
     for name in paths:
