@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from outagewatch.ingest.series import SeriesIndex, pair_code
+from outagewatch.ingest.series import SeriesIndex
 
 # Input columns: ts (Float64 epoch s), service, region (null ok), problem (null ok), weight.
 BATCH_SCHEMA: dict[str, pl.DataType] = {
@@ -192,14 +192,8 @@ class Aggregator:
     def _sids(self, rows: pl.DataFrame) -> pl.DataFrame:
         """`rows` (service, region, ...) with their series id, null where unknown."""
         codes = self.series.codes()
-        coded = rows.drop("sid", strict=False).join(codes.services, on="service", how="left")
-        coded = coded.join(codes.regions, on="region", how="left", nulls_equal=True)
-        pair = pair_code(pl.col("sc"), pl.col("rc")).alias("pair")
-        return (
-            coded.with_columns(pair)
-            .join(codes.pairs, on="pair", how="left")
-            .drop("sc", "rc", "pair")
-        )
+        paired = codes.paired(rows.drop("sid", strict=False))
+        return paired.join(codes.pairs, on="pair", how="left").drop("pair")
 
 
 def _empty_pending() -> pl.DataFrame:

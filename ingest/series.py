@@ -31,9 +31,19 @@ class Codes:
     regions: pl.DataFrame  # region (null: service-wide), rc
     pairs: pl.DataFrame  # pair, sid
 
+    def paired(self, rows: pl.DataFrame) -> pl.DataFrame:
+        """`rows` (service, region, ...) with their pair code: null where a name has
+        no code yet."""
+        coded = rows.join(self.services, on="service", how="left")
+        coded = coded.join(self.regions, on="region", how="left", nulls_equal=True)
+        pair = pl.col("sc") * (1 << REGION_BITS) + pl.col("rc")
+        return coded.with_columns(pair.alias("pair")).drop("sc", "rc")
 
-def pair_code(sc: pl.Expr, rc: pl.Expr) -> pl.Expr:
-    return sc * (1 << REGION_BITS) + rc
+
+def _appended(frame: pl.DataFrame, part: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with `part`'s rows after its own, rechunked once chunks pile up."""
+    out = pl.concat([frame, part], rechunk=False)
+    return out.rechunk() if out.n_chunks() > 32 else out
 
 
 def _coded(table: pl.DataFrame, names: pl.DataFrame, col: str, code: str) -> pl.DataFrame:
@@ -160,8 +170,7 @@ class SeriesIndex:
                 },
                 schema=_SCHEMA,
             )
-            frame = pl.concat([self._frame, part], rechunk=False)
-            self._frame = frame.rechunk() if frame.n_chunks() > 32 else frame
+            self._frame = _appended(self._frame, part)
         return self._frame
 
     def codes(self) -> Codes:
@@ -178,13 +187,9 @@ class SeriesIndex:
             new = self.frame().slice(done)
             services = _coded(self._codes.services, new, "service", "sc")
             regions = _coded(self._codes.regions, new, "region", "rc")
-            coded = new.join(services, on="service", how="left").join(
-                regions, on="region", how="left", nulls_equal=True
-            )
-            part = coded.select(pair_code(pl.col("sc"), pl.col("rc")).alias("pair"), "sid")
-            pairs = pl.concat([self._codes.pairs, part], rechunk=False)
-            pairs = pairs.rechunk() if pairs.n_chunks() > 32 else pairs
-            self._codes = Codes(services, regions, pairs)
+            codes = Codes(services, regions, self._codes.pairs)
+            part = codes.paired(new).select("pair", "sid")
+            self._codes = Codes(services, regions, _appended(codes.pairs, part))
         return self._codes
 
     def of_service(self, service: str, upto: int | None = None) -> list[int]:
