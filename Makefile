@@ -50,13 +50,19 @@ check: lint test
 demo: $(STAMP)
 	$(BIN)/outagewatch demo --host $(HOST) --port $(PORT)
 
-# Figures for docs/benchmarks.md: in-process first, then HTTP under wrk.
+# Figures for docs/benchmarks.md, each beside a floor or ceiling measured in the same
+# run: in-process first (pipeline, replay, a million series), then HTTP under wrk
+# (intake against the bare handler, reads under ingest, reads at a million series).
+# About 25 minutes and 5 GB of memory on a 2-core machine.
 bench: $(DEV)
 	bash scripts/install-bench-tools.sh
 	mkdir -p benchmarks/out
 	$(BIN)/python -m benchmarks.pipeline_bench --json benchmarks/out/pipeline.json
+	$(BIN)/python -m benchmarks.replay_bench --json benchmarks/out/replay.json
 	$(BIN)/python -m benchmarks.million_series --json benchmarks/out/million.json
 	$(BIN)/python -m benchmarks.http.run
+	$(BIN)/python -m benchmarks.http.intake_ratio --rounds 3
+	$(BIN)/python -m benchmarks.http.million_reads
 
 # Locust against a server you started (see load_tests/README.md for its settings).
 LOAD_SCENARIO ?= mixed

@@ -1,7 +1,7 @@
 """The API's reads while the real server steps a million series.
 
     .venv/bin/python -m benchmarks.http.million_reads [--services 20000] [--regions 50]
-        [--reports 200000] [--paths feed,page,badge,widget]
+        [--reports 200000] [--paths feed,page,badge,widget,embed]
         [--json benchmarks/out/million_reads.json]
 
 The real server (`outagewatch serve`, its defaults, on core 0) on wall time:
@@ -43,6 +43,7 @@ PATHS = {  # what a reader asks for, by name; each with its target p99 (ms)
     "feed": ("/v1/outages", 10.0),
     "page": ("/s/svc00001", 20.0),
     "badge": ("/v1/services/svc00001/badge.svg", 20.0),
+    "embed": ("/embed/svc00001", 20.0),
     "widget": ("/v1/services/svc00001/widget.json", 20.0),
 }
 SLICE = 100_000  # rows per import request
