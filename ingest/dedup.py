@@ -15,8 +15,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
-from outagewatch.ingest.generations import Generations
+from outagewatch.ingest.generations import Generations, pick
+
+Column = Sequence[str | None] | pl.Series
 
 
 class Dedup:
@@ -55,15 +58,59 @@ class Dedup:
         return True
 
     def check_many(
-        self, reporters: Sequence[str | None], services: Sequence[str], ts: Sequence[float]
+        self, reporters: Column, services: Column, ts: Sequence[float] | pl.Series
     ) -> npt.NDArray[np.bool_]:
-        """Batch form; a missing reporter (None) is anonymous and always counts."""
-        out = np.ones(len(services), dtype=np.bool_)
-        check = self.check
-        for i, (r, s, t) in enumerate(zip(reporters, services, ts, strict=True)):
-            if r is not None:
-                out[i] = check(r, s, t)
+        """Batch form of `check`: the same verdicts, in order, and the same memory
+        afterwards; a missing reporter (None) is anonymous and always counts.
+
+        Vectorised: the batch is cut into runs that see the same generations, and a
+        run's keys are looked up and remembered at once; only a key that comes back
+        within its run (the same person again) is decided row by row, in order.
+
+        >>> Dedup(60).check_many(["a", "a", None, "b"], ["s"] * 4, [0.0, 1.0, 2.0, 3.0]).tolist()
+        [True, False, True, True]
+        """
+        who = pl.Series(reporters, dtype=pl.String)
+        what = pl.Series(services, dtype=pl.String)
+        times = ts.to_numpy() if isinstance(ts, pl.Series) else np.asarray(ts)
+        out = np.ones(len(what), dtype=np.bool_)
+        named = who.is_not_null().to_numpy()
+        if not named.any():
+            return out
+        rows = np.flatnonzero(named)
+        keys = (who.filter(named) + " " + what.filter(named)).to_list()
+        t = times.astype(np.float64)[rows]
+        verdict = np.empty(len(rows), dtype=np.bool_)
+        for a, b in self._last.runs(t):
+            verdict[a:b] = self._run(keys[a:b], t[a:b])
+        out[rows] = verdict
         return out
+
+    def _run(self, keys: list[str], t: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
+        """Verdicts for rows that see the same generations (see `check_many`)."""
+        last = self._last.get_many(keys)
+        counted: npt.NDArray[np.bool_] = ~(np.abs(t - last) < self.window)  # NaN: never seen
+        if len(set(keys)) == len(keys):  # most runs: each person once
+            chosen = keys if counted.all() else _picked(keys, counted)
+            self._last.set_many(zip(chosen, t[counted].tolist(), strict=True))
+            return counted
+        again = pl.Series(keys).is_duplicated().to_numpy()
+        once = counted & ~again
+        self._last.set_many(zip(_picked(keys, once), t[once].tolist(), strict=True))
+        if again.any():  # the same key more than once: each row sees the one before
+            idx = np.flatnonzero(again)
+            seen: dict[str, float] = {}
+            window = self.window
+            for i, key, ti, before in zip(
+                idx.tolist(), _picked(keys, again), t[idx].tolist(), last[idx].tolist(),
+                strict=True,
+            ):  # fmt: skip
+                ok = not abs(ti - seen.get(key, before)) < window
+                if ok:
+                    seen[key] = ti
+                counted[i] = ok
+            self._last.set_many(seen.items())
+        return counted
 
     def forget(
         self, reporters: Sequence[str | None], services: Sequence[str], ts: Sequence[float]
@@ -93,3 +140,8 @@ class Dedup:
             seen = last.get(key)
             if seen is None or t > seen:
                 last[key] = t
+
+
+def _picked(keys: list[str], mask: npt.NDArray[np.bool_]) -> list[str]:
+    idx = np.flatnonzero(mask)
+    return pick(keys, idx) if len(idx) else []

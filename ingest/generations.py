@@ -17,6 +17,15 @@ every thread.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import repeat
+from operator import itemgetter
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+
 
 class Generations:
     def __init__(self, span: float) -> None:
@@ -34,6 +43,47 @@ class Generations:
         elif now - self._start >= self.span:
             self._prev, self._cur, self._start = self._cur, {}, now
 
+    def runs(self, times: F64) -> Iterator[tuple[int, int]]:
+        """A batch of stream times, in the order they come, as runs [a, b) that see
+        the same generations: before yielding each run this advances as `advance` on
+        its first time would, and no later time in the run would move anything, so
+        the run's keys may be looked up and set together.
+
+        >>> g = Generations(span=60)
+        >>> list(g.runs(np.array([0.0, 30.0, 59.0, 61.0, 10.0, 130.0])))
+        [(0, 3), (3, 5), (5, 6)]
+        """
+        n, a = len(times), 0
+        while a < n:
+            self.advance(float(times[a]))
+            start = self._start
+            assert start is not None
+            # The next time a span past this run's start, looked for in growing
+            # slices: a batch of many short runs costs no more than one long one.
+            b, size = a + 1, 64
+            while b < n:
+                hit = np.flatnonzero(times[b : b + size] - start >= self.span)
+                if len(hit):
+                    b += int(hit[0])
+                    break
+                b, size = b + size, size * 2
+            b = min(b, n)
+            yield a, b
+            a = b
+
+    def get_many(self, keys: list[str]) -> F64:
+        """`get` for many keys at once, NaN where a key is not remembered."""
+        nan = float("nan")
+        out = np.fromiter(map(self._cur.get, keys, repeat(nan)), np.float64, len(keys))
+        missing = np.flatnonzero(np.isnan(out))
+        if len(missing) and self._prev:
+            older = pick(keys, missing)
+            out[missing] = np.fromiter(map(self._prev.get, older, repeat(nan)), np.float64)
+        return out
+
+    def set_many(self, items: Iterable[tuple[str, float]]) -> None:
+        self._cur.update(items)
+
     def get(self, key: str) -> float | None:
         value = self._cur.get(key)
         return self._prev.get(key) if value is None else value
@@ -49,3 +99,10 @@ class Generations:
 
     def __len__(self) -> int:
         return len(self._cur) + len(self._prev.keys() - self._cur.keys())
+
+
+def pick(items: list[str], idx: npt.NDArray[np.int64]) -> list[str]:
+    """items[i] for i in idx, without a Python loop over them."""
+    if len(idx) == 1:
+        return [items[int(idx[0])]]
+    return list(itemgetter(*idx.tolist())(items))

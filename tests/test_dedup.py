@@ -3,11 +3,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from outagewatch.ingest.clock import ManualClock
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.store import Store
 from tests.conftest import running
+
+Row = tuple[str | None, str, float]
 
 
 def test_first_report_per_reporter_per_service_per_window() -> None:
@@ -81,3 +85,39 @@ def test_dedup_memory_outlives_a_crash_before_any_snapshot(
         assert not client.post("/v1/reports", json=body).json()["counted"]
         clock.advance(3600)
         assert client.post("/v1/reports", json=body).json()["counted"]
+
+
+batches = st.lists(
+    st.lists(
+        st.tuples(
+            st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d"])),
+            st.sampled_from(["aws", "gmail"]),
+            # times around a window of 60 s, out of order, some generations apart
+            st.integers(0, 400).map(lambda i: i * 0.75),
+        ),
+        max_size=40,
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(batches)
+def test_a_batch_is_judged_as_its_reports_one_by_one(batch_list: list[list[Row]]) -> None:
+    """The vectorised batch (runs of the same generations, keys looked up at once,
+    repeated keys in order) gives every verdict of `check` called row by row, and
+    leaves the same memory behind, batch after batch."""
+    together, alone = Dedup(60), Dedup(60)
+    for rows in batch_list:
+        reporters = [r for r, _, _ in rows]
+        services = [s for _, s, _ in rows]
+        ts = [t for _, _, t in rows]
+        expected = [r is None or alone.check(r, s, t) for r, s, t in rows]
+        assert together.check_many(reporters, services, ts).tolist() == expected
+        state = together._last
+        assert (state._cur, state._prev, state._start) == (
+            alone._last._cur,
+            alone._last._prev,
+            alone._last._start,
+        )

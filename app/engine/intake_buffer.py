@@ -115,15 +115,12 @@ class ReportBuffer:
         """The batch with dedup's verdict per row as `counted` (remembered). Rows that
         carry their client's network (`network`, a NATS worker's) also pass the
         per-network cap, as the embedded server's intake applies it."""
-        reporters, services, ts = (
-            df["reporter"].to_list(),
-            df["service"].to_list(),
-            df["ts"].to_list(),
-        )
         with self._lock:
-            counted = self.dedup.check_many(reporters, services, ts)
+            counted = self.dedup.check_many(df["reporter"], df["service"], df["ts"])
             if self.prefix_cap is not None and "network" in df.columns:
-                counted = self.prefix_cap.admit_many(df["network"].to_list(), services, ts, counted)
+                counted = self.prefix_cap.admit_many(
+                    df["network"].to_list(), df["service"].to_list(), df["ts"].to_list(), counted
+                )
         return df.with_columns(pl.Series("counted", counted))
 
     def take(
@@ -174,9 +171,8 @@ class ReportBuffer:
         if batch.is_empty():
             return
         with self._lock:
-            for r, s, t, c in batch.select("reporter", "service", "ts", "counted").iter_rows():
-                if c and r is not None:
-                    self.dedup.check(r, s, t)  # remember them, as live
+            kept = batch.filter(pl.col("counted"))  # remembered, as live
+            self.dedup.check_many(kept["reporter"], kept["service"], kept["ts"])
             self._pending_raw.append(batch.select(list(REPORT_COLUMNS)))
             self.reports_accepted += int(batch["weight"].sum() or 0)
             self.reports_counted += int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
