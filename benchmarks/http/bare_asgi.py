@@ -11,14 +11,22 @@ BODY = b'{"accepted":true,"counted":true}'
 HEADERS = [(b"content-type", b"application/json"), (b"content-length", b"32")]
 
 
-async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
-    if scope["type"] != "http":
-        return
+async def read_body(receive: Any) -> bytes:
     body, more = b"", True
     while more:
         message = await receive()
         body += message.get("body", b"")
         more = message.get("more_body", False)
-    orjson.loads(body)
+    return body
+
+
+async def accepted(send: Any) -> None:
     await send({"type": "http.response.start", "status": 202, "headers": HEADERS})
     await send({"type": "http.response.body", "body": BODY})
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    orjson.loads(await read_body(receive))
+    await accepted(send)

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from benchmarks.http.bare_asgi import BODY, HEADERS
+from benchmarks.http.bare_asgi import accepted, read_body
 from outagewatch.app.wal import Entry, WriteAheadLog
 
 _log: WriteAheadLog | None = None
@@ -37,12 +37,6 @@ def _applied(seq: int) -> int:
 async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if scope["type"] != "http":
         return
-    body, more = b"", True
-    while more:
-        message = await receive()
-        body += message.get("body", b"")
-        more = message.get("more_body", False)
-    report = orjson.loads(body)
+    report = orjson.loads(await read_body(receive))
     await _wal().write([Entry([orjson.dumps(report)], _applied)])
-    await send({"type": "http.response.start", "status": 202, "headers": HEADERS})
-    await send({"type": "http.response.body", "body": BODY})
+    await accepted(send)
