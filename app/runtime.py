@@ -67,7 +67,7 @@ class Runtime:
                     f"needs {settings.min_free_mb:.0f} MB (OUTAGEWATCH_MIN_FREE_MB) to take reports"
                 )
         db = None if settings.data is None else Path(settings.data) / "outagewatch.duckdb"
-        self.store = Store(db)
+        self.store = Store(db, settings.duckdb_memory_mb)
         self.wal = (
             None
             if settings.data is None

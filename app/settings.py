@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # Group commit: 0 writes and fsyncs as soon as the committer is free, and the next
     # group gathers meanwhile (measured best, benchmarks/wal_bench.py); > 0 also waits.
     wal_group_ms: Seconds = 0.0
+    # DuckDB's memory for the database file: its cache of written tables and its
+    # working memory (larger queries spill to disk). 0: DuckDB's default, 80% of RAM,
+    # which a long-running server's cache grows into.
+    duckdb_memory_mb: Count = 256
     rate_address_per_s: Rate = 20.0  # per network (/24, /48): carriers share addresses
     rate_address_burst: Rate = 400.0
     rate_reporter_per_s: Rate = 0.2  # per reporter token

@@ -100,7 +100,7 @@ class PartitionState:
         self.settings = settings
         self.windows = windows  # planned maintenance (the KV bucket's, app/broker/windows.py)
         path = None if settings.data is None else Path(settings.data) / f"p{partition}.duckdb"
-        self.store = Store(path)
+        self.store = Store(path, settings.duckdb_memory_mb)
         self.pipeline = Pipeline(settings.pipeline_config(), self.store)
         # Who runs on whom: the catalog's (the KV bucket's over the bundled list, as
         # intake nodes know it; the worker tells its pipelines of every change). A
