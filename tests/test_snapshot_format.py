@@ -95,3 +95,42 @@ def test_a_first_format_snapshot_restores_the_same_pipeline() -> None:
         scores.append(pl.concat(got))
     assert scores[0].equals(scores[1])
     assert scores[0].filter(pl.col("region") == "DE")["score"].max() > 0.5  # it was seen
+
+
+keys = st.lists(
+    st.tuples(
+        st.sampled_from(["aws", "netflix", "gmail", "télé-2", "x"]),
+        st.one_of(st.none(), st.sampled_from(["IT", "DE", "PL", "ID"])),
+    ),
+    unique=True,
+    max_size=30,
+)
+
+
+@settings(max_examples=60)
+@given(keys)
+def test_series_keys_come_back_with_their_ids(given_keys: list[tuple[str, str | None]]) -> None:
+    """A snapshot keeps the series' names as codes (each name once, a pair code per
+    series); a restore gives every key back under the same id."""
+    pipe = Pipeline(PipelineConfig())
+    pipe.agg.series.extend(given_keys)
+    meta, state = unpack(pipe.snapshot())
+    assert "keys" not in meta and len(state["key_pairs"]) == len(given_keys)
+    back = Pipeline(PipelineConfig())
+    back.restore(pipe.snapshot(), [])
+    assert back.agg.series.keys() == pipe.agg.series.keys() == given_keys
+
+
+def test_a_snapshot_with_its_keys_as_a_json_list_still_restores() -> None:
+    """Snapshots written before the keys were coded carry them as a list in the meta."""
+    pipe, _ = stepped(2)
+    meta, state = unpack(pipe.snapshot())
+    state.pop("key_pairs")
+    meta.pop("key_names")
+    old_keys = pipe.agg.series.keys()
+    meta["keys"] = [list(k) for k in old_keys]
+    old = Pipeline(PipelineConfig())
+    old.restore(pack(meta, state), [])
+    assert old.agg.series.keys() == pipe.agg.series.keys()
+    for k, a in pipe.bank.state().items():
+        np.testing.assert_array_equal(old.bank.state()[k], a)
