@@ -95,7 +95,7 @@ def wide_file(out: Path, services: int = WIDE_SERVICES, days: int = WIDE_DAYS) -
 
 
 def reports_file(out: Path) -> int:
-    """Three weeks of individual reports (ts in epoch seconds, service, region, problem,
+    """Three weeks of individual reports (ts as ISO times, service, region, problem,
     reporter), as benchmarks/gen_reports.py writes them."""
     from benchmarks.gen_reports import generate
 

@@ -90,19 +90,17 @@ class Dedup:
         """Verdicts for rows that see the same generations (see `check_many`)."""
         last = self._last.get_many(keys)
         counted: npt.NDArray[np.bool_] = ~(np.abs(t - last) < self.window)  # NaN: never seen
-        if len(set(keys)) == len(keys):  # most runs: each person once
-            chosen = keys if counted.all() else _picked(keys, counted)
-            self._last.set_many(zip(chosen, t[counted].tolist(), strict=True))
-            return counted
-        again = pl.Series(keys).is_duplicated().to_numpy()
-        once = counted & ~again
-        self._last.set_many(zip(_picked(keys, once), t[once].tolist(), strict=True))
-        if again.any():  # the same key more than once: each row sees the one before
-            idx = np.flatnonzero(again)
+        # Most runs hold each person once: then no key needs the rows before it.
+        again = None if len(set(keys)) == len(keys) else pl.Series(keys).is_duplicated()
+        once = counted if again is None else counted & ~again.to_numpy()
+        chosen = keys if once.all() else _picked(keys, once)
+        self._last.set_many(zip(chosen, t[once].tolist(), strict=True))
+        if again is not None:  # the same key more than once: each row sees the one before
+            idx = np.flatnonzero(again.to_numpy())
             seen: dict[str, float] = {}
             window = self.window
             for i, key, ti, before in zip(
-                idx.tolist(), _picked(keys, again), t[idx].tolist(), last[idx].tolist(),
+                idx.tolist(), pick(keys, idx), t[idx].tolist(), last[idx].tolist(),
                 strict=True,
             ):  # fmt: skip
                 ok = not abs(ti - seen.get(key, before)) < window

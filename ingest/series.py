@@ -192,6 +192,22 @@ class SeriesIndex:
             self._codes = Codes(services, regions, _appended(codes.pairs, part))
         return self._codes
 
+    def coded_keys(self) -> tuple[list[str | None], list[str | None], npt.NDArray[np.int64]]:
+        """Every key as codes, to keep compactly: the service names by code, the region
+        names by code (0: service-wide) and each series' pair code, by id. `keys_of`
+        gives the keys back.
+
+        >>> s = SeriesIndex([("a", "IT"), ("a", None), ("b", "IT")])
+        >>> keys_of(*s.coded_keys()) == s.keys()
+        True
+        """
+        codes = self.codes()
+        return (
+            codes.services.sort("sc")["service"].to_list(),
+            codes.regions.sort("rc")["region"].to_list(),
+            codes.pairs.sort("sid")["pair"].to_numpy(),
+        )
+
     def of_service(self, service: str, upto: int | None = None) -> list[int]:
         """The ids of a service's series (service-wide and regional), ascending, below
         `upto`: looked up, not searched (a page at a million series read every key).
@@ -201,3 +217,13 @@ class SeriesIndex:
         """
         ids = self._of.get(service, ())
         return [i for i in ids if upto is None or i < upto]
+
+
+def keys_of(
+    services: Sequence[str | None], regions: Sequence[str | None], pairs: npt.NDArray[np.int64]
+) -> list[SeriesKey]:
+    """The keys, by id, that `SeriesIndex.coded_keys` coded."""
+    sc, rc = pairs >> REGION_BITS, pairs & ((1 << REGION_BITS) - 1)
+    named_services = np.array(services, dtype=object)[sc].tolist()
+    named_regions = np.array(regions, dtype=object)[rc].tolist()
+    return list(zip(named_services, named_regions, strict=True))

@@ -20,7 +20,6 @@ from typing import Any
 import duckdb
 import orjson
 import polars as pl
-import pyarrow as pa
 
 from outagewatch.ingest.schema import MIGRATIONS, SCHEMA
 from outagewatch.ingest.write_queue import WriteQueue
@@ -338,22 +337,13 @@ class Store:
                 self._con.unregister("_inc")
 
     def save_snapshot(self, name: str, taken_at: float, data: bytes) -> None:
-        # As an Arrow column, not a bound parameter: DuckDB held a bound blob several
-        # times over while inserting it (a million series' snapshot, every minute, took
-        # ~7x its size on top of the server's memory), an Arrow column about once.
-        row = pa.table(
-            {
-                "name": [name],
-                "taken_at": pa.array([_naive(taken_at)], type=pa.timestamp("us")),
-                "data": pa.array([data], type=pa.large_binary()),
-            }
+        # A batch like every other write, not a bound parameter: DuckDB held a bound
+        # blob several times over while inserting it (a million series' snapshot, every
+        # minute, took ~7x its size on top of the server's memory), Arrow about once.
+        row = pl.DataFrame(
+            {"name": [name], "taken_at": [taken_at], "data": pl.Series([data], dtype=pl.Binary)}
         )
-        with self._write_lock:
-            self._con.register("_snapshot", row)
-            try:
-                self._con.execute("INSERT OR REPLACE INTO snapshots SELECT * FROM _snapshot")
-            finally:
-                self._con.unregister("_snapshot")
+        self._append("snapshots", row.with_columns(to_timestamp("taken_at")), "INSERT OR REPLACE")
 
     def checkpoint(self) -> None:
         with self._write_lock:

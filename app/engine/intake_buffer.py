@@ -175,7 +175,7 @@ class ReportBuffer:
             self.dedup.check_many(kept["reporter"], kept["service"], kept["ts"])
             self._pending_raw.append(batch.select(list(REPORT_COLUMNS)))
             self.reports_accepted += int(batch["weight"].sum() or 0)
-            self.reports_counted += int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
+            self.reports_counted += int(kept["weight"].sum() or 0)
 
     def _drain(self) -> pl.DataFrame | None:
         return self._drain_with_keys()[0]

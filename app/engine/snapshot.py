@@ -21,7 +21,7 @@ from outagewatch.detector.incidents import Incident, IncidentTracker
 from outagewatch.detector.model import SeriesBank
 from outagewatch.ingest.aggregator import Aggregator
 from outagewatch.ingest.dedup import Dedup
-from outagewatch.ingest.series import REGION_BITS
+from outagewatch.ingest.series import keys_of
 from outagewatch.ingest.store import Store
 
 
@@ -58,10 +58,10 @@ class Snapshots:
             # The series' names as the index codes them: each distinct name once, and
             # one int64 pair code per series (a million names as JSON were 18 MB of a
             # 26 MB snapshot, and a second to parse on restore).
-            names, arrays["key_pairs"] = self._coded_keys()
+            services, regions, arrays["key_pairs"] = self.agg.series.coded_keys()
             key = self.agg.series.key
             meta = {
-                "key_names": names,
+                "key_names": {"services": services, "regions": regions},
                 "closed_until": self.agg.closed_until,
                 "now": self.now,
                 "hour_of": self._hour_of,
@@ -74,17 +74,6 @@ class Snapshots:
                 ],
             }
             return pack(meta, arrays)
-
-    def _coded_keys(self) -> tuple[dict[str, list[str | None]], npt.NDArray[np.int64]]:
-        """Every series' key as codes: the service names by code, the region names by
-        code (0: service-wide), and each series' pair code, by id."""
-        codes = self.agg.series.codes()
-        names: dict[str, list[str | None]] = {
-            "services": codes.services.sort("sc")["service"].to_list(),
-            "regions": codes.regions.sort("rc")["region"].to_list(),
-        }
-        pairs: npt.NDArray[np.int64] = codes.pairs.sort("sid")["pair"].to_numpy()
-        return names, pairs
 
     def restore(
         self,
@@ -138,13 +127,10 @@ class Snapshots:
 
 
 def _keys(meta: dict[str, Any], state: dict[str, npt.NDArray[Any]]) -> list[Sequence[str | None]]:
-    """The series' keys, by id, from a snapshot: coded (see `_coded_keys`), or as a
-    JSON list (snapshots before the codes)."""
+    """The series' keys, by id, from a snapshot: coded (`SeriesIndex.coded_keys`), or
+    as a JSON list (snapshots before the codes)."""
     if "keys" in meta:
         keys: list[Sequence[str | None]] = meta["keys"]
         return keys
-    pairs = state.pop("key_pairs")
-    services = np.array(meta["key_names"]["services"], dtype=object)
-    regions = np.array(meta["key_names"]["regions"], dtype=object)
-    sc, rc = pairs >> REGION_BITS, pairs & ((1 << REGION_BITS) - 1)
-    return list(zip(services[sc].tolist(), regions[rc].tolist(), strict=True))
+    names = meta["key_names"]
+    return list(keys_of(names["services"], names["regions"], state.pop("key_pairs")))
