@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-import polars as pl
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -14,6 +12,7 @@ from outagewatch.app import schemas
 from outagewatch.app.auth import admin as admin_key
 from outagewatch.app.errors import ApiError
 from outagewatch.app.idempotency import IdempotencyError, ImportKeys, body_hash
+from outagewatch.app.import_body import parse_import_body
 from outagewatch.app.imports import import_batch
 from outagewatch.app.intake import Intake
 from outagewatch.app.runtime import Runtime
@@ -94,35 +93,10 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
     async def _import(
         rt: Runtime, request: Request, body: bytes, key: str | None, digest: str
     ) -> dict[str, Any]:
-        df = _parse_bulk(body, request.headers.get("content-type", ""))
+        df = parse_import_body(body)
         answer, stored = await import_batch(rt, df, key, digest)
         if key is not None:
             imports.keep(key, stored)
         return answer
 
     return api
-
-
-def _parse_bulk(body: bytes, content_type: str) -> pl.DataFrame:
-    text = body.strip()
-    if not text:
-        raise ApiError(400, "empty_body", "send reports as NDJSON or a JSON array")
-    try:
-        if text[:1] == b"[":
-            rows = orjson.loads(text)
-        else:
-            rows = [orjson.loads(line) for line in text.splitlines() if line.strip()]
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(
-            400, "invalid_json", f"not valid NDJSON or a JSON array: {exc.args[0]}"
-        ) from None
-    if not rows:
-        raise ApiError(400, "empty_body", "no reports in the body")
-    for i, row in enumerate(rows, 1):
-        if not isinstance(row, dict):
-            raise ApiError(422, "invalid_row", f"row {i}: each report must be a JSON object")
-    columns = sorted({k for row in rows for k in row})
-    return pl.DataFrame(
-        {c: [None if (v := row.get(c)) is None else str(v) for row in rows] for c in columns},
-        schema={c: pl.String for c in columns},
-    )
