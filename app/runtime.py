@@ -37,7 +37,7 @@ from outagewatch.app.log_gaps import describe as describe_gap
 from outagewatch.app.log_gaps import missing_runs
 from outagewatch.app.logs import LimitLog
 from outagewatch.app.maintenance import Maintenance, Marks
-from outagewatch.app.privacy import ReporterSalts, reporter_hash
+from outagewatch.app.privacy import ReporterSalts, reporter_hash, token_hashes
 from outagewatch.app.settings import Settings
 from outagewatch.app.wal import WriteAheadLog
 from outagewatch.app.webhooks import Webhooks
@@ -237,6 +237,10 @@ class Runtime:
         """A client token, or a salted hash of address and user agent; raw addresses
         are never stored, and tokens are stored hashed too."""
         return reporter_hash(self.salts.at(self.clock.now())[0], token, address, user_agent)
+
+    def reporter_ids(self, tokens: list[str | None]) -> list[str | None]:
+        """`reporter_id` of a batch's client tokens (None stays None), under one salt."""
+        return token_hashes(self.salts.at(self.clock.now())[0], tokens)
 
     def _on_changes(self, changed: list[dict[str, Any]]) -> None:
         """Writer thread: incident changes become events, and events become deliveries."""

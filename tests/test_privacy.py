@@ -5,7 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
+from hypothesis import given
+from hypothesis import strategies as st
 
+from outagewatch.app.privacy import reporter_hash, token_hashes
 from outagewatch.ingest.clock import ManualClock
 from tests.conftest import T0, running
 
@@ -49,3 +52,12 @@ def test_salts_rotate_daily_and_dedup_holds_across(clock: ManualClock, tmp_path:
     with running(clock, tmp_path, salt_rotation_s=DAY, reporter_salt="") as (_, client):
         resp = client.post("/v1/reports", json={"service": "aws", "reporter": "alice"})
         assert resp.json()["counted"] is False
+
+
+@given(st.binary(min_size=0, max_size=80), st.lists(st.one_of(st.none(), st.text(max_size=20))))
+def test_a_batch_of_tokens_hashes_as_each_token_alone(
+    salt: bytes, tokens: list[str | None]
+) -> None:
+    """Imports hash their tokens in one call; a token must get the identity it gets alone."""
+    expected = [None if t is None else reporter_hash(salt, t) for t in tokens]
+    assert token_hashes(salt, tokens) == expected
