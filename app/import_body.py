@@ -54,10 +54,12 @@ def _read_fast(text: bytes) -> pl.DataFrame | None:
     if _NOT_FLAT.search(text) or _NUMBER_IN_TEXT.search(text):
         return None
     try:
+        # Every row's keys make the schema: polars reads the first 100 by default, and
+        # then drops a field that first appears later without a word.
         if text[:1] == b"[":
-            df = pl.read_json(io.BytesIO(text))
+            df = pl.read_json(io.BytesIO(text), infer_schema_length=None)
         else:
-            df = pl.read_ndjson(io.BytesIO(text))
+            df = pl.read_ndjson(io.BytesIO(text), infer_schema_length=None)
     except Exception:  # polars' own errors are many kinds; orjson's will explain
         return None
     if df.height == 0 or df.width == 0:

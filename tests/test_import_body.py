@@ -111,3 +111,19 @@ def test_bad_bodies_are_explained(body: bytes, code: str) -> None:
     with pytest.raises(ApiError) as err:
         parse_import_body(body)
     assert err.value.code == code
+
+
+@pytest.mark.parametrize("array", [False, True])
+@pytest.mark.parametrize(
+    "late",
+    [
+        {"ts": int(T), "service": "b", "region": "DE"},  # a field first seen after many rows
+        {"ts": int(T), "service": "b", "where": "DE"},  # an unknown one
+        {"ts": "2026-11-02T00:00:00Z", "service": "b"},  # a time written another way
+        {"ts": T + 0.5, "service": "b"},  # a float after integers
+    ],
+)
+def test_a_late_row_is_read_like_the_first(late: dict[str, Any], array: bool) -> None:
+    objs = [{"ts": int(T) + i, "service": "a"} for i in range(500)] + [late]
+    text = body_of(objs, array, blank=False)
+    assert outcome(parse_import_body, text) == outcome(_read_each, text)
