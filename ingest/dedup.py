@@ -141,5 +141,4 @@ class Dedup:
 
 
 def _picked(keys: list[str], mask: npt.NDArray[np.bool_]) -> list[str]:
-    idx = np.flatnonzero(mask)
-    return pick(keys, idx) if len(idx) else []
+    return pick(keys, np.flatnonzero(mask))

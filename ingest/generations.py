@@ -103,6 +103,8 @@ class Generations:
 
 def pick(items: list[str], idx: npt.NDArray[np.int64]) -> list[str]:
     """items[i] for i in idx, without a Python loop over them."""
+    if len(idx) == 0:
+        return []
     if len(idx) == 1:
         return [items[int(idx[0])]]
     return list(itemgetter(*idx.tolist())(items))

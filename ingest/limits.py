@@ -13,8 +13,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
+import polars as pl
 
-from outagewatch.ingest.generations import Generations
+from outagewatch.ingest.generations import Generations, pick
+
+Column = Sequence[str | None] | pl.Series
 
 
 class TokenBuckets:
@@ -97,15 +100,19 @@ class PrefixCap:
 
     def admit_many(
         self,
-        prefixes: Sequence[str | None],
-        services: Sequence[str],
-        ts: Sequence[float],
+        prefixes: Column,
+        services: Column,
+        ts: Sequence[float] | pl.Series,
         verdicts: Sequence[bool] | npt.NDArray[np.bool_],
     ) -> npt.NDArray[np.bool_]:
         """Batch form of what intake does for one report (app/intake.py: `allows`,
         dedup's verdict, `note` when it counts), in order: a report counts if dedup
         says so and its network is under the cap. A NATS worker counts this way, so
         the cap holds over every intake node. A missing prefix (None) is not capped.
+
+        Vectorised as `Dedup.check_many` is: runs that see the same generations, each
+        run's keys looked up and noted at once; only a key that comes back within its
+        run (one network reporting a service again) is decided row by row, in order.
 
         >>> pc = PrefixCap(cap=2, window=3600)
         >>> pc.admit_many(["n", "n", "n", None], ["aws"] * 4, [0.0] * 4, [True] * 4).tolist()
@@ -114,14 +121,51 @@ class PrefixCap:
         [False, True, True]
         """
         out = np.array(verdicts, dtype=np.bool_)
-        for i, (p, s, t) in enumerate(zip(prefixes, services, ts, strict=True)):
-            if p is None:
-                continue
-            allow = self.allows(p, s, t)
-            if out[i] and allow:
-                self.note(p, s, t)
-            else:
-                out[i] = False
+        nets = pl.Series(prefixes, dtype=pl.String)
+        capped = nets.is_not_null().to_numpy()
+        if not capped.any():
+            return out
+        rows = np.flatnonzero(capped)
+        what = pl.Series(services, dtype=pl.String)
+        keys = (nets.filter(capped) + " " + what.filter(capped)).to_list()
+        times = ts.to_numpy() if isinstance(ts, pl.Series) else np.asarray(ts)
+        t = times.astype(np.float64)[rows]
+        # Every capped row moves the generations as `allows` would; only a row that
+        # dedup counts is looked up and noted.
+        wanted = out[rows]
+        for a, b in self._tat.runs(t):
+            wanted[a:b] = self._run(keys[a:b], t[a:b], wanted[a:b])
+        out[rows] = wanted
+        return out
+
+    def _run(
+        self, keys: list[str], t: npt.NDArray[np.float64], wanted: npt.NDArray[np.bool_]
+    ) -> npt.NDArray[np.bool_]:
+        """Verdicts for rows that see the same generations (see `admit_many`)."""
+        idx = np.flatnonzero(wanted)
+        out = np.zeros(len(keys), dtype=np.bool_)
+        if not len(idx):
+            return out
+        mine = pick(keys, idx)
+        tt = t[idx]
+        tat = self._tat.get_many(mine)  # NaN: not capped yet
+        ok = np.isnan(tat) | (tat - tt <= self.window - self.interval)
+        # Most runs hold each network and service once: those are decided together.
+        again = None if len(set(mine)) == len(mine) else pl.Series(mine).is_duplicated().to_numpy()
+        once = ok if again is None else ok & ~again
+        after = np.fmax(tat, tt) + self.interval
+        self._tat.set_many(zip(pick(mine, np.flatnonzero(once)), after[once].tolist(), strict=True))
+        if again is not None:  # each row of a key seen more than once sees the one before
+            seen: dict[str, float] = {}
+            limit = self.window - self.interval
+            for i in np.flatnonzero(again).tolist():
+                key, ti = mine[i], float(tt[i])
+                before = seen.get(key, float(tat[i]))
+                ok[i] = before != before or before - ti <= limit  # NaN: not capped yet
+                if ok[i]:
+                    seen[key] = (ti if before != before else max(before, ti)) + self.interval
+            self._tat.set_many(seen.items())
+        out[idx] = ok
         return out
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import itertools
 
 import polars as pl
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from outagewatch.app.engine.config import PipelineConfig
@@ -64,3 +64,43 @@ def test_batches_count_as_one_report_at_a_time(
             ts for (n, s, _, ts), c in zip(rows, judged, strict=True) if c and (n, s) == (net, svc)
         ]
         assert all(sum(1 for t in mine if a <= t < a + WINDOW) <= 2 * CAP - 1 for a in mine)
+
+
+@settings(deadline=None, max_examples=300)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["n1", "n2", None]),
+            st.sampled_from(["aws", "tinyapp"]),
+            # out of order, across generations; on a grid too, where a network's next
+            # slot falls exactly on a report
+            st.one_of(st.floats(0, 3 * WINDOW), st.integers(0, 36).map(lambda k: k * 300.0)),
+            st.booleans(),  # dedup's verdict
+        ),
+        max_size=80,
+    ),
+    st.integers(1, 5),
+    st.lists(st.integers(0, 80), max_size=4),
+)
+# The next slot falls exactly on the next report: in a later batch, and in the same one.
+@example(rows=[("n1", "aws", 0.0, True), ("n1", "aws", WINDOW, True)], cap_n=1, cuts=[1])
+@example(rows=[("n1", "aws", 0.0, True), ("n1", "aws", WINDOW, True)], cap_n=1, cuts=[])
+def test_batches_admit_and_remember_as_each_report_in_turn(
+    rows: list[tuple[str | None, str, float, bool]], cap_n: int, cuts: list[int]
+) -> None:
+    """`admit_many` against the cap's own one-report calls: the same verdicts, and the
+    same memory after every batch (what the next one is judged against)."""
+    batched, single = PrefixCap(cap_n, WINDOW), PrefixCap(cap_n, WINDOW)
+    for start, end in itertools.pairwise([0, *sorted(c for c in cuts if c < len(rows)), len(rows)]):
+        part = rows[start:end]
+        expected = []
+        for net, service, ts, verdict in part:
+            allow = net is None or single.allows(net, service, ts)
+            counted = verdict and allow
+            if counted and net is not None:
+                single.note(net, service, ts)
+            expected.append(counted)
+        nets, services, times, verdicts = ([r[i] for r in part] for i in range(4))
+        assert batched.admit_many(nets, services, times, verdicts).tolist() == expected
+        mine, theirs = batched._tat, single._tat
+        assert (mine._cur, mine._prev, mine._start) == (theirs._cur, theirs._prev, theirs._start)

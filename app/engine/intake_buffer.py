@@ -119,7 +119,7 @@ class ReportBuffer:
             counted = self.dedup.check_many(df["reporter"], df["service"], df["ts"])
             if self.prefix_cap is not None and "network" in df.columns:
                 counted = self.prefix_cap.admit_many(
-                    df["network"].to_list(), df["service"].to_list(), df["ts"].to_list(), counted
+                    df["network"], df["service"], df["ts"], counted
                 )
         return df.with_columns(pl.Series("counted", counted))
 
