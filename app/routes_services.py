@@ -112,7 +112,9 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
     levels = {d["region"]: d["level"] for d in open_items}
     series = _series_points(view, sid)
-    problems = rt.store.top_problems(service, now - 3600)
+    problems = view.problems.top(sid, now - 3600)
+    if problems is None:  # the last hour is not all in memory yet (a restart): the store's
+        problems = rt.store.top_problems(service, now - 3600)
     regions = sorted(
         ((r, int(day[i])) for i in view.ids_of(service) if (r := view.series.key(i)[1]) and day[i]),
         key=lambda rn: (-rn[1], rn[0]),

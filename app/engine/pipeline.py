@@ -25,6 +25,7 @@ from outagewatch.app.engine.config import IngestResult, PipelineConfig
 from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
 from outagewatch.app.engine.intake_buffer import Buffered, ReportBuffer
 from outagewatch.app.engine.read_view import ReadView, frozen
+from outagewatch.app.engine.recent_problems import RecentProblems
 from outagewatch.app.engine.snapshot import Snapshots
 from outagewatch.detector.incidents import Incident, IncidentTracker, cold_alarm
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
@@ -73,6 +74,7 @@ class Pipeline(ReportBuffer, Snapshots):
         self._hour_of: float | None = None
         self.version = 0
         self.chart = DayChart(cfg.bucket_seconds)
+        self.problems = RecentProblems(span_s=3600.0)  # what pages show: the last hour
         self.view = ReadView.empty(cfg.bucket_seconds)  # what readers see (app/engine/read_view.py)
         self.listeners: list[Callable[[list[dict[str, Any]]], None]] = []
         # Called with changed incidents before they are stored or heard by listeners:
@@ -140,6 +142,9 @@ class Pipeline(ReportBuffer, Snapshots):
             for batch in self.agg.close(self.now):
                 frame, probs = self._steps(batch, changed, before)
                 score_frames.append(frame)
+                wide = np.zeros(len(self.agg.series), dtype=bool)
+                wide[self.agg.series.wide_ids()] = True
+                self.problems.add(batch.starts, batch.problems, wide)
                 if not probs.is_empty():
                     problem_frames.append(probs)
             while checks:  # points in buckets that stay open
@@ -510,6 +515,7 @@ class Pipeline(ReportBuffer, Snapshots):
             open_counts=frozen(open_counts),
             too_late=self.agg.too_late,
             buckets_stepped=self.bank.steps,
+            problems=self.problems.view(),
         )
 
     def all_incidents(self) -> list[dict[str, Any]]:

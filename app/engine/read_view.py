@@ -9,6 +9,7 @@ one tick behind the writer (a tick is half a second by default).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -16,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.app.engine.chart import DayChart
+from outagewatch.app.engine.recent_problems import ProblemCounts
 from outagewatch.ingest.series import SeriesIndex, SeriesKey
 
 A = TypeVar("A", bound=np.ndarray)
@@ -57,6 +59,8 @@ class ReadView:
     open_counts: npt.NDArray[np.float64] = field(default_factory=lambda: frozen(np.zeros((0, 0))))
     too_late: int = 0
     buckets_stepped: int = 0
+    # Each service-wide series' counts by problem in the last hour's closed buckets.
+    problems: ProblemCounts = field(default_factory=lambda: ProblemCounts((), math.inf))
 
     @classmethod
     def empty(cls, width: int = 60) -> ReadView:
