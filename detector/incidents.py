@@ -218,6 +218,25 @@ class Incident:
         return cls(**kept)
 
 
+@dataclass(frozen=True)
+class NewSeries:
+    """Series without a baseline yet (fewer than a day of buckets seen): the model's
+    expected count for them is a guess, so the end of their incidents is judged
+    against at least the rate assumed for a new series, as a cold alarm is.
+
+    >>> young = NewSeries(age=np.array([5, 2000]), day=1440, rate=0.02)
+    >>> young.floor(0), young.floor(1), young.floor(7)
+    (0.02, 0.0, 0.02)
+    """
+
+    age: npt.NDArray[np.int64]  # buckets each series has seen (the model's)
+    day: int  # buckets in a day
+    rate: float  # reports a bucket assumed for a new series
+
+    def floor(self, sid: int) -> float:
+        return self.rate if sid >= len(self.age) or self.age[sid] < self.day else 0.0
+
+
 @dataclass
 class Cause:
     """This bucket's common-cause priors, per series."""
@@ -337,13 +356,15 @@ class IncidentTracker:
         problems: Callable[[list[int]], dict[int, dict[str, int]]] | None = None,
         allowed: npt.NDArray[np.bool_] | None = None,
         forced: npt.NDArray[np.bool_] | None = None,
+        young: NewSeries | None = None,
     ) -> tuple[list[Incident], npt.NDArray[np.bool_], npt.NDArray[np.int8]]:
         """One closed bucket [t, t + width), decided at stream time `now`.
 
         `problems(sids)` gives this bucket's problem counts for those series; it is
         called only when incidents are open (the breakdown is costly to build).
         `allowed` masks series that may raise incidents; `forced` marks series with
-        evidence no baseline could explain (a cold system, see `cold_alarm`).
+        evidence no baseline could explain (a cold system, see `cold_alarm`); `young`
+        tells which series have no baseline yet (their incidents' end, `_ended`).
         Returns the incidents that changed, the learn mask for the model, and the
         per-series level of this bucket (what `--scores` shows).
         """
@@ -461,7 +482,7 @@ class IncidentTracker:
                 inc.last_active_end = end
                 inc.x_out, inc.mu_out = inc.x_sum, inc.mu_sum
                 inc.quiet, inc.end_llr = 0, 0.0
-            elif self._ended(inc, c, mu):
+            elif self._ended(inc, c, max(mu, young.floor(sid)) if young is not None else mu):
                 inc.state, inc.ended_at, inc.resolved_at = "resolved", inc.last_active_end, now
                 if inc.level == "outage":
                     self.last_out[sid] = now

@@ -296,3 +296,33 @@ def test_cold_system_alarms_only_on_what_no_baseline_explains(clock: ManualClock
         opened = client.get("/v1/outages").json()["outages"]
     assert {(o["service"], o["level"]) for o in opened} >= {("netflix", "outage")}
     assert all(o["service"] == "netflix" for o in opened)
+
+
+def test_a_new_services_outage_ends_minutes_after_its_reports_stop(clock: ManualClock) -> None:
+    """A service never reported before bursts (150 reports in three minutes) and falls
+    silent again while the others report as usual: its outage resolves within minutes,
+    not once its series has learned a normal again, hours later."""
+    with running(clock) as (app, client):
+        for hour in range(3):
+            t = T0 + hour * 3600
+            clock.set(t + 3600)
+            import_rows(client, cold_rows(t, 60, seed=hour))
+            tick_to(app, clock, t + 3600)
+        for i in range(150):
+            body = {"service": "netflix", "region": "IT", "problem": "login", "reporter": f"n{i}"}
+            assert client.post("/v1/reports", json=body).status_code == 202
+            clock.advance(1.2)
+        last_report = clock.now()
+        t = clock.now()
+        for minute in range(45):  # the others' usual traffic goes on
+            clock.set(t + (minute + 1) * 60)
+            import_rows(client, cold_rows(t + minute * 60, 1, seed=10 + minute))
+            app.runtime.tick()
+        mine = [
+            o for o in client.get("/v1/outages", params={"state": "all"}).json()["outages"]
+            if o["service"] == "netflix"
+        ]  # fmt: skip
+    assert mine and all(o["level"] == "outage" and o["state"] == "resolved" for o in mine)
+    for o in mine:
+        lag = iso_ts(o["resolved_at"]) - last_report
+        assert 0 < lag <= 10 * 60, f"{o['id']} resolved {lag / 60:.1f} min after the last report"

@@ -27,7 +27,7 @@ from outagewatch.app.engine.intake_buffer import Buffered, ReportBuffer
 from outagewatch.app.engine.read_view import ReadView, frozen
 from outagewatch.app.engine.recent_problems import RecentProblems
 from outagewatch.app.engine.snapshot import Snapshots
-from outagewatch.detector.incidents import Incident, IncidentTracker, cold_alarm
+from outagewatch.detector.incidents import Incident, IncidentTracker, NewSeries, cold_alarm
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
@@ -306,7 +306,7 @@ class Pipeline(ReportBuffer, Snapshots):
             incidents, learn, lv = self.tracker.observe(
                 float(start), float(start) + width + self.config.allowed_lateness_s,
                 step, counts, keys, partial(self._problems, batch, bounds, i), allowed=allowed,
-                forced=forced,
+                forced=forced, young=self._young,
             )  # fmt: skip
             self.bank.learn(learn)
             if self.tracker.just_opened or warming.size:
@@ -385,6 +385,12 @@ class Pipeline(ReportBuffer, Snapshots):
             prior,
             self.config.incidents,
         )
+
+    @property
+    def _young(self) -> NewSeries:
+        """Which series have no baseline yet, and the rate a new one is assumed at."""
+        prior = self.bank.params.new_series_level * self.config.bucket_seconds / 60
+        return NewSeries(self.bank.age, self.bank.day_buckets, prior)
 
     def _allowed(self, n: int) -> np.ndarray:
         """Series that may raise incidents: every one, once the system has seen a day.
