@@ -90,9 +90,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         html = rendered.memo(
             ("home", t.lang, t.explicit),
             rt.view.version,
-            lambda: pages.home(
-                rt.store.open_incidents(), services_list(rt, 25), t, rt.catalog.names
-            ),
+            lambda: pages.home(rt.view.open.all(), services_list(rt, 25), t, rt.catalog.names),
         )
         return vary(page(html))
 
@@ -148,7 +146,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             if d is None:
                 return pages.not_found(service, form=_valid(service), t=t), 404
             windows = rt.maintenance.upcoming(rt.clock.now(), service)
-            outages = rt.store.open_incidents()  # a cascade shows whole
+            outages = rt.view.open.all()  # a cascade shows whole
             regions = region_section(region_figures(rt.view, d), t)
             notes = rt.annotations.latest([str(i["id"]) for i in outages])
             return pages.service_page(
@@ -182,7 +180,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
                 return pages.no_reports_yet(service, name, embed=True, t=t), 200
             if d is None:
                 return pages.not_found(service, embed=True, t=t), 404
-            outages = rt.store.open_incidents()
+            outages = rt.view.open.all()
             return pages.embed_card(d, base, t, outages, rt.catalog.names), 200
 
         key = ("embed", service, t.lang, t.explicit)
@@ -197,7 +195,7 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
         def render() -> bytes:
             d = detail(service)
             known = d is not None or not _valid(service) or listed(service)
-            outages = rt.store.open_incidents() if d is not None else None  # a cascade whole
+            outages = rt.view.open.all() if d is not None else None  # a cascade whole
             data = pages.widget_data(
                 d, t, service=service, listed=known, outages=outages, names=rt.catalog.names
             )
@@ -233,7 +231,7 @@ def _level(rt: Runtime, service: str) -> str:
     """The badge needs only the level: skip the 24-hour series of service_detail."""
     if not _valid(service):
         return "unknown"
-    open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
+    open_items = rt.view.open.of(service)
     if pages.under_maintenance(open_items):
         return "maintenance"
     if open_items:

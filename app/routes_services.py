@@ -57,7 +57,7 @@ def router(rt: Runtime) -> APIRouter:
 
 def _levels(rt: Runtime) -> dict[str, dict[str | None, str]]:
     out: dict[str, dict[str | None, str]] = {}
-    for d in rt.store.open_incidents():
+    for d in rt.view.open.all():
         out.setdefault(d["service"], {})[d["region"]] = d["level"]
     return out
 
@@ -109,7 +109,7 @@ def service_detail(rt: Runtime, service: str) -> dict[str, Any]:
     # Not in the view: unknown, or registered by the writer since, nothing counted yet.
     if sid is None:
         raise ApiError(404, "unknown_service", f"no reports for {service!r} yet")
-    open_items, _ = rt.store.incidents(service=service, state="open", limit=100)
+    open_items = rt.view.open.of(service)
     levels = {d["region"]: d["level"] for d in open_items}
     series = _series_points(view, sid)
     problems = view.problems.top(sid, now - 3600)

@@ -24,6 +24,7 @@ from outagewatch.app.engine.chart import DayChart
 from outagewatch.app.engine.config import IngestResult, PipelineConfig
 from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
 from outagewatch.app.engine.intake_buffer import Buffered, ReportBuffer
+from outagewatch.app.engine.open_incidents import OpenIncidents
 from outagewatch.app.engine.read_view import ReadView, frozen
 from outagewatch.app.engine.recent_problems import RecentProblems
 from outagewatch.app.engine.snapshot import Snapshots
@@ -81,6 +82,7 @@ class Pipeline(ReportBuffer, Snapshots):
         # the server adds its own fields to the feed objects (planned maintenance).
         self.markers: list[Callable[[list[dict[str, Any]]], None]] = []
         self.incidents: dict[str, Incident] = {}  # open ones and the latest resolved
+        self.open_book = OpenIncidents()  # the open ones' feed objects, as stored
         self.now = 0.0
         self.silent_buckets = 0  # buckets skipped as system-wide silence (our outage)
         self._seen = np.zeros(0)  # counts per series while the system is cold
@@ -433,6 +435,7 @@ class Pipeline(ReportBuffer, Snapshots):
                 if d["id"] in self.incidents
             }
             self.store.upsert_incidents(changed, details)
+        self.open_book.note(changed)
         if changed:
             for listener in self.listeners:
                 listener(changed)
@@ -522,6 +525,7 @@ class Pipeline(ReportBuffer, Snapshots):
             too_late=self.agg.too_late,
             buckets_stepped=self.bank.steps,
             problems=self.problems.view(),
+            open=self.open_book.view(),
         )
 
     def all_incidents(self) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.app.engine.chart import DayChart
+from outagewatch.app.engine.open_incidents import OpenView
 from outagewatch.app.engine.recent_problems import ProblemCounts
 from outagewatch.ingest.series import SeriesIndex, SeriesKey
 
@@ -61,6 +62,7 @@ class ReadView:
     buckets_stepped: int = 0
     # Each service-wide series' counts by problem in the last hour's closed buckets.
     problems: ProblemCounts = field(default_factory=lambda: ProblemCounts((), math.inf))
+    open: OpenView = field(default_factory=OpenView)  # open incidents, as stored
 
     @classmethod
     def empty(cls, width: int = 60) -> ReadView:

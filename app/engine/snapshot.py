@@ -16,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.app.engine.config import PipelineConfig
+from outagewatch.app.engine.open_incidents import OpenIncidents
 from outagewatch.app.engine.snapshot_format import pack, unpack
 from outagewatch.detector.incidents import Incident, IncidentTracker
 from outagewatch.detector.model import SeriesBank
@@ -35,6 +36,7 @@ class Snapshots:
     tracker: IncidentTracker
     hourly: np.ndarray
     incidents: dict[str, Incident]
+    open_book: OpenIncidents
     now: float
     publish: Callable[[], None]
     _hour_of: float | None
@@ -112,6 +114,7 @@ class Snapshots:
         for inc in restored:
             self.agg.series.id((inc.service, inc.region))  # now in `ids` too
             self.incidents[inc.id] = inc
+        self.open_book.note([body for body, _ in open_incidents])
         self.tracker.restore(restored, ids)
         for service, region, at in meta.get("last_out", []):
             sid = ids.get((service, region))
