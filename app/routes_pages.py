@@ -128,7 +128,8 @@ def router(rt: Runtime, intake: Intake) -> APIRouter:
             query = f"?{request.url.query}" if request.url.query else ""
             return RedirectResponse(f"/s/{quote(found)}{query}", status_code=308)
         if _valid(service) and rt.view.sid((service, None)) is None:
-            await rt.caught_up()  # maybe its first report (the form's redirect), still waiting
+            # maybe its first report (the form's redirect), still waiting
+            await rt.caught_up(service)
         return await run_in_threadpool(render_page, request, service, thanks)
 
     def render_page(request: Request, service: str, thanks: str | None) -> Response:

@@ -47,7 +47,7 @@ def router(rt: Runtime) -> APIRouter:
     )
     async def service(request: Request, service: ServicePath) -> Response:
         if rt.view.sid((service, None)) is None:  # maybe its first report, still waiting
-            await rt.caught_up()
+            await rt.caught_up(service)
         return await run_in_threadpool(
             rendered.get, request, rt.view.version, lambda: service_detail(rt, service)
         )

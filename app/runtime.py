@@ -124,12 +124,13 @@ class Runtime:
         """What routes read of the engine (with DuckDB): published by each tick."""
         return self.pipeline.view
 
-    async def caught_up(self) -> None:
-        """When reports wait for the writer's next tick, wait for the view it publishes
-        (at most about two ticks, without holding a thread): a reader who asks right
-        after their report sees it, not "no reports yet". At once without a writer thread
-        (tests that tick by hand) or with nothing waiting."""
-        if self._thread is None or not self.pipeline.waiting():
+    async def caught_up(self, service: str | None = None) -> None:
+        """When reports (of `service`, if given) wait for the writer's next tick, wait
+        for the view it publishes (at most about two ticks, without holding a thread):
+        a reader who asks right after their report sees it, not "no reports yet". At
+        once without a writer thread (tests that tick by hand) or with nothing waiting:
+        a page of a service nobody reported is not held back by others' reports."""
+        if self._thread is None or not self.pipeline.waiting(service):
             return
         seen = self.view
         for _ in range(math.ceil((2 * self.settings.tick_interval_s + 0.1) / POLL_S)):

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 from outagewatch.app.engine.pipeline import Pipeline, PipelineConfig
 from outagewatch.ingest.batch import normalize
+from tests.conftest import T0
 
 ROOT = Path(__file__).resolve().parent.parent
 # The engine (app/engine/) reads its own state; everything else reads the published view.
@@ -110,3 +111,17 @@ def test_open_buckets_hold_each_report_once_in_its_minute(
             mine = [r for r in rows if (r[0] // 60) * 60 == start and r[1] == service]
             want = sum(r[3] for r in mine if region is None or r[2] == region)
             assert counts[b, sid] == want
+
+
+def test_a_read_waits_only_for_its_own_services_reports() -> None:
+    """A page of a service nobody reported answers at once, however many reports of
+    others wait for the writer; one whose first report waits is held for it."""
+    pipe = Pipeline(PipelineConfig())
+    assert not pipe.waiting() and not pipe.waiting("aws")
+    pipe.buffer(T0, "aws", "DE", "login", "r1", True)
+    assert pipe.waiting() and pipe.waiting("aws") and not pipe.waiting("gcp")
+    pipe.ingest(pl.DataFrame({"ts": [T0 + 1.0], "service": ["gcp"], "region": [None],
+                              "problem": [None], "reporter": ["r2"], "count": [1]}))  # fmt: skip
+    assert pipe.waiting("gcp") and not pipe.waiting("azure")
+    pipe.advance(T0 + 2.0)  # the writer takes them: the view has them now
+    assert not pipe.waiting() and not pipe.waiting("aws") and not pipe.waiting("gcp")

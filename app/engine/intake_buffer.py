@@ -10,6 +10,7 @@ import itertools
 import math
 import threading
 from collections.abc import Callable
+from operator import itemgetter
 
 import polars as pl
 
@@ -36,6 +37,7 @@ class ReportBuffer:
     _lock: threading.Lock
     _buf: list[Buffered]
     _pending_raw: list[pl.DataFrame]
+    _waiting_for: set[str]  # services with reports in `_buf` or `_pending_raw`
     _retry: pl.DataFrame | None
     _frontier: float | None
     _keys: list[tuple[str, str]]
@@ -72,9 +74,12 @@ class ReportBuffer:
         with self._lock:
             self.dedup.forget(reporters, services, ts)
 
-    def waiting(self) -> bool:
-        """Whether reports wait for the next advance (the published view lacks them)."""
+    def waiting(self, service: str | None = None) -> bool:
+        """Whether reports (of `service`, if given) wait for the next advance: the
+        published view lacks them."""
         with self._lock:
+            if service is not None:
+                return service in self._waiting_for
             return bool(self._buf or self._pending_raw)
 
     def buffer(
@@ -101,6 +106,7 @@ class ReportBuffer:
                     rows, seqs, strict=False
                 )
             )
+            self._waiting_for.update(map(itemgetter(1), rows))
             self.reports_accepted += len(rows)
             self.reports_counted += sum(row[5] for row in rows)
 
@@ -155,6 +161,7 @@ class ReportBuffer:
             n_reports = int(batch["weight"].sum() or 0)
             n_counted = int(batch.filter(pl.col("counted"))["weight"].sum() or 0)
             self._pending_raw.append(batch)
+            self._waiting_for.update(batch["service"].unique().to_list())
             self.reports_accepted += n_reports
             self.reports_counted += n_counted
             result = IngestResult(
@@ -174,6 +181,7 @@ class ReportBuffer:
             kept = batch.filter(pl.col("counted"))  # remembered, as live
             self.dedup.check_many(kept["reporter"], kept["service"], kept["ts"])
             self._pending_raw.append(batch.select(list(REPORT_COLUMNS)))
+            self._waiting_for.update(batch["service"].unique().to_list())
             self.reports_accepted += int(batch["weight"].sum() or 0)
             self.reports_counted += int(kept["weight"].sum() or 0)
 
@@ -185,6 +193,7 @@ class ReportBuffer:
         with self._lock:
             buf, self._buf = self._buf, []
             raw, self._pending_raw = self._pending_raw, []
+            self._waiting_for = set()
             keys, self._keys = self._retry_keys + self._keys, []
             if self._retry is not None:  # a write that failed goes first, as it was
                 raw.insert(0, self._retry)

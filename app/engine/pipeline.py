@@ -92,6 +92,7 @@ class Pipeline(ReportBuffer, Snapshots):
         self._work = threading.Lock()  # one advance at a time
         self._buf: list[Buffered] = []
         self._pending_raw: list[pl.DataFrame] = []
+        self._waiting_for: set[str] = set()
         self._retry: pl.DataFrame | None = None  # reports whose write failed, retried first
         self.held_back = 0  # rows of `_retry`: intake refuses past a cap (app/runtime.py)
         self._frontier: float | None = None  # buckets before it are (being) closed
