@@ -21,10 +21,15 @@ from pathlib import Path
 import orjson
 
 
+def _keyed(salt: bytes) -> hashlib.blake2b:
+    """The keyed hash every stored identity is made with (10 bytes of blake2b)."""
+    return hashlib.blake2b(digest_size=10, key=salt[:64])
+
+
 def reporter_hash(salt: bytes, token: str | None, address: str = "", user_agent: str = "") -> str:
     """The stored identity of a reporter: keyed blake2b of the token, or of address and
     user agent; neither is ever stored raw."""
-    h = hashlib.blake2b(digest_size=10, key=salt[:64])
+    h = _keyed(salt)
     if token is not None:
         h.update(b"t:" + token.encode())
     else:
@@ -40,7 +45,7 @@ def token_hashes(salt: bytes, tokens: list[str | None]) -> list[str | None]:
     >>> token_hashes(salt, ["a", None]) == [reporter_hash(salt, "a"), None]
     True
     """
-    base = hashlib.blake2b(digest_size=10, key=salt[:64])
+    base = _keyed(salt)
     base.update(b"t:")
     out: list[str | None] = []
     for token in tokens:
@@ -57,7 +62,7 @@ def network_hash(salt: bytes, prefix: str) -> str:
     """The stored identity of a client's network (/24, /48: ingest/limits.py
     network_prefix), for the per-network cap where reports are counted away from the
     node that took them (a NATS worker); keyed like the reporter's, never raw."""
-    h = hashlib.blake2b(digest_size=10, key=salt[:64])
+    h = _keyed(salt)
     h.update(b"n:" + prefix.encode())
     return h.hexdigest()
 

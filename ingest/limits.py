@@ -15,9 +15,8 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from outagewatch.ingest.dedup import Column
 from outagewatch.ingest.generations import Generations, pick
-
-Column = Sequence[str | None] | pl.Series
 
 
 class TokenBuckets:

@@ -147,6 +147,16 @@ class SeriesIndex:
         """
         return np.array(self._wide, dtype=np.int64)
 
+    def wide_mask(self) -> npt.NDArray[np.bool_]:
+        """Which series ids are service-wide, by id.
+
+        >>> SeriesIndex([("a", "IT"), ("a", None), ("b", None)]).wide_mask().tolist()
+        [False, True, True]
+        """
+        mask = np.zeros(len(self), dtype=np.bool_)
+        mask[self.wide_ids()] = True
+        return mask
+
     def frame(self) -> pl.DataFrame:
         """Columns sid, service, region: for joins that map many rows at once.
 

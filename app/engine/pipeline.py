@@ -145,9 +145,7 @@ class Pipeline(ReportBuffer, Snapshots):
             for batch in self.agg.close(self.now):
                 frame, probs = self._steps(batch, changed, before)
                 score_frames.append(frame)
-                wide = np.zeros(len(self.agg.series), dtype=bool)
-                wide[self.agg.series.wide_ids()] = True
-                self.problems.add(batch.starts, batch.problems, wide)
+                self.problems.add(batch.starts, batch.problems, self.agg.series.wide_mask())
                 if not probs.is_empty():
                     problem_frames.append(probs)
             while checks:  # points in buckets that stay open
@@ -419,10 +417,8 @@ class Pipeline(ReportBuffer, Snapshots):
             if self.scores_sink is not None:
                 self.scores_sink(self._named(scores))
             if self.store is not None:
-                wide = np.zeros(len(self.agg.series), dtype=bool)
-                wide[self.agg.series.wide_ids()] = True
                 keep = scores.filter(  # quiet regional series are not stored
-                    pl.Series(wide).gather(scores["sid"])
+                    pl.Series(self.agg.series.wide_mask()).gather(scores["sid"])
                     | (pl.col("count") > 0)
                     | (pl.col("level") > 0)
                 )

@@ -81,9 +81,8 @@ class RecentProblems:
         which series ids are service-wide."""
         if not len(starts):
             return
-        ids = rows["sid"].to_numpy()
-        keep = (ids < len(wide)) & wide[np.minimum(ids, len(wide) - 1)] if len(wide) else ids < 0
-        rows = rows.filter(pl.Series(keep)).with_columns(pl.col("problem").fill_null(UNSPECIFIED))
+        keep = pl.Series(wide[rows["sid"].to_numpy()])  # the batch's series are all in `wide`
+        rows = rows.filter(keep).with_columns(pl.col("problem").fill_null(UNSPECIFIED))
         rows = rows.sort("b", "sid")
         b = rows["b"].to_numpy()
         bounds = np.searchsorted(b, np.arange(len(starts) + 1))
