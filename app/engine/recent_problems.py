@@ -34,8 +34,8 @@ class _Bucket:
     sids: npt.NDArray[np.int32]  # sorted: a service's rows are one slice
     codes: npt.NDArray[np.int32]  # problem names as codes into this bucket's `names`
     counts: npt.NDArray[np.int32]
-    # Per bucket: problems are free-form slugs, so names shared by every bucket would
-    # grow for as long as the server runs.
+    # Per batch of buckets: problems are free-form slugs, so names shared by every
+    # bucket would grow for as long as the server runs.
     names: tuple[str, ...]
 
 
@@ -81,36 +81,34 @@ class RecentProblems:
         which series ids are service-wide."""
         if not len(starts):
             return
-        keep = pl.Series(wide[rows["sid"].to_numpy()])  # the batch's series are all in `wide`
-        rows = rows.filter(keep).with_columns(pl.col("problem").fill_null(UNSPECIFIED))
-        rows = rows.sort("b", "sid")
+        # Only the last span's buckets are kept: a replay's batch holds hours or days
+        # of buckets, and coding each one's problems cost a quarter of the replay.
+        newest = float(starts[-1])
+        cutoff = newest - self.span_s
+        first = int(np.searchsorted(starts, cutoff))  # starts ascend
         b = rows["b"].to_numpy()
-        bounds = np.searchsorted(b, np.arange(len(starts) + 1))
+        keep = (b >= first) & wide[rows["sid"].to_numpy()]  # the batch's series are all in `wide`
+        rows = rows.filter(pl.Series(keep)).with_columns(pl.col("problem").fill_null(UNSPECIFIED))
+        rows = rows.sort("b", "sid")
+        # One coding for the batch: its buckets share one tuple of names (still per
+        # batch, so names do not pile up while the server runs).
+        names = rows["problem"].unique().sort()
+        codes = rows["problem"].replace_strict(names, pl.int_range(len(names), eager=True))
+        named = tuple(names.to_list())
+        sids = rows["sid"].to_numpy().astype(np.int32)
+        coded = codes.to_numpy().astype(np.int32)
+        counts = rows["count"].to_numpy().astype(np.int32)
+        bounds = np.searchsorted(rows["b"].to_numpy(), np.arange(first, len(starts) + 1))
         new = tuple(
-            _bucket(s, rows.slice(lo, hi - lo))
+            _Bucket(s, sids[lo:hi], coded[lo:hi], counts[lo:hi], named)
             for s, lo, hi in zip(
-                starts.tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True
+                starts[first:].tolist(), bounds[:-1].tolist(), bounds[1:].tolist(), strict=True
             )
         )
         if self._from == math.inf:
             self._from = float(starts[0])
-        newest = float(starts[-1])
-        cutoff = newest - self.span_s
         self._buckets = tuple(x for x in (*self._buckets, *new) if x.start >= cutoff)
         self._from = max(self._from, cutoff)
 
     def view(self) -> ProblemCounts:
         return ProblemCounts(self._buckets, self._from)
-
-
-def _bucket(start: float, rows: pl.DataFrame) -> _Bucket:
-    """One bucket's rows (sorted by sid) with its problem names coded."""
-    names = rows["problem"].unique().sort()
-    codes = rows["problem"].replace_strict(names, pl.int_range(len(names), eager=True))
-    return _Bucket(
-        start,
-        rows["sid"].to_numpy().astype(np.int32),
-        codes.to_numpy().astype(np.int32),
-        rows["count"].to_numpy().astype(np.int32),
-        tuple(names.to_list()),
-    )
