@@ -246,8 +246,27 @@ def may_be_evidence(x: F64, mu: F64) -> B:
 
 def evidence_logsf(x: F64, mu: F64, count_phi: F64, rate_var: F64) -> F64:
     """log p of x reports against `mu` expected: the weaker of the counting-noise and
-    the rate-swing tests, since a real surge has to pass both."""
-    out: F64 = np.maximum(nb_logsf(x, mu, count_phi), rate_logsf(x, mu, rate_var))
+    the rate-swing tests, since a real surge has to pass both.
+
+    Both tests run only where `may_be_evidence` holds: elsewhere the rate test is 0,
+    and so is the weaker of the two (the incomplete beta of the count test was a fifth
+    of a replay, on entries that could never be evidence). Elementwise, so the values
+    are those of the tests over every entry.
+
+    >>> x, m = np.array([3.0, 40.0, 12.0]), np.array([2.0, 10.0, 10.0])
+    >>> f, v = np.full(3, 0.05), np.full(3, 0.2)
+    >>> everywhere = np.maximum(nb_logsf(x, m, f), rate_logsf(x, m, v))
+    >>> bool((evidence_logsf(x, m, f, v) == everywhere).all()), everywhere[[0, 2]].tolist()
+    (True, [0.0, 0.0])
+    """
+    shape = _shape_of(x, mu, count_phi, rate_var)
+    ev = may_be_evidence(x, mu)
+    if ev.shape != shape:
+        ev = np.broadcast_to(ev, shape)
+    out: F64 = np.zeros(shape)
+    if ev.any():
+        xa, ma, pa, va = (_select(a, ev, shape) for a in (x, mu, count_phi, rate_var))
+        out[ev] = np.maximum(nb_logsf(xa, ma, pa), rate_logsf(xa, ma, va))
     return out
 
 
