@@ -34,6 +34,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -302,8 +303,10 @@ class Step:
             with np.errstate(divide="ignore"):
                 self.log_p = np.log(self.p)
 
-    @property
+    @cached_property
     def score(self) -> F64:
+        """Computed once: the tracker reads it for every open incident, and at a
+        million series each computation is a pass over every series."""
         assert self.log_p is not None
         return score_of(self.log_p)
 
