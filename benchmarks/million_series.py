@@ -1,8 +1,8 @@
 """A million live series on one box: what one bucket's step costs, and the memory.
 
     .venv/bin/python -m benchmarks.million_series [--services 20000] [--regions 50]
-        [--buckets 6] [--reports 200000] [--store] [--keep-freed] [--json out.json]
-        [--keep-snapshot FILE] [--restore FILE]
+        [--buckets 6] [--reports 200000] [--surging 0] [--store] [--keep-freed]
+        [--json out.json] [--keep-snapshot FILE] [--restore FILE]
 
 20,000 services x 50 regions (plus each service's service-wide series: 1.02M series)
 go through the real pipeline, the one the server and `replay` drive: a first bucket
@@ -10,6 +10,11 @@ holds one report for every series (so every series exists), then each later minu
 brings `--reports` reports spread over random series (a busy minute; most series see
 none, as in life), and the minute is closed with `drive` (the one driver): aggregation,
 score, incidents, learning (and, with `--store`, the writes to a DuckDB file).
+With `--surging N`, from the third minute the first N services get `SURGE` reports in
+every region each minute as well, so that their series open incidents and the steps
+carry thousands of them (an outage wave, as on the day a cloud region fails); after
+the first minute the system is then taken as one that has run for a day (its series
+may alarm).
 
 Printed per bucket: the advance's wall and CPU seconds (the process's own CPU time,
 steadier than wall time on a shared machine) and RSS. Beside them, a floor measured in
@@ -46,6 +51,7 @@ from outagewatch.ingest.store import Store
 
 T0 = 1_793_577_600.0  # a Monday, 00:00 UTC
 PROBLEMS = ["login", "app", "website", "payments", "connection", "other"]
+SURGE = 30  # reports a minute in each region of a surging service (`--surging`)
 
 
 def rss_mb() -> float:
@@ -94,6 +100,16 @@ def minute(
     )
 
 
+def surge(t: float, services: list[str], regions: list[str]) -> pl.DataFrame:
+    """SURGE reports in each region of each of `services` in the minute starting at t."""
+    grid = pl.DataFrame({"service": services}).join(pl.DataFrame({"region": regions}), how="cross")
+    rows = grid.select(pl.all().repeat_by(SURGE).explode())
+    return rows.with_columns(
+        (t + 1.0 + pl.int_range(pl.len()) % 58).cast(pl.Float64).alias("ts"),
+        pl.lit("login").alias("problem"),
+    ).select("ts", "service", "region", "problem")
+
+
 def every_series(t: float, services: list[str], regions: list[str]) -> pl.DataFrame:
     """One report for every (service, region): the bucket that creates every series."""
     grid = pl.DataFrame({"service": services}).join(pl.DataFrame({"region": regions}), how="cross")
@@ -109,6 +125,7 @@ def run(
     reports: int,
     store: bool,
     keep_snapshot: Path | None = None,
+    surging: int = 0,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(1)
     services = [f"svc{i:05d}" for i in range(services_n)]
@@ -125,6 +142,10 @@ def run(
                 if b == 0
                 else minute(rng, t, services, regions, reports)
             )
+            if surging and b == 1:  # as if the server had run for a day: series may alarm
+                pipe.bank.system_age = 86400 // pipe.config.bucket_seconds
+            if surging and b >= 2:
+                df = pl.concat([df, surge(t, services[:surging], regions)])
             t_in = time.perf_counter()
             pipe.ingest(normalize(df))
             ingest_s = time.perf_counter() - t_in
@@ -139,13 +160,14 @@ def run(
                     "step_wall_s": time.perf_counter() - w,
                     "step_cpu_s": time.process_time() - c,
                     "rss_mb": rss_mb(),
+                    "open_incidents": len(pipe.tracker.open),
                 }
             )
             r = rows[-1]
             print(
                 f"bucket {b}: {r['rows_in']:>9,} rows in {r['ingest_s']:6.2f} s; step "
                 f"{r['step_wall_s']:6.2f} s wall, {r['step_cpu_s']:6.2f} s CPU; "
-                f"RSS {r['rss_mb']:,.0f} MB",
+                f"RSS {r['rss_mb']:,.0f} MB; {r['open_incidents']:,} incidents open",
                 flush=True,
             )
         series, peak = pipe.view.n, peak_rss_mb()
@@ -167,6 +189,7 @@ def run(
     return {
         "series": series,
         "reports_per_bucket": reports,
+        "surging_services": surging,
         "store": store,
         "buckets": rows,
         "step_cpu_s_median": cpu,
@@ -220,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--regions", type=int, default=50)
     ap.add_argument("--buckets", type=int, default=6)
     ap.add_argument("--reports", type=int, default=200_000)
+    ap.add_argument("--surging", type=int, default=0, help="services in outage from minute 3")
     ap.add_argument("--store", action="store_true", help="write counts to a DuckDB file too")
     ap.add_argument(
         "--keep-freed",
@@ -235,7 +259,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if a.keep_freed:
         drive_module.release_freed = lambda: False
-    out = run(a.services, a.regions, a.buckets, a.reports, a.store, a.keep_snapshot)
+    out = run(a.services, a.regions, a.buckets, a.reports, a.store, a.keep_snapshot, a.surging)
     print(
         f"{out['series']:,} series: step median {out['step_cpu_s_median']:.2f} s CPU "
         f"({out['step_wall_s_median']:.2f} s wall), max {out['step_cpu_s_max']:.2f} s CPU; "
