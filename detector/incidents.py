@@ -598,9 +598,9 @@ class IncidentTracker:
     def _add_regions(
         self, inc: Incident, sid: int, counts: npt.NDArray[np.float64], keys: list[SeriesKey]
     ) -> None:
-        if self._n_keys != len(keys):
-            self._regional = {}
-            for i, (service, region) in enumerate(keys):
+        if self._n_keys < len(keys):  # ids only grow: only the series added since
+            for i in range(self._n_keys, len(keys)):
+                service, region = keys[i]
                 if region is not None:
                     self._regional.setdefault(service, []).append(i)
             self._n_keys = len(keys)
