@@ -63,7 +63,9 @@ class OpenIncidents:
             return
         for d in written:
             if d["state"] == "open":
-                body = orjson.dumps(d)
+                # Copied to its own size: orjson's bytes keep the 64 KB buffer they
+                # were written into, and these are kept while the incident is open.
+                body = memoryview(orjson.dumps(d)).tobytes()
                 self._open[d["id"]] = _Open(d["id"], d["service"], parse_iso(d["opened_at"]), body)
             else:
                 self._open.pop(d["id"], None)
