@@ -259,14 +259,13 @@ class IncidentTracker:
         self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
         self._recent: deque[Incident] = deque()
         self._recent_services: dict[str, int] = {}  # service -> its incidents in _recent
-        self._regional: dict[str, list[int]] = {}
+        self._regional: dict[str, list[int]] = {}  # service -> its regional series
         self._service_code = np.zeros(0, dtype=np.int64)  # per series: its service's code
         self._code_of: dict[str, int] = {}  # service -> code
         self.providers: dict[str, tuple[str, ...]] = {}  # as told (set_providers)
         self._dependants: dict[str, frozenset[str]] = {}  # provider -> declared dependants
         self.last_out: dict[int, float] = {}  # series -> when its last outage resolved
         self._wide = np.zeros(0, dtype=np.bool_)
-        self._n_keys = 0
         self.just_opened: list[int] = []  # series ids opened by the last observe()
         self.just_resolved: list[int] = []
 
@@ -345,23 +344,30 @@ class IncidentTracker:
     def _services(
         self, keys: list[SeriesKey]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        """Per series: its service's code (`_code_of`) and whether it is service-wide.
-
-        Kept, and only series added since are coded (ids only grow): compared as
-        integers, a million series take a millisecond per cause, where their names as
-        objects took ten, and a rebuild at every new series a third of a second."""
-        have = len(self._service_code)
-        if have < len(keys):
-            code_of = self._code_of
-            new = keys[have:]
-            codes = [code_of.setdefault(service, len(code_of)) for service, _ in new]
-            self._service_code = np.concatenate(
-                (self._service_code, np.array(codes, dtype=np.int64))
-            )
-            self._wide = np.concatenate(
-                (self._wide, np.array([region is None for _, region in new], dtype=np.bool_))
-            )
+        """Per series: its service's code (`_code_of`) and whether it is service-wide."""
+        self._index(keys)
         return self._service_code[: len(keys)], self._wide[: len(keys)]
+
+    def _index(self, keys: list[SeriesKey]) -> None:
+        """What the tracker keeps per series from its key: its service's code, whether
+        it is service-wide, and each service's regional series. Kept, and only series
+        added since are walked (ids only grow): compared as integers, a million series
+        take a millisecond per cause, where their names as objects took ten, and a
+        rebuild at every new series a third of a second."""
+        have = len(self._service_code)
+        if have >= len(keys):
+            return
+        code_of, regional = self._code_of, self._regional
+        codes: list[int] = []
+        wide: list[bool] = []
+        for sid in range(have, len(keys)):
+            service, region = keys[sid]
+            codes.append(code_of.setdefault(service, len(code_of)))
+            wide.append(region is None)
+            if region is not None:
+                regional.setdefault(service, []).append(sid)
+        self._service_code = np.concatenate((self._service_code, np.array(codes, dtype=np.int64)))
+        self._wide = np.concatenate((self._wide, np.array(wide, dtype=np.bool_)))
 
     def observe(
         self,
@@ -611,12 +617,7 @@ class IncidentTracker:
     def _add_regions(
         self, inc: Incident, sid: int, counts: npt.NDArray[np.float64], keys: list[SeriesKey]
     ) -> None:
-        if self._n_keys < len(keys):  # ids only grow: only the series added since
-            for i in range(self._n_keys, len(keys)):
-                service, region = keys[i]
-                if region is not None:
-                    self._regional.setdefault(service, []).append(i)
-            self._n_keys = len(keys)
+        self._index(keys)
         for rid in self._regional.get(inc.service, []):
             c = int(counts[rid]) if rid < len(counts) else 0
             region = keys[rid][1]
