@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from array import array
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -259,7 +260,8 @@ class IncidentTracker:
         self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
         self._recent: deque[Incident] = deque()
         self._recent_services: dict[str, int] = {}  # service -> its incidents in _recent
-        self._regional: dict[str, list[int]] = {}  # service -> its regional series
+        # service -> its regional series (an array: a million ids as int objects were 32 MB)
+        self._regional: dict[str, array[int]] = {}
         self._service_code = np.zeros(0, dtype=np.int64)  # per series: its service's code
         self._code_of: dict[str, int] = {}  # service -> code
         self.providers: dict[str, tuple[str, ...]] = {}  # as told (set_providers)
@@ -276,9 +278,9 @@ class IncidentTracker:
             self._onset = np.concatenate([self._onset, np.full(grow, np.nan)])
             self._bursts = np.concatenate([self._bursts, np.zeros(grow, dtype=np.int64)])
 
-    def restore(self, incidents: list[Incident], ids: Mapping[SeriesKey, int]) -> None:
+    def restore(self, incidents: list[Incident], sid_of: Callable[[SeriesKey], int | None]) -> None:
         for inc in incidents:
-            sid = ids.get((inc.service, inc.region))
+            sid = sid_of((inc.service, inc.region))
             if sid is not None and inc.state == "open":
                 self.open[sid] = inc
 
@@ -303,7 +305,7 @@ class IncidentTracker:
                     dependants.setdefault(provider, set()).add(service)
         self._dependants = {k: frozenset(v) for k, v in dependants.items()}
 
-    def common_cause(self, t: float, now: float, keys: list[SeriesKey]) -> Cause:
+    def common_cause(self, t: float, now: float, keys: Sequence[SeriesKey]) -> Cause:
         """Service-wide series with a common-cause prior this bucket: another service
         is down hard (a service-wide outage opened within `related_window_s`, its
         reports so far at least `related_cause_ratio` times what was expected), and
@@ -342,13 +344,13 @@ class IncidentTracker:
         return cause
 
     def _services(
-        self, keys: list[SeriesKey]
+        self, keys: Sequence[SeriesKey]
     ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
         """Per series: its service's code (`_code_of`) and whether it is service-wide."""
         self._index(keys)
         return self._service_code[: len(keys)], self._wide[: len(keys)]
 
-    def _index(self, keys: list[SeriesKey]) -> None:
+    def _index(self, keys: Sequence[SeriesKey]) -> None:
         """What the tracker keeps per series from its key: its service's code, whether
         it is service-wide, and each service's regional series. Kept, and only series
         added since are walked (ids only grow): compared as integers, a million series
@@ -360,12 +362,14 @@ class IncidentTracker:
         code_of, regional = self._code_of, self._regional
         codes: list[int] = []
         wide: list[bool] = []
-        for sid in range(have, len(keys)):
-            service, region = keys[sid]
+        for sid, (service, region) in enumerate(keys[have:], have):
             codes.append(code_of.setdefault(service, len(code_of)))
             wide.append(region is None)
             if region is not None:
-                regional.setdefault(service, []).append(sid)
+                ids = regional.get(service)
+                if ids is None:
+                    ids = regional[service] = array("q")
+                ids.append(sid)
         self._service_code = np.concatenate((self._service_code, np.array(codes, dtype=np.int64)))
         self._wide = np.concatenate((self._wide, np.array(wide, dtype=np.bool_)))
 
@@ -375,7 +379,7 @@ class IncidentTracker:
         now: float,
         step: Step,
         counts: npt.NDArray[np.float64],
-        keys: list[SeriesKey],
+        keys: Sequence[SeriesKey],
         problems: Callable[[list[int]], dict[int, dict[str, int]]] | None = None,
         allowed: npt.NDArray[np.bool_] | None = None,
         forced: npt.NDArray[np.bool_] | None = None,
@@ -615,10 +619,10 @@ class IncidentTracker:
         held[inc.service] = held.get(inc.service, 0) + 1
 
     def _add_regions(
-        self, inc: Incident, sid: int, counts: npt.NDArray[np.float64], keys: list[SeriesKey]
+        self, inc: Incident, sid: int, counts: npt.NDArray[np.float64], keys: Sequence[SeriesKey]
     ) -> None:
         self._index(keys)
-        for rid in self._regional.get(inc.service, []):
+        for rid in self._regional.get(inc.service, ()):
             c = int(counts[rid]) if rid < len(counts) else 0
             region = keys[rid][1]
             if c and region is not None:
