@@ -174,7 +174,8 @@ class Aggregator:
         new = mapped.filter(pl.col("sid").is_null())
         if not new.is_empty():
             names = new.select("service", "region").unique()
-            self.series.extend(names.sort("service", "region", nulls_last=False).iter_rows())
+            names = names.sort("service", "region", nulls_last=False)
+            self.series.extend_names(names["service"], names["region"])
             mapped = pl.concat([mapped.filter(pl.col("sid").is_not_null()), self._sids(new)])
         mapped = mapped.with_columns(
             ((pl.col("bucket") - lo) / self.width).cast(pl.Int64).alias("b")
@@ -191,9 +192,9 @@ class Aggregator:
 
     def _sids(self, rows: pl.DataFrame) -> pl.DataFrame:
         """`rows` (service, region, ...) with their series id, null where unknown."""
-        codes = self.series.codes()
-        paired = codes.paired(rows.drop("sid", strict=False))
-        return paired.join(codes.pairs, on="pair", how="left").drop("pair")
+        rows = rows.drop("sid", strict=False)
+        sid = self.series.lookup(rows["service"], rows["region"])
+        return rows.with_columns(pl.Series("sid", sid, dtype=pl.Int64).replace(-1, None))
 
 
 def _empty_pending() -> pl.DataFrame:

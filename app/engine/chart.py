@@ -9,6 +9,8 @@ for every service at once.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 import numpy as np
 import numpy.typing as npt
 import polars as pl
@@ -28,9 +30,9 @@ class DayChart:
         self.stamp = np.full(self.slots, -1.0)  # bucket start held in each slot, for all rows
         self.last: float | None = None
 
-    def _register(self, keys: list[SeriesKey]) -> None:
-        for sid in range(self._seen, len(keys)):
-            if keys[sid][1] is None:
+    def _register(self, keys: Sequence[SeriesKey]) -> None:
+        for sid, (_, region) in enumerate(keys[self._seen :], self._seen):
+            if region is None:
                 self.rows[sid] = len(self.rows)
         self._seen = len(keys)
         need = len(self.rows)
@@ -48,7 +50,7 @@ class DayChart:
         counts: npt.NDArray[np.float64],
         expected: npt.NDArray[np.float64],
         levels: npt.NDArray[np.int8],
-        keys: list[SeriesKey],
+        keys: Sequence[SeriesKey],
     ) -> None:
         if self._seen < len(keys):
             self._register(keys)
@@ -66,12 +68,17 @@ class DayChart:
         self.stamp[pos] = start
         self.last = start if self.last is None else max(self.last, start)
 
-    def load(self, df: pl.DataFrame, ids: dict[SeriesKey, int], keys: list[SeriesKey]) -> None:
+    def load(
+        self,
+        df: pl.DataFrame,
+        sid_of: Callable[[SeriesKey], int | None],
+        keys: Sequence[SeriesKey],
+    ) -> None:
         """Refill from stored buckets (ts, service, count, expected, level) after a restart."""
         self._register(keys)
         names = {"": 0, "possible": 1, "outage": 2}
         for ts, service, count, expected, level in df.iter_rows():
-            sid = ids.get((service, None))
+            sid = sid_of((service, None))
             if sid is None or sid not in self.rows:
                 continue
             row, pos = self.rows[sid], int(ts // self.width) % self.slots

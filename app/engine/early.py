@@ -66,10 +66,24 @@ class PartialBuckets:
             first = float(df["ts"].min())  # type: ignore[arg-type]
             self.checked_until = math.floor(first / self.width) * self.width
         pairs = df.select("service", "region").unique().sort("service", "region")
-        wide_ids, region_ids = [], []
-        for service, region in pairs.iter_rows():
-            wide_ids.append(self.series.id((service, None)))
-            region_ids.append(-1 if region is None else self.series.id((service, region)))
+        services, regions = pairs["service"], pairs["region"]
+        no_region = pl.Series([None] * len(pairs), dtype=pl.String)
+        wide_ids = self.series.lookup(services, no_region)
+        region_ids = self.series.lookup(services, regions)
+        if (wide_ids < 0).any() or (region_ids < 0).any():
+            # New series are born in the order an id per key would give them: each
+            # pair's service-wide series, then its regional one.
+            row = pl.int_range(pl.len()).alias("i")
+            born = pl.concat(
+                [
+                    pairs.select(row, "service", pl.lit(None, pl.String).alias("region")),
+                    pairs.select(row, "service", "region").filter(pl.col("region").is_not_null()),
+                ]
+            ).sort("i", maintain_order=True)
+            self.series.extend_names(born["service"], born["region"])
+            wide_ids = self.series.lookup(services, no_region)
+            region_ids = self.series.lookup(services, regions)
+        region_ids = np.where(regions.is_null().to_numpy(), -1, region_ids)
         names = df["problem"].drop_nulls().unique().sort().to_list()
         for name in names:
             if name not in self._problem_ids:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import Counter, deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import islice
 from typing import Any
@@ -236,7 +236,7 @@ class Pipeline(ReportBuffer, Snapshots):
                 changed[inc.id] = inc.to_dict()
 
     def _credit(
-        self, inc: Incident, sid: int, b: float, g: float, count: float, keys: list[SeriesKey]
+        self, inc: Incident, sid: int, b: float, g: float, count: float, keys: Sequence[SeriesKey]
     ) -> None:
         """An outage opened from a partial bucket carries the reports that opened it:
         the count so far as its peak and total, with their problems and regions.
@@ -334,11 +334,11 @@ class Pipeline(ReportBuffer, Snapshots):
             },
             schema=_STEP_SCHEMA,
         )
-        keys_df = self.agg.series.frame()
-        probs = batch.problems.join(keys_df, on="sid", how="left").select(
+        service, region = self.agg.series.names(batch.problems["sid"])
+        probs = batch.problems.select(
             (pl.col("b") * width + float(batch.starts[0]) if nb else pl.lit(0.0)).alias("ts"),
-            "service",
-            "region",
+            service,
+            region,
             "problem",
             "count",
         )
@@ -440,11 +440,11 @@ class Pipeline(ReportBuffer, Snapshots):
 
     def _named(self, scores: pl.DataFrame) -> pl.DataFrame:
         """A step's rows with their series' names and level words, as stored and written."""
-        keys = self.agg.series.frame()
+        service, region = self.agg.series.names(scores["sid"])
         return scores.select(
             "ts",
-            keys["service"].gather(scores["sid"]),
-            keys["region"].gather(scores["sid"]),
+            service,
+            region,
             "count",
             "expected",
             "score",

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from outagewatch.app.engine.chart import DayChart
 from outagewatch.app.engine.open_incidents import OpenView
 from outagewatch.app.engine.recent_problems import ProblemCounts
-from outagewatch.ingest.series import SeriesIndex, SeriesKey
+from outagewatch.ingest.series import Keys, SeriesIndex, SeriesKey
 
 A = TypeVar("A", bound=np.ndarray)
 
@@ -77,7 +77,7 @@ class ReadView:
         i = self.series.get(key)
         return i if i is not None and i < self.n else None
 
-    def keys(self) -> list[SeriesKey]:
+    def keys(self) -> Keys:
         return self.series.keys(self.n)
 
     def ids_of(self, service: str) -> list[int]:

@@ -33,7 +33,5 @@ def restore(pipeline: Pipeline, store: Store, snapshot: str) -> None:
         pipeline.agg.add(counted)
         pipeline.partial.add(counted)  # open buckets: early checks and totals
     if closed_until is not None:
-        keys = pipeline.agg.series.keys()
-        pipeline.chart.load(
-            store.wide_buckets(closed_until - 86400), {k: i for i, k in enumerate(keys)}, keys
-        )
+        series = pipeline.agg.series
+        pipeline.chart.load(store.wide_buckets(closed_until - 86400), series.get, series.keys())

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
 from outagewatch.app.engine.config import PipelineConfig
 from outagewatch.app.engine.open_incidents import OpenIncidents
@@ -22,7 +21,6 @@ from outagewatch.detector.incidents import Incident, IncidentTracker
 from outagewatch.detector.model import SeriesBank
 from outagewatch.ingest.aggregator import Aggregator
 from outagewatch.ingest.dedup import Dedup
-from outagewatch.ingest.series import keys_of
 from outagewatch.ingest.store import Store
 
 
@@ -90,7 +88,12 @@ class Snapshots:
         meta: dict[str, Any] = {}
         if blob:
             meta, state = unpack(blob)
-            self.agg.series.extend(_keys(meta, state))
+            if "keys" in meta:  # snapshots before the codes: the keys as a JSON list
+                self.agg.series.extend(meta["keys"])
+            else:
+                names = meta["key_names"]
+                pairs = state.pop("key_pairs")
+                self.agg.series.extend_coded(names["services"], names["regions"], pairs)
             self.agg.closed_until = meta["closed_until"]
             self.now = meta["now"]
             if "dedup" in meta:  # snapshots before the memory was rebuilt from the store
@@ -104,7 +107,7 @@ class Snapshots:
                 self.hourly = np.zeros((max(64, len(hourly)), 24), dtype=np.float32)
                 self.hourly[: len(hourly)] = hourly
                 self._hour_of = meta.get("hour_of")
-        ids = self.agg.series.mapping()
+        sid_of = self.agg.series.get
         at_snapshot = {r["id"]: r for r in meta.get("incidents", [])}
         restored = []
         for body, detail in open_incidents:
@@ -112,12 +115,12 @@ class Snapshots:
             # Stored before the detector's state was kept: rebuilt from the feed object.
             restored.append(Incident.from_record(record) if record else Incident.from_dict(body))
         for inc in restored:
-            self.agg.series.id((inc.service, inc.region))  # now in `ids` too
+            self.agg.series.id((inc.service, inc.region))
             self.incidents[inc.id] = inc
         self.open_book.note([body for body, _ in open_incidents])
-        self.tracker.restore(restored, ids)
+        self.tracker.restore(restored, sid_of)
         for service, region, at in meta.get("last_out", []):
-            sid = ids.get((service, region))
+            sid = sid_of((service, region))
             if sid is not None:
                 self.tracker.last_out[sid] = at
         width, closed = self.config.bucket_seconds, self.agg.closed_until
@@ -127,13 +130,3 @@ class Snapshots:
             if inc.peak_at == b < inc.opened_at and (closed is None or b >= closed):
                 self._credited[sid] = (b, inc)
         self.publish()
-
-
-def _keys(meta: dict[str, Any], state: dict[str, npt.NDArray[Any]]) -> list[Sequence[str | None]]:
-    """The series' keys, by id, from a snapshot: coded (`SeriesIndex.coded_keys`), or
-    as a JSON list (snapshots before the codes)."""
-    if "keys" in meta:
-        keys: list[Sequence[str | None]] = meta["keys"]
-        return keys
-    names = meta["key_names"]
-    return list(keys_of(names["services"], names["regions"], state.pop("key_pairs")))
