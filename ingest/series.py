@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from array import array
-from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from typing import overload
 
@@ -253,11 +252,6 @@ class SeriesIndex:
         [1, 2]
         """
         return np.array(self._wide, dtype=np.int64)
-
-    def wide_since(self, start: int, upto: int) -> list[int]:
-        """Ids of the service-wide series from `start` up to (not including) `upto`."""
-        wide = self._wide
-        return wide[bisect_left(wide, start) : bisect_left(wide, upto)]
 
     def wide_mask(self) -> npt.NDArray[np.bool_]:
         """Which series ids are service-wide, by id.
