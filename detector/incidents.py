@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from array import array
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -47,7 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.detector.model import Step, nb_sf, recent_buckets
-from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.series import SeriesKey, as_keys
 from outagewatch.ingest.windows import iso
 
 
@@ -260,14 +259,9 @@ class IncidentTracker:
         self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
         self._recent: deque[Incident] = deque()
         self._recent_services: dict[str, int] = {}  # service -> its incidents in _recent
-        # service -> its regional series (an array: a million ids as int objects were 32 MB)
-        self._regional: dict[str, array[int]] = {}
-        self._service_code = np.zeros(0, dtype=np.int64)  # per series: its service's code
-        self._code_of: dict[str, int] = {}  # service -> code
         self.providers: dict[str, tuple[str, ...]] = {}  # as told (set_providers)
         self._dependants: dict[str, frozenset[str]] = {}  # provider -> declared dependants
         self.last_out: dict[int, float] = {}  # series -> when its last outage resolved
-        self._wide = np.zeros(0, dtype=np.bool_)
         self.just_opened: list[int] = []  # series ids opened by the last observe()
         self.just_resolved: list[int] = []
 
@@ -326,52 +320,25 @@ class IncidentTracker:
         ]
         if not causes:
             return cause
-        services, wide = self._services(keys)
-        code_of = self._code_of
+        # Compared as integer codes: a million series take a millisecond per cause,
+        # where their names as objects took ten.
+        coded = as_keys(keys)
+        services, wide = coded.service_codes(), coded.wide_mask()
         onset = np.where(np.isnan(self._onset[:n]), t, self._onset[:n])
         for inc in causes:
-            own = code_of.get(inc.service, -1)
-            began = wide & (services != own) & (onset >= inc.started_at - self.width)
+            own = coded.service_code(inc.service)
+            began = wide & (services != (-1 if own is None else own))
+            began &= onset >= inc.started_at - self.width
             cause.generic |= began
             dependants = self._dependants.get(inc.service)
             if dependants:
-                named = [code_of[d] for d in dependants if d in code_of]
+                named = [c for d in dependants if (c := coded.service_code(d)) is not None]
                 hit = began & np.isin(services, named)
                 cause.declared |= hit
                 for sid in np.flatnonzero(hit).tolist():
                     cause.of.setdefault(sid, {})[inc.service] = inc.id
         cause.generic &= ~cause.declared
         return cause
-
-    def _services(
-        self, keys: Sequence[SeriesKey]
-    ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-        """Per series: its service's code (`_code_of`) and whether it is service-wide."""
-        self._index(keys)
-        return self._service_code[: len(keys)], self._wide[: len(keys)]
-
-    def _index(self, keys: Sequence[SeriesKey]) -> None:
-        """What the tracker keeps per series from its key: its service's code, whether
-        it is service-wide, and each service's regional series. Kept, and only series
-        added since are walked (ids only grow): compared as integers, a million series
-        take a millisecond per cause, where their names as objects took ten, and a
-        rebuild at every new series a third of a second."""
-        have = len(self._service_code)
-        if have >= len(keys):
-            return
-        code_of, regional = self._code_of, self._regional
-        codes: list[int] = []
-        wide: list[bool] = []
-        for sid, (service, region) in enumerate(keys[have:], have):
-            codes.append(code_of.setdefault(service, len(code_of)))
-            wide.append(region is None)
-            if region is not None:
-                ids = regional.get(service)
-                if ids is None:
-                    ids = regional[service] = array("q")
-                ids.append(sid)
-        self._service_code = np.concatenate((self._service_code, np.array(codes, dtype=np.int64)))
-        self._wide = np.concatenate((self._wide, np.array(wide, dtype=np.bool_)))
 
     def observe(
         self,
@@ -621,8 +588,7 @@ class IncidentTracker:
     def _add_regions(
         self, inc: Incident, sid: int, counts: npt.NDArray[np.float64], keys: Sequence[SeriesKey]
     ) -> None:
-        self._index(keys)
-        for rid in self._regional.get(inc.service, ()):
+        for rid in as_keys(keys).regional(inc.service):
             c = int(counts[rid]) if rid < len(counts) else 0
             region = keys[rid][1]
             if c and region is not None:

@@ -325,6 +325,38 @@ class Keys(Sequence[SeriesKey]):
         for code in ix._pairs[self._start : self._stop].tolist():
             yield services[code >> REGION_BITS], regions[code & _REGION_MASK]
 
+    def service_codes(self) -> I64:
+        """Each key's service code, in order: equal codes, the same service.
+
+        >>> k = SeriesIndex([("a", "IT"), ("b", None), ("a", None)]).keys()
+        >>> codes = k.service_codes().tolist()
+        >>> codes[0] == codes[2] != codes[1], k.service_code("b") == codes[1]
+        (True, True)
+        """
+        return self._index._pairs[self._start : self._stop] >> REGION_BITS
+
+    def service_code(self, service: str) -> int | None:
+        """The code `service_codes` gives a service (None: no key has it)."""
+        return self._index._sc.get(service)
+
+    def wide_mask(self) -> npt.NDArray[np.bool_]:
+        """Which keys are service-wide, in order."""
+        mask: npt.NDArray[np.bool_] = (
+            self._index._pairs[self._start : self._stop] & _REGION_MASK
+        ) == 0
+        return mask
+
+    def regional(self, service: str) -> list[int]:
+        """The positions of a service's regional keys, ascending.
+
+        >>> SeriesIndex([("a", "IT"), ("b", "IT"), ("a", None), ("a", "PL")]).keys(3).regional("a")
+        [0]
+        """
+        ids = np.frombuffer(self._index._of.get(service, array("q")), dtype=np.int64)
+        ids = ids[(ids >= self._start) & (ids < self._stop)]
+        out: list[int] = (ids[(self._index._pairs[ids] & _REGION_MASK) != 0] - self._start).tolist()
+        return out
+
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Keys | list | tuple):
             return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
@@ -335,6 +367,21 @@ class Keys(Sequence[SeriesKey]):
 
     def __repr__(self) -> str:
         return repr(list(self))
+
+
+def as_keys(keys: Sequence[SeriesKey]) -> Keys:
+    """Keys as the index's view: itself if it is one, else a view of a new index of them
+    (distinct keys, in order: a list of them as a test gives it).
+
+    >>> as_keys([("a", None), ("a", "IT")]).wide_mask().tolist()
+    [True, False]
+    """
+    if isinstance(keys, Keys):
+        return keys
+    keys = list(keys)
+    index = SeriesIndex(keys)
+    assert len(index) == len(keys), "keys must be distinct"
+    return index.keys()
 
 
 def keys_of(
