@@ -259,8 +259,7 @@ class SeriesIndex:
         >>> SeriesIndex([("a", "IT"), ("a", None), ("b", None)]).wide_mask().tolist()
         [False, True, True]
         """
-        mask: npt.NDArray[np.bool_] = (self._pairs[: self._n] & _REGION_MASK) == 0
-        return mask
+        return self.keys().wide_mask()
 
     def coded_keys(self) -> tuple[list[str | None], list[str | None], I64]:
         """Every key as codes, to keep compactly: the service names by code, the region
