@@ -1,8 +1,9 @@
 """The per-series model: seasonal negative-binomial counts with a slowly moving level.
 
-Every watched series is one row in a set of numpy arrays (`SeriesBank`), so one
-closed bucket updates all series in a few vectorised steps; `SeasonalNB` is the
-same model for one series behind river's `AnomalyDetector` interface.
+Every watched series is one row in a set of numpy arrays (`SeriesBank`), and one
+closed bucket updates all series in one compiled pass over them (`kernels.py`);
+`SeasonalNB` is the same model for one series behind river's `AnomalyDetector`
+interface.
 
 Per bucket, for each series:
 
@@ -33,25 +34,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
+
+from outagewatch.detector import kernels
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
 I64 = npt.NDArray[np.int64]
 B = npt.NDArray[np.bool_]
-Sums = tuple[F64, F64, F64, F64]
 
 SLOTS = 168  # hours of the week; Monday 00:00 UTC is slot 0
 RING = 60  # buckets of history kept for the windowed tests
-# Series stepped at a time: a step's temporaries (a dozen arrays of series x windows)
-# stay a few tens of MB however many series a bank holds. Every operation of a step
-# is per series, so blocks give exactly the values of one pass.
+# Series whose window sums are recomputed at a time (`_resum`, once a day): a
+# 60-bucket window's copy of a million series would be big.
 BLOCK = 1 << 16
 EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
 
@@ -133,6 +133,9 @@ class ModelParams:
 def nb_sf(x: F64, mu: F64, phi: F64) -> F64:
     """P(X >= x) for a negative binomial with mean mu and variance mu + phi mu^2.
 
+    Only counts above their mean can be evidence: elsewhere the tail is >= ~1/2, and
+    it is left at 1, which spares the incomplete beta for most series in most buckets.
+
     >>> float(nb_sf(np.array([0.0]), np.array([3.0]), np.array([0.1]))[0])
     1.0
     >>> round(float(nb_sf(np.array([5.0]), np.array([3.0]), np.array([0.1]))[0]), 3)
@@ -140,30 +143,7 @@ def nb_sf(x: F64, mu: F64, phi: F64) -> F64:
     >>> 0.0 < float(nb_sf(np.array([30.0]), np.array([3.0]), np.array([0.1]))[0]) < 1e-9
     True
     """
-    shape = _shape_of(x, mu, phi)
-    out = np.ones(shape)
-    # Only counts above their mean can be evidence: elsewhere the tail is >= ~1/2, and
-    # leaving it at 1 spares the incomplete beta for most series in most buckets.
-    above = x > mu
-    if above.any():
-        xa, ma, pa = (_select(a, above, shape) for a in (x, mu, phi))
-        r = 1.0 / pa
-        out[above] = special.betainc(xa, r, ma / (ma + r))
-    return out
-
-
-def _shape_of(*arrays: F64) -> tuple[int, ...]:
-    """The broadcast shape, without building a broadcast object when all agree."""
-    shape: tuple[int, ...] = arrays[0].shape
-    if all(a.shape == shape for a in arrays):
-        return shape
-    out: tuple[int, ...] = np.broadcast(*arrays).shape
-    return out
-
-
-def _select(a: F64, mask: B, shape: tuple[int, ...]) -> F64:
-    """`a` broadcast to `shape`, at `mask` (no broadcast view when it has that shape)."""
-    out: F64 = (a if a.shape == shape else np.broadcast_to(a, shape))[mask]
+    out: F64 = kernels.nb_sf_ufunc(x, mu, phi)
     return out
 
 
@@ -184,28 +164,7 @@ def nb_logsf(x: F64, mu: F64, phi: F64) -> F64:
     >>> bool(abs(nb_logsf(x, m, f)[0] - math.log(nb_sf(x, m, f)[0])) < 1e-9)
     True
     """
-    sf = nb_sf(x, mu, phi)
-    shape = sf.shape
-    ok = sf > 1e-290
-    if ok.all():  # most buckets: no tail beyond what betainc represents
-        out: F64 = np.log(sf)
-        return out
-    out = np.zeros(shape)
-    out[ok] = np.log(sf[ok])
-    far = ~ok
-    if far.any():
-        xa, ma, pa = (_select(a, far, shape).astype(np.float64) for a in (x, mu, phi))
-        r = 1.0 / pa
-        log_q = np.log(ma) - np.log(ma + r)
-        log_pmf = (
-            special.gammaln(xa + r)
-            - special.gammaln(r)
-            - special.gammaln(xa + 1.0)
-            + r * (np.log(r) - np.log(ma + r))
-            + xa * log_q
-        )
-        ratio = np.minimum((xa + r) / (xa + 1.0) * np.exp(log_q), 1.0 - 1e-12)
-        out[far] = np.minimum(log_pmf - np.log1p(-ratio), math.log(1e-290))
+    out: F64 = kernels.nb_logsf_ufunc(x, mu, phi)
     return out
 
 
@@ -221,11 +180,7 @@ def rate_logsf(x: F64, mu: F64, var: F64) -> F64:
     >>> [round(float(v), 1) for v in lp / math.log(10)]  # log10 p at 4x, 14x, 48x
     [-3.0, -7.7, -14.5]
     """
-    need = np.maximum(x - np.sqrt(x), 0.0) / np.maximum(mu, 1e-12)
-    s2 = np.log1p(var)
-    with np.errstate(divide="ignore"):
-        y = (np.log(np.maximum(need, 1e-300)) + s2 / 2) / np.sqrt(s2)
-    out: F64 = np.where(need > 1.0, special.log_ndtr(-y), 0.0)
+    out: F64 = kernels.rate_logsf_ufunc(x, mu, var)
     return out
 
 
@@ -241,7 +196,7 @@ def may_be_evidence(x: F64, mu: F64) -> B:
     >>> float(evidence_logsf(x, m, np.array([0.05]), np.array([0.02]))[0]) >= 0
     True
     """
-    out: B = np.maximum(x - np.sqrt(x), 0.0) > np.maximum(mu, 1e-12)
+    out: B = kernels.may_be_evidence_ufunc(x, mu)
     return out
 
 
@@ -260,14 +215,7 @@ def evidence_logsf(x: F64, mu: F64, count_phi: F64, rate_var: F64) -> F64:
     >>> bool((evidence_logsf(x, m, f, v) == everywhere).all()), everywhere[[0, 2]].tolist()
     (True, [0.0, 0.0])
     """
-    shape = _shape_of(x, mu, count_phi, rate_var)
-    ev = may_be_evidence(x, mu)
-    if ev.shape != shape:
-        ev = np.broadcast_to(ev, shape)
-    out: F64 = np.zeros(shape)
-    if ev.any():
-        xa, ma, pa, va = (_select(a, ev, shape) for a in (x, mu, count_phi, rate_var))
-        out[ev] = np.maximum(nb_logsf(xa, ma, pa), rate_logsf(xa, ma, va))
+    out: F64 = kernels.evidence_logsf_ufunc(x, mu, count_phi, rate_var)
     return out
 
 
@@ -314,15 +262,15 @@ class Step:
 class SeriesBank:
     """State of many series, one row each. About 2 KB a series."""
 
-    # What score leaves for learn: t, counts, expected, phi, shape, the closed CUSUM
-    # and the window sums (None when taken again from the ring, block by block).
-    _pending: tuple[float, F64, F64, F64, F64, F64, Sums | None]
+    # What score leaves for learn: t, counts, expected, phi, shape and the closed CUSUM
+    # (the window sums are taken again from the ring, as score took them).
+    _pending: tuple[float, F64, F64, F64, F64, F64]
 
     def __init__(
         self, params: ModelParams | None = None, capacity: int = 64, block: int = BLOCK
     ) -> None:
         self.params = p = params or ModelParams()
-        self.block = block  # series stepped at a time (see BLOCK)
+        self.block = block  # series re-summed at a time (see BLOCK)
         self.windows = p.windows
         width = p.bucket_seconds
         self._a_level = halflife_alpha(p.level_halflife_s / width)
@@ -340,21 +288,48 @@ class SeriesBank:
         self._rv_prior = np.array([p.rate_var * (pers + (1 - pers) / w) for w in self.windows])
         self._recent_w = recent_buckets(width)
         # Per-bucket constants of the ring arithmetic, built once.
-        self._win = np.asarray(self.windows)
-        self._win_one = np.flatnonzero(self._win == 1)  # windows of one bucket: raw counts
-        self._log_nw = math.log(len(self.windows))
-        self._before = np.arange(1, self._recent_w)
+        self._win = np.asarray(self.windows, dtype=np.int64)
+        self._before = np.arange(1, self._recent_w, dtype=np.int64)
+        self._log1p_prior_w = np.log1p(self._rv_prior) * self._rv_weight
+        self._c = kernels.Consts(
+            k=p.shape_prior_reports,
+            prior=self._prior_per_bucket,
+            phi_prior_w=p.phi_prior * p.phi_prior_weight,
+            phi_w=p.phi_prior_weight,
+            phi_min=p.phi_min,
+            phi_max=p.phi_max,
+            kl=p.level_prior_reports,
+            rv_w=self._rv_weight,
+            rv_min=p.rate_var_min,
+            rv_max=p.rate_var_max,
+            count_phi=p.count_phi,
+            clip=p.window_clip,
+            clip_reports=p.window_clip_reports,
+            log_nw=math.log(len(self.windows)),
+            lk=math.log(p.cusum_k),
+            cusum_cap=p.cusum_cap,
+            a_rv=self._a_rv,
+            a_base=self._a_base,
+            a_dmean=self._a_dmean,
+            d_level=self._d_level,
+            d_day=self._d_day,
+            d_shape=self._d_shape,
+            a_phi=self._a_phi,
+            clip_swing_sd=p.clip_swing_sd,
+            clip_sd=p.clip_sd,
+            day_buckets=self.day_buckets,
+        )
         self.n = 0
         self.steps = 0
         self.pos = 0  # ring position of the next bucket, shared by all series
         self._alloc(capacity)
         self.system_age = 0  # buckets stepped: the system's own warm-up
-        self._alive_upto = 0  # series ids below this are all alive
         self.hour_of = -1  # the clock hour the hour sums belong to
 
     def _alloc(self, cap: int) -> None:
         self.cap = cap
-        self._alive_upto = 0
+        # The step's views of the arrays (`_state`); None whenever the arrays change.
+        self._views: tuple[int, tuple[Any, ...], tuple[Any, ...]] | None = None
         nw = len(self.windows)
         self.level = np.zeros(cap)  # the level in use (kept for snapshots and readers)
         self.lvl_x = np.zeros(cap)  # recent discounted counts
@@ -434,23 +409,11 @@ class SeriesBank:
         return self._expected(t, self._rows(n))[0]
 
     def _expected(self, t: float, rows: slice) -> tuple[F64, F64]:
-        """Expected counts in bucket `t` and the shape behind them (which `learn` reuses:
-        scoring changes no shape)."""
-        shape = self._shape(hour_of_week(t), rows)
-        level = np.where(self.age[rows] > 0, self.level[rows], self._prior_per_bucket)
-        return np.maximum(level * shape, 1e-6), shape
-
-    def _day(self, h: int, rows: slice) -> F64:
-        k = self.params.shape_prior_reports
-        day: F64 = (self.day_x[rows, h] + k) / (self.day_e[rows, h] + k)
-        return day
-
-    def _shape(self, s: int, rows: slice) -> F64:
-        k = self.params.shape_prior_reports
-        day = self._day(s % 24, rows)
-        week = (self.shape_x[rows, s] + k * day) / (self.shape_e[rows, s] + k)
-        out: F64 = np.minimum(np.maximum(week, 0.05), 20.0)  # np.clip, without its wrapper
-        return out
+        """Expected counts in bucket `t` and the shape behind them."""
+        return kernels.expected_rows(
+            self.age[rows], self.level[rows], self.day_x[rows], self.day_e[rows],
+            self.shape_x[rows], self.shape_e[rows], hour_of_week(t), self._c,
+        )  # fmt: skip
 
     @property
     def _prior_per_bucket(self) -> float:
@@ -460,13 +423,12 @@ class SeriesBank:
         return np.full(n, self._prior_per_bucket)
 
     def rate_var(self, n: int | slice | None = None) -> F64:
-        """Each series' variance of its rate's multiple of normal, per window (n, windows)."""
+        """Each series' variance of its rate's multiple of normal, per window (n, windows):
+        its discounted squared log multiples, shrunk toward the prior (a day's weight)."""
         rows = self._rows(n)
-        p = self.params
-        prior = self._rv_prior[None, :]
-        w = self._rv_weight
-        s2 = (self.rv_d[rows] + np.log1p(prior) * w) / (self.rv_q[rows] + w)
-        out: F64 = np.minimum(np.maximum(np.expm1(s2), p.rate_var_min), p.rate_var_max)
+        out: F64 = kernels.rate_var_rows(
+            self.rv_d[rows], self.rv_q[rows], self._log1p_prior_w, self._c
+        )
         return out
 
     def bucket_logsf(self, t: float, x: F64, sids: I64, mu: F64 | None = None) -> F64:
@@ -485,24 +447,16 @@ class SeriesBank:
 
     def phi(self, n: int | slice | None = None) -> F64:
         rows = self._rows(n)
-        p = self.params
-        w = p.phi_prior_weight
-        est = (self.phi_d[rows] + p.phi_prior * w) / (self.phi_q[rows] + w)
-        out: F64 = np.minimum(np.maximum(est, p.phi_min), p.phi_max)
+        out: F64 = kernels.phi_rows(self.phi_d[rows], self.phi_q[rows], self._c)
         return out
 
     def estimate_variance(self, t: float, n: int | slice) -> F64:
         """Relative variance of the expectation itself (posterior predictive): a rate
         learned from few reports is uncertain, and that does not average out over a
         window. About 1/(reports behind it) for the level and each shape."""
-        s = hour_of_week(t)
-        k = self.params.shape_prior_reports
         rows = self._rows(n)
-        level_reports = self.lvl_x[rows] + self.params.level_prior_reports
-        out: F64 = (
-            1.0 / (self.day_e[rows, s % 24] + k)
-            + 1.0 / (self.shape_e[rows, s] + k)
-            + 1.0 / level_reports
+        out: F64 = kernels.extra_rows(
+            self.day_e[rows], self.shape_e[rows], self.lvl_x[rows], hour_of_week(t), self._c
         )
         return out
 
@@ -511,6 +465,18 @@ class SeriesBank:
         out = self.score(t, counts)
         self.learn(learn)
         return out
+
+    def _state(self, n: int) -> tuple[tuple[npt.NDArray[Any], ...], tuple[npt.NDArray[Any], ...]]:
+        """The arrays a step reads and writes, for the first n series (views, kept until
+        the arrays or n change: building them is a tenth of a small bank's step)."""
+        if self._views is None or self._views[0] != n:
+            names = ("age", "level", "lvl_x", "day_x", "day_e", "shape_x", "shape_e", "phi_d",
+                     "phi_q", "rv_d", "rv_q", "ring_x", "ring_xc", "ring_mu", "win_x",
+                     "win_xc", "win_mu", "cusum", "hour_x", "hour_mu")  # fmt: skip
+            step = tuple(getattr(self, k)[:n] for k in names)
+            more = tuple(getattr(self, k)[:n] for k in ("lvl_e", "base", "dmean", "alive"))
+            self._views = (n, step, more)
+        return self._views[1], self._views[2]
 
     def score(self, t: float, counts: F64) -> Step:
         """Score bucket `t` for every series; `learn` must follow before the next bucket."""
@@ -524,89 +490,18 @@ class SeriesBank:
             self.born_warm[:n] |= born & self.warm
         hour = math.floor(t / 3600)
         closes = self.hour_of >= 0 and hour != self.hour_of
-        if n <= self.block:
-            out, phi, shape, closed, sums = self._score_rows(t, x, slice(0, n), closes)
-            self._pending = (t, x, out.expected, phi, shape, closed, sums)
-            return out
-        # Many series: a block at a time into whole-bank arrays; `learn` takes the
-        # window sums again from the ring rather than holding them for every series.
-        whole: dict[str, npt.NDArray[Any]] = {
-            f.name: np.empty(n, dtype=np.bool_ if f.name == "rising" else np.float64)
-            for f in fields(Step)
-        }
-        phi, shape, closed = np.empty(n), np.empty(n), np.empty(n)
-        for rows in self._blocks(n):
-            part, phi[rows], shape[rows], closed[rows], _ = self._score_rows(t, x, rows, closes)
-            for name, into in whole.items():
-                into[rows] = getattr(part, name)
-        self._pending = (t, x, whole["expected"], phi, shape, closed, None)
-        return Step(**whole)
-
-    def _window_sums(self, x: F64, mu: F64, rows: slice) -> Sums:
-        """The ring's running sums over each window with bucket x (expected mu) in it,
-        for `rows`: counts, expected, the bucket as the windows take it (clipped), and
-        the clipped counts."""
-        p = self.params
-        mu32 = mu.astype(np.float32).astype(np.float64)  # as the ring will hold it
-        leaving = (self.pos - self._win) % RING
-        wx = self.win_x[rows] + x[:, None] - self.ring_x[rows][:, leaving]
-        x_in = np.minimum(x, p.window_clip * mu + p.window_clip_reports)
-        wxc = self.win_xc[rows] + x_in[:, None] - self.ring_xc[rows][:, leaving]
-        wm = self.win_mu[rows] + mu32[:, None] - self.ring_mu[rows][:, leaving]
-        return wx, wm, x_in, wxc
-
-    def _score_rows(
-        self, t: float, x_all: F64, rows: slice, closes: bool
-    ) -> tuple[Step, F64, F64, F64, Sums]:
-        """`score` for the series in `rows`: their Step, and what `learn` reuses."""
-        p = self.params
-        x = x_all[rows]
-        mu, shape = self._expected(t, rows)
-        phi = self.phi(rows)
-        extra = self.estimate_variance(t, rows)
-        rv = self.rate_var(rows)
-
-        # Windowed tail tests over the ring, including this bucket: running sums
-        # gain this bucket and lose the one that leaves each window.
-        filled = np.minimum(self.age[rows] + 1, RING)
-        sums = self._window_sums(x, mu, rows)
-        wxc, wm = sums[3], sums[1]
-        # Every window in one evidence call, (series, windows): the raw count in
-        # windows of one bucket, the clipped sums beyond; each window against the
-        # swings that series shows at that length.
-        xs = np.maximum(wxc, 0.0)
-        xs[:, self._win_one] = x[:, None]
-        m = np.maximum(wm, 1e-12)
-        count_phi = np.broadcast_to((p.count_phi + extra)[:, None], xs.shape)  # a view
-        lw = evidence_logsf(xs, m, count_phi, rv + extra[:, None])
-        lw = np.where(filled[:, None] >= self._win[None, :], lw, 0.0)
-        by_window = np.exp(lw)
-        lmin = np.minimum(lw.min(axis=1), 0.0)
-        nw = len(self.windows)
-        p1 = by_window[:, 0]
-        p_short = by_window[:, 1] if nw > 1 else p1
-        p_mid = by_window[:, 2] if nw > 2 else p_short
-        before = (self.pos - self._before) % RING
-        recent = x + self.ring_x[rows][:, before].sum(axis=1, dtype=np.float64)
-        log_window = np.minimum(lmin + self._log_nw, 0.0)  # Bonferroni
-
-        # The hourly CUSUM moves when an hour closes (the first bucket of a new hour);
-        # meanwhile the hour in progress counts as a provisional observation, so a
-        # slow rise holds learning (and can alarm) within hours, not at the hour's end.
-        closed = self.cusum[rows].copy()
-        if closes:
-            llr = self._hour_llr(self.hour_x[rows], self.hour_mu[rows], rv[:, -1])
-            closed = np.minimum(np.maximum(0.0, closed + llr), p.cusum_cap)
-            hx, hm = x, mu
-        else:
-            hx, hm = self.hour_x[rows] + x, self.hour_mu[rows] + mu
-        partial = self._hour_llr(hx, hm, rv[:, -1])
-        rising = partial > 0
-        cusum = np.minimum(np.maximum(0.0, closed + partial), p.cusum_cap)
-        log_p = np.minimum(log_window, -cusum)
-        out = Step(
+        # expected, p, log_p, p1, p_short, p_mid, cusum, recent; phi, shape, closed
+        floats = tuple(np.empty(n) for _ in range(11))
+        rising = np.empty(n, dtype=np.bool_)
+        kernels.score_rows(
+            x, hour_of_week(t), self.pos, closes, self._state(n)[0], self._win,
+            self._log1p_prior_w, self._before, self._c, (floats, rising),
+        )  # fmt: skip
+        mu, p, log_p, p1, p_short, p_mid, cusum, recent, phi, shape, closed = floats
+        self._pending = (t, x, mu, phi, shape, closed)
+        return Step(
             expected=mu,
-            p=np.exp(log_p),
+            p=p,
             log_p=log_p,
             p1=p1,
             p_short=p_short,
@@ -615,162 +510,27 @@ class SeriesBank:
             rising=rising,
             recent=recent,
         )
-        return out, phi, shape, closed, sums
-
-    def _hour_llr(self, hx: F64, hm: F64, rv: F64) -> F64:
-        """Log-likelihood ratio of a k-fold rate for one closed hour: its log multiple
-        of normal is log-normal with the routine swing plus counting noise."""
-        p = self.params
-        lk = math.log(p.cusum_k)
-        y = np.log((hx + 0.5) / (hm + 0.5))
-        # An hour swings as the series' longest window does.
-        swing = np.log1p(rv)
-        s2 = swing + 1.0 / (hm + 0.5)  # plus counting noise, which has no drift
-        llr: F64 = np.where(hm > 0, lk * (y + swing / 2 - lk / 2) / s2, 0.0)
-        return llr
 
     def learn(self, learn: B | None = None) -> None:
         """Learn the scored bucket, only where `learn` is set (frozen series keep state)."""
-        t, x, mu, phi, shape, cusum, sums = self._pending
+        t, x, mu, phi, shape, closed = self._pending
         n = len(x)
         hour = math.floor(t / 3600)
         if hour != self.hour_of:
             self.hour_x[:n] = 0.0
             self.hour_mu[:n] = 0.0
             self.hour_of = hour
-        all_alive = self._all_alive(n)
-        for rows in self._blocks(n):
-            lm = None if learn is None else learn[rows]
-            self._learn_rows(t, x, mu, phi, shape, cusum, sums, lm, all_alive, rows)
+        lm = np.ones(n, dtype=np.bool_) if learn is None else np.asarray(learn[:n], dtype=np.bool_)
+        state, more = self._state(n)
+        kernels.learn_rows(
+            x, mu, phi, shape, closed, lm, hour_of_week(t), self.pos, state, more,
+            self._win, self._log1p_prior_w, self._c,
+        )  # fmt: skip
         if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
             self._resum(n, self.pos)
         self.pos = (self.pos + 1) % RING
         self.steps += 1
         self.system_age += 1
-
-    def _learn_rows(
-        self,
-        t: float,
-        x_all: F64,
-        mu_all: F64,
-        phi_all: F64,
-        shape_all: F64,
-        cusum: F64,
-        sums: Sums | None,
-        learn: B | None,
-        all_alive: bool,
-        rows: slice,
-    ) -> None:
-        """`learn` for the series in `rows`; `sums` are score's window sums for every
-        series (None: take them again from the ring, as score did)."""
-        x, mu = x_all[rows], mu_all[rows]
-        if sums is None:
-            sums = self._window_sums(x, mu, rows)
-        # The scored bucket enters the ring and the running sums only now: scoring
-        # alone changes nothing (river may score the same observation twice).
-        self.ring_x[rows, self.pos] = x
-        self.ring_mu[rows, self.pos] = mu
-        self.win_x[rows], self.win_mu[rows], x_in, self.win_xc[rows] = sums
-        self.ring_xc[rows, self.pos] = x_in
-        n = len(x)
-        lm = np.ones(n, dtype=np.bool_) if learn is None else learn.copy()
-        lm &= self.alive[rows]  # not yet born: nothing to learn
-        self.cusum[rows] = cusum[rows]  # evidence, not learning: it advances for frozen series too
-        self.hour_x[rows] += x
-        # Rate swings learn from every bucket, bursts and incidents included: how often
-        # a crowd bursts is what they measure. Each window sees what its test sees (the
-        # clipped sums beyond one bucket); a log multiple counts at most log(100).
-        wm, wxc = sums[1], sums[3]
-        xw = wxc.copy()
-        xw[:, 0] = x
-        mw = np.maximum(wm, 0.0)
-        y = np.minimum(np.maximum(np.log((xw + 0.5) / (mw + 0.5)), -4.6), 4.6)
-        noise = 1.0 / (mw + 0.5)  # what counting alone puts into y^2
-        age, alive = self.age[rows], self.alive[rows]
-        filled = np.minimum(age + 1, RING)[:, None] >= self._win[None, :]
-        grown = (alive & (age >= self.day_buckets))[:, None] & filled
-        a = self._a_rv
-        rv_d, rv_q = (1 - a) * self.rv_d[rows] + (y * y - noise), (1 - a) * self.rv_q[rows] + 1.0
-        if grown.all():  # most buckets: every series learns its swings
-            self.rv_d[rows], self.rv_q[rows] = rv_d, rv_q
-        else:
-            self.rv_d[rows] = np.where(grown, rv_d, self.rv_d[rows])
-            self.rv_q[rows] = np.where(grown, rv_q, self.rv_q[rows])
-        self.hour_mu[rows] += mu if all_alive else np.where(alive, mu, 0.0)
-        self._learn(t, x, mu, phi_all[rows], lm, shape_all[rows], rows)
-
-    def _all_alive(self, n: int) -> bool:
-        """Every series has had its first report (births only ever add to this)."""
-        if self._alive_upto < n:
-            if not self.alive[:n].all():
-                return False
-            self._alive_upto = n
-        return True
-
-    def _learn(self, t: float, x: F64, mu: F64, phi: F64, lm: B, shape: F64, rows: slice) -> None:
-        p = self.params
-        # Most buckets every series learns: skip the masking then.
-        every = bool(lm.all())
-
-        def sel(new: F64, old: npt.NDArray[np.floating[Any]]) -> F64:
-            return new if every else np.where(lm, new, old)
-
-        s = hour_of_week(t)
-        # Robust: a spike teaches at most mu + clip_sd * sd.
-        sd = np.sqrt(mu + phi * mu * mu)
-        # Robust once there is a baseline to be robust about (an hour of history).
-        # The +2 lets a sparse series learn its odd single report (a clip at mu + 4 sd
-        # alone would teach it a tenth of each report, and its normal would collapse).
-        # And at most what the series' own one-bucket swing makes plausible (two of
-        # its log sds): a burst is not learned while it happens, only a lasting shift.
-        swing = mu * np.exp(p.clip_swing_sd * np.sqrt(np.log1p(self.rate_var(rows)[:, 0])))
-        cap = np.minimum(mu + p.clip_sd * sd, swing) + 2.0
-        age = self.age[rows]
-        old = bool((age >= 60).all())  # most buckets: every series is robust
-        xc = np.minimum(x, cap) if old else np.where(age >= 60, np.minimum(x, cap), x)
-        first = None if old else age == 0  # nothing is new once every series is old
-        # Level: a gamma-Poisson posterior of recent counts over recent exposure,
-        # shrunk toward the two-week level (running means while young).
-        dl, kl = self._d_level, p.level_prior_reports
-        ab = np.maximum(self._a_base, 1.0 / (age + 1.0))
-        new_base = self.base[rows] + ab * (xc / shape - self.base[rows])
-        if first is not None:
-            new_base = np.where(first, x / shape, new_base)
-        self.base[rows] = sel(new_base, self.base[rows])
-        self.lvl_x[rows] = sel(dl * self.lvl_x[rows] + xc, self.lvl_x[rows])
-        self.lvl_e[rows] = sel(dl * self.lvl_e[rows] + shape, self.lvl_e[rows])
-        level = (self.lvl_x[rows] + kl * self.base[rows]) / (self.lvl_e[rows] + kl)
-        self.level[rows] = sel(level, self.level[rows])
-        ad = np.maximum(self._a_dmean, 1.0 / (age + 1.0))
-        new_dmean = self.dmean[rows] + ad * (xc - self.dmean[rows])
-        if first is not None:
-            new_dmean = np.where(first, x, new_dmean)
-        self.dmean[rows] = sel(new_dmean, self.dmean[rows])
-        dm = np.maximum(self.dmean[rows], 1e-9)
-        # Shapes learn every bucket, so a normal they had wrong (a weekday peak seen once)
-        # is corrected within minutes; a slow rise is kept from being learned by the
-        # CUSUM's hold on learning instead. The week learns once a series has a day
-        # behind it: on its first day the daily mean is a running mean of that day.
-        dd, d, h = self._d_day, self._d_shape, s % 24
-        hx, he = self.day_x[rows, h], self.day_e[rows, h]
-        self.day_x[rows, h] = sel(dd * hx + xc, hx)
-        self.day_e[rows, h] = sel(dd * he + dm, he)
-        # Dispersion, like the week, learns after a day: before that, residuals measure
-        # a model that does not know the series yet, not the series.
-        grown = lm & (age >= self.day_buckets)
-        all_grown = bool(grown.all())
-
-        def where_grown(new: F64, old: npt.NDArray[np.floating[Any]]) -> F64:
-            return new if all_grown else np.where(grown, new, old)
-
-        sx, se = self.shape_x[rows, s], self.shape_e[rows, s]
-        self.shape_x[rows, s] = where_grown(d * sx + xc, sx)
-        self.shape_e[rows, s] = where_grown(d * se + dm, se)
-        ap = self._a_phi
-        resid = (xc - mu) ** 2 - mu
-        self.phi_d[rows] = where_grown((1 - ap) * self.phi_d[rows] + resid, self.phi_d[rows])
-        self.phi_q[rows] = where_grown((1 - ap) * self.phi_q[rows] + mu * mu, self.phi_q[rows])
-        self.age[rows] += self.alive[rows]
 
     def restart_cusum(self, sids: list[int] | npt.NDArray[np.int64]) -> None:
         """After an alarm the CUSUM starts again, so it speaks only of what follows."""
@@ -829,6 +589,7 @@ class SeriesBank:
             mine, given = getattr(self, k), state[k]
             if owned and _fits(given, mine):
                 setattr(self, k, given)
+                self._views = None
             else:
                 mine[: int(n)] = given
         self.n, self.steps, self.pos = int(n), int(steps), int(pos)
