@@ -165,6 +165,12 @@ def hour_llr1(hx: float, hm: float, rv: float, lk: float) -> float:
     return lk * (y + swing / 2 - lk / 2) / s2
 
 
+@compiled
+def _exp(v: float) -> float:
+    """exp, without the call for the 0 most tests give (exp(0) is exactly 1)."""
+    return 1.0 if v == 0.0 else math.exp(v)
+
+
 # What a series' state says, one series at a time (model.SeriesBank's formulas).
 
 
@@ -265,15 +271,15 @@ def score_rows(
     o_rising = out[1]
     nw = len(win)
     lw = np.empty(nw)
-    rv = np.empty(nw)
     for j in range(len(x)):
         xj = x[j]
         shp = shape1(day_x, day_e, shape_x, shape_e, j, s, c.k)
         lv = level[j] if age[j] > 0 else c.prior
         mu = max(lv * np.float64(shp), 1e-6)
         extra = extra1(day_e, shape_e, lvl_x[j], j, s, c)
-        for w in range(nw):
-            rv[w] = rate_var1(rv_d[j, w], rv_q[j, w], log1p_prior_w[w], c)
+        # The longest window's swing is the CUSUM's; the others only where a window
+        # may be evidence (most series in most buckets are not).
+        rv_last = rate_var1(rv_d[j, nw - 1], rv_q[j, nw - 1], log1p_prior_w[nw - 1], c)
         # Windowed tail tests over the ring, this bucket included: the running sums
         # gain it and lose the bucket that leaves each window.
         filled = min(age[j] + 1, RING)
@@ -288,7 +294,10 @@ def score_rows(
             # One bucket: the raw count; beyond, the clipped sum.
             xs = xj if win[w] == 1 else max(win_xc[j, w] + x_in - ring_xc[j, leaving], 0.0)
             m = max(win_mu[j, w] + mu32 - ring_mu[j, leaving], 1e-12)
-            lw[w] = evidence_logsf1(xs, m, c.count_phi + extra, rv[w] + extra)
+            if not may_be_evidence1(xs, m):  # evidence_logsf1 would give 0
+                continue
+            rv = rv_last if w == nw - 1 else rate_var1(rv_d[j, w], rv_q[j, w], log1p_prior_w[w], c)
+            lw[w] = evidence_logsf1(xs, m, c.count_phi + extra, rv + extra)
             lmin = min(lmin, lw[w])
         recent = 0.0
         for b in before:
@@ -297,20 +306,20 @@ def score_rows(
         # counts as a provisional observation.
         closed = cusum[j]
         if closes:
-            llr = hour_llr1(hour_x[j], hour_mu[j], rv[nw - 1], c.lk)
+            llr = hour_llr1(hour_x[j], hour_mu[j], rv_last, c.lk)
             closed = min(max(0.0, closed + llr), c.cusum_cap)
             hx, hm = xj, mu
         else:
             hx, hm = hour_x[j] + xj, hour_mu[j] + mu
-        partial = hour_llr1(hx, hm, rv[nw - 1], c.lk)
+        partial = hour_llr1(hx, hm, rv_last, c.lk)
         cs = min(max(0.0, closed + partial), c.cusum_cap)
         log_p = min(min(lmin + c.log_nw, 0.0), -cs)  # windows Bonferroni-corrected
         o_mu[j] = mu
-        o_p[j] = math.exp(log_p)
+        o_p[j] = _exp(log_p)
         o_logp[j] = log_p
-        o_p1[j] = math.exp(lw[0])
-        o_short[j] = math.exp(lw[1]) if nw > 1 else o_p1[j]
-        o_mid[j] = math.exp(lw[2]) if nw > 2 else o_short[j]
+        o_p1[j] = _exp(lw[0])
+        o_short[j] = _exp(lw[1]) if nw > 1 else o_p1[j]
+        o_mid[j] = _exp(lw[2]) if nw > 2 else o_short[j]
         o_cusum[j] = cs
         o_recent[j] = xj + recent
         o_phi[j] = phi1(phi_d[j], phi_q[j], c)
