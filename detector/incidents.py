@@ -45,6 +45,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from outagewatch.detector.judge import Bars, judge_rows, onset_rows
+from outagewatch.detector.judge import judged as new_judged
 from outagewatch.detector.model import Step, nb_sf, recent_buckets
 from outagewatch.ingest.series import SeriesKey, as_keys
 from outagewatch.ingest.windows import iso
@@ -257,6 +259,25 @@ class IncidentTracker:
         self._run = np.zeros(0, dtype=np.int64)
         self._onset = np.zeros(0)
         self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
+        self._bars = Bars(
+            p_possible=self.params.p_possible,
+            p_outage=self.params.p_outage,
+            min_possible=self.params.min_reporters_possible,
+            min_outage=self.params.min_reporters_outage,
+            sustain_possible=self.params.sustain_possible,
+            onset_p=self.params.onset_p,
+            end_p=self.params.end_p,
+            active_p=self.params.active_p,
+            alive_p=self.params.alive_p,
+            hold_cusum=self.params.hold_cusum,
+            recur_p_outage=self.params.recur_p_outage,
+            related_p_possible=self.params.related_p_possible,
+            related_p_outage=self.params.related_p_outage,
+            related_min=self.params.related_min_reporters,
+            declared_p_possible=self.params.declared_p_possible,
+            declared_p_outage=self.params.declared_p_outage,
+            declared_min=self.params.declared_min_reporters,
+        )
         self._recent: deque[Incident] = deque()
         self._recent_services: dict[str, int] = {}  # service -> its incidents in _recent
         self.providers: dict[str, tuple[str, ...]] = {}  # as told (set_providers)
@@ -277,14 +298,6 @@ class IncidentTracker:
             sid = sid_of((inc.service, inc.region))
             if sid is not None and inc.state == "open":
                 self.open[sid] = inc
-
-    def levels(self, n: int, step: Step) -> npt.NDArray[np.int8]:
-        """0 none, 1 possible, 2 outage evidence, per series, for this bucket."""
-        p = self.params
-        e = np.zeros(n, dtype=np.int8)
-        e[(step.p <= p.p_possible) & (step.recent >= p.min_reporters_possible)] = 1
-        e[(step.p <= p.p_outage) & (step.recent >= p.min_reporters_outage)] = 2
-        return e
 
     def set_providers(self, providers: Mapping[str, Iterable[str]]) -> None:
         """Who runs on whom: service -> the providers it declares (the catalog's).
@@ -365,53 +378,30 @@ class IncidentTracker:
         n = len(step.p)
         self._ensure(n)
         p = self.params
-        onset_hit = step.p1 <= p.onset_p
-        self._onset[:n] = np.where(
-            onset_hit, np.where(np.isnan(self._onset[:n]), t, self._onset[:n]), np.nan
-        )
-        excess = step.p1 <= p.end_p
-        e = self.levels(n, step)
+        onset_rows(t, step.p1, self._onset[:n], p.onset_p)
         cause = self.common_cause(t, now, keys[:n]) if self.open else None
         recur = [sid for sid, at in self.last_out.items() if now - at <= p.recur_window_s]
         if len(recur) < len(self.last_out):
             self.last_out = {sid: self.last_out[sid] for sid in recur}
-        if recur:  # a series whose outage ended lately: a new rise is likely the same
-            again = np.array([sid for sid in recur if sid < n], dtype=np.int64)
-            hit = (step.p[again] <= p.recur_p_outage) & (
-                step.recent[again] >= p.min_reporters_outage
-            )
-            e[again[hit]] = 2
-        if cause is not None and cause.generic.any():
-            boost, enough = cause.generic, step.recent >= p.related_min_reporters
-            e = np.maximum(e, (boost & enough & (step.p <= p.related_p_possible)).astype(np.int8))
-            e[boost & enough & (step.p <= p.related_p_outage)] = 2
-        if cause is not None and cause.declared.any():
-            boost, enough = cause.declared, step.recent >= p.declared_min_reporters
-            e = np.maximum(e, (boost & enough & (step.p <= p.declared_p_possible)).astype(np.int8))
-            e[boost & enough & (step.p <= p.declared_p_outage)] = 2
-        if allowed is not None and not allowed[:n].all():
-            e = np.where(allowed[:n], e, 0).astype(np.int8)
-        if forced is not None:
-            e = np.where(forced[:n], 2, e).astype(np.int8)
-        self._run[:n] = np.where(e >= 1, self._run[:n] + 1, 0)
-        # Buckets with excess since the rise began, kept while its evidence lasts.
-        self._bursts[:n] = np.where(onset_hit | (e >= 1), self._bursts[:n] + excess, 0)
+        judged = new_judged(n)
+        none = np.zeros(n, dtype=np.bool_)
+        judge_rows(
+            (step.p, step.p1, step.p_short, step.p_mid, step.recent, step.cusum),
+            counts,
+            np.array(recur, dtype=np.int64),
+            (none, none) if cause is None else (cause.generic, cause.declared),
+            np.ones(n, dtype=np.bool_) if allowed is None else allowed[:n],
+            none if forced is None else forced[:n],
+            (self._run[:n], self._bursts[:n]),
+            self._bars,
+            judged,
+        )  # fmt: skip
+        e, excess, opening, faded = judged.level, judged.excess, judged.opening, judged.faded
         end = t + self.width
         changed: dict[int, Incident] = {}
         self.just_opened, self.just_resolved = [], []
 
-        # Open new incidents. A `possible` opens only while its latest bucket is still
-        # above normal or its rise had more than one bucket with excess: a one-bucket
-        # burst already over when it is noticed is not worth a person's attention.
-        lasting = excess | (self._bursts[:n] >= 2)
-        opening = (e == 2) | ((e == 1) & (self._run[:n] >= p.sustain_possible) & lasting)
-        # An incident opens in a bucket with reports. Window evidence (or a common
-        # cause) can peak in an empty minute after the rise; an incident opened there
-        # would be published as "0 reports". The next bucket with reports opens it;
-        # if none comes, the burst was over before it was noticed.
-        m = min(n, len(counts))
-        opening[m:] = False
-        opening[:m] &= counts[:m] > 0
+        # Open new incidents (see judge_rows for which series open).
         window = recent_buckets(self.width)
         for found in np.flatnonzero(opening):
             sid = int(found)
@@ -447,8 +437,6 @@ class IncidentTracker:
 
         # Update open incidents.
         by_problem = problems(list(self.open)) if problems is not None and self.open else {}
-        if self.open:
-            faded = (step.p1 > p.active_p) & (step.p_short > p.active_p) & (step.p_mid > p.alive_p)
         for sid, inc in list(self.open.items()):
             if sid >= n:
                 continue
@@ -491,7 +479,7 @@ class IncidentTracker:
         # else a slow rise is learned as normal before the CUSUM can prove it.
         # (The CUSUM only: it is held at zero while a series warms up, so a model that
         # has not learned yet cannot stop itself from learning.)
-        learn = (e[:n] == 0) & (step.cusum < p.hold_cusum)
+        learn = judged.learn
         # Outages freeze their series (bounded); a `possible` keeps learning, clipped
         # by the model, so a normal the model had wrong cannot freeze into a daily loop.
         for sid, inc in self.open.items():
