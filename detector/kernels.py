@@ -31,6 +31,7 @@ from scipy import special  # noqa: F401  (loads the module whose functions are c
 
 F64 = npt.NDArray[np.float64]
 RING = 60  # buckets of history kept for the windowed tests (model.RING)
+LN10 = math.log(10.0)
 LOG_FLOOR = math.log(1e-290)  # below this, betainc's tail is no longer representable
 
 # scipy.special's functions through its Cython API, called by name: a compiled function
@@ -166,6 +167,15 @@ def hour_llr1(hx: float, hm: float, rv: float, lk: float) -> float:
 
 
 @compiled
+def score1(log_p: float) -> float:
+    """Evidence as a score in [0, 1) (model.score_of)."""
+    lg = -log_p / LN10
+    if not lg > 0.0:  # as numpy's maximum: 0, never -0 (no evidence is log_p = 0)
+        return 0.0
+    return lg / (lg + 8.0)
+
+
+@compiled
 def _exp(v: float) -> float:
     """exp, without the call for the 0 most tests give (exp(0) is exactly 1)."""
     return 1.0 if v == 0.0 else math.exp(v)
@@ -264,10 +274,24 @@ def score_rows(
     out: Any,
 ) -> None:
     """Score bucket x (hour-of-week slot s) for every series; writes `out`'s rows:
-    expected, p, log_p, p1, p_short, p_mid, cusum, recent, phi, shape, closed, rising."""
+    expected, p, log_p, score, p1, p_short, p_mid, cusum, recent, phi, shape, closed
+    (rows of one float array), rising."""
     (age, level, lvl_x, day_x, day_e, shape_x, shape_e, phi_d, phi_q, rv_d, rv_q,
      ring_x, ring_xc, ring_mu, _win_x, win_xc, win_mu, cusum, hour_x, hour_mu) = state  # fmt: skip
-    o_mu, o_p, o_logp, o_p1, o_short, o_mid, o_cusum, o_recent, o_phi, o_shape, o_closed = out[0]
+    (
+        o_mu,
+        o_p,
+        o_logp,
+        o_score,
+        o_p1,
+        o_short,
+        o_mid,
+        o_cusum,
+        o_recent,
+        o_phi,
+        o_shape,
+        o_closed,
+    ) = out[0]
     o_rising = out[1]
     nw = len(win)
     lw = np.empty(nw)
@@ -317,6 +341,7 @@ def score_rows(
         o_mu[j] = mu
         o_p[j] = _exp(log_p)
         o_logp[j] = log_p
+        o_score[j] = score1(log_p)
         o_p1[j] = _exp(lw[0])
         o_short[j] = _exp(lw[1]) if nw > 1 else o_p1[j]
         o_mid[j] = _exp(lw[2]) if nw > 2 else o_short[j]
@@ -444,3 +469,8 @@ def may_be_evidence_ufunc(x: float, mu: float) -> bool:
 @ufunc("float64(float64, float64, float64, float64)")
 def evidence_logsf_ufunc(x: float, mu: float, count_phi: float, rate_var: float) -> float:
     return evidence_logsf1(x, mu, count_phi, rate_var)
+
+
+@ufunc("float64(float64)")
+def score_ufunc(log_p: float) -> float:
+    return score1(log_p)

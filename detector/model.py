@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
@@ -227,8 +227,7 @@ def score_of(log_p: F64) -> F64:
     >>> [round(float(s), 3) for s in score_of(np.log(np.array([1.0, 1e-8, 1e-100])))]
     [0.0, 0.5, 0.926]
     """
-    lg = np.maximum(-log_p / math.log(10.0), 0.0)
-    out: F64 = lg / (lg + 8.0)
+    out: F64 = kernels.score_ufunc(log_p)
     return out
 
 
@@ -245,6 +244,7 @@ class Step:
     rising: B  # the CUSUM grew this bucket: the rate is still above normal
     recent: F64  # counts over the last 15 minutes (distinct-reporter floor)
     log_p: F64 | None = None  # log of p, exact far beyond where p underflows
+    known_score: F64 | None = field(default=None, repr=False)  # score_of(log_p), if given
 
     def __post_init__(self) -> None:
         if self.log_p is None:
@@ -253,8 +253,11 @@ class Step:
 
     @cached_property
     def score(self) -> F64:
-        """Computed once: the tracker reads it for every open incident, and at a
-        million series each computation is a pass over every series."""
+        """Computed once (the bank's step gives it): the tracker reads it for every
+        open incident, and at a million series each computation is a pass over every
+        series."""
+        if self.known_score is not None:
+            return self.known_score
         assert self.log_p is not None
         return score_of(self.log_p)
 
@@ -490,14 +493,14 @@ class SeriesBank:
             self.born_warm[:n] |= born & self.warm
         hour = math.floor(t / 3600)
         closes = self.hour_of >= 0 and hour != self.hour_of
-        # expected, p, log_p, p1, p_short, p_mid, cusum, recent; phi, shape, closed
-        floats = tuple(np.empty(n) for _ in range(11))
+        # expected, p, log_p, score, p1, p_short, p_mid, cusum, recent; phi, shape, closed
+        floats = tuple(np.empty((12, n)))
         rising = np.empty(n, dtype=np.bool_)
         kernels.score_rows(
             x, hour_of_week(t), self.pos, closes, self._state(n)[0], self._win,
             self._log1p_prior_w, self._before, self._c, (floats, rising),
         )  # fmt: skip
-        mu, p, log_p, p1, p_short, p_mid, cusum, recent, phi, shape, closed = floats
+        mu, p, log_p, score, p1, p_short, p_mid, cusum, recent, phi, shape, closed = floats
         self._pending = (t, x, mu, phi, shape, closed)
         return Step(
             expected=mu,
@@ -509,6 +512,7 @@ class SeriesBank:
             cusum=cusum,
             rising=rising,
             recent=recent,
+            known_score=score,
         )
 
     def learn(self, learn: B | None = None) -> None:
