@@ -12,9 +12,12 @@ none, as in life), and the minute is closed with `drive` (the one driver): aggre
 score, incidents, learning (and, with `--store`, the writes to a DuckDB file).
 With `--surging N`, from the third minute the first N services get `SURGE` reports in
 every region each minute as well, so that their series open incidents and the steps
-carry thousands of them (an outage wave, as on the day a cloud region fails); after
-the first minute the system is then taken as one that has run for a day (its series
-may alarm).
+carry thousands of them (an outage wave, as on the day a cloud region fails).
+After the first minute the system and its series are taken as ones that have run for
+a day: the series may alarm, and each learns all it would (its weekly shapes and
+dispersion too), so all of its state is written, as on a server that has run a day.
+`--young` leaves the series in their first day (as this benchmark did before the
+compiled step, whose young series leave their weekly shapes' pages untouched).
 
 Printed per bucket: the advance's wall and CPU seconds (the process's own CPU time,
 steadier than wall time on a shared machine) and RSS. Beside them, a floor measured in
@@ -126,6 +129,7 @@ def run(
     store: bool,
     keep_snapshot: Path | None = None,
     surging: int = 0,
+    young: bool = False,
 ) -> dict[str, Any]:
     rng = np.random.default_rng(1)
     services = [f"svc{i:05d}" for i in range(services_n)]
@@ -142,8 +146,14 @@ def run(
                 if b == 0
                 else minute(rng, t, services, regions, reports)
             )
-            if surging and b == 1:  # as if the server had run for a day: series may alarm
-                pipe.bank.system_age = 86400 // pipe.config.bucket_seconds
+            if b == 1 and (surging or not young):  # as if the server had run for a day
+                day = 86400 // pipe.config.bucket_seconds
+                pipe.bank.system_age = day  # series may alarm
+                if not young:  # and every series learns all it would (its weekly shapes,
+                    # its dispersion): all of its state is written, as on a server that
+                    # has run a day; young series leave their weekly shapes untouched
+                    ages = pipe.bank.age[: pipe.bank.n]
+                    ages[:] = np.maximum(ages, day)
             if surging and b >= 2:
                 df = pl.concat([df, surge(t, services[:surging], regions)])
             t_in = time.perf_counter()
@@ -246,6 +256,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--surging", type=int, default=0, help="services in outage from minute 3")
     ap.add_argument("--store", action="store_true", help="write counts to a DuckDB file too")
     ap.add_argument(
+        "--young",
+        action="store_true",
+        help="leave the series in their first day (as before 2026-11-30's seventh stop)",
+    )
+    ap.add_argument(
         "--keep-freed",
         action="store_true",
         help="do not give freed heap pages back after a step (what it saves, what it costs)",
@@ -259,7 +274,9 @@ def main(argv: list[str] | None = None) -> None:
         return
     if a.keep_freed:
         drive_module.release_freed = lambda: False
-    out = run(a.services, a.regions, a.buckets, a.reports, a.store, a.keep_snapshot, a.surging)
+    out = run(
+        a.services, a.regions, a.buckets, a.reports, a.store, a.keep_snapshot, a.surging, a.young
+    )
     print(
         f"{out['series']:,} series: step median {out['step_cpu_s_median']:.2f} s CPU "
         f"({out['step_wall_s_median']:.2f} s wall), max {out['step_cpu_s_max']:.2f} s CPU; "
