@@ -18,6 +18,8 @@ True
 
 from __future__ import annotations
 
+import ctypes
+import importlib
 import math
 from collections.abc import Callable
 from typing import Any, NamedTuple, TypeVar, cast
@@ -34,14 +36,41 @@ RING = 60  # buckets of history kept for the windowed tests (model.RING)
 LN10 = math.log(10.0)
 LOG_FLOOR = math.log(1e-290)  # below this, betainc's tail is no longer representable
 
+CYTHON_SPECIAL = "scipy.special.cython_special"
+
+
+def cython_name(function: str, signature: str, module: str = CYTHON_SPECIAL) -> str:
+    """The exported name of `function`'s version with this C signature. A fused
+    function is exported once per type as `__pyx_fuse_<i><name>`, and which i is the
+    double one is the build's choice: it is read off each capsule's signature.
+
+    >>> cython_name("betainc", "double (double, double, double, int")
+    '__pyx_fuse_0betainc'
+    """
+    exported: dict[str, Any] = importlib.import_module(module).__pyx_capi__
+    for name, capsule in exported.items():
+        stem = name.removeprefix("__pyx_fuse_")
+        fused = stem != name and stem.lstrip("0123456789") == function
+        if (name == function or fused) and _capsule_name(capsule).startswith(signature):
+            return name
+    raise ImportError(f"{module} exports no {function} with signature {signature}")
+
+
+def _capsule_name(capsule: object) -> str:
+    get_name = ctypes.pythonapi.PyCapsule_GetName
+    get_name.restype, get_name.argtypes = ctypes.c_char_p, [ctypes.py_object]
+    return (get_name(capsule) or b"").decode()
+
+
 # scipy.special's functions through its Cython API, called by name: a compiled function
 # that held their addresses could not be cached on disk (addresses change per process).
-for _name, _symbol in (
-    ("__pyx_fuse_0betainc", "outagewatch_betainc"),  # the double version
-    ("__pyx_fuse_1log_ndtr", "outagewatch_log_ndtr"),  # the real (not complex) one
-    ("gammaln", "outagewatch_gammaln"),
+for _function, _signature in (
+    ("betainc", "double (double, double, double, int"),
+    ("log_ndtr", "double (double, int"),  # the real one, not the complex
+    ("gammaln", "double (double, int"),
 ):
-    llvm.add_symbol(_symbol, get_cython_function_address("scipy.special.cython_special", _name))
+    _address = get_cython_function_address(CYTHON_SPECIAL, cython_name(_function, _signature))
+    llvm.add_symbol(f"outagewatch_{_function}", _address)
 # Each takes a last int, Cython's "skip dispatch" flag: 0.
 _t: Any = numba.types
 _f64, _i32 = _t.float64, _t.int32
