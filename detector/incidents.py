@@ -45,8 +45,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from outagewatch.detector.judge import Bars, judge_rows, onset_rows
-from outagewatch.detector.judge import judged as new_judged
+from outagewatch.detector.judge import Bars, judge_rows, judgement_for, onset_rows
 from outagewatch.detector.model import Step, nb_sf, recent_buckets
 from outagewatch.ingest.series import SeriesKey, as_keys
 from outagewatch.ingest.windows import iso
@@ -259,25 +258,7 @@ class IncidentTracker:
         self._run = np.zeros(0, dtype=np.int64)
         self._onset = np.zeros(0)
         self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
-        self._bars = Bars(
-            p_possible=self.params.p_possible,
-            p_outage=self.params.p_outage,
-            min_possible=self.params.min_reporters_possible,
-            min_outage=self.params.min_reporters_outage,
-            sustain_possible=self.params.sustain_possible,
-            onset_p=self.params.onset_p,
-            end_p=self.params.end_p,
-            active_p=self.params.active_p,
-            alive_p=self.params.alive_p,
-            hold_cusum=self.params.hold_cusum,
-            recur_p_outage=self.params.recur_p_outage,
-            related_p_possible=self.params.related_p_possible,
-            related_p_outage=self.params.related_p_outage,
-            related_min=self.params.related_min_reporters,
-            declared_p_possible=self.params.declared_p_possible,
-            declared_p_outage=self.params.declared_p_outage,
-            declared_min=self.params.declared_min_reporters,
-        )
+        self._bars = Bars.of(self.params)
         self._recent: deque[Incident] = deque()
         self._recent_services: dict[str, int] = {}  # service -> its incidents in _recent
         self.providers: dict[str, tuple[str, ...]] = {}  # as told (set_providers)
@@ -383,7 +364,7 @@ class IncidentTracker:
         recur = [sid for sid, at in self.last_out.items() if now - at <= p.recur_window_s]
         if len(recur) < len(self.last_out):
             self.last_out = {sid: self.last_out[sid] for sid in recur}
-        judged = new_judged(n)
+        judged = judgement_for(n)
         none = np.zeros(n, dtype=np.bool_)
         judge_rows(
             (step.p, step.p1, step.p_short, step.p_mid, step.recent, step.cusum),

@@ -21,12 +21,12 @@ B = npt.NDArray[np.bool_]
 
 
 class Bars(NamedTuple):
-    """The tracker's parameters as the judgement reads them (IncidentParams)."""
+    """The tracker's parameters the judgement reads, named as in IncidentParams."""
 
     p_possible: float
     p_outage: float
-    min_possible: float  # min_reporters_possible
-    min_outage: float
+    min_reporters_possible: float
+    min_reporters_outage: float
     sustain_possible: int
     onset_p: float
     end_p: float
@@ -36,10 +36,15 @@ class Bars(NamedTuple):
     recur_p_outage: float
     related_p_possible: float
     related_p_outage: float
-    related_min: float
+    related_min_reporters: float
     declared_p_possible: float
     declared_p_outage: float
-    declared_min: float
+    declared_min_reporters: float
+
+    @classmethod
+    def of(cls, params: Any) -> Bars:
+        """The bars of an IncidentParams (or anything with its fields)."""
+        return cls(*(getattr(params, name) for name in cls._fields))
 
 
 class Judged(NamedTuple):
@@ -85,23 +90,23 @@ def judge_rows(
     n, m = len(p), min(len(p), len(counts))
     for j in range(n):
         lv = 0
-        if p[j] <= bars.p_possible and recent[j] >= bars.min_possible:
+        if p[j] <= bars.p_possible and recent[j] >= bars.min_reporters_possible:
             lv = 1
-        if p[j] <= bars.p_outage and recent[j] >= bars.min_outage:
+        if p[j] <= bars.p_outage and recent[j] >= bars.min_reporters_outage:
             lv = 2
         level[j] = lv
     # A series whose outage ended lately: a new rise is likely the same.
     for sid in again:
-        if sid < n and p[sid] <= bars.recur_p_outage and recent[sid] >= bars.min_outage:
+        if sid < n and p[sid] <= bars.recur_p_outage and recent[sid] >= bars.min_reporters_outage:
             level[sid] = 2
     for j in range(n):
         lv = level[j]
-        if generic[j] and recent[j] >= bars.related_min:
+        if generic[j] and recent[j] >= bars.related_min_reporters:
             if p[j] <= bars.related_p_possible:
                 lv = max(lv, 1)
             if p[j] <= bars.related_p_outage:
                 lv = 2
-        if declared[j] and recent[j] >= bars.declared_min:
+        if declared[j] and recent[j] >= bars.declared_min_reporters:
             if p[j] <= bars.declared_p_possible:
                 lv = max(lv, 1)
             if p[j] <= bars.declared_p_outage:
@@ -127,7 +132,7 @@ def judge_rows(
         learn[j] = lv == 0 and cusum[j] < bars.hold_cusum
 
 
-def judged(n: int) -> Judged:
+def judgement_for(n: int) -> Judged:
     """Room for one bucket's judgement of n series."""
     flags = np.empty((4, n), dtype=np.bool_)
     return Judged(np.empty(n, dtype=np.int8), flags[0], flags[1], flags[2], flags[3])

@@ -355,8 +355,10 @@ def score_rows(
         recent = 0.0
         for b in before:
             recent += ring_x[j, (pos - b) % RING]
-        # The hourly CUSUM moves when an hour closes; meanwhile the hour in progress
-        # counts as a provisional observation.
+        # The hourly CUSUM moves when an hour closes (the first bucket of a new hour);
+        # meanwhile the hour in progress counts as a provisional observation, so a
+        # slow rise holds learning (and can alarm) within hours, not at the hour's end.
+        # An hour swings as the series' longest window does.
         closed = cusum[j]
         if closes:
             llr = hour_llr1(hour_x[j], hour_mu[j], rv_last, c.lk)
@@ -428,7 +430,8 @@ def learn_rows(
                 xw = xj if w == 0 else wxc
                 mw = max(wm, 0.0)
                 y = min(max(math.log((xw + 0.5) / (mw + 0.5)), -4.6), 4.6)
-                rv_d[j, w] = keep_rv * rv_d[j, w] + (y * y - 1.0 / (mw + 0.5))
+                noise = 1.0 / (mw + 0.5)  # what counting alone puts into y^2
+                rv_d[j, w] = keep_rv * rv_d[j, w] + (y * y - noise)
                 rv_q[j, w] = keep_rv * rv_q[j, w] + 1.0
         ring_x[j, pos] = xj
         ring_mu[j, pos] = mu
@@ -442,13 +445,19 @@ def learn_rows(
             age[j] += alive_j
             continue
         shp = shape_a[j]
-        # Robust: a spike teaches at most mu + clip_sd sd, and at most two of the
-        # series' own one-bucket log sds (its swings as just learned).
+        # Robust: a spike teaches at most mu + clip_sd sd, and at most what the series'
+        # own one-bucket swing makes plausible (two of its log sds, as just learned):
+        # a burst is not learned while it happens, only a lasting shift. Robust once
+        # there is a baseline to be robust about (an hour of history). The +2 lets a
+        # sparse series learn its odd single report (a clip at mu + 4 sd alone would
+        # teach it a tenth of each report, and its normal would collapse).
         sd = math.sqrt(mu + phi_a[j] * mu * mu)
         rv0 = rate_var1(rv_d[j, 0], rv_q[j, 0], log1p_prior_w[0], c)
         swing = mu * math.exp(c.clip_swing_sd * math.sqrt(math.log1p(rv0)))
         cap = min(mu + c.clip_sd * sd, swing) + 2.0
         xc = min(xj, cap) if agej >= 60 else xj
+        # Level: a gamma-Poisson posterior of recent counts over recent exposure,
+        # shrunk toward the two-week level (running means while young).
         if agej == 0:
             base[j] = xj / shp
             dmean[j] = xj
@@ -461,9 +470,15 @@ def learn_rows(
         lvl_e[j] = c.d_level * lvl_e[j] + shp
         level[j] = (lvl_x[j] + c.kl * base[j]) / (lvl_e[j] + c.kl)
         dm = max(dmean[j], 1e-9)
+        # Shapes learn every bucket, so a normal they had wrong (a weekday peak seen
+        # once) is corrected within minutes; a slow rise is kept from being learned by
+        # the CUSUM's hold on learning instead (the tracker's learn mask).
         day_x[j, h] = np.float64(keep_day * day_x[j, h]) + xc
         day_e[j, h] = np.float64(keep_day * day_e[j, h]) + dm
-        if agej >= c.day_buckets:  # the week and the dispersion learn after a day
+        # The week and the dispersion learn once a series has a day behind it: before
+        # that the daily mean is a running mean of that day, and residuals measure a
+        # model that does not know the series yet, not the series.
+        if agej >= c.day_buckets:
             shape_x[j, s] = np.float64(keep_shape * shape_x[j, s]) + xc
             shape_e[j, s] = np.float64(keep_shape * shape_e[j, s]) + dm
             resid = (xc - mu) * (xc - mu) - mu

@@ -392,7 +392,7 @@ class SeriesBank:
         return self.system_age * self.params.bucket_seconds >= 86400
 
     def _rows(self, n: int | slice | None) -> slice:
-        """The series a call is about: the first n (all when None), or a block of them."""
+        """The series a call is about: the first n (all when None), or a slice of them."""
         if isinstance(n, slice):
             return n
         return slice(0, self.n if n is None else n)
@@ -558,9 +558,6 @@ class SeriesBank:
                 for ring, win in ((self.ring_x, self.win_x), (self.ring_xc, self.win_xc),
                                   (self.ring_mu, self.win_mu)):  # fmt: skip
                     win[rows, j] = ring[rows][:, idx].sum(axis=1, dtype=np.float64)
-
-    def _level_or_prior(self, n: int) -> F64:
-        return np.where(self.age[:n] > 0, self.level[:n], self._prior_level(n))
 
     def nbytes_per_series(self) -> float:
         total = sum(int(getattr(self, k).nbytes) for k in self._array_names())
