@@ -96,6 +96,17 @@ def ufunc(signature: str) -> Callable[[Callable[..., Any]], np.ufunc]:
     return wrap
 
 
+EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
+
+
+@compiled
+def hour_of_week(t: float) -> int:
+    """The slot of the week (Monday 00:00 UTC is 0) of time t; compiled, as the
+    stepping of many buckets in one pass reads it (detector/quiet_steps.py)."""
+    days = math.floor(t / 86400)
+    return int(((days + EPOCH_WEEKDAY) % 7) * 24 + (t - days * 86400) // 3600)
+
+
 class Consts(NamedTuple):
     """The model's parameters and rates as a step reads them (see SeriesBank)."""
 

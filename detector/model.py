@@ -42,6 +42,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.detector import kernels
+from outagewatch.detector.kernels import hour_of_week as hour_of_week  # re-exported
 
 F64 = npt.NDArray[np.float64]
 F32 = npt.NDArray[np.float32]
@@ -53,7 +54,6 @@ RING = 60  # buckets of history kept for the windowed tests
 # Series whose window sums are recomputed at a time (`_resum`, once a day): a
 # 60-bucket window's copy of a million series would be big.
 BLOCK = 1 << 16
-EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
 
 
 def recent_buckets(bucket_seconds: int) -> int:
@@ -63,15 +63,6 @@ def recent_buckets(bucket_seconds: int) -> int:
     (15, 3, 1)
     """
     return max(1, min(RING, 900 // bucket_seconds))
-
-
-def hour_of_week(t: float) -> int:
-    """
-    >>> hour_of_week(0.0)  # Thursday 00:00 UTC
-    72
-    """
-    days = math.floor(t / 86400)
-    return int(((days + EPOCH_WEEKDAY) % 7) * 24 + (t - days * 86400) // 3600)
 
 
 def halflife_alpha(halflife_updates: float) -> float:

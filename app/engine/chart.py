@@ -51,26 +51,41 @@ class DayChart:
 
     def record(
         self,
-        start: float,
+        starts: npt.NDArray[np.float64],
         counts: npt.NDArray[np.float64],
         expected: npt.NDArray[np.float64],
         levels: npt.NDArray[np.int8],
         keys: Sequence[SeriesKey],
     ) -> None:
+        """Record a run of buckets (rows of counts, expected and levels, by series id)."""
         if self._seen < len(keys):
             self._register(keys)
-        if not self.rows:
+        if not self.rows or not len(starts):
             return
+        # A run longer than the ring: only its last day stays (starts ascend).
+        keep = int(np.searchsorted(starts, starts[-1] - self.slots * self.width, side="right"))
+        starts, counts, expected, levels = (
+            starts[keep:],
+            counts[keep:],
+            expected[keep:],
+            levels[keep:],
+        )
         sids, rows = self._sids, len(self._sids)
-        pos = int(start // self.width) % self.slots
-        # The slot's old bucket stops being fresh before its values change: a reader
-        # of an earlier view sees it as empty, never as a mix of two buckets.
-        self.stamp[pos] = -1.0
-        self.count[:rows, pos] = counts[sids]
-        self.expected[:rows, pos] = expected[sids]
-        self.level[:rows, pos] = levels[sids]
-        self.stamp[pos] = start
-        self.last = start if self.last is None else max(self.last, start)
+        pos = np.floor_divide(starts, self.width).astype(np.int64) % self.slots
+        first, k = int(pos[0]), len(pos)
+        # Consecutive slots (the usual run) as a slice: a third of the cost.
+        cols: slice | npt.NDArray[np.int64] = (
+            slice(first, first + k) if int(pos[-1]) - first == k - 1 else pos
+        )
+        # The slots' old buckets stop being fresh before their values change: a reader
+        # of an earlier view sees them as empty, never as a mix of two buckets.
+        self.stamp[cols] = -1.0
+        self.count[:rows, cols] = counts[:, sids].T
+        self.expected[:rows, cols] = expected[:, sids].T
+        self.level[:rows, cols] = levels[:, sids].T
+        self.stamp[cols] = starts
+        last = float(starts[-1])
+        self.last = last if self.last is None else max(self.last, last)
 
     def load(
         self,

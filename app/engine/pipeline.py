@@ -23,6 +23,7 @@ import polars as pl
 from outagewatch.app.engine.chart import DayChart
 from outagewatch.app.engine.config import IngestResult, PipelineConfig
 from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
+from outagewatch.app.engine.hour_counts import count_hours
 from outagewatch.app.engine.intake_buffer import Buffered, ReportBuffer
 from outagewatch.app.engine.open_incidents import OpenIncidents
 from outagewatch.app.engine.read_view import ReadView, frozen
@@ -30,6 +31,7 @@ from outagewatch.app.engine.recent_problems import RecentProblems
 from outagewatch.app.engine.snapshot import Snapshots
 from outagewatch.detector.incidents import Incident, IncidentTracker, NewSeries, cold_alarm
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
+from outagewatch.detector.quiet_steps import quiet_limit, step_quiet
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.limits import PrefixCap
@@ -135,12 +137,14 @@ class Pipeline(ReportBuffer, Snapshots):
             problem_frames: list[pl.DataFrame] = []
             checks = deque(self._plan_partial()) if self.config.early_check_s > 0 else deque()
 
-            def before(start: float) -> None:
-                # Partial-bucket checks whose model state is "stepped up to `start`".
+            def before(start: float) -> float:
+                # Partial-bucket checks whose model state is "stepped up to `start`";
+                # returns when the next one is due.
                 while checks and checks[0].ready_at <= start:
                     self._check_partial(checks.popleft(), changed)
                 if self._credited:
                     self._uncredit(start)
+                return checks[0].ready_at if checks else math.inf
 
             for batch in self.agg.close(self.now):
                 frame, probs = self._steps(batch, changed, before)
@@ -273,55 +277,73 @@ class Pipeline(ReportBuffer, Snapshots):
         self,
         batch: ClosedBatch,
         changed: dict[str, dict[str, Any]],
-        before: Callable[[float], None] | None = None,
+        before: Callable[[float], float] | None = None,
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Step the detector and tracker through a run of closed buckets.
 
-        Per bucket the work is numpy over all series; frames are built once per run.
+        `before(start)` runs what is due before bucket `start` is stepped (partial-
+        bucket checks) and says when the next is due. Runs of buckets where no incident
+        is open or opens and nothing is due are stepped in one compiled pass
+        (detector/quiet_steps.py); the others one at a time, numpy over all series.
+        Frames are built once per run.
         """
         width = self.config.bucket_seconds
+        delay = (
+            width + self.config.allowed_lateness_s
+        )  # a bucket is decided this long after it starts
         keys = self.agg.series.keys()
         n, nb = len(keys), len(batch.starts)
         self.bank.ensure(n)
         counts_all = batch.counts
         if counts_all.shape[1] < n:  # series born in a later batch of the same close
             counts_all = np.pad(counts_all, ((0, 0), (0, n - counts_all.shape[1])))
+        starts = np.asarray(batch.starts, dtype=np.float64)
         expected = np.empty((nb, n))
         score = np.empty((nb, n))
         levels = np.empty((nb, n), dtype=np.int8)
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
-        for i, start in enumerate(batch.starts):
-            if before is not None:  # partial-bucket checks due before this bucket
-                before(float(start))
+        i, slow = 0, -1  # `slow`: where a quiet run stopped, stepped one at a time
+        while i < nb:
+            start = float(starts[i])
+            due = math.inf if before is None else before(start)
+            if i != slow and not self.tracker.open and not self._credited:
+                limit = quiet_limit(self.bank, i, int(np.searchsorted(starts, due)))
+                j = step_quiet(self.bank, self.tracker, starts, counts_all, i, limit, delay,
+                               (expected, score, levels))  # fmt: skip
+                if j > i:
+                    self._record(starts[i:j], counts_all[i:j], expected[i:j], levels[i:j], keys)
+                    i = slow = j
+                    continue
             counts = counts_all[i]
-            silent = self._silent(float(start), counts, n)
+            silent = self._silent(start, counts, n)
             if silent is not None:  # our outage: not data, neither learned nor scored
                 expected[i], score[i], levels[i] = silent, 0.0, 0
-                self._count_hour(float(start), counts)
-                self.chart.record(float(start), counts, silent, levels[i], keys)
-                continue
-            allowed = self._allowed(n)
-            warming = np.flatnonzero(~allowed)  # their CUSUM starts with watching
-            step = self.bank.score(float(start), counts)
-            forced = None if self.bank.warm else self._cold(step, counts, n)
-            incidents, learn, lv = self.tracker.observe(
-                float(start), float(start) + width + self.config.allowed_lateness_s,
-                step, counts, keys, partial(self._problems, batch, bounds, i), allowed=allowed,
-                forced=forced, young=self._young,
-            )  # fmt: skip
-            self.bank.learn(learn)
-            if self.tracker.just_opened or warming.size:
-                self.bank.restart_cusum(
-                    np.concatenate((np.array(self.tracker.just_opened, dtype=np.int64), warming))
-                )
-            if self.tracker.just_resolved:
-                self.bank.consume_evidence(self.tracker.just_resolved)
-            for inc in incidents:
-                self.incidents[inc.id] = inc
-                changed[inc.id] = inc.to_dict()
-            expected[i], score[i], levels[i] = step.expected, step.score, lv
-            self._count_hour(float(start), counts)
-            self.chart.record(float(start), counts, step.expected, lv, keys)
+            else:
+                allowed = self._allowed(n)
+                warming = np.flatnonzero(~allowed)  # their CUSUM starts with watching
+                step = self.bank.score(start, counts)
+                forced = None if self.bank.warm else self._cold(step, counts, n)
+                problems = partial(self._problems, batch, bounds, i)
+                incidents, learn, lv = self.tracker.observe(
+                    start, start + delay, step, counts, keys, problems,
+                    allowed=allowed, forced=forced, young=self._young,
+                )  # fmt: skip
+                self.bank.learn(learn)
+                if self.tracker.just_opened or warming.size:
+                    self.bank.restart_cusum(
+                        np.concatenate(
+                            (np.array(self.tracker.just_opened, dtype=np.int64), warming)
+                        )
+                    )
+                if self.tracker.just_resolved:
+                    self.bank.consume_evidence(self.tracker.just_resolved)
+                for inc in incidents:
+                    self.incidents[inc.id] = inc
+                    changed[inc.id] = inc.to_dict()
+                expected[i], score[i], levels[i] = step.expected, step.score, lv
+            self._record(starts[i : i + 1], counts_all[i : i + 1], expected[i : i + 1],
+                         levels[i : i + 1], keys)  # fmt: skip
+            i += 1
         # Numbers only: names are joined on later, for the rows that are kept.
         frame = pl.DataFrame(
             {
@@ -468,19 +490,23 @@ class Pipeline(ReportBuffer, Snapshots):
             del self.incidents[incident_id]
 
     # --- state ------------------------------------------------------------------------
-    def _count_hour(self, start: float, counts: np.ndarray) -> None:
-        n = len(counts)
+    def _record(
+        self,
+        starts: np.ndarray,
+        counts: np.ndarray,
+        expected: np.ndarray,
+        levels: np.ndarray,
+        keys: Sequence[SeriesKey],
+    ) -> None:
+        """What readers keep of stepped buckets: hourly counts and the day chart."""
+        n = counts.shape[1]
         if self.hourly.shape[0] < n:
             grown = np.zeros((max(n, 2 * self.hourly.shape[0]), 24), dtype=np.float32)
             grown[: self.hourly.shape[0]] = self.hourly
             self.hourly = grown
-        hour = math.floor(start / 3600)
-        if self._hour_of is not None and hour != self._hour_of:
-            gap = int(min(24, hour - self._hour_of))  # clear the hours the ring moved over
-            for h in range(int(self._hour_of) + 1, int(self._hour_of) + 1 + gap):
-                self.hourly[:, h % 24] = 0.0
-        self._hour_of = hour
-        self.hourly[:n, hour % 24] += counts
+        was = -1 if self._hour_of is None else int(self._hour_of)
+        self._hour_of = count_hours(self.hourly, was, starts, counts)
+        self.chart.record(starts, counts, expected, levels, keys)
 
     def publish(self) -> None:
         """Publish what readers may see, as of now: by advance (under the writer's lock)

@@ -1,0 +1,149 @@
+"""Buckets in which no incident is open and none opens, stepped in one compiled pass.
+
+Most buckets of a replay are such buckets (in a 3-week scenario, incidents are open
+an eighth of the time). For them a step is the model's score, the tracker's
+judgement and the model's learning, with nothing for the incidents' Python to do:
+`SeriesBank.score`, `IncidentTracker.observe` and `SeriesBank.learn` did that a
+bucket at a time, a few dozen µs of calls around the compiled passes each. Here one
+call steps a run of them, with the same compiled passes in the same order, so every
+value is the one those three give; the pass stops at the first bucket where an
+incident would open (its judgement undone, for `observe` to make) or where no series
+has a report (which may be a system-wide silence, app/engine/pipeline.py decides).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from outagewatch.detector.incidents import IncidentTracker
+from outagewatch.detector.judge import judge_rows, judgement_for, onset_rows
+from outagewatch.detector.kernels import RING, compiled, hour_of_week, learn_rows, score_rows
+from outagewatch.detector.model import SeriesBank
+
+
+def step_quiet(
+    bank: SeriesBank,
+    tracker: IncidentTracker,
+    starts: npt.NDArray[np.float64],
+    counts: npt.NDArray[np.float64],
+    first: int,
+    limit: int,
+    delay: float,
+    out: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int8]],
+) -> int:
+    """Step buckets `first` .. `limit - 1` (rows of `counts`, starting at `starts`) as
+    long as nothing opens; returns the first bucket not stepped.
+
+    Each bucket is decided at `start + delay` (the stream time a server closes it).
+    `out` receives each stepped bucket's expected counts, scores and levels (rows as
+    `counts`'). The caller holds what makes a bucket quiet before it may open: the
+    system is warm (every series may alarm, none is cold-forced), no incident is
+    open, no partial-bucket check falls in the run, and no daily recomputation of
+    the window sums (`SeriesBank.learn`) does: `quiet_limit` says how far that is.
+    """
+    n = counts.shape[1]
+    if first >= limit or tracker.open or not bank.warm or bank.n != n:
+        return first
+    tracker._ensure(n)
+    p = tracker.params
+    again = np.array(list(tracker.last_out), dtype=np.int64)
+    again_at = np.array(list(tracker.last_out.values()), dtype=np.float64)
+    state, more = bank._state(n)
+    floats = tuple(np.empty((12, n)))
+    scratch = (floats, np.empty(n, dtype=np.bool_), judgement_for(n), np.empty(n),
+               np.empty((2, n), dtype=np.int64))  # fmt: skip
+    clock = np.array([bank.pos, bank.steps, bank.system_age, bank.hour_of], dtype=np.int64)
+    model = (state, more, bank.born_warm[:n], bank._win, bank._log1p_prior_w, bank._before,
+             bank._c)  # fmt: skip
+    judging = (tracker._onset[:n], tracker._run[:n], tracker._bursts[:n], again, again_at,
+               float(p.recur_window_s), p.onset_p, tracker._bars)  # fmt: skip
+    done = int(quiet_rows(starts, counts, first, limit, delay, model, clock, judging, scratch, out))
+    bank.pos, bank.steps, bank.system_age, bank.hour_of = (int(v) for v in clock)
+    if done > first:  # as observe leaves them after the last stepped bucket
+        tracker.just_opened, tracker.just_resolved = [], []
+        now = float(starts[done - 1]) + delay
+        tracker.last_out = {
+            sid: at for sid, at in tracker.last_out.items() if now - at <= p.recur_window_s
+        }
+    return done
+
+
+def quiet_limit(bank: SeriesBank, first: int, limit: int) -> int:
+    """The run may not reach the bucket after which `SeriesBank.learn` recomputes the
+    window sums (once a day of steps): that one is stepped a bucket at a time."""
+    return min(limit, first + (1439 - bank.steps) % 1440)
+
+
+@compiled
+def quiet_rows(
+    starts: Any,
+    counts: Any,
+    first: int,
+    limit: int,
+    delay: float,
+    model: Any,
+    clock: Any,
+    judging: Any,
+    scratch: Any,
+    out: Any,
+) -> int:
+    """`step_quiet`'s pass. `clock`: the bank's pos, steps, system age and hour (read
+    and written back); `judging`: the tracker's onset, run and bursts (updated), the
+    series whose outage ended (and when), the recurrence window, onset_p and bars."""
+    state, more, born_warm, win, log1p_prior_w, before, c = model
+    onset, run, bursts, again, again_at, recur_window, onset_p, bars = judging
+    floats, rising, judged, saved_f, saved_i = scratch
+    expected, score, levels = out
+    (mu, p, _log_p, sc, p1, p_short, p_mid, cusum, recent, phi, shape, closed) = floats
+    alive = more[3]
+    hour_x, hour_mu = state[18], state[19]
+    n = counts.shape[1]
+    pos, steps, system_age, hour_of = clock[0], clock[1], clock[2], clock[3]
+    none = np.zeros(n, dtype=np.bool_)
+    every = np.ones(n, dtype=np.bool_)
+    for i in range(first, limit):
+        x = counts[i]
+        if not x.any():  # maybe a system-wide silence: the caller decides
+            return i
+        t = starts[i]
+        for j in range(n):  # born at the first report (SeriesBank.score; the system is warm)
+            if x[j] > 0 and not alive[j]:
+                alive[j] = True
+                born_warm[j] = True
+        hour = math.floor(t / 3600)
+        s = hour_of_week(t)
+        score_rows(x, s, pos, hour_of >= 0 and hour != hour_of, state, win, log1p_prior_w,
+                   before, c, (floats, rising))  # fmt: skip
+        # The tracker's judgement (IncidentTracker.observe with nothing open: no
+        # common cause, every series allowed, none forced), undone if anything opens.
+        now = t + delay
+        saved_f[:] = onset
+        saved_i[0, :] = run
+        saved_i[1, :] = bursts
+        onset_rows(t, p1, onset, onset_p)
+        recur = again[now - again_at <= recur_window]
+        judge_rows((p, p1, p_short, p_mid, recent, cusum), x, recur, (none, none), every,
+                   none, (run, bursts), bars, judged)  # fmt: skip
+        if judged.opening.any():
+            onset[:] = saved_f
+            run[:] = saved_i[0]
+            bursts[:] = saved_i[1]
+            return i
+        if hour != hour_of:  # SeriesBank.learn: the hour sums start again
+            hour_x[:] = 0.0
+            hour_mu[:] = 0.0
+            hour_of = hour
+        learn_rows(x, mu, phi, shape, closed, judged.learn, s, pos, state, more, win,
+                   log1p_prior_w, c)  # fmt: skip
+        pos = (pos + 1) % RING
+        steps += 1
+        system_age += 1
+        expected[i, :] = mu
+        score[i, :] = sc
+        levels[i, :] = judged.level
+        clock[0], clock[1], clock[2], clock[3] = pos, steps, system_age, hour_of
+    return limit

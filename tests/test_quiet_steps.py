@@ -1,0 +1,154 @@
+"""Quiet runs (detector/quiet_steps.py) step buckets exactly as score, observe and learn
+do one bucket at a time: the same model state, tracker state, incidents and outputs,
+wherever incidents open, resolve or the traffic stops."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict
+from functools import cache
+from typing import Any
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from outagewatch.detector.incidents import IncidentTracker, NewSeries
+from outagewatch.detector.model import SeriesBank
+from outagewatch.detector.quiet_steps import quiet_limit, step_quiet
+
+WIDTH, N = 60, 6
+T0 = 1_700_006_400.0  # a Wednesday, 00:00 UTC
+RATES = np.array([0.05, 0.4, 2.0, 8.0, 30.0, 0.0])  # the last series is born later
+
+
+def traffic(rng: np.random.Generator, t: int, bursts: list[tuple[int, int, int, float]]) -> Any:
+    counts = rng.poisson(RATES[None, :] * np.ones((t, 1))).astype(np.float64)
+    for sid, at, length, size in bursts:
+        counts[at : at + length, sid] += rng.poisson(size, size=len(counts[at : at + length]))
+    return counts
+
+
+@cache
+def warmed() -> tuple[SeriesBank, IncidentTracker, float]:
+    """A bank and tracker warm (every series may alarm), their daily recomputation of
+    the window sums (`quiet_limit`) 180 buckets ahead."""
+    bank, tracker = SeriesBank(), IncidentTracker(bucket_seconds=WIDTH)
+    counts = traffic(np.random.default_rng(7), 2700, [(3, 1700, 20, 200.0)])
+    t = T0
+    for row in counts:
+        one_at_a_time(bank, tracker, np.array([t]), row[None, :], {})
+        t += WIDTH
+    assert bank.warm and not tracker.open and tracker.last_out  # an outage came and went
+    return bank, tracker, t
+
+
+def one_bucket(
+    bank: SeriesBank, tracker: IncidentTracker, t: float, row: Any, seen: dict[str, Any]
+) -> tuple[Any, Any, Any]:
+    """One bucket as app/engine/pipeline.py steps it when it is not quiet (on a cold
+    system nothing may alarm: the pipeline's cold alarm is left out)."""
+    keys = [(f"s{i}", None) for i in range(N)]
+    allowed = np.full(N, bank.warm)
+    step = bank.score(t, row)
+    young = NewSeries(bank.age, bank.day_buckets, bank.params.new_series_level)
+    changed, learn, lv = tracker.observe(
+        t, t + WIDTH + 30, step, row, keys, allowed=allowed, young=young
+    )
+    bank.learn(learn)
+    restart = np.concatenate(
+        (np.array(tracker.just_opened, dtype=np.int64), np.flatnonzero(~allowed))
+    )
+    if restart.size:
+        bank.restart_cusum(restart)
+    if tracker.just_resolved:
+        bank.consume_evidence(tracker.just_resolved)
+    for inc in changed:
+        seen[inc.id] = asdict(inc)
+    return step.expected, step.score, lv
+
+
+def one_at_a_time(
+    bank: SeriesBank, tracker: IncidentTracker, starts: Any, counts: Any, seen: dict[str, Any]
+) -> Any:
+    outs = [
+        one_bucket(bank, tracker, float(t), row, seen)
+        for t, row in zip(starts, counts, strict=True)
+    ]
+    return tuple(np.array(o) for o in zip(*outs, strict=True))
+
+
+def in_quiet_runs(
+    bank: SeriesBank, tracker: IncidentTracker, starts: Any, counts: Any, seen: dict[str, Any]
+) -> tuple[Any, int]:
+    nb = len(starts)
+    out = (np.empty((nb, N)), np.empty((nb, N)), np.empty((nb, N), dtype=np.int8))
+    i, quiet = 0, 0
+    while i < nb:
+        j = step_quiet(bank, tracker, starts, counts, i, quiet_limit(bank, i, nb), WIDTH + 30, out)
+        quiet += j - i
+        if j < nb:
+            e, s, lv = one_bucket(bank, tracker, float(starts[j]), counts[j], seen)
+            out[0][j], out[1][j], out[2][j] = e, s, lv
+            j += 1
+        i = j
+    return out, quiet
+
+
+def clone(bank: SeriesBank) -> SeriesBank:
+    """A bank carrying on from the same state, as a restore does."""
+    out = SeriesBank()
+    out.load(model_state(bank))
+    return out
+
+
+def model_state(bank: SeriesBank) -> dict[str, Any]:
+    return {k: np.array(v) for k, v in bank.state().items()}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    buckets=st.integers(1, 400),
+    bursts=st.lists(
+        st.tuples(
+            st.integers(0, N - 1),
+            st.integers(0, 399),
+            st.integers(1, 90),
+            st.sampled_from([3.0, 12.0, 60.0, 600.0]),
+        ),
+        max_size=4,
+    ),
+    silence=st.none() | st.tuples(st.integers(0, 399), st.integers(1, 40)),
+)
+def test_quiet_runs_step_as_one_bucket_at_a_time(
+    seed: int,
+    buckets: int,
+    bursts: list[tuple[int, int, int, float]],
+    silence: tuple[int, int] | None,
+) -> None:
+    bank0, tracker0, t = warmed()
+    counts = traffic(np.random.default_rng(seed), buckets, bursts)
+    if silence is not None:
+        counts[silence[0] : silence[0] + silence[1]] = 0.0
+    starts = t + WIDTH * np.arange(buckets, dtype=np.float64)
+
+    bank, tracker, seen = clone(bank0), copy.deepcopy(tracker0), {}
+    want = one_at_a_time(bank, tracker, starts, counts, seen)
+    fast_bank, fast_tracker, fast_seen = clone(bank0), copy.deepcopy(tracker0), {}
+    got, quiet = in_quiet_runs(fast_bank, fast_tracker, starts, counts, fast_seen)
+
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_array_equal(w, g)
+    assert fast_seen == seen
+    mine, theirs = model_state(fast_bank), model_state(bank)
+    assert mine.keys() == theirs.keys()
+    for k in mine:
+        np.testing.assert_array_equal(mine[k], theirs[k], err_msg=k)
+    assert fast_bank.hour_of == bank.hour_of
+    for name in ("_onset", "_run", "_bursts"):
+        np.testing.assert_array_equal(getattr(fast_tracker, name), getattr(tracker, name))
+    assert fast_tracker.open.keys() == tracker.open.keys()
+    assert fast_tracker.last_out == tracker.last_out
+    if not seen and silence is None:  # only the recomputation is stepped on its own
+        assert quiet >= buckets - 1
