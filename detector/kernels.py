@@ -236,6 +236,28 @@ def shape1(
 
 
 @compiled
+def daily_peak1(day_x: Any, day_e: Any, level: Any, age: Any, j: int, c: Consts) -> float:
+    """Series j's expected count at its busiest hour of the day, doubled: the generous
+    bar of the partial-bucket screen (app/engine/pipeline.py). Its hours' shapes as
+    `shape1` gives them without the week, in float32."""
+    k32 = np.float32(c.k)
+    peak = (day_x[j, 0] + k32) / (day_e[j, 0] + k32)
+    for h in range(1, 24):
+        peak = max(peak, (day_x[j, h] + k32) / (day_e[j, h] + k32))
+    peak = min(max(peak, np.float32(0.05)), np.float32(20.0))
+    lv = level[j] if age[j] > 0 else c.prior
+    return lv * np.float64(peak) * 2.0
+
+
+@compiled
+def daily_peak_rows(day_x: Any, day_e: Any, level: Any, age: Any, sids: Any, c: Consts) -> F64:
+    out = np.empty(len(sids))
+    for i in range(len(sids)):
+        out[i] = daily_peak1(day_x, day_e, level, age, sids[i], c)
+    return out
+
+
+@compiled
 def phi1(phi_d: float, phi_q: float, c: Consts) -> float:
     return min(max((phi_d + c.phi_prior_w) / (phi_q + c.phi_w), c.phi_min), c.phi_max)
 

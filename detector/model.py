@@ -413,8 +413,13 @@ class SeriesBank:
     def _prior_per_bucket(self) -> float:
         return self.params.new_series_level * self.params.bucket_seconds / 60
 
-    def _prior_level(self, n: int) -> F64:
-        return np.full(n, self._prior_per_bucket)
+    def daily_peak(self, sids: I64) -> F64:
+        """Each series' expected count at its busiest hour of the day, doubled (a
+        generous bar: the partial-bucket screen's, app/engine/pipeline.py)."""
+        out: F64 = kernels.daily_peak_rows(
+            self.day_x, self.day_e, self.level, self.age, sids, self._c
+        )
+        return out
 
     def rate_var(self, n: int | slice | None = None) -> F64:
         """Each series' variance of its rate's multiple of normal, per window (n, windows):

@@ -14,15 +14,38 @@ has a report (which may be a system-wide silence, app/engine/pipeline.py decides
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from outagewatch.detector.incidents import IncidentTracker
 from outagewatch.detector.judge import judge_rows, judgement_for, onset_rows
-from outagewatch.detector.kernels import RING, compiled, hour_of_week, learn_rows, score_rows
+from outagewatch.detector.kernels import (
+    RING,
+    compiled,
+    daily_peak1,
+    hour_of_week,
+    learn_rows,
+    score_rows,
+)
 from outagewatch.detector.model import SeriesBank
+
+F64 = npt.NDArray[np.float64]
+I64 = npt.NDArray[np.int64]
+
+
+class Screened(Protocol):
+    """Partial-bucket checks due between buckets (app/engine/early.py's PendingChecks):
+    check i is due before the first bucket starting at or after ready[i]; its series
+    are sids[ptr[i]:ptr[i+1]], with their largest partial counts in `most`. `next` is
+    the first not yet run or screened out."""
+
+    ready: F64
+    ptr: I64
+    sids: I64
+    most: F64
+    next: int
 
 
 def step_quiet(
@@ -33,7 +56,8 @@ def step_quiet(
     first: int,
     limit: int,
     delay: float,
-    out: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64], npt.NDArray[np.int8]],
+    out: tuple[F64, F64, npt.NDArray[np.int8]],
+    checks: Screened | None = None,
 ) -> int:
     """Step buckets `first` .. `limit - 1` (rows of `counts`, starting at `starts`) as
     long as nothing opens; returns the first bucket not stepped.
@@ -42,8 +66,12 @@ def step_quiet(
     `out` receives each stepped bucket's expected counts, scores and levels (rows as
     `counts`'). The caller holds what makes a bucket quiet before it may open: the
     system is warm (every series may alarm, none is cold-forced), no incident is
-    open, no partial-bucket check falls in the run, and no daily recomputation of
-    the window sums (`SeriesBank.learn`) does: `quiet_limit` says how far that is.
+    open, and no daily recomputation of the window sums (`SeriesBank.learn`) falls
+    in the run: `quiet_limit` says how far that is. `checks` due in the run are
+    screened where they fall: one whose series' partial counts all stay below their
+    screening bar (the reporters an outage needs, and four times the series'
+    `SeriesBank.daily_peak` plus 10) does nothing and is passed; the run stops
+    before the bucket of one that does more, for the caller to run it.
     """
     n = counts.shape[1]
     if first >= limit or tracker.open or not bank.warm or bank.n != n:
@@ -61,7 +89,19 @@ def step_quiet(
              bank._c)  # fmt: skip
     judging = (tracker._onset[:n], tracker._run[:n], tracker._bursts[:n], again, again_at,
                float(p.recur_window_s), p.onset_p, tracker._bars)  # fmt: skip
-    done = int(quiet_rows(starts, counts, first, limit, delay, model, clock, judging, scratch, out))
+    none = np.empty(0, dtype=np.int64)
+    screened = (
+        (np.empty(0), np.zeros(1, dtype=np.int64), none, np.empty(0), 0)
+        if checks is None
+        else (checks.ready, checks.ptr, checks.sids, checks.most, checks.next)
+    )
+    cursor = np.array([screened[4]], dtype=np.int64)
+    screen = (*screened[:4], cursor, float(p.min_reporters_outage))
+    done = int(
+        quiet_rows(starts, counts, first, limit, delay, model, clock, judging, screen, scratch, out)
+    )
+    if checks is not None:
+        checks.next = int(cursor[0])
     bank.pos, bank.steps, bank.system_age, bank.hour_of = (int(v) for v in clock)
     if done > first:  # as observe leaves them after the last stepped bucket
         tracker.just_opened, tracker.just_resolved = [], []
@@ -88,18 +128,23 @@ def quiet_rows(
     model: Any,
     clock: Any,
     judging: Any,
+    screen: Any,
     scratch: Any,
     out: Any,
 ) -> int:
     """`step_quiet`'s pass. `clock`: the bank's pos, steps, system age and hour (read
     and written back); `judging`: the tracker's onset, run and bursts (updated), the
-    series whose outage ended (and when), the recurrence window, onset_p and bars."""
+    series whose outage ended (and when), the recurrence window, onset_p and bars;
+    `screen`: the checks (`Screened`: due times, series, largest counts), the next
+    one (read and written back) and the reporters an outage needs."""
     state, more, born_warm, win, log1p_prior_w, before, c = model
     onset, run, bursts, again, again_at, recur_window, onset_p, bars = judging
+    ready, ptr, sids, most, cursor, min_reporters = screen
     floats, rising, judged, saved_f, saved_i = scratch
     expected, score, levels = out
     (mu, p, _log_p, sc, p1, p_short, p_mid, cusum, recent, phi, shape, closed) = floats
     alive = more[3]
+    age, level, day_x, day_e = state[0], state[1], state[3], state[4]
     hour_x, hour_mu = state[18], state[19]
     n = counts.shape[1]
     pos, steps, system_age, hour_of = clock[0], clock[1], clock[2], clock[3]
@@ -110,6 +155,16 @@ def quiet_rows(
         if not x.any():  # maybe a system-wide silence: the caller decides
             return i
         t = starts[i]
+        # Checks due before this bucket (Pipeline._check_partial's screen, with nothing
+        # open and every series allowed): those that would do more are the caller's.
+        nxt = cursor[0]
+        while nxt < len(ready) and ready[nxt] <= t:
+            for q in range(ptr[nxt], ptr[nxt + 1]):
+                peak = daily_peak1(day_x, day_e, level, age, sids[q], c)
+                if most[q] >= max(min_reporters, 4 * peak + 10):
+                    return i
+            nxt += 1
+            cursor[0] = nxt
         for j in range(n):  # born at the first report (SeriesBank.score; the system is warm)
             if x[j] > 0 and not alive[j]:
                 alive[j] = True

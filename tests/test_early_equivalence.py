@@ -65,7 +65,7 @@ class Reference(Pipeline):
             n = len(self.agg.series)
             self.bank.ensure(n)
             # The bar as the model stands at g (stepped through what a live server had closed).
-            screen = counts >= self._screen_bar(self._daily_peak(np.arange(n)))
+            screen = counts >= self._screen_bar(self.bank.daily_peak(np.arange(n)))
             allowed = self._allowed(n)
             cand = [
                 int(s)

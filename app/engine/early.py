@@ -19,12 +19,14 @@ so how reports were cut into batches changes no decision.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 import polars as pl
 
+from outagewatch.detector.kernels import compiled
 from outagewatch.ingest.series import SeriesIndex
 
 I64 = npt.NDArray[np.int64]
@@ -304,29 +306,129 @@ class Checks:
     sids: I64  # series that pass the lowest bar at some point
 
 
-def plan_checks(grid: F64, gi: I64, sid: I64, width: int, lateness: float) -> list[Checks]:
-    """Group screened points (see `PartialBuckets.crossings`) by bucket and model state."""
-    out: list[Checks] = []
+def plan_checks(
+    grid: F64, gi: I64, sid: I64, width: int, lateness: float, partial: PartialBuckets
+) -> PendingChecks:
+    """Group screened points (see `PartialBuckets.crossings`) by bucket and model state.
+
+    A bucket's checks start at its first passing point and are cut where the model
+    state they need changes (`ready`); each holds the series that passed by its end.
+    """
+    none = np.empty(0, dtype=np.int64)
     if not len(gi):
-        return out
+        return PendingChecks(grid, np.empty(0), np.empty(0), none, none, none, none, partial)
     point_bucket = np.floor(grid / width).astype(np.int64)
     ready = np.floor((grid - lateness) / width) * width
+    # Runs of grid points in one bucket with one model state.
+    cut = np.ones(len(grid), dtype=np.bool_)
+    cut[1:] = (point_bucket[1:] != point_bucket[:-1]) | (ready[1:] != ready[:-1])
+    run_of = np.cumsum(cut) - 1
+    run_lo = np.flatnonzero(cut)
+    run_hi = np.append(run_lo[1:], len(grid))
+    # Crossings grouped by bucket (gi is sorted: a group's first is its first point).
     cross_bucket = point_bucket[gi]
-    starts = np.flatnonzero(np.r_[True, cross_bucket[1:] != cross_bucket[:-1]])
-    ends = np.r_[starts[1:], len(gi)]
-    for lo, hi in zip(starts.tolist(), ends.tolist(), strict=True):
-        bk = int(cross_bucket[lo])
-        j0 = int(gi[lo])  # gi is sorted: the bucket's first passing point
-        j1 = int(np.searchsorted(point_bucket, bk, side="right"))
-        b_gi, b_sid = gi[lo:hi], sid[lo:hi]
-        cut = np.flatnonzero(np.r_[True, ready[j0 + 1 : j1] != ready[j0 : j1 - 1]]) + j0
-        for a, z in zip(cut.tolist(), [*cut[1:].tolist(), j1], strict=True):
-            out.append(
-                Checks(
-                    ready_at=float(ready[a]),
-                    bucket=float(bk * width),
-                    points=grid[a:z],
-                    sids=b_sid[b_gi < z],
-                )
-            )
+    first = np.ones(len(gi), dtype=np.bool_)
+    first[1:] = cross_bucket[1:] != cross_bucket[:-1]
+    g_lo = np.flatnonzero(first)
+    j0 = gi[g_lo]
+    j1 = np.searchsorted(point_bucket, cross_bucket[g_lo], side="right")
+    r0, r1 = run_of[j0], run_of[j1 - 1]
+    per = r1 - r0 + 1  # checks per group
+    group = np.repeat(np.arange(len(g_lo)), per)
+    run = r0[group] + np.arange(per.sum()) - np.repeat(np.cumsum(per) - per, per)
+    lo = np.maximum(run_lo[run], j0[group])
+    hi = run_hi[run]
+    # A check's series: its group's crossings before its last point (a prefix).
+    taken = np.searchsorted(gi, hi) - g_lo[group]
+    ptr = np.zeros(len(run) + 1, dtype=np.int64)
+    ptr[1:] = np.cumsum(taken)
+    rows = np.arange(ptr[-1]) - np.repeat(ptr[:-1], taken) + np.repeat(g_lo[group], taken)
+    bucket = (cross_bucket[g_lo][group] * width).astype(np.float64)
+    return PendingChecks(grid, ready[lo], bucket, lo, hi, ptr, sid[rows].astype(np.int64), partial)
+
+
+class PendingChecks:
+    """One advance's planned checks not yet run, in order.
+
+    Check i is due before the first bucket starting at or after ready[i]; it holds
+    `bucket[i]`'s grid points grid[lo[i]:hi[i]] and the series sids[ptr[i]:ptr[i+1]]
+    that pass the lowest bar there. With them, what a compiled pass needs to screen
+    them between buckets (detector/quiet_steps.py): each series' largest partial
+    count at its check's points, as `PartialBuckets.series_counts` counts them. A
+    check whose series all stay below their own bar does nothing
+    (`Pipeline._check_partial`); the pass skips those and stops at the first that
+    would do more, for the pipeline to run.
+    """
+
+    def __init__(
+        self,
+        grid: F64,
+        ready: F64,
+        bucket: F64,
+        lo: I64,
+        hi: I64,
+        ptr: I64,
+        sids: I64,
+        partial: PartialBuckets,
+    ) -> None:
+        self.grid, self.ready, self.bucket = grid, ready, bucket
+        self.lo, self.hi, self.ptr, self.sids = lo, hi, ptr, sids
+        self.next = 0  # the first not run (or screened out)
+        ts, wide, region, weight, _ = partial.cols
+        self.most = largest_counts(ts, wide, region, weight, bucket, grid, lo, hi, sids, ptr)
+
+    def __len__(self) -> int:
+        return len(self.ready)
+
+    def __getitem__(self, i: int) -> Checks:
+        return Checks(
+            ready_at=float(self.ready[i]),
+            bucket=float(self.bucket[i]),
+            points=self.grid[self.lo[i] : self.hi[i]],
+            sids=self.sids[self.ptr[i] : self.ptr[i + 1]],
+        )
+
+    def due(self, start: float) -> Iterator[Checks]:
+        """The checks due before bucket `start` is stepped, each taken as it is run."""
+        while self.next < len(self.ready) and self.ready[self.next] <= start:
+            self.next += 1
+            yield self[self.next - 1]
+
+
+@compiled
+def largest_counts(
+    ts: F64,
+    wide: I64,
+    region: I64,
+    weight: F64,
+    buckets: F64,
+    grid: F64,
+    lo: I64,
+    hi: I64,
+    sids: I64,
+    ptr: I64,
+) -> F64:
+    """Each check's series' largest count at the check's points: reports of its bucket
+    stamped before the point, summed in time order as `series_counts` sums them."""
+    out = np.zeros(len(sids))
+    n = 0
+    for i in range(len(sids)):
+        n = max(n, sids[i] + 1)
+    mark = np.zeros(n, dtype=np.bool_)  # the current check's series
+    acc = np.zeros(n)
+    for c in range(len(buckets)):
+        for q in range(ptr[c], ptr[c + 1]):
+            mark[sids[q]] = True
+            acc[sids[q]] = 0.0
+        r = np.searchsorted(ts, buckets[c])
+        for g in range(lo[c], hi[c]):
+            while r < len(ts) and ts[r] < grid[g]:
+                for s in (wide[r], region[r]):
+                    if 0 <= s < n and mark[s]:
+                        acc[s] += weight[r]
+                r += 1
+            for q in range(ptr[c], ptr[c + 1]):
+                out[q] = acc[sids[q]] if g == lo[c] else max(out[q], acc[sids[q]])
+        for q in range(ptr[c], ptr[c + 1]):
+            mark[sids[q]] = False
     return out

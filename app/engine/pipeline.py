@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Sequence
 from functools import partial
 from itertools import islice
@@ -22,7 +22,7 @@ import polars as pl
 
 from outagewatch.app.engine.chart import DayChart
 from outagewatch.app.engine.config import IngestResult, PipelineConfig
-from outagewatch.app.engine.early import Checks, PartialBuckets, plan_checks
+from outagewatch.app.engine.early import Checks, PartialBuckets, PendingChecks, plan_checks
 from outagewatch.app.engine.hour_counts import count_hours
 from outagewatch.app.engine.intake_buffer import Buffered, ReportBuffer
 from outagewatch.app.engine.open_incidents import OpenIncidents
@@ -135,25 +135,23 @@ class Pipeline(ReportBuffer, Snapshots):
             changed: dict[str, dict[str, Any]] = {}
             score_frames: list[pl.DataFrame] = []
             problem_frames: list[pl.DataFrame] = []
-            checks = deque(self._plan_partial()) if self.config.early_check_s > 0 else deque()
+            pending = self._plan_partial()
 
-            def before(start: float) -> float:
-                # Partial-bucket checks whose model state is "stepped up to `start`";
-                # returns when the next one is due.
-                while checks and checks[0].ready_at <= start:
-                    self._check_partial(checks.popleft(), changed)
+            def before(start: float) -> None:
+                # Partial-bucket checks whose model state is "stepped up to `start`".
+                for checks in pending.due(start):
+                    self._check_partial(checks, changed)
                 if self._credited:
                     self._uncredit(start)
-                return checks[0].ready_at if checks else math.inf
 
             for batch in self.agg.close(self.now):
-                frame, probs = self._steps(batch, changed, before)
+                frame, probs = self._steps(batch, changed, before, pending)
                 score_frames.append(frame)
                 self.problems.add(batch.starts, batch.problems, self.agg.series.wide_mask())
                 if not probs.is_empty():
                     problem_frames.append(probs)
-            while checks:  # points in buckets that stay open
-                self._check_partial(checks.popleft(), changed)
+            for checks in pending.due(math.inf):  # points in buckets that stay open
+                self._check_partial(checks, changed)
             if self.agg.closed_until is not None:
                 self.partial.prune(self.agg.closed_until)
             self._write(score_frames, problem_frames, list(changed.values()))
@@ -162,7 +160,7 @@ class Pipeline(ReportBuffer, Snapshots):
                 self.publish()  # else nothing readers see has moved
             return list(changed.values())
 
-    def _plan_partial(self) -> list[Checks]:
+    def _plan_partial(self) -> PendingChecks:
         """Grid points where a partial bucket may already prove an outage (app/engine/early.py).
 
         One vectorised pass finds the points where a series reaches the lowest bar
@@ -170,13 +168,15 @@ class Pipeline(ReportBuffer, Snapshots):
         exact test follow at the model state a live server would have had at that
         moment (`_check_partial`), so batch cuts change nothing.
         """
-        grid = self.partial.grid(self.now)
-        if not len(grid):
-            return []
-        n = len(self.agg.series)
-        gi, sid = self.partial.crossings(grid, self._screen_bar(np.zeros(n)))
         cfg = self.config
-        return plan_checks(grid, gi, sid, cfg.bucket_seconds, cfg.allowed_lateness_s)
+        grid = self.partial.grid(self.now) if cfg.early_check_s > 0 else np.empty(0)
+        none = np.empty(0, dtype=np.int64)
+        gi, sid = (
+            self.partial.crossings(grid, self._screen_bar(np.zeros(len(self.agg.series))))
+            if len(grid)
+            else (none, none)
+        )
+        return plan_checks(grid, gi, sid, cfg.bucket_seconds, cfg.allowed_lateness_s, self.partial)
 
     def _screen_bar(self, peak: np.ndarray) -> np.ndarray:
         """Partial counts worth the exact test: far above a series' busiest hour."""
@@ -204,7 +204,7 @@ class Pipeline(ReportBuffer, Snapshots):
         sids = checks.sids[keep]
         b = checks.bucket
         counts = self.partial.series_counts(sids, checks.points)
-        bar = self._screen_bar(self._daily_peak(sids))
+        bar = self._screen_bar(self.bank.daily_peak(sids))
         # Counts only grow in a bucket: the first point at or over the bar, if any.
         first = (counts < bar[:, None]).sum(axis=1)
         passing = first < len(checks.points)
@@ -265,32 +265,25 @@ class Pipeline(ReportBuffer, Snapshots):
                 inc.total_reports = inc.peak_reports = 0
                 inc.problems, inc.regions, inc.region_levels = {}, {}, {}
 
-    def _daily_peak(self, sids: np.ndarray) -> np.ndarray:
-        """Each series' expected count at its busiest hour of the day (a generous bar)."""
-        bank = self.bank
-        k = bank.params.shape_prior_reports
-        day = (bank.day_x[sids] + k) / (bank.day_e[sids] + k)
-        level = np.where(bank.age[sids] > 0, bank.level[sids], bank._prior_level(len(sids)))
-        return np.asarray(level * np.clip(day.max(axis=1), 0.05, 20.0) * 2.0)
-
     def _steps(
         self,
         batch: ClosedBatch,
         changed: dict[str, dict[str, Any]],
-        before: Callable[[float], float] | None = None,
+        before: Callable[[float], None] | None = None,
+        pending: PendingChecks | None = None,
     ) -> tuple[pl.DataFrame, pl.DataFrame]:
         """Step the detector and tracker through a run of closed buckets.
 
-        `before(start)` runs what is due before bucket `start` is stepped (partial-
-        bucket checks) and says when the next is due. Runs of buckets where no incident
-        is open or opens and nothing is due are stepped in one compiled pass
-        (detector/quiet_steps.py); the others one at a time, numpy over all series.
+        `before(start)` runs what is due before bucket `start` is stepped: the
+        `pending` partial-bucket checks. Runs of buckets where no incident is open or
+        opens are stepped in one compiled pass (detector/quiet_steps.py), which
+        passes the checks that would do nothing and stops at those that would do
+        more; the other buckets are stepped one at a time, numpy over all series.
         Frames are built once per run.
         """
         width = self.config.bucket_seconds
-        delay = (
-            width + self.config.allowed_lateness_s
-        )  # a bucket is decided this long after it starts
+        # A bucket is decided this long after it starts (when a server closes it).
+        delay = width + self.config.allowed_lateness_s
         keys = self.agg.series.keys()
         n, nb = len(keys), len(batch.starts)
         self.bank.ensure(n)
@@ -305,13 +298,13 @@ class Pipeline(ReportBuffer, Snapshots):
         i, slow = 0, -1  # `slow`: where a quiet run stopped, stepped one at a time
         while i < nb:
             start = float(starts[i])
-            due = math.inf if before is None else before(start)
+            if before is not None:
+                before(start)
             if i != slow and not self.tracker.open and not self._credited:
-                limit = quiet_limit(self.bank, i, int(np.searchsorted(starts, due)))
-                j = step_quiet(self.bank, self.tracker, starts, counts_all, i, limit, delay,
-                               (expected, score, levels))  # fmt: skip
+                j = step_quiet(self.bank, self.tracker, starts, counts_all, i,
+                               quiet_limit(self.bank, i, nb), delay, (expected, score, levels),
+                               pending)  # fmt: skip
                 if j > i:
-                    self._record(starts[i:j], counts_all[i:j], expected[i:j], levels[i:j], keys)
                     i = slow = j
                     continue
             counts = counts_all[i]
@@ -341,9 +334,9 @@ class Pipeline(ReportBuffer, Snapshots):
                     self.incidents[inc.id] = inc
                     changed[inc.id] = inc.to_dict()
                 expected[i], score[i], levels[i] = step.expected, step.score, lv
-            self._record(starts[i : i + 1], counts_all[i : i + 1], expected[i : i + 1],
-                         levels[i : i + 1], keys)  # fmt: skip
             i += 1
+        # What readers keep of them (nothing reads it while stepping): once per batch.
+        self._record(starts, counts_all, expected, levels, keys)
         # Numbers only: names are joined on later, for the rows that are kept.
         frame = pl.DataFrame(
             {
