@@ -58,6 +58,7 @@ def step_quiet(
     delay: float,
     out: tuple[F64, F64, npt.NDArray[np.int8]],
     checks: Screened | None = None,
+    silence: tuple[I64, float] | None = None,
 ) -> int:
     """Step buckets `first` .. `limit - 1` (rows of `counts`, starting at `starts`) as
     long as nothing opens; returns the first bucket not stepped.
@@ -71,7 +72,10 @@ def step_quiet(
     screened where they fall: one whose series' partial counts all stay below their
     screening bar (the reporters an outage needs, and four times the series'
     `SeriesBank.daily_peak` plus 10) does nothing and is passed; the run stops
-    before the bucket of one that does more, for the caller to run it.
+    before the bucket of one that does more, for the caller to run it. A bucket
+    without a single report is the caller's too (a system-wide silence, its own
+    outage: app/engine/pipeline.py), unless `silence` (the service-wide series ids,
+    and the expected reports over them a silence needs) shows far less was expected.
     """
     n = counts.shape[1]
     if first >= limit or tracker.open or not bank.warm or bank.n != n:
@@ -97,9 +101,9 @@ def step_quiet(
     )
     cursor = np.array([screened[4]], dtype=np.int64)
     screen = (*screened[:4], cursor, float(p.min_reporters_outage))
-    done = int(
-        quiet_rows(starts, counts, first, limit, delay, model, clock, judging, screen, scratch, out)
-    )
+    hush = silence or (none, 0.0)
+    args = (model, clock, judging, screen, hush, scratch, out)
+    done = int(quiet_rows(starts, counts, first, limit, delay, *args))
     if checks is not None:
         checks.next = int(cursor[0])
     bank.pos, bank.steps, bank.system_age, bank.hour_of = (int(v) for v in clock)
@@ -129,6 +133,7 @@ def quiet_rows(
     clock: Any,
     judging: Any,
     screen: Any,
+    silence: Any,
     scratch: Any,
     out: Any,
 ) -> int:
@@ -136,10 +141,12 @@ def quiet_rows(
     and written back); `judging`: the tracker's onset, run and bursts (updated), the
     series whose outage ended (and when), the recurrence window, onset_p and bars;
     `screen`: the checks (`Screened`: due times, series, largest counts), the next
-    one (read and written back) and the reporters an outage needs."""
+    one (read and written back) and the reporters an outage needs; `silence`: the
+    service-wide series and the expected reports a silence needs."""
     state, more, born_warm, win, log1p_prior_w, before, c = model
     onset, run, bursts, again, again_at, recur_window, onset_p, bars = judging
     ready, ptr, sids, most, cursor, min_reporters = screen
+    wide, silence_at = silence
     floats, rising, judged, saved_f, saved_i = scratch
     expected, score, levels = out
     (mu, p, _log_p, sc, p1, p_short, p_mid, cusum, recent, phi, shape, closed) = floats
@@ -152,8 +159,6 @@ def quiet_rows(
     every = np.ones(n, dtype=np.bool_)
     for i in range(first, limit):
         x = counts[i]
-        if not x.any():  # maybe a system-wide silence: the caller decides
-            return i
         t = starts[i]
         # Checks due before this bucket (Pipeline._check_partial's screen, with nothing
         # open and every series allowed): those that would do more are the caller's.
@@ -173,6 +178,13 @@ def quiet_rows(
         s = hour_of_week(t)
         score_rows(x, s, pos, hour_of >= 0 and hour != hour_of, state, win, log1p_prior_w,
                    before, c, (floats, rising))  # fmt: skip
+        if not x.any():  # a system-wide silence, unless far less was expected
+            expected_sum = 0.0
+            for w in wide:
+                expected_sum += mu[w]
+            # Summed in another order than the caller's test: near its bar, it decides.
+            if not expected_sum < silence_at * (1 - 1e-6):
+                return i
         # The tracker's judgement (IncidentTracker.observe with nothing open: no
         # common cause, every series allowed, none forced), undone if anything opens.
         now = t + delay

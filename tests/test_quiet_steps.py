@@ -18,6 +18,7 @@ from outagewatch.detector.model import SeriesBank
 from outagewatch.detector.quiet_steps import quiet_limit, step_quiet
 
 WIDTH, N = 60, 6
+SILENT = 20.0  # expected reports over all series that make an empty bucket our silence
 T0 = 1_700_006_400.0  # a Wednesday, 00:00 UTC
 RATES = np.array([0.05, 0.4, 2.0, 8.0, 30.0, 0.0])  # the last series is born later
 
@@ -44,11 +45,20 @@ def warmed() -> tuple[SeriesBank, IncidentTracker, float]:
 
 
 def one_bucket(
-    bank: SeriesBank, tracker: IncidentTracker, t: float, row: Any, seen: dict[str, Any]
+    bank: SeriesBank,
+    tracker: IncidentTracker,
+    t: float,
+    row: Any,
+    seen: dict[str, Any],
+    hush: float = SILENT,
 ) -> tuple[Any, Any, Any]:
     """One bucket as app/engine/pipeline.py steps it when it is not quiet (on a cold
-    system nothing may alarm: the pipeline's cold alarm is left out)."""
+    system nothing may alarm: the pipeline's cold alarm is left out). A bucket without
+    reports where the series expected `hush` reports or more is our own silence: not
+    stepped."""
     keys = [(f"s{i}", None) for i in range(N)]
+    if not row.any() and bank.expected(t, N).sum() >= hush:
+        return bank.expected(t, N), np.zeros(N), np.zeros(N, dtype=np.int8)
     allowed = np.full(N, bank.warm)
     step = bank.score(t, row)
     young = NewSeries(bank.age, bank.day_buckets, bank.params.new_series_level)
@@ -69,26 +79,38 @@ def one_bucket(
 
 
 def one_at_a_time(
-    bank: SeriesBank, tracker: IncidentTracker, starts: Any, counts: Any, seen: dict[str, Any]
+    bank: SeriesBank,
+    tracker: IncidentTracker,
+    starts: Any,
+    counts: Any,
+    seen: dict[str, Any],
+    hush: float = SILENT,
 ) -> Any:
     outs = [
-        one_bucket(bank, tracker, float(t), row, seen)
+        one_bucket(bank, tracker, float(t), row, seen, hush)
         for t, row in zip(starts, counts, strict=True)
     ]
     return tuple(np.array(o) for o in zip(*outs, strict=True))
 
 
 def in_quiet_runs(
-    bank: SeriesBank, tracker: IncidentTracker, starts: Any, counts: Any, seen: dict[str, Any]
+    bank: SeriesBank,
+    tracker: IncidentTracker,
+    starts: Any,
+    counts: Any,
+    seen: dict[str, Any],
+    hush: float,
 ) -> tuple[Any, int]:
     nb = len(starts)
     out = (np.empty((nb, N)), np.empty((nb, N)), np.empty((nb, N), dtype=np.int8))
+    wide = np.arange(N, dtype=np.int64)
     i, quiet = 0, 0
     while i < nb:
-        j = step_quiet(bank, tracker, starts, counts, i, quiet_limit(bank, i, nb), WIDTH + 30, out)
+        limit = quiet_limit(bank, i, nb)
+        j = step_quiet(bank, tracker, starts, counts, i, limit, WIDTH + 30, out, None, (wide, hush))
         quiet += j - i
         if j < nb:
-            e, s, lv = one_bucket(bank, tracker, float(starts[j]), counts[j], seen)
+            e, s, lv = one_bucket(bank, tracker, float(starts[j]), counts[j], seen, hush)
             out[0][j], out[1][j], out[2][j] = e, s, lv
             j += 1
         i = j
@@ -120,12 +142,14 @@ def model_state(bank: SeriesBank) -> dict[str, Any]:
         max_size=4,
     ),
     silence=st.none() | st.tuples(st.integers(0, 399), st.integers(1, 40)),
+    hush=st.sampled_from([SILENT, 1e9]),  # 1e9: an empty bucket is never our silence
 )
 def test_quiet_runs_step_as_one_bucket_at_a_time(
     seed: int,
     buckets: int,
     bursts: list[tuple[int, int, int, float]],
     silence: tuple[int, int] | None,
+    hush: float,
 ) -> None:
     bank0, tracker0, t = warmed()
     counts = traffic(np.random.default_rng(seed), buckets, bursts)
@@ -134,9 +158,9 @@ def test_quiet_runs_step_as_one_bucket_at_a_time(
     starts = t + WIDTH * np.arange(buckets, dtype=np.float64)
 
     bank, tracker, seen = clone(bank0), copy.deepcopy(tracker0), {}
-    want = one_at_a_time(bank, tracker, starts, counts, seen)
+    want = one_at_a_time(bank, tracker, starts, counts, seen, hush)
     fast_bank, fast_tracker, fast_seen = clone(bank0), copy.deepcopy(tracker0), {}
-    got, quiet = in_quiet_runs(fast_bank, fast_tracker, starts, counts, fast_seen)
+    got, quiet = in_quiet_runs(fast_bank, fast_tracker, starts, counts, fast_seen, hush)
 
     for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(w, g)
@@ -150,5 +174,5 @@ def test_quiet_runs_step_as_one_bucket_at_a_time(
         np.testing.assert_array_equal(getattr(fast_tracker, name), getattr(tracker, name))
     assert fast_tracker.open.keys() == tracker.open.keys()
     assert fast_tracker.last_out == tracker.last_out
-    if not seen and silence is None:  # only the recomputation is stepped on its own
-        assert quiet >= buckets - 1
+    if not seen and (silence is None or hush > SILENT):  # only the recomputation is
+        assert quiet >= buckets - 1  # stepped on its own (empty buckets too if not silent)

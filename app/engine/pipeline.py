@@ -295,6 +295,8 @@ class Pipeline(ReportBuffer, Snapshots):
         score = np.empty((nb, n))
         levels = np.empty((nb, n), dtype=np.int8)
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
+        wide = self.agg.series.wide_ids()
+        wide = wide[wide < n]
         i, slow = 0, -1  # `slow`: where a quiet run stopped, stepped one at a time
         while i < nb:
             start = float(starts[i])
@@ -303,7 +305,7 @@ class Pipeline(ReportBuffer, Snapshots):
             if i != slow and not self.tracker.open and not self._credited:
                 j = step_quiet(self.bank, self.tracker, starts, counts_all, i,
                                quiet_limit(self.bank, i, nb), delay, (expected, score, levels),
-                               pending)  # fmt: skip
+                               pending, (wide, self.config.silence_expected))  # fmt: skip
                 if j > i:
                     i = slow = j
                     continue
