@@ -54,6 +54,7 @@ RING = 60  # buckets of history kept for the windowed tests
 # Series whose window sums are recomputed at a time (`_resum`, once a day): a
 # 60-bucket window's copy of a million series would be big.
 BLOCK = 1 << 16
+RESUM_STEPS = 1440  # window sums recomputed exactly from the ring once this many steps
 
 
 def recent_buckets(bucket_seconds: int) -> int:
@@ -526,11 +527,16 @@ class SeriesBank:
             x, mu, phi, shape, closed, lm, hour_of_week(t), self.pos, state, more,
             self._win, self._log1p_prior_w, self._c,
         )  # fmt: skip
-        if self.steps % 1440 == 1439:  # float drift: recompute exactly once a day
+        if self.steps_to_resum() == 0:
             self._resum(n, self.pos)
         self.pos = (self.pos + 1) % RING
         self.steps += 1
         self.system_age += 1
+
+    def steps_to_resum(self) -> int:
+        """Steps before the one whose `learn` recomputes the window sums exactly from
+        the ring (float drift), once every RESUM_STEPS (0: the next step does)."""
+        return (RESUM_STEPS - 1 - self.steps) % RESUM_STEPS
 
     def restart_cusum(self, sids: list[int] | npt.NDArray[np.int64]) -> None:
         """After an alarm the CUSUM starts again, so it speaks only of what follows."""

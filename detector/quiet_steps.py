@@ -7,8 +7,9 @@ judgement and the model's learning, with nothing for the incidents' Python to do
 bucket at a time, a few dozen µs of calls around the compiled passes each. Here one
 call steps a run of them, with the same compiled passes in the same order, so every
 value is the one those three give; the pass stops at the first bucket where an
-incident would open (its judgement undone, for `observe` to make) or where no series
-has a report (which may be a system-wide silence, app/engine/pipeline.py decides).
+incident would open (its judgement undone, for `observe` to make), where a
+partial-bucket check would do more than pass, or where no series has a report and
+that may be a system-wide silence (app/engine/pipeline.py decides).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def step_quiet(
 def quiet_limit(bank: SeriesBank, first: int, limit: int) -> int:
     """The run may not reach the bucket after which `SeriesBank.learn` recomputes the
     window sums (once a day of steps): that one is stepped a bucket at a time."""
-    return min(limit, first + (1439 - bank.steps) % 1440)
+    return min(limit, first + bank.steps_to_resum())
 
 
 @compiled
