@@ -230,9 +230,16 @@ def shape1(
 ) -> np.float32:
     """Hour-of-week shape: the week's slot shrunk toward the hour of day, float32."""
     k32 = np.float32(k)
-    day = (day_x[j, s % 24] + k32) / (day_e[j, s % 24] + k32)
+    day = day1(day_x, day_e, j, s % 24, k32)
     week = (shape_x[j, s] + k32 * day) / (shape_e[j, s] + k32)
     return min(max(week, np.float32(0.05)), np.float32(20.0))
+
+
+@compiled
+def day1(day_x: Any, day_e: Any, j: int, h: int, k32: np.float32) -> np.float32:
+    """Hour-of-day shape of series j at hour h, float32."""
+    out: np.float32 = (day_x[j, h] + k32) / (day_e[j, h] + k32)
+    return out
 
 
 @compiled
@@ -241,12 +248,19 @@ def daily_peak1(day_x: Any, day_e: Any, level: Any, age: Any, j: int, c: Consts)
     bar of the partial-bucket screen (app/engine/pipeline.py). Its hours' shapes as
     `shape1` gives them without the week, in float32."""
     k32 = np.float32(c.k)
-    peak = (day_x[j, 0] + k32) / (day_e[j, 0] + k32)
+    peak = day1(day_x, day_e, j, 0, k32)
     for h in range(1, 24):
-        peak = max(peak, (day_x[j, h] + k32) / (day_e[j, h] + k32))
+        peak = max(peak, day1(day_x, day_e, j, h, k32))
     peak = min(max(peak, np.float32(0.05)), np.float32(20.0))
     lv = level[j] if age[j] > 0 else c.prior
     return lv * np.float64(peak) * 2.0
+
+
+@compiled
+def screen_bar1(peak: float, min_reporters: float) -> float:
+    """Partial counts worth the exact test: far above a series' busiest hour (its
+    `daily_peak1`), and at least the reporters an outage needs."""
+    return max(min_reporters, 4 * peak + 10)
 
 
 @compiled
@@ -546,6 +560,11 @@ def may_be_evidence_ufunc(x: float, mu: float) -> bool:
 @ufunc("float64(float64, float64, float64, float64)")
 def evidence_logsf_ufunc(x: float, mu: float, count_phi: float, rate_var: float) -> float:
     return evidence_logsf1(x, mu, count_phi, rate_var)
+
+
+@ufunc("float64(float64, float64)")
+def screen_bar_ufunc(peak: float, min_reporters: float) -> float:
+    return screen_bar1(peak, min_reporters)
 
 
 @ufunc("float64(float64)")

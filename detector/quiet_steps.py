@@ -29,6 +29,7 @@ from outagewatch.detector.kernels import (
     hour_of_week,
     learn_rows,
     score_rows,
+    screen_bar1,
 )
 from outagewatch.detector.model import SeriesBank
 
@@ -71,8 +72,8 @@ def step_quiet(
     open, and no daily recomputation of the window sums (`SeriesBank.learn`) falls
     in the run: `quiet_limit` says how far that is. `checks` due in the run are
     screened where they fall: one whose series' partial counts all stay below their
-    screening bar (the reporters an outage needs, and four times the series'
-    `SeriesBank.daily_peak` plus 10) does nothing and is passed; the run stops
+    screening bar (`screen_bar1` of the series' `SeriesBank.daily_peak`) does
+    nothing and is passed; the run stops
     before the bucket of one that does more, for the caller to run it. A bucket
     without a single report is the caller's too (a system-wide silence, its own
     outage: app/engine/pipeline.py), unless `silence` (the service-wide series ids,
@@ -167,7 +168,7 @@ def quiet_rows(
         while nxt < len(ready) and ready[nxt] <= t:
             for q in range(ptr[nxt], ptr[nxt + 1]):
                 peak = daily_peak1(day_x, day_e, level, age, sids[q], c)
-                if most[q] >= max(min_reporters, 4 * peak + 10):
+                if most[q] >= screen_bar1(peak, min_reporters):
                     return i
             nxt += 1
             cursor[0] = nxt

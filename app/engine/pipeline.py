@@ -30,6 +30,7 @@ from outagewatch.app.engine.read_view import ReadView, frozen
 from outagewatch.app.engine.recent_problems import RecentProblems
 from outagewatch.app.engine.snapshot import Snapshots
 from outagewatch.detector.incidents import Incident, IncidentTracker, NewSeries, cold_alarm
+from outagewatch.detector.kernels import screen_bar_ufunc
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
 from outagewatch.detector.quiet_steps import quiet_limit, step_quiet
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
@@ -180,7 +181,8 @@ class Pipeline(ReportBuffer, Snapshots):
 
     def _screen_bar(self, peak: np.ndarray) -> np.ndarray:
         """Partial counts worth the exact test: far above a series' busiest hour."""
-        return np.asarray(np.maximum(self.config.incidents.min_reporters_outage, 4 * peak + 10))
+        floor = float(self.config.incidents.min_reporters_outage)
+        return np.asarray(screen_bar_ufunc(peak, floor))
 
     def _check_partial(self, checks: Checks, changed: dict[str, dict[str, Any]]) -> None:
         """The screen and the exact test at points of one bucket; opens the outages
@@ -295,8 +297,7 @@ class Pipeline(ReportBuffer, Snapshots):
         score = np.empty((nb, n))
         levels = np.empty((nb, n), dtype=np.int8)
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
-        wide = self.agg.series.wide_ids()
-        wide = wide[wide < n]
+        wide = self._wide_ids(n)
         i, slow = 0, -1  # `slow`: where a quiet run stopped, stepped one at a time
         while i < nb:
             start = float(starts[i])
@@ -381,12 +382,15 @@ class Pipeline(ReportBuffer, Snapshots):
         if counts.any():
             return None
         mu = self.bank.expected(start, n)
-        wide = self.agg.series.wide_ids()
-        wide = wide[wide < n]
-        if float(mu[wide].sum()) < self.config.silence_expected:
+        if float(mu[self._wide_ids(n)].sum()) < self.config.silence_expected:
             return None
         self.silent_buckets += 1
         return np.asarray(mu)
+
+    def _wide_ids(self, n: int) -> np.ndarray:
+        """The service-wide series among the first n: a silence is judged over them."""
+        wide = self.agg.series.wide_ids()
+        return wide[wide < n]
 
     def _cold(self, step: Any, counts: np.ndarray, n: int) -> np.ndarray:
         """On a cold system, the series with counts no baseline could explain."""
