@@ -30,7 +30,12 @@ BATCH_SCHEMA: dict[str, pl.DataType] = {
     "weight": pl.Int64(),
 }
 _KEYS = ["bucket", "service", "region", "problem"]
-MAX_BUCKETS_PER_CLOSE = 1440  # bounds the dense matrix when a long gap is closed at once
+# A close of a long stretch (a replay, a gap) is cut into batches of at least this
+# many buckets, more while the (buckets x series) matrix stays under MAX_CELLS: a
+# replay of one series is then one batch, not one per day, and its per-batch frame
+# work is paid once; at a million series a batch is still a day.
+MAX_BUCKETS_PER_CLOSE = 1440
+MAX_CELLS_PER_CLOSE = 1 << 22
 
 
 @dataclass(frozen=True)
@@ -132,11 +137,25 @@ class Aggregator:
             self.closed_until = min(float(p["bucket"].min()) for p in self._pending)  # type: ignore[arg-type]
         cutoff = math.floor(self.watermark_for(now) / self.width) * self.width
         out: list[ClosedBatch] = []
+        per = MAX_BUCKETS_PER_CLOSE
+        if cutoff - self.closed_until > per * self.width:  # a long close: may batch more
+            per = max(per, MAX_CELLS_PER_CLOSE // max(1, self._series_bound()))
         while self.closed_until < cutoff:
-            upto = min(cutoff, self.closed_until + MAX_BUCKETS_PER_CLOSE * self.width)
+            upto = min(cutoff, self.closed_until + per * self.width)
             out.append(self._close_range(self.closed_until, upto))
             self.closed_until = upto
         return out
+
+    def _series_bound(self) -> int:
+        """At least how many series the pending counts will have once closed: the
+        known ones, or (before they are known) their regional and service-wide keys."""
+        if not self._pending:
+            return len(self.series)
+        keys = pl.concat(self._pending).select(
+            pl.struct("service", "region").n_unique().alias("r"),
+            pl.col("service").n_unique().alias("s"),
+        )
+        return max(len(self.series), int(keys["r"][0]) + int(keys["s"][0]))
 
     def open_counts(self, bucket: float) -> tuple[npt.NDArray[np.float64], pl.DataFrame]:
         """Counts so far of one still-open bucket (for opening before the bucket closes)."""

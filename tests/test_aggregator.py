@@ -7,7 +7,7 @@ import polars as pl
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outagewatch.ingest.aggregator import Aggregator
+from outagewatch.ingest.aggregator import MAX_BUCKETS_PER_CLOSE, MAX_CELLS_PER_CLOSE, Aggregator
 
 
 def batch(rows: list[tuple[float, str, str | None, str | None, int]]) -> pl.DataFrame:
@@ -158,3 +158,25 @@ def test_keys_are_matched_through_their_codes_to_the_series_they_name(
         for b, counts in got.items():
             for sid, k in enumerate(agg.series.keys()[: len(counts)]):
                 assert counts[sid] == expect.get((b, *k), 0), (b, k)
+
+
+def test_a_long_close_is_cut_by_the_size_of_its_matrix() -> None:
+    """One series' three days close as one batch (its per-batch work paid once); with
+    thousands of series a batch stays a day, so the dense matrix stays bounded. Either
+    way every bucket is there once, with its count."""
+    days = 3 * 1440
+    few = Aggregator(60, lateness=0)
+    few.add(batch([(60.0 * i, "a", None, None, 1 + i % 3) for i in range(days)]))
+    batches = few.close(60.0 * days)
+    assert [len(b.starts) for b in batches] == [days]
+    assert batches[0].counts[:, 0].tolist() == [float(1 + i % 3) for i in range(days)]
+
+    many = Aggregator(60, lateness=0)
+    many.add(batch([(0.0, f"s{k}", None, None, 1) for k in range(5000)]))
+    many.add(batch([(60.0 * i, "s0", None, None, 1) for i in range(1, days)]))
+    batches = many.close(60.0 * days)
+    assert max(len(b.starts) for b in batches) <= MAX_BUCKETS_PER_CLOSE
+    assert max(b.counts.size for b in batches) > MAX_CELLS_PER_CLOSE  # the floor of a day
+    starts = np.concatenate([b.starts for b in batches])
+    assert starts.tolist() == [60.0 * i for i in range(days)]
+    assert sum(float(b.counts.sum()) for b in batches) == 5000 + days - 1
