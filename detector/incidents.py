@@ -46,6 +46,7 @@ import numpy as np
 import numpy.typing as npt
 
 from outagewatch.detector.judge import Bars, judge_rows, judgement_for, onset_rows
+from outagewatch.detector.kernels import cold_alarm_ufunc
 from outagewatch.detector.model import Step, nb_sf, recent_buckets
 from outagewatch.ingest.series import SeriesKey, as_keys
 from outagewatch.ingest.windows import iso
@@ -590,7 +591,8 @@ def cold_alarm(
     before = steps - window
     if before < window:  # not even one window of history: nothing to compare with
         return np.zeros(n, dtype=np.bool_)
-    rate = np.maximum((seen[:n] - recent) / before, prior)
-    tail = nb_sf(recent, rate * window, np.full(n, params.cold_phi))
-    out: npt.NDArray[np.bool_] = (recent >= params.cold_min_reporters) & (tail <= params.p_outage)
+    out: npt.NDArray[np.bool_] = cold_alarm_ufunc(
+        recent, seen[:n], float(before), float(window), prior, params.cold_phi,
+        float(params.cold_min_reporters), params.p_outage,
+    )  # fmt: skip
     return out

@@ -257,6 +257,24 @@ def daily_peak1(day_x: Any, day_e: Any, level: Any, age: Any, j: int, c: Consts)
 
 
 @compiled
+def cold_alarm1(
+    recent: float,
+    seen: float,
+    before: float,
+    window: float,
+    prior: float,
+    cold_phi: float,
+    cold_min_reporters: float,
+    p_outage: float,
+) -> bool:
+    """One series' cold alarm (detector/incidents.py's `cold_alarm`): `recent`
+    reports over the last `window` buckets, far in the tail of the rate its `seen`
+    reports showed over the `before` buckets ahead of them (or of `prior`)."""
+    rate = max((seen - recent) / before, prior)
+    return recent >= cold_min_reporters and nb_sf1(recent, rate * window, cold_phi) <= p_outage
+
+
+@compiled
 def screen_bar1(peak: float, min_reporters: float) -> float:
     """Partial counts worth the exact test: far above a series' busiest hour (its
     `daily_peak1`), and at least the reporters an outage needs."""
@@ -560,6 +578,20 @@ def may_be_evidence_ufunc(x: float, mu: float) -> bool:
 @ufunc("float64(float64, float64, float64, float64)")
 def evidence_logsf_ufunc(x: float, mu: float, count_phi: float, rate_var: float) -> float:
     return evidence_logsf1(x, mu, count_phi, rate_var)
+
+
+@ufunc("boolean(float64, float64, float64, float64, float64, float64, float64, float64)")
+def cold_alarm_ufunc(
+    recent: float,
+    seen: float,
+    before: float,
+    window: float,
+    prior: float,
+    cold_phi: float,
+    cold_min_reporters: float,
+    p_outage: float,
+) -> bool:
+    return cold_alarm1(recent, seen, before, window, prior, cold_phi, cold_min_reporters, p_outage)
 
 
 @ufunc("float64(float64, float64)")

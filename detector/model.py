@@ -288,7 +288,7 @@ class SeriesBank:
         self._log1p_prior_w = np.log1p(self._rv_prior) * self._rv_weight
         self._c = kernels.Consts(
             k=p.shape_prior_reports,
-            prior=self._prior_per_bucket,
+            prior=self.prior_per_bucket,
             phi_prior_w=p.phi_prior * p.phi_prior_weight,
             phi_w=p.phi_prior_weight,
             phi_min=p.phi_min,
@@ -381,7 +381,12 @@ class SeriesBank:
     @property
     def warm(self) -> bool:
         """The system has seen a day of data: a series born now is genuinely new."""
-        return self.system_age * self.params.bucket_seconds >= 86400
+        return self.steps_to_warm() == 0
+
+    def steps_to_warm(self) -> int:
+        """Buckets the system still steps cold, before it has seen a day (0: warm)."""
+        day = -(-86400 // self.params.bucket_seconds)  # the buckets in a day, rounded up
+        return max(0, int(day) - self.system_age)
 
     def _rows(self, n: int | slice | None) -> slice:
         """The series a call is about: the first n (all when None), or a slice of them."""
@@ -411,7 +416,8 @@ class SeriesBank:
         )  # fmt: skip
 
     @property
-    def _prior_per_bucket(self) -> float:
+    def prior_per_bucket(self) -> float:
+        """The reports a bucket a brand-new series is assumed at."""
         return self.params.new_series_level * self.params.bucket_seconds / 60
 
     def daily_peak(self, sids: I64) -> F64:

@@ -13,8 +13,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from outagewatch.detector.incidents import IncidentTracker, NewSeries
-from outagewatch.detector.model import SeriesBank
+from outagewatch.detector.incidents import IncidentTracker, NewSeries, cold_alarm
+from outagewatch.detector.model import SeriesBank, recent_buckets
 from outagewatch.detector.quiet_steps import quiet_limit, step_quiet
 
 WIDTH, N = 60, 6
@@ -51,19 +51,28 @@ def one_bucket(
     row: Any,
     seen: dict[str, Any],
     hush: float = SILENT,
+    cold: Any = None,
 ) -> tuple[Any, Any, Any]:
-    """One bucket as app/engine/pipeline.py steps it when it is not quiet (on a cold
-    system nothing may alarm: the pipeline's cold alarm is left out). A bucket without
-    reports where the series expected `hush` reports or more is our own silence: not
-    stepped."""
+    """One bucket as app/engine/pipeline.py steps it when it is not quiet. On a cold
+    system only the cold alarm may open an incident, given `cold` (the counts seen so
+    far, as the pipeline's `_cold` keeps them); without it nothing may. A bucket
+    without reports where the series expected `hush` reports or more is our own
+    silence: not stepped."""
     keys = [(f"s{i}", None) for i in range(N)]
     if not row.any() and bank.expected(t, N).sum() >= hush:
         return bank.expected(t, N), np.zeros(N), np.zeros(N, dtype=np.int8)
     allowed = np.full(N, bank.warm)
     step = bank.score(t, row)
     young = NewSeries(bank.age, bank.day_buckets, bank.params.new_series_level)
+    forced = None
+    if cold is not None and not bank.warm:
+        cold += row
+        forced = cold_alarm(
+            step.recent, cold, bank.system_age + 1, recent_buckets(WIDTH),
+            bank.prior_per_bucket, tracker.params,
+        )  # fmt: skip
     changed, learn, lv = tracker.observe(
-        t, t + WIDTH + 30, step, row, keys, allowed=allowed, young=young
+        t, t + WIDTH + 30, step, row, keys, allowed=allowed, forced=forced, young=young
     )
     bank.learn(learn)
     restart = np.concatenate(
@@ -85,9 +94,10 @@ def one_at_a_time(
     counts: Any,
     seen: dict[str, Any],
     hush: float = SILENT,
+    cold: Any = None,
 ) -> Any:
     outs = [
-        one_bucket(bank, tracker, float(t), row, seen, hush)
+        one_bucket(bank, tracker, float(t), row, seen, hush, cold)
         for t, row in zip(starts, counts, strict=True)
     ]
     return tuple(np.array(o) for o in zip(*outs, strict=True))
@@ -100,6 +110,7 @@ def in_quiet_runs(
     counts: Any,
     seen: dict[str, Any],
     hush: float,
+    cold: Any = None,
 ) -> tuple[Any, int]:
     nb = len(starts)
     out = (np.empty((nb, N)), np.empty((nb, N)), np.empty((nb, N), dtype=np.int8))
@@ -107,10 +118,12 @@ def in_quiet_runs(
     i, quiet = 0, 0
     while i < nb:
         limit = quiet_limit(bank, i, nb)
-        j = step_quiet(bank, tracker, starts, counts, i, limit, WIDTH + 30, out, None, (wide, hush))
+        j = step_quiet(
+            bank, tracker, starts, counts, i, limit, WIDTH + 30, out, None, (wide, hush), cold
+        )
         quiet += j - i
         if j < nb:
-            e, s, lv = one_bucket(bank, tracker, float(starts[j]), counts[j], seen, hush)
+            e, s, lv = one_bucket(bank, tracker, float(starts[j]), counts[j], seen, hush, cold)
             out[0][j], out[1][j], out[2][j] = e, s, lv
             j += 1
         i = j
@@ -176,3 +189,50 @@ def test_quiet_runs_step_as_one_bucket_at_a_time(
     assert fast_tracker.last_out == tracker.last_out
     if not seen and (silence is None or hush > SILENT):  # only the recomputation is
         assert quiet >= buckets - 1  # stepped on its own (empty buckets too if not silent)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    buckets=st.integers(1, 1700),
+    bursts=st.lists(
+        st.tuples(
+            st.integers(0, N - 1),
+            st.integers(0, 1699),
+            st.integers(1, 60),
+            st.sampled_from([12.0, 60.0, 600.0]),
+        ),
+        max_size=3,
+    ),
+    silence=st.none() | st.tuples(st.integers(0, 1699), st.integers(1, 40)),
+)
+def test_cold_quiet_runs_step_as_one_bucket_at_a_time(
+    seed: int,
+    buckets: int,
+    bursts: list[tuple[int, int, int, float]],
+    silence: tuple[int, int] | None,
+) -> None:
+    """From a fresh start, through the first day (only the cold alarm may open an
+    incident, every CUSUM restarts each bucket) and past the turn to warm."""
+    counts = traffic(np.random.default_rng(seed), buckets, bursts)
+    if silence is not None:
+        counts[silence[0] : silence[0] + silence[1]] = 0.0
+    starts = T0 + WIDTH * np.arange(buckets, dtype=np.float64)
+
+    bank, tracker, seen, cold = SeriesBank(), IncidentTracker(bucket_seconds=WIDTH), {}, np.zeros(N)
+    want = one_at_a_time(bank, tracker, starts, counts, seen, SILENT, cold)
+    fast = (SeriesBank(), IncidentTracker(bucket_seconds=WIDTH), {}, np.zeros(N))
+    got, quiet = in_quiet_runs(fast[0], fast[1], starts, counts, fast[2], SILENT, fast[3])
+
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_array_equal(w, g)
+    assert fast[2] == seen
+    np.testing.assert_array_equal(fast[3], cold)
+    mine, theirs = model_state(fast[0]), model_state(bank)
+    for k in mine:
+        np.testing.assert_array_equal(mine[k], theirs[k], err_msg=k)
+    for name in ("_onset", "_run", "_bursts"):
+        np.testing.assert_array_equal(getattr(fast[1], name), getattr(tracker, name))
+    assert fast[1].open.keys() == tracker.open.keys()
+    if not seen and silence is None:  # every bucket of a quiet start in runs
+        assert quiet >= buckets - 1

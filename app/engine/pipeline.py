@@ -195,15 +195,17 @@ class Pipeline(ReportBuffer, Snapshots):
         taken before any of them opens.
         """
         ip = self.config.incidents
+        # Most checks met while stepping one bucket at a time are for a series whose
+        # incident is open: they end here, before any array is built.
+        free = [s for s in checks.sids.tolist() if s not in self.tracker.open]
+        if not free:
+            return
         n = len(self.agg.series)
         self.bank.ensure(n)
-        allowed = self._allowed(n)
-        keep = allowed[checks.sids] & np.array(
-            [int(s) not in self.tracker.open for s in checks.sids]
-        )
-        if not keep.any():
+        sids = np.array(free, dtype=np.int64)
+        sids = sids[self._allowed(n)[sids]]
+        if not len(sids):
             return
-        sids = checks.sids[keep]
         b = checks.bucket
         counts = self.partial.series_counts(sids, checks.points)
         bar = self._screen_bar(self.bank.daily_peak(sids))
@@ -306,7 +308,8 @@ class Pipeline(ReportBuffer, Snapshots):
             if i != slow and not self.tracker.open and not self._credited:
                 j = step_quiet(self.bank, self.tracker, starts, counts_all, i,
                                quiet_limit(self.bank, i, nb), delay, (expected, score, levels),
-                               pending, (wide, self.config.silence_expected))  # fmt: skip
+                               pending, (wide, self.config.silence_expected),
+                               None if self.bank.warm else self._seen_of(n))  # fmt: skip
                 if j > i:
                     i = slow = j
                     continue
@@ -392,27 +395,28 @@ class Pipeline(ReportBuffer, Snapshots):
         wide = self.agg.series.wide_ids()
         return wide[wide < n]
 
-    def _cold(self, step: Any, counts: np.ndarray, n: int) -> np.ndarray:
-        """On a cold system, the series with counts no baseline could explain."""
+    def _seen_of(self, n: int) -> np.ndarray:
+        """Counts per series over all the system has seen while cold (n of them)."""
         if len(self._seen) < n:
             self._seen = np.pad(self._seen, (0, n - len(self._seen)))
-        self._seen[: len(counts)] += counts[:n]
-        width = self.config.bucket_seconds
-        prior = self.bank.params.new_series_level * width / 60
+        return self._seen
+
+    def _cold(self, step: Any, counts: np.ndarray, n: int) -> np.ndarray:
+        """On a cold system, the series with counts no baseline could explain."""
+        self._seen_of(n)[: len(counts)] += counts[:n]
         return cold_alarm(
             step.recent,
             self._seen,
             self.bank.system_age + 1,
-            recent_buckets(width),
-            prior,
+            recent_buckets(self.config.bucket_seconds),
+            self.bank.prior_per_bucket,
             self.config.incidents,
         )
 
     @property
     def _young(self) -> NewSeries:
         """Which series have no baseline yet, and the rate a new one is assumed at."""
-        prior = self.bank.params.new_series_level * self.config.bucket_seconds / 60
-        return NewSeries(self.bank.age, self.bank.day_buckets, prior)
+        return NewSeries(self.bank.age, self.bank.day_buckets, self.bank.prior_per_bucket)
 
     def _allowed(self, n: int) -> np.ndarray:
         """Series that may raise incidents: every one, once the system has seen a day.
