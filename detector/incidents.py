@@ -426,14 +426,11 @@ class IncidentTracker:
             mu = float(step.expected[sid])
             inc.total_reports += c
             inc.max_score = max(inc.max_score, float(step.score[sid]))
-            for prob, k in by_problem.get(sid, {}).items():
-                inc.problems[prob] = inc.problems.get(prob, 0) + k
+            self.add_breakdown(inc, sid, by_problem.get(sid, {}), counts, keys)
             if c > inc.peak_reports:
                 inc.peak_at, inc.peak_reports = t, c
                 inc.peak_expected = mu
                 changed[sid] = inc
-            if inc.region is None:
-                self._add_regions(inc, sid, counts, keys)
             inc.x_sum += c
             inc.mu_sum += mu
             if inc.level != "outage" and (e[sid] == 2 or self._proven(inc)):
@@ -554,6 +551,22 @@ class IncidentTracker:
                 other.related.add(inc.service)
         self._recent.append(inc)
         held[inc.service] = held.get(inc.service, 0) + 1
+
+    def add_breakdown(
+        self,
+        inc: Incident,
+        sid: int,
+        problems: Mapping[str, int],
+        counts: npt.NDArray[np.float64],
+        keys: Sequence[SeriesKey],
+    ) -> None:
+        """Add a bucket's problem counts (or a run's, summed) to an open incident, and
+        for a service-wide one the counts of its regions (`counts`, per series) with
+        the level of each one's open incident."""
+        for prob, k in problems.items():
+            inc.problems[prob] = inc.problems.get(prob, 0) + k
+        if inc.region is None:
+            self._add_regions(inc, sid, counts, keys)
 
     def _add_regions(
         self, inc: Incident, sid: int, counts: npt.NDArray[np.float64], keys: Sequence[SeriesKey]

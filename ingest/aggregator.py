@@ -64,11 +64,13 @@ class ClosedBatch:
     def _problem_names(self) -> list[str]:
         return self.problems["problem"].drop_nulls().unique().sort().to_list()
 
-    def problem_counts(self, i: int, sids: list[int]) -> dict[int, dict[str, int]]:
-        """Problem counts of bucket i for the given series (numpy: one bucket at a time
-        is on the per-bucket path while incidents are open)."""
+    def problem_counts(
+        self, i: int, sids: list[int], upto: int | None = None
+    ) -> dict[int, dict[str, int]]:
+        """Problem counts of bucket i (to bucket `upto`, excluded, summed) for the
+        given series (numpy: on the per-bucket path while incidents are open)."""
         b, sid, code, count = self._problem_columns
-        lo, hi = np.searchsorted(b, [i, i + 1])
+        lo, hi = np.searchsorted(b, [i, i + 1 if upto is None else upto])
         if hi == lo or not sids:
             return {}
         # Membership by binary search: np.isin's setup was most of a call this small.
@@ -84,7 +86,8 @@ class ClosedBatch:
             strict=True,
         )
         for s, c, k in rows:
-            out.setdefault(s, {})[names[c]] = k
+            mine = out.setdefault(s, {})
+            mine[names[c]] = mine.get(names[c], 0) + k
         return out
 
     def __iter__(self) -> Iterator[ClosedBucket]:

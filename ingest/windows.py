@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 
 ISO_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # every time we write: UTC, whole seconds (also polars')
@@ -31,6 +32,7 @@ def bucket_start(ts: float, width: int) -> float:
     return float(math.floor(ts / width) * width)
 
 
+@functools.lru_cache(maxsize=4096)  # an open incident's times are written every bucket
 def iso(ts: float | None) -> str | None:
     """ISO-8601 UTC with a Z suffix, second precision (the feed's time format).
 

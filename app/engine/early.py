@@ -388,6 +388,10 @@ class PendingChecks:
             sids=self.sids[self.ptr[i] : self.ptr[i + 1]],
         )
 
+    def is_due(self, start: float) -> bool:
+        """A check not yet run is due before bucket `start` is stepped."""
+        return self.next < len(self.ready) and bool(self.ready[self.next] <= start)
+
     def due(self, start: float) -> Iterator[Checks]:
         """The checks due before bucket `start` is stepped, each taken as it is run."""
         while self.next < len(self.ready) and self.ready[self.next] <= start:

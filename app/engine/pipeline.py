@@ -32,7 +32,7 @@ from outagewatch.app.engine.snapshot import Snapshots
 from outagewatch.detector.incidents import Incident, IncidentTracker, NewSeries, cold_alarm
 from outagewatch.detector.kernels import screen_bar_ufunc
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
-from outagewatch.detector.quiet_steps import quiet_limit, step_quiet
+from outagewatch.detector.quiet_steps import Carried, quiet_limit, step_quiet
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.limits import PrefixCap
@@ -300,18 +300,26 @@ class Pipeline(ReportBuffer, Snapshots):
         levels = np.empty((nb, n), dtype=np.int8)
         bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
         wide = self._wide_ids(n)
-        i, slow = 0, -1  # `slow`: where a quiet run stopped, stepped one at a time
+        # `slow`: where a quiet run stopped, stepped one at a time. A run stopped by a
+        # partial-bucket check is not: the check runs (`before`), and if it opened
+        # nothing the next run starts at that same bucket.
+        i, slow = 0, -1
         while i < nb:
             start = float(starts[i])
             if before is not None:
                 before(start)
-            if i != slow and not self.tracker.open and not self._credited:
+            if i != slow and not self._credited:
+                carried = Carried(keys, partial(self._run_problems, batch))
                 j = step_quiet(self.bank, self.tracker, starts, counts_all, i,
                                quiet_limit(self.bank, i, nb), delay, (expected, score, levels),
                                pending, (wide, self.config.silence_expected),
-                               None if self.bank.warm else self._seen_of(n))  # fmt: skip
+                               None if self.bank.warm else self._seen_of(n), carried)  # fmt: skip
                 if j > i:
-                    i = slow = j
+                    for inc in carried.changed:  # copies, some: the register keeps its own
+                        changed[inc.id] = inc.to_dict()
+                    i = j
+                    if j == nb or pending is None or not pending.is_due(float(starts[j])):
+                        slow = j
                     continue
             counts = counts_all[i]
             silent = self._silent(start, counts, n)
@@ -364,6 +372,13 @@ class Pipeline(ReportBuffer, Snapshots):
             "count",
         )
         return frame, probs
+
+    @staticmethod
+    def _run_problems(
+        batch: ClosedBatch, sids: list[int], lo: int, hi: int
+    ) -> dict[int, dict[str, int]]:
+        """Problem counts of buckets lo .. hi-1, summed, for the given series."""
+        return batch.problem_counts(lo, sids, hi)
 
     @staticmethod
     def _problems(
