@@ -102,7 +102,7 @@ EPOCH_WEEKDAY = 3  # 1970-01-01 was a Thursday
 @compiled
 def hour_of_week(t: float) -> int:
     """The slot of the week (Monday 00:00 UTC is 0) of time t; compiled, as the
-    stepping of many buckets in one pass reads it (detector/quiet_steps.py)."""
+    stepping of many buckets in one pass reads it (detector/runs.py)."""
     days = math.floor(t / 86400)
     return int(((days + EPOCH_WEEKDAY) % 7) * 24 + (t - days * 86400) // 3600)
 

@@ -65,24 +65,24 @@ class ClosedBatch:
         return self.problems["problem"].drop_nulls().unique().sort().to_list()
 
     def problem_counts(
-        self, i: int, sids: list[int], upto: int | None = None
+        self, sids: list[int], lo: int, hi: int | None = None
     ) -> dict[int, dict[str, int]]:
-        """Problem counts of bucket i (to bucket `upto`, excluded, summed) for the
-        given series (numpy: on the per-bucket path while incidents are open)."""
+        """Problem counts of the given series in bucket `lo` (to bucket `hi`, excluded,
+        summed), for open incidents: binary searches, no frame work."""
         b, sid, code, count = self._problem_columns
-        lo, hi = np.searchsorted(b, [i, i + 1 if upto is None else upto])
-        if hi == lo or not sids:
+        start, stop = np.searchsorted(b, [lo, lo + 1 if hi is None else hi])
+        if stop == start or not sids:
             return {}
         # Membership by binary search: np.isin's setup was most of a call this small.
         wanted = np.sort(np.asarray(sids, dtype=np.int64))
-        at = np.minimum(np.searchsorted(wanted, sid[lo:hi]), len(wanted) - 1)
-        mask = (wanted[at] == sid[lo:hi]) & (code[lo:hi] >= 0)
+        at = np.minimum(np.searchsorted(wanted, sid[start:stop]), len(wanted) - 1)
+        mask = (wanted[at] == sid[start:stop]) & (code[start:stop] >= 0)
         names = self._problem_names
         out: dict[int, dict[str, int]] = {}
         rows = zip(
-            sid[lo:hi][mask].tolist(),
-            code[lo:hi][mask].tolist(),
-            count[lo:hi][mask].tolist(),
+            sid[start:stop][mask].tolist(),
+            code[start:stop][mask].tolist(),
+            count[start:stop][mask].tolist(),
             strict=True,
         )
         for s, c, k in rows:

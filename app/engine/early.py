@@ -353,7 +353,7 @@ class PendingChecks:
     Check i is due before the first bucket starting at or after ready[i]; it holds
     `bucket[i]`'s grid points grid[lo[i]:hi[i]] and the series sids[ptr[i]:ptr[i+1]]
     that pass the lowest bar there. With them, what a compiled pass needs to screen
-    them between buckets (detector/quiet_steps.py): each series' largest partial
+    them between buckets (detector/runs.py): each series' largest partial
     count at its check's points, as `PartialBuckets.series_counts` counts them. A
     check whose series all stay below their own bar does nothing
     (`Pipeline._check_partial`); the pass skips those and stops at the first that

@@ -32,7 +32,7 @@ from outagewatch.app.engine.snapshot import Snapshots
 from outagewatch.detector.incidents import Incident, IncidentTracker, NewSeries, cold_alarm
 from outagewatch.detector.kernels import screen_bar_ufunc
 from outagewatch.detector.model import ModelParams, SeriesBank, may_be_evidence, recent_buckets
-from outagewatch.detector.quiet_steps import Carried, quiet_limit, step_quiet
+from outagewatch.detector.runs import Carried, run_limit, step_run
 from outagewatch.ingest.aggregator import Aggregator, ClosedBatch
 from outagewatch.ingest.dedup import Dedup
 from outagewatch.ingest.limits import PrefixCap
@@ -280,7 +280,7 @@ class Pipeline(ReportBuffer, Snapshots):
 
         `before(start)` runs what is due before bucket `start` is stepped: the
         `pending` partial-bucket checks. Runs of buckets where no incident is open or
-        opens are stepped in one compiled pass (detector/quiet_steps.py), which
+        opens are stepped in one compiled pass (detector/runs.py), which
         passes the checks that would do nothing and stops at those that would do
         more; the other buckets are stepped one at a time, numpy over all series.
         Frames are built once per run.
@@ -298,9 +298,8 @@ class Pipeline(ReportBuffer, Snapshots):
         expected = np.empty((nb, n))
         score = np.empty((nb, n))
         levels = np.empty((nb, n), dtype=np.int8)
-        bounds = np.searchsorted(batch.problems["b"].to_numpy(), np.arange(nb + 1))
         wide = self._wide_ids(n)
-        # `slow`: where a quiet run stopped, stepped one at a time. A run stopped by a
+        # `slow`: where a run stopped, stepped one at a time. A run stopped by a
         # partial-bucket check is not: the check runs (`before`), and if it opened
         # nothing the next run starts at that same bucket.
         i, slow = 0, -1
@@ -309,9 +308,9 @@ class Pipeline(ReportBuffer, Snapshots):
             if before is not None:
                 before(start)
             if i != slow and not self._credited:
-                carried = Carried(keys, partial(self._run_problems, batch))
-                j = step_quiet(self.bank, self.tracker, starts, counts_all, i,
-                               quiet_limit(self.bank, i, nb), delay, (expected, score, levels),
+                carried = Carried(keys, batch.problem_counts)
+                j = step_run(self.bank, self.tracker, starts, counts_all, i,
+                               run_limit(self.bank, i, nb), delay, (expected, score, levels),
                                pending, (wide, self.config.silence_expected),
                                None if self.bank.warm else self._seen_of(n), carried)  # fmt: skip
                 if j > i:
@@ -330,7 +329,7 @@ class Pipeline(ReportBuffer, Snapshots):
                 warming = np.flatnonzero(~allowed)  # their CUSUM starts with watching
                 step = self.bank.score(start, counts)
                 forced = None if self.bank.warm else self._cold(step, counts, n)
-                problems = partial(self._problems, batch, bounds, i)
+                problems = partial(batch.problem_counts, lo=i)
                 incidents, learn, lv = self.tracker.observe(
                     start, start + delay, step, counts, keys, problems,
                     allowed=allowed, forced=forced, young=self._young,
@@ -372,20 +371,6 @@ class Pipeline(ReportBuffer, Snapshots):
             "count",
         )
         return frame, probs
-
-    @staticmethod
-    def _run_problems(
-        batch: ClosedBatch, sids: list[int], lo: int, hi: int
-    ) -> dict[int, dict[str, int]]:
-        """Problem counts of buckets lo .. hi-1, summed, for the given series."""
-        return batch.problem_counts(lo, sids, hi)
-
-    @staticmethod
-    def _problems(
-        batch: ClosedBatch, bounds: np.ndarray, i: int, sids: list[int]
-    ) -> dict[int, dict[str, int]]:
-        """Problem counts of bucket i for the given series."""
-        return batch.problem_counts(i, sids)
 
     def _silent(self, start: float, counts: np.ndarray, n: int) -> np.ndarray | None:
         """Expected counts if bucket `start` is a system-wide silence, else None.

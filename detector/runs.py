@@ -86,7 +86,7 @@ class Carried:
     changed: list[Incident] = field(default_factory=list)
 
 
-def step_quiet(
+def step_run(
     bank: SeriesBank,
     tracker: IncidentTracker,
     starts: npt.NDArray[np.float64],
@@ -108,7 +108,7 @@ def step_quiet(
     `out` receives each stepped bucket's expected counts, scores and levels (rows as
     `counts`'). The caller holds what it must before a run: no outage credited with
     a partial bucket's reports, and no daily recomputation of the window sums
-    (`SeriesBank.learn`) in the run: `quiet_limit` says how far that is. Open
+    (`SeriesBank.learn`) in the run: `run_limit` says how far that is. Open
     incidents are carried through the run when `carried` is given (`Carried`: it
     lists those the run changed); their problems and regions by name are added
     after it, summed over its buckets (`observe` adds them a bucket at a time). On a cold
@@ -181,7 +181,7 @@ def step_quiet(
               bank.prior_per_bucket, bank.day_buckets)  # fmt: skip
     opened = (sids, ints, flts, is_open, at, snap, bounds, np.empty_like(ints), np.empty_like(flts))
     args = (model, clock, judging, screen, hush, cold, opened, scratch, out)
-    done = int(quiet_rows(starts, counts, first, limit, delay, *args))
+    done = int(run_rows(starts, counts, first, limit, delay, *args))
     if checks is not None:
         checks.next = int(cursor[0])
     bank.pos, bank.steps, bank.system_age, bank.hour_of = (int(v) for v in clock)
@@ -238,14 +238,14 @@ def _carry(
     carried.changed.extend(inc for _, _, inc in sorted(listed, key=lambda e: e[:2]))
 
 
-def quiet_limit(bank: SeriesBank, first: int, limit: int) -> int:
+def run_limit(bank: SeriesBank, first: int, limit: int) -> int:
     """The run may not reach the bucket after which `SeriesBank.learn` recomputes the
     window sums (once a day of steps): that one is stepped a bucket at a time."""
     return min(limit, first + bank.steps_to_resum())
 
 
 @compiled
-def quiet_rows(
+def run_rows(
     starts: Any,
     counts: Any,
     first: int,
@@ -261,7 +261,7 @@ def quiet_rows(
     scratch: Any,
     out: Any,
 ) -> int:
-    """`step_quiet`'s pass. `clock`: the bank's pos, steps, system age and hour (read
+    """`step_run`'s pass. `clock`: the bank's pos, steps, system age and hour (read
     and written back); `judging`: the tracker's onset, run and bursts (updated), the
     series whose outage ended (and when), the recurrence window, onset_p and bars;
     `screen`: the checks (`Screened`: due times, series, largest counts), the next

@@ -1,6 +1,7 @@
-"""Quiet runs (detector/quiet_steps.py) step buckets exactly as score, observe and learn
-do one bucket at a time: the same model state, tracker state, incidents and outputs,
-wherever incidents open, resolve or the traffic stops."""
+"""Runs (detector/runs.py) step buckets exactly as score, observe and learn do one
+bucket at a time: the same model state, tracker state, incidents, feed objects and
+outputs, wherever incidents open, stay open, resolve, the system is cold or the
+traffic stops."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 
 from outagewatch.detector.incidents import IncidentTracker, NewSeries, cold_alarm
 from outagewatch.detector.model import SeriesBank, recent_buckets
-from outagewatch.detector.quiet_steps import Carried, quiet_limit, step_quiet
+from outagewatch.detector.runs import Carried, run_limit, step_run
 
 WIDTH, N = 60, 6
 SILENT = 20.0  # expected reports over all series that make an empty bucket our silence
@@ -33,7 +34,7 @@ def traffic(rng: np.random.Generator, t: int, bursts: list[tuple[int, int, int, 
 @cache
 def warmed() -> tuple[SeriesBank, IncidentTracker, float]:
     """A bank and tracker warm (every series may alarm), their daily recomputation of
-    the window sums (`quiet_limit`) 180 buckets ahead."""
+    the window sums (`run_limit`) 180 buckets ahead."""
     bank, tracker = SeriesBank(), IncidentTracker(bucket_seconds=WIDTH)
     counts = traffic(np.random.default_rng(7), 2700, [(3, 1700, 20, 200.0)])
     t = T0
@@ -53,7 +54,7 @@ def one_bucket(
     hush: float = SILENT,
     cold: Any = None,
 ) -> tuple[Any, Any, Any]:
-    """One bucket as app/engine/pipeline.py steps it when it is not quiet. On a cold
+    """One bucket as app/engine/pipeline.py steps it when it is not in a run. On a cold
     system only the cold alarm may open an incident, given `cold` (the counts seen so
     far, as the pipeline's `_cold` keeps them); without it nothing may. A bucket
     without reports where the series expected `hush` reports or more is our own
@@ -104,7 +105,7 @@ def one_at_a_time(
     return tuple(np.array(o) for o in zip(*outs, strict=True))
 
 
-def in_quiet_runs(
+def in_runs(
     bank: SeriesBank,
     tracker: IncidentTracker,
     starts: Any,
@@ -118,23 +119,23 @@ def in_quiet_runs(
     wide = np.arange(N, dtype=np.int64)
     keys = [(f"s{i}", None) for i in range(N)]
     bank.ensure(N)  # as the pipeline does before its buckets
-    i, quiet = 0, 0
+    i, in_run = 0, 0
     while i < nb:
-        limit = quiet_limit(bank, i, nb)
+        limit = run_limit(bank, i, nb)
         carried = Carried(keys)
-        j = step_quiet(
+        j = step_run(
             bank, tracker, starts, counts, i, limit, WIDTH + 30, out, None, (wide, hush), cold,
             carried,
         )  # fmt: skip
         for inc in carried.changed:
             seen[inc.id] = inc.to_dict()
-        quiet += j - i
+        in_run += j - i
         if j < nb:
             e, s, lv = one_bucket(bank, tracker, float(starts[j]), counts[j], seen, hush, cold)
             out[0][j], out[1][j], out[2][j] = e, s, lv
             j += 1
         i = j
-    return out, quiet
+    return out, in_run
 
 
 def same_incidents(got: dict[Any, Any], want: dict[Any, Any]) -> bool:
@@ -175,7 +176,7 @@ def model_state(bank: SeriesBank) -> dict[str, Any]:
     silence=st.none() | st.tuples(st.integers(0, 399), st.integers(1, 40)),
     hush=st.sampled_from([SILENT, 1e9]),  # 1e9: an empty bucket is never our silence
 )
-def test_quiet_runs_step_as_one_bucket_at_a_time(
+def test_runs_step_as_one_bucket_at_a_time(
     seed: int,
     buckets: int,
     bursts: list[tuple[int, int, int, float]],
@@ -191,7 +192,7 @@ def test_quiet_runs_step_as_one_bucket_at_a_time(
     bank, tracker, seen = clone(bank0), copy.deepcopy(tracker0), {}
     want = one_at_a_time(bank, tracker, starts, counts, seen, hush)
     fast_bank, fast_tracker, fast_seen = clone(bank0), copy.deepcopy(tracker0), {}
-    got, quiet = in_quiet_runs(fast_bank, fast_tracker, starts, counts, fast_seen, hush)
+    got, in_run = in_runs(fast_bank, fast_tracker, starts, counts, fast_seen, hush)
 
     for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(w, g)
@@ -206,7 +207,7 @@ def test_quiet_runs_step_as_one_bucket_at_a_time(
     assert fast_tracker.open.keys() == tracker.open.keys()
     assert fast_tracker.last_out == tracker.last_out
     if not seen and (silence is None or hush > SILENT):  # only the recomputation is
-        assert quiet >= buckets - 1  # stepped on its own (empty buckets too if not silent)
+        assert in_run >= buckets - 1  # stepped on its own (empty buckets too if not silent)
 
 
 @settings(max_examples=25, deadline=None)
@@ -224,7 +225,7 @@ def test_quiet_runs_step_as_one_bucket_at_a_time(
     ),
     silence=st.none() | st.tuples(st.integers(0, 1699), st.integers(1, 40)),
 )
-def test_cold_quiet_runs_step_as_one_bucket_at_a_time(
+def test_cold_runs_step_as_one_bucket_at_a_time(
     seed: int,
     buckets: int,
     bursts: list[tuple[int, int, int, float]],
@@ -240,7 +241,7 @@ def test_cold_quiet_runs_step_as_one_bucket_at_a_time(
     bank, tracker, seen, cold = SeriesBank(), IncidentTracker(bucket_seconds=WIDTH), {}, np.zeros(N)
     want = one_at_a_time(bank, tracker, starts, counts, seen, SILENT, cold)
     fast = (SeriesBank(), IncidentTracker(bucket_seconds=WIDTH), {}, np.zeros(N))
-    got, quiet = in_quiet_runs(fast[0], fast[1], starts, counts, fast[2], SILENT, fast[3])
+    got, in_run = in_runs(fast[0], fast[1], starts, counts, fast[2], SILENT, fast[3])
 
     for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(w, g)
@@ -252,8 +253,8 @@ def test_cold_quiet_runs_step_as_one_bucket_at_a_time(
     for name in ("_onset", "_run", "_bursts"):
         np.testing.assert_array_equal(getattr(fast[1], name), getattr(tracker, name))
     assert fast[1].open.keys() == tracker.open.keys()
-    if not seen and silence is None:  # every bucket of a quiet start in runs
-        assert quiet >= buckets - 1
+    if not seen and silence is None:  # every bucket of a start without incidents in runs
+        assert in_run >= buckets - 1
 
 
 def test_an_open_outage_is_carried_through_runs() -> None:
@@ -265,11 +266,11 @@ def test_an_open_outage_is_carried_through_runs() -> None:
     bank, tracker, seen = clone(bank0), copy.deepcopy(tracker0), {}
     want = one_at_a_time(bank, tracker, starts, counts, seen)
     fast_bank, fast_tracker, fast_seen = clone(bank0), copy.deepcopy(tracker0), {}
-    got, quiet = in_quiet_runs(fast_bank, fast_tracker, starts, counts, fast_seen, SILENT)
+    got, in_run = in_runs(fast_bank, fast_tracker, starts, counts, fast_seen, SILENT)
     for w, g in zip(want, got, strict=True):
         np.testing.assert_array_equal(w, g)
     assert same_incidents(fast_seen, seen)
     (inc,) = [v for k, v in seen.items() if isinstance(k, tuple)]
     assert inc.level == "outage" and inc.state == "resolved"
     assert inc.resolved_at - inc.opened_at > 100 * WIDTH
-    assert quiet >= 300 - 5  # its opening and its end, not its two hours
+    assert in_run >= 300 - 5  # its opening and its end, not its two hours
