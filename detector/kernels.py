@@ -389,6 +389,13 @@ def score_rows(
     o_rising = out[1]
     nw = len(win)
     lw = np.empty(nw)
+    # Ring slots are the same for every series: found once, not per series.
+    leaving_at = np.empty(nw, dtype=np.int64)
+    for w in range(nw):
+        leaving_at[w] = (pos - win[w]) % RING
+    recent_at = np.empty(len(before), dtype=np.int64)
+    for i in range(len(before)):
+        recent_at[i] = (pos - before[i]) % RING
     for j in range(len(x)):
         xj = x[j]
         shp = shape1(day_x, day_e, shape_x, shape_e, j, s, c.k)
@@ -408,7 +415,7 @@ def score_rows(
             lw[w] = 0.0
             if filled < win[w]:
                 continue
-            leaving = (pos - win[w]) % RING
+            leaving = leaving_at[w]
             # One bucket: the raw count; beyond, the clipped sum.
             xs = xj if win[w] == 1 else max(win_xc[j, w] + x_in - ring_xc[j, leaving], 0.0)
             m = max(win_mu[j, w] + mu32 - ring_mu[j, leaving], 1e-12)
@@ -418,8 +425,8 @@ def score_rows(
             lw[w] = evidence_logsf1(xs, m, c.count_phi + extra, rv + extra)
             lmin = min(lmin, lw[w])
         recent = 0.0
-        for b in before:
-            recent += ring_x[j, (pos - b) % RING]
+        for at in recent_at:
+            recent += ring_x[j, at]
         # The hourly CUSUM moves when an hour closes (the first bucket of a new hour);
         # meanwhile the hour in progress counts as a provisional observation, so a
         # slow rise holds learning (and can alarm) within hours, not at the hour's end.
@@ -474,6 +481,9 @@ def learn_rows(
     h = s % 24
     keep_rv, keep_shape, keep_day = 1 - c.a_rv, np.float32(c.d_shape), np.float32(c.d_day)
     keep_phi = 1 - c.a_phi
+    leaving_at = np.empty(nw, dtype=np.int64)  # the same slots for every series
+    for w in range(nw):
+        leaving_at[w] = (pos - win[w]) % RING
     for j in range(len(x)):
         xj, mu = x[j], mu_a[j]
         agej, alive_j = age[j], alive[j]
@@ -484,7 +494,7 @@ def learn_rows(
         filled = min(agej + 1, RING)
         grown_rv = alive_j and agej >= c.day_buckets
         for w in range(nw):
-            leaving = (pos - win[w]) % RING
+            leaving = leaving_at[w]
             win_x[j, w] = win_x[j, w] + xj - ring_x[j, leaving]
             wxc = win_xc[j, w] + x_in - ring_xc[j, leaving]
             wm = win_mu[j, w] + mu32 - ring_mu[j, leaving]
