@@ -6,6 +6,7 @@ traffic stops."""
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import asdict
 from functools import cache
 from typing import Any
@@ -149,6 +150,43 @@ def same_incidents(got: dict[Any, Any], want: dict[Any, Any]) -> bool:
     return True
 
 
+def both_ways(
+    start: Callable[[], tuple[SeriesBank, IncidentTracker]],
+    starts: Any,
+    counts: Any,
+    hush: float = SILENT,
+    cold: bool = False,
+) -> tuple[dict[Any, Any], int]:
+    """Step the buckets one at a time and in runs, each from a fresh `start()`, and
+    hold every output, the model's and tracker's state, every incident and every feed
+    object listed (and on a `cold` system the counts seen) equal. Returns what was
+    listed and how many buckets were stepped in runs."""
+    bank, tracker = start()
+    seen: dict[Any, Any] = {}
+    seen_cold = np.zeros(N) if cold else None
+    want = one_at_a_time(bank, tracker, starts, counts, seen, hush, seen_cold)
+    fast_bank, fast_tracker = start()
+    fast_seen: dict[Any, Any] = {}
+    fast_cold = np.zeros(N) if cold else None
+    got, in_run = in_runs(fast_bank, fast_tracker, starts, counts, fast_seen, hush, fast_cold)
+
+    for w, g in zip(want, got, strict=True):
+        np.testing.assert_array_equal(w, g)
+    assert same_incidents(fast_seen, seen)
+    if cold:
+        np.testing.assert_array_equal(fast_cold, seen_cold)
+    mine, theirs = model_state(fast_bank), model_state(bank)
+    assert mine.keys() == theirs.keys()
+    for k in mine:
+        np.testing.assert_array_equal(mine[k], theirs[k], err_msg=k)
+    assert fast_bank.hour_of == bank.hour_of
+    for name in ("_onset", "_run", "_bursts"):
+        np.testing.assert_array_equal(getattr(fast_tracker, name), getattr(tracker, name))
+    assert fast_tracker.open.keys() == tracker.open.keys()
+    assert fast_tracker.last_out == tracker.last_out
+    return seen, in_run
+
+
 def clone(bank: SeriesBank) -> SeriesBank:
     """A bank carrying on from the same state, as a restore does."""
     out = SeriesBank()
@@ -188,24 +226,7 @@ def test_runs_step_as_one_bucket_at_a_time(
     if silence is not None:
         counts[silence[0] : silence[0] + silence[1]] = 0.0
     starts = t + WIDTH * np.arange(buckets, dtype=np.float64)
-
-    bank, tracker, seen = clone(bank0), copy.deepcopy(tracker0), {}
-    want = one_at_a_time(bank, tracker, starts, counts, seen, hush)
-    fast_bank, fast_tracker, fast_seen = clone(bank0), copy.deepcopy(tracker0), {}
-    got, in_run = in_runs(fast_bank, fast_tracker, starts, counts, fast_seen, hush)
-
-    for w, g in zip(want, got, strict=True):
-        np.testing.assert_array_equal(w, g)
-    assert same_incidents(fast_seen, seen)
-    mine, theirs = model_state(fast_bank), model_state(bank)
-    assert mine.keys() == theirs.keys()
-    for k in mine:
-        np.testing.assert_array_equal(mine[k], theirs[k], err_msg=k)
-    assert fast_bank.hour_of == bank.hour_of
-    for name in ("_onset", "_run", "_bursts"):
-        np.testing.assert_array_equal(getattr(fast_tracker, name), getattr(tracker, name))
-    assert fast_tracker.open.keys() == tracker.open.keys()
-    assert fast_tracker.last_out == tracker.last_out
+    seen, in_run = both_ways(lambda: (clone(bank0), copy.deepcopy(tracker0)), starts, counts, hush)
     if not seen and (silence is None or hush > SILENT):  # only the recomputation is
         assert in_run >= buckets - 1  # stepped on its own (empty buckets too if not silent)
 
@@ -237,22 +258,8 @@ def test_cold_runs_step_as_one_bucket_at_a_time(
     if silence is not None:
         counts[silence[0] : silence[0] + silence[1]] = 0.0
     starts = T0 + WIDTH * np.arange(buckets, dtype=np.float64)
-
-    bank, tracker, seen, cold = SeriesBank(), IncidentTracker(bucket_seconds=WIDTH), {}, np.zeros(N)
-    want = one_at_a_time(bank, tracker, starts, counts, seen, SILENT, cold)
-    fast = (SeriesBank(), IncidentTracker(bucket_seconds=WIDTH), {}, np.zeros(N))
-    got, in_run = in_runs(fast[0], fast[1], starts, counts, fast[2], SILENT, fast[3])
-
-    for w, g in zip(want, got, strict=True):
-        np.testing.assert_array_equal(w, g)
-    assert same_incidents(fast[2], seen)
-    np.testing.assert_array_equal(fast[3], cold)
-    mine, theirs = model_state(fast[0]), model_state(bank)
-    for k in mine:
-        np.testing.assert_array_equal(mine[k], theirs[k], err_msg=k)
-    for name in ("_onset", "_run", "_bursts"):
-        np.testing.assert_array_equal(getattr(fast[1], name), getattr(tracker, name))
-    assert fast[1].open.keys() == tracker.open.keys()
+    fresh = lambda: (SeriesBank(), IncidentTracker(bucket_seconds=WIDTH))  # noqa: E731
+    seen, in_run = both_ways(fresh, starts, counts, cold=True)
     if not seen and silence is None:  # every bucket of a start without incidents in runs
         assert in_run >= buckets - 1
 
@@ -263,13 +270,7 @@ def test_an_open_outage_is_carried_through_runs() -> None:
     bank0, tracker0, t = warmed()
     counts = traffic(np.random.default_rng(5), 300, [(4, 50, 120, 600.0)])
     starts = t + WIDTH * np.arange(300, dtype=np.float64)
-    bank, tracker, seen = clone(bank0), copy.deepcopy(tracker0), {}
-    want = one_at_a_time(bank, tracker, starts, counts, seen)
-    fast_bank, fast_tracker, fast_seen = clone(bank0), copy.deepcopy(tracker0), {}
-    got, in_run = in_runs(fast_bank, fast_tracker, starts, counts, fast_seen, SILENT)
-    for w, g in zip(want, got, strict=True):
-        np.testing.assert_array_equal(w, g)
-    assert same_incidents(fast_seen, seen)
+    seen, in_run = both_ways(lambda: (clone(bank0), copy.deepcopy(tracker0)), starts, counts)
     (inc,) = [v for k, v in seen.items() if isinstance(k, tuple)]
     assert inc.level == "outage" and inc.state == "resolved"
     assert inc.resolved_at - inc.opened_at > 100 * WIDTH
