@@ -41,7 +41,7 @@ from outagewatch.detector.kernels import (
     screen_bar1,
 )
 from outagewatch.detector.model import SeriesBank, recent_buckets
-from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.series import SeriesKey, as_keys
 
 F64 = npt.NDArray[np.float64]
 I64 = npt.NDArray[np.int64]
@@ -173,13 +173,14 @@ def step_run(
     )
     is_open = np.zeros(n, dtype=np.bool_)
     is_open[sids] = True
-    at = np.full((2, m), -1, dtype=np.int64)  # each one's first and last change
+    changed_at = np.full((2, m), -1, dtype=np.int64)  # each one's first and last change
     snap = (np.zeros((m, len(_SNAP_INTS)), dtype=np.int64), np.zeros((m, len(_SNAP_FLOATS))))
     bounds = (float(tracker.width), float(p.min_reporters_outage), float(p.incident_phi),
               float(p.p_outage), float(p.resolve_llr), tracker.quiet_buckets,
               float(p.related_window_s), float(p.related_cause_ratio), float(p.max_freeze_s),
               bank.prior_per_bucket, bank.day_buckets)  # fmt: skip
-    opened = (sids, ints, flts, is_open, at, snap, bounds, np.empty_like(ints), np.empty_like(flts))
+    opened = (sids, ints, flts, is_open, changed_at, snap, bounds, np.empty_like(ints),
+              np.empty_like(flts))  # fmt: skip
     args = (model, clock, judging, screen, hush, cold, opened, scratch, out)
     done = int(run_rows(starts, counts, first, limit, delay, *args))
     if checks is not None:
@@ -192,7 +193,7 @@ def step_run(
             sid: at for sid, at in tracker.last_out.items() if now - at <= p.recur_window_s
         }
         if incs and carried is not None:
-            _carry(tracker, incs, (ints, flts, at, snap), counts, first, done, carried)
+            _carry(tracker, incs, (ints, flts, changed_at, snap), counts, first, done, carried)
     return done
 
 
@@ -211,6 +212,20 @@ def _carry(
     ints, flts, at, snap = fields
     keys, problems = carried.keys, carried.problems
     sids = [sid for sid, _ in incs]
+    # Service-wide incidents count their regions' reports: those series' counts summed
+    # up to each bucket of the run (only those columns: a run may be long and wide).
+    services = {inc.service for _, inc in incs if inc.region is None}
+    cols = np.array(
+        sorted({r for s in services for r in as_keys(keys).regional(s)}), dtype=np.int64
+    )
+    upto_b = np.cumsum(counts[first:done][:, cols], axis=0)
+
+    def regions_upto(last: int) -> F64:
+        """Per series, the run's counts up to bucket `last` (its regional columns)."""
+        out = np.zeros(counts.shape[1])
+        out[cols] = upto_b[last - first]
+        return out
+
     listed: list[tuple[int, int, Incident]] = []
     for k, (sid, inc) in enumerate(incs):
         first_at, last_at = int(at[0, k]), int(at[1, k])
@@ -221,9 +236,8 @@ def _carry(
                 total_reports=int(snap[0][k, 1]), max_score=float(snap[1][k, 0]),
                 peak_at=float(snap[1][k, 1]), peak_expected=float(snap[1][k, 2]),
             )  # fmt: skip
-            upto = last_at + 1
-            by = problems([sid], first, upto) if problems is not None else {}
-            tracker.add_breakdown(was, sid, by.get(sid, {}), counts[first:upto].sum(axis=0), keys)
+            by = problems([sid], first, last_at + 1) if problems is not None else {}
+            tracker.add_breakdown(was, sid, by.get(sid, {}), regions_upto(last_at), keys)
             listed.append((first_at, k, was))
         elif last_at >= 0:
             listed.append((first_at, k, inc))
@@ -232,7 +246,7 @@ def _carry(
         for name, v in zip(_FLOATS[1:], flts[k, 1:].tolist(), strict=True):
             setattr(inc, name, float(v))
     by = problems(sids, first, done) if problems is not None else {}
-    totals = counts[first:done].sum(axis=0)
+    totals = regions_upto(done - 1)
     for sid, inc in incs:
         tracker.add_breakdown(inc, sid, by.get(sid, {}), totals, keys)
     carried.changed.extend(inc for _, _, inc in sorted(listed, key=lambda e: e[:2]))

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from dataclasses import asdict
-from functools import cache
+from functools import cache, partial
 from typing import Any
 
 import numpy as np
@@ -23,6 +23,28 @@ WIDTH, N = 60, 6
 SILENT = 20.0  # expected reports over all series that make an empty bucket our silence
 T0 = 1_700_006_400.0  # a Wednesday, 00:00 UTC
 RATES = np.array([0.05, 0.4, 2.0, 8.0, 30.0, 0.0])  # the last series is born later
+# Service-wide series count their regions' reports: the sparse 0 has region 1, the
+# busiest (4) has regions 2 and 5 (born later).
+KEYS = [("s0", None), ("s0", "PL"), ("s4", "PL"), ("s3", None), ("s4", None), ("s4", "FR")]
+
+
+def problems_of(counts: Any) -> Any:
+    """Problem counts of series in buckets lo .. hi-1 of `counts`, summed (as a closed
+    batch gives them): a deterministic split of each count."""
+
+    def problems(sids: list[int], lo: int, hi: int | None = None) -> dict[int, dict[str, int]]:
+        out: dict[int, dict[str, int]] = {}
+        for b in range(lo, lo + 1 if hi is None else hi):
+            for sid in sids:
+                c = int(counts[b, sid])
+                if c:
+                    mine = out.setdefault(sid, {})
+                    for name, k in (("login", c // 2), ("app", c - c // 2)):
+                        if k:
+                            mine[name] = mine.get(name, 0) + k
+        return out
+
+    return problems
 
 
 def traffic(rng: np.random.Generator, t: int, bursts: list[tuple[int, int, int, float]]) -> Any:
@@ -54,18 +76,18 @@ def one_bucket(
     seen: dict[str, Any],
     hush: float = SILENT,
     cold: Any = None,
+    problems: Any = None,
 ) -> tuple[Any, Any, Any]:
     """One bucket as app/engine/pipeline.py steps it when it is not in a run. On a cold
     system only the cold alarm may open an incident, given `cold` (the counts seen so
     far, as the pipeline's `_cold` keeps them); without it nothing may. A bucket
     without reports where the series expected `hush` reports or more is our own
     silence: not stepped."""
-    keys = [(f"s{i}", None) for i in range(N)]
     if not row.any() and bank.expected(t, N).sum() >= hush:
         return bank.expected(t, N), np.zeros(N), np.zeros(N, dtype=np.int8)
     allowed = np.full(N, bank.warm)
     step = bank.score(t, row)
-    young = NewSeries(bank.age, bank.day_buckets, bank.params.new_series_level)
+    young = NewSeries(bank.age, bank.day_buckets, bank.prior_per_bucket)
     forced = None
     if cold is not None and not bank.warm:
         cold += row
@@ -74,7 +96,7 @@ def one_bucket(
             bank.prior_per_bucket, tracker.params,
         )  # fmt: skip
     changed, learn, lv = tracker.observe(
-        t, t + WIDTH + 30, step, row, keys, allowed=allowed, forced=forced, young=young
+        t, t + WIDTH + 30, step, row, KEYS, problems, allowed=allowed, forced=forced, young=young
     )
     bank.learn(learn)
     restart = np.concatenate(
@@ -99,9 +121,10 @@ def one_at_a_time(
     hush: float = SILENT,
     cold: Any = None,
 ) -> Any:
+    problems = problems_of(counts)
     outs = [
-        one_bucket(bank, tracker, float(t), row, seen, hush, cold)
-        for t, row in zip(starts, counts, strict=True)
+        one_bucket(bank, tracker, float(t), row, seen, hush, cold, partial(problems, lo=i))
+        for i, (t, row) in enumerate(zip(starts, counts, strict=True))
     ]
     return tuple(np.array(o) for o in zip(*outs, strict=True))
 
@@ -118,12 +141,12 @@ def in_runs(
     nb = len(starts)
     out = (np.empty((nb, N)), np.empty((nb, N)), np.empty((nb, N), dtype=np.int8))
     wide = np.arange(N, dtype=np.int64)
-    keys = [(f"s{i}", None) for i in range(N)]
+    problems = problems_of(counts)
     bank.ensure(N)  # as the pipeline does before its buckets
     i, in_run = 0, 0
     while i < nb:
         limit = run_limit(bank, i, nb)
-        carried = Carried(keys)
+        carried = Carried(KEYS, problems)
         j = step_run(
             bank, tracker, starts, counts, i, limit, WIDTH + 30, out, None, (wide, hush), cold,
             carried,
@@ -132,7 +155,10 @@ def in_runs(
             seen[inc.id] = inc.to_dict()
         in_run += j - i
         if j < nb:
-            e, s, lv = one_bucket(bank, tracker, float(starts[j]), counts[j], seen, hush, cold)
+            e, s, lv = one_bucket(
+                bank, tracker, float(starts[j]), counts[j], seen, hush, cold,
+                partial(problems, lo=j),
+            )  # fmt: skip
             out[0][j], out[1][j], out[2][j] = e, s, lv
             j += 1
         i = j
