@@ -15,7 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import polars as pl
 
-from outagewatch.ingest.series import SeriesKey
+from outagewatch.ingest.series import SeriesKey, as_keys
 
 
 class DayChart:
@@ -34,9 +34,11 @@ class DayChart:
         self.last: float | None = None
 
     def _register(self, keys: Sequence[SeriesKey]) -> None:
-        for sid, (_, region) in enumerate(keys[self._seen :], self._seen):
-            if region is None:
-                self.rows[sid] = len(self.rows)
+        # The new service-wide series, found from the index's codes in one pass (a
+        # loop over a million new keys was 0.4 s of the minute that created them).
+        wide = np.flatnonzero(as_keys(keys).wide_mask()[self._seen :]) + self._seen
+        start = len(self.rows)
+        self.rows.update(zip(wide.tolist(), range(start, start + len(wide)), strict=True))
         self._seen = len(keys)
         if len(self._sids) < len(self.rows):
             self._sids = np.fromiter(self.rows.keys(), dtype=np.int64, count=len(self.rows))
