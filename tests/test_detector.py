@@ -146,7 +146,7 @@ def test_a_load_takes_owned_arrays_and_copies_views() -> None:
     bank.ensure(1000)
     for i in range(50):
         bank.step(T0 + i * 60.0, np.full(1000, 3.0))
-    fresh = {k: v.copy() for k, v in bank.state().items()}
+    fresh = {k: v.copy(order="K") for k, v in bank.state().items()}  # as unpack lays them out
     owned, copied = SeriesBank(), SeriesBank()
     owned.load(fresh, owned=True)
     copied.load(bank.state())
