@@ -229,3 +229,25 @@ def test_a_bank_stepped_in_blocks_is_the_bank_stepped_at_once(
     one, many = whole.state(), blocked.state()
     for name in one:
         np.testing.assert_array_equal(one[name], many[name], err_msg=name)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 40), st.integers(1, 90), st.integers(1, 200))
+def test_a_growing_bank_steps_as_one_made_big(n: int, steps: int, more: int) -> None:
+    """Growing copies only the slots ever written (the rest is zeros either way): a
+    bank grown mid-stream holds and steps exactly as one with room from the start,
+    and its arrays stay laid out slot by slot."""
+    rng = np.random.default_rng(n * 1000 + steps)
+    small, big = SeriesBank(ModelParams(), capacity=n), SeriesBank(ModelParams(), capacity=4096)
+    for i in range(steps):
+        x = rng.poisson(3.0, n).astype(np.float64)
+        small.step(T0 + i * 60.0, x)
+        big.step(T0 + i * 60.0, x)
+    small.ensure(n + more)
+    big.ensure(n + more)
+    assert small.ring_x.flags.f_contiguous and small.shape_e.flags.f_contiguous
+    for k, v in big.state().items():
+        np.testing.assert_array_equal(small.state()[k], v)
+    x = rng.poisson(3.0, n + more).astype(np.float64)
+    t = T0 + steps * 60.0
+    np.testing.assert_array_equal(small.step(t, x).p, big.step(t, x).p)
