@@ -60,10 +60,11 @@ RESUM_STEPS = 1440  # window sums recomputed exactly from the ring once this man
 def by_slot(cap: int, slots: int) -> F32:
     """Room for `slots` values a series (ring buckets, hours of the day or week), laid
     out slot by slot: a step writes one slot of every series, and in this layout that
-    is one run of memory (4 bytes a series), not a byte or two of every page. A
-    million series touch 1/60th of their rings in a minute, so the minute that creates
-    them does not fault in all of the state (1.7 GB at once), and a day-old series
-    holds the week's hours it has seen, not all 168. Indexed `[series, slot]` either way.
+    is one run of memory (4 bytes a series), not a few bytes of every page. A million
+    new series touch 1/60th of their rings in their first minute instead of faulting
+    in all of their state at once, a step reads and writes less memory, and a
+    series holds the hours of the week it has lived, not all 168 from its first day.
+    Indexed `[series, slot]` either way.
 
     >>> a = by_slot(1000, 60)
     >>> a.shape, a[:, 7].flags.c_contiguous

@@ -57,6 +57,7 @@ def test_arrays_round_trip_exactly(state: dict[str, np.ndarray], columns: set[st
     for k, a in state.items():
         assert got[k].dtype == a.dtype and got[k].shape == a.shape
         np.testing.assert_array_equal(got[k], a)  # NaN in the same places too
+        assert got[k].tobytes() == a.tobytes()  # and -0.0 where it was
         assert got[k].flags.writeable
         # Each in its own layout: a bank takes it as it is (no copy on restore).
         if a.flags.c_contiguous:

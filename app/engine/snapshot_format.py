@@ -90,9 +90,12 @@ def _array(job: Job) -> npt.NDArray[Any]:
     dt, shape, part = job
     if isinstance(part, list):  # by column, into an array laid out the same way
         rows = shape[0]
-        out = np.empty(shape[::-1], dtype=dt).T
+        out = np.zeros(shape[::-1], dtype=dt).T
         for k, column in enumerate(part):
-            out[:, k] = np.frombuffer(_decompress(column, rows * dt.itemsize), dtype=dt)
+            values = np.frombuffer(_decompress(column, rows * dt.itemsize), dtype=dt)
+            # A slot never written (all bits zero) stays unwritten: its pages untouched.
+            if values.view(np.uint8).any():
+                out[:, k] = values
         return out
     raw_size = int(np.prod(shape, dtype=np.int64)) * dt.itemsize
     array = np.frombuffer(_decompress(part, raw_size), dtype=dt).reshape(shape)
