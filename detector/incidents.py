@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -48,6 +47,7 @@ import numpy.typing as npt
 from outagewatch.detector.judge import Bars, judge_rows, judgement_for, onset_rows
 from outagewatch.detector.kernels import cold_alarm_ufunc
 from outagewatch.detector.model import Step, nb_sf, recent_buckets
+from outagewatch.detector.related import RelatedWindow
 from outagewatch.ingest.series import SeriesKey, as_keys
 from outagewatch.ingest.windows import iso
 
@@ -260,8 +260,7 @@ class IncidentTracker:
         self._onset = np.zeros(0)
         self._bursts = np.zeros(0, dtype=np.int64)  # buckets with excess in the rise
         self._bars = Bars.of(self.params)
-        self._recent: deque[Incident] = deque()
-        self._recent_services: dict[str, int] = {}  # service -> its incidents in _recent
+        self._related = RelatedWindow(self.params.related_window_s)
         self.providers: dict[str, tuple[str, ...]] = {}  # as told (set_providers)
         self._dependants: dict[str, frozenset[str]] = {}  # provider -> declared dependants
         self.last_out: dict[int, float] = {}  # series -> when its last outage resolved
@@ -276,7 +275,12 @@ class IncidentTracker:
             self._bursts = np.concatenate([self._bursts, np.zeros(grow, dtype=np.int64)])
 
     def restore(self, incidents: list[Incident], sid_of: Callable[[SeriesKey], int | None]) -> None:
+        """Carry on with these open incidents. Equal `related` sets become one set, as
+        they were before the restart (detector/related.py): they are outside the
+        related window now and never grow again."""
+        shared: dict[frozenset[str], set[str]] = {}
         for inc in incidents:
+            inc.related = shared.setdefault(frozenset(inc.related), inc.related)
             sid = sid_of((inc.service, inc.region))
             if sid is not None and inc.state == "open":
                 self.open[sid] = inc
@@ -414,7 +418,7 @@ class IncidentTracker:
                 inc.because_of = dict(cause.of[sid])
             self.open[sid] = inc
             self.just_opened.append(sid)
-            self._link_related(inc, now)
+            self._related.link(inc, now)
             changed[sid] = inc
 
         # Update open incidents.
@@ -527,30 +531,8 @@ class IncidentTracker:
             because_of=dict(because_of or {}),
         )
         self.open[sid] = inc
-        self._link_related(inc, now)
+        self._related.link(inc, now)
         return inc
-
-    def _link_related(self, inc: Incident, now: float) -> None:
-        """Incidents of different services opened within `related_window_s` of each
-        other name each other's service.
-
-        Every incident in the window already names every other service there (each
-        was linked so as it opened), so the others need this service only when it is
-        new to the window: linking is per service, not per pair of incidents (a wave
-        of 4,000 incidents was 8 million pairs)."""
-        window = self.params.related_window_s
-        held = self._recent_services
-        while self._recent and now - self._recent[0].opened_at > window:
-            gone = self._recent.popleft().service
-            held[gone] -= 1
-            if not held[gone]:
-                del held[gone]
-        inc.related.update(service for service in held if service != inc.service)
-        if inc.service not in held:
-            for other in self._recent:
-                other.related.add(inc.service)
-        self._recent.append(inc)
-        held[inc.service] = held.get(inc.service, 0) + 1
 
     def add_breakdown(
         self,
