@@ -8,6 +8,8 @@ the chunk size and the number of series, not by the file's length.
 
 from __future__ import annotations
 
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -103,11 +105,45 @@ EMPTY_SCORES = {"ts": pl.Float64, "service": pl.String, "region": pl.String,
                 "level": pl.String}  # fmt: skip
 
 
-def scores_sink(path: Path) -> ScoresWriter | ParquetScores:
-    """Parquet when the name ends in .parquet, else CSV."""
+class Behind:
+    """A scores writer on a thread of its own: the frames are formatted and written in
+    order while the pipeline steps the next buckets (polars lets go of the
+    interpreter's lock while it does), at most `depth` frames behind, so memory stays
+    bounded. A write's error is raised by the next call or by `close`."""
+
+    def __init__(self, sink: ScoresWriter | ParquetScores, depth: int = 2) -> None:
+        self.sink = sink
+        self.frames: queue.Queue[pl.DataFrame | None] = queue.Queue(maxsize=depth)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._write, name="scores-writer", daemon=True)
+        self.thread.start()
+
+    def _write(self) -> None:
+        while (frame := self.frames.get()) is not None:
+            if self.error is None:  # after an error the rest is drained, not written
+                try:
+                    self.sink(frame)
+                except BaseException as exc:  # handed to the caller's thread
+                    self.error = exc
+
+    def __call__(self, frame: pl.DataFrame) -> None:
+        if self.error is not None:
+            raise self.error
+        self.frames.put(frame)
+
+    def close(self) -> None:
+        self.frames.put(None)
+        self.thread.join()
+        self.sink.close()
+        if self.error is not None:
+            raise self.error
+
+
+def scores_sink(path: Path) -> Behind:
+    """Parquet when the name ends in .parquet, else CSV; written behind the pipeline."""
     if path.suffix.lower() == ".parquet":
-        return ParquetScores(path)
-    return ScoresWriter(path.open("wb"))
+        return Behind(ParquetScores(path))
+    return Behind(ScoresWriter(path.open("wb")))
 
 
 def count_rows(path: Path) -> int | None:

@@ -7,9 +7,11 @@ import json
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from outagewatch.app.cli import cli
+from outagewatch.app.replay import ScoresWriter, scores_sink
 from tests.conftest import T0
 from tests.scenario import background, to_csv
 
@@ -99,3 +101,43 @@ def test_bad_files_say_what_to_fix(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "no such file" in result.output
     result = runner.invoke(cli, ["replay", str(bad), "--bucket", "7m"])
     assert result.exit_code == 2 and "1m" in result.output
+
+
+def test_scores_written_behind_are_the_frames_in_order(tmp_path: Path) -> None:
+    """The writer's thread writes every frame, in the order given, as the writer alone
+    would have (the replay's scores file is byte for byte what it was)."""
+    frames = [
+        pl.DataFrame(
+            {
+                "ts": [T0 + 60.0 * k] * 3,
+                "service": ["a", "b", "c"],
+                "region": [None, "DE", None],
+                "count": [k, 0, 2],
+                "expected": [0.123456, 1.0, 2.5],
+                "score": [0.5, 0.0, 1e-9],
+                "level": ["", "possible", "outage"],
+            }
+        )
+        for k in range(50)
+    ]
+    direct, behind = tmp_path / "direct.csv", tmp_path / "behind.csv"
+    writer = ScoresWriter(direct.open("wb"))
+    for f in frames:
+        writer(f)
+    writer.close()
+    sink = scores_sink(behind)
+    for f in frames:
+        sink(f)
+    sink.close()
+    assert behind.read_bytes() == direct.read_bytes()
+    assert len(behind.read_text().splitlines()) == 1 + 50 * 3
+
+
+def test_a_failed_write_is_raised_in_the_callers_thread(tmp_path: Path) -> None:
+    """A write that fails on the writer's thread is not lost: the next call (or the
+    close) raises it, and nothing after it is written."""
+    path = tmp_path / "s.csv"
+    sink = scores_sink(path)
+    sink(pl.DataFrame({"ts": [T0], "service": ["a"]}))  # no `count` column: the write fails
+    with pytest.raises(pl.exceptions.ColumnNotFoundError):
+        sink.close()
