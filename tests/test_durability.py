@@ -590,3 +590,22 @@ def test_a_damaged_database_is_one_clear_line_and_exit_2(filled_db: Path, damage
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("cannot start: ")
     assert "database" in lines[0] and "Traceback" not in done.stderr
+
+
+def test_reports_replayed_from_the_log_are_read_before_the_first_tick(
+    clock: ManualClock, tmp_path: Path
+) -> None:
+    """After a crash, acknowledged reports DuckDB never got are replayed from the log
+    and stepped before the server answers: the first read counts them, even if the
+    writer's first tick is far off (here an hour: a loaded machine, slowly)."""
+    with running(clock, tmp_path) as (app, client):
+        for i in range(10):
+            assert post(client, f"r{i}") == 202
+        tick_to(app, clock, T0 + 30)
+    con = duckdb.connect(str(tmp_path / "outagewatch.duckdb"))
+    con.execute("DELETE FROM reports WHERE seq > 6")  # as if their write was lost
+    con.close()
+    with running(clock, tmp_path, tick_interval_s=3600.0) as (app, client):
+        assert client.get("/v1/services/aws").json()["reports_24h"] == 10
+        seqs = [r[0] for r in app.runtime.store.query("SELECT seq FROM reports ORDER BY seq")]
+        assert seqs == list(range(1, 11))
