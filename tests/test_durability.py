@@ -262,17 +262,23 @@ def test_log_removed_or_unwritable_while_running(clock: ManualClock, tmp_path: P
         assert client.get("/v1/services/aws").json()["reports_24h"] == 3
 
 
+def ten_stored_then_lost(clock: ManualClock, data: Path, where: str) -> None:
+    """Ten reports acknowledged and stored, then the rows `where` selects deleted from
+    DuckDB, as if their write was lost (the log still holds them)."""
+    with running(clock, data) as (app, client):
+        for i in range(10):
+            assert post(client, f"r{i}") == 202
+        tick_to(app, clock, T0 + 30)
+    con = duckdb.connect(str(data / "outagewatch.duckdb"))
+    con.execute(f"DELETE FROM reports WHERE {where}")
+    con.close()
+
+
 # --- in-process: a failed write is retried in order, replay starts at the first gap --------
 def test_replay_starts_at_the_highest_contiguous_sequence(
     clock: ManualClock, tmp_path: Path
 ) -> None:
-    with running(clock, tmp_path) as (app, client):
-        for i in range(10):
-            assert post(client, f"r{i}") == 202
-        tick_to(app, clock, T0 + 30)
-    con = duckdb.connect(str(tmp_path / "outagewatch.duckdb"))
-    con.execute("DELETE FROM reports WHERE seq IN (4, 5)")  # as if their write was lost
-    con.close()
+    ten_stored_then_lost(clock, tmp_path, "seq IN (4, 5)")
     with running(clock, tmp_path) as (app, client):
         assert client.get("/healthz").status_code == 200  # the log still holds them
         tick_to(app, clock, T0 + 40)
@@ -282,13 +288,7 @@ def test_replay_starts_at_the_highest_contiguous_sequence(
 
 
 def test_a_gap_is_reported_and_never_skipped(clock: ManualClock, tmp_path: Path) -> None:
-    with running(clock, tmp_path) as (app, client):
-        for i in range(10):
-            assert post(client, f"r{i}") == 202
-        tick_to(app, clock, T0 + 30)
-    con = duckdb.connect(str(tmp_path / "outagewatch.duckdb"))
-    con.execute("DELETE FROM reports WHERE seq IN (4, 5)")
-    con.close()
+    ten_stored_then_lost(clock, tmp_path, "seq IN (4, 5)")
     shutil.rmtree(tmp_path / "wal")  # and the log lost too: 4 and 5 are gone for good
     with running(clock, tmp_path) as (app, client):
         health = client.get("/healthz")
@@ -304,13 +304,7 @@ def test_a_gap_is_reported_and_never_skipped(clock: ManualClock, tmp_path: Path)
 
 
 def test_a_gap_clears_once_an_operator_acknowledges_it(clock: ManualClock, tmp_path: Path) -> None:
-    with running(clock, tmp_path) as (app, client):
-        for i in range(10):
-            assert post(client, f"r{i}") == 202
-        tick_to(app, clock, T0 + 30)
-    con = duckdb.connect(str(tmp_path / "outagewatch.duckdb"))
-    con.execute("DELETE FROM reports WHERE seq IN (4, 5, 8)")
-    con.close()
+    ten_stored_then_lost(clock, tmp_path, "seq IN (4, 5, 8)")
     shutil.rmtree(tmp_path / "wal")
     keyed = {"authorization": f"Bearer {API_KEY}"}
     with running(clock, tmp_path) as (app, client):
@@ -598,13 +592,7 @@ def test_reports_replayed_from_the_log_are_read_before_the_first_tick(
     """After a crash, acknowledged reports DuckDB never got are replayed from the log
     and stepped before the server answers: the first read counts them, even if the
     writer's first tick is far off (here an hour: a loaded machine, slowly)."""
-    with running(clock, tmp_path) as (app, client):
-        for i in range(10):
-            assert post(client, f"r{i}") == 202
-        tick_to(app, clock, T0 + 30)
-    con = duckdb.connect(str(tmp_path / "outagewatch.duckdb"))
-    con.execute("DELETE FROM reports WHERE seq > 6")  # as if their write was lost
-    con.close()
+    ten_stored_then_lost(clock, tmp_path, "seq > 6")
     with running(clock, tmp_path, tick_interval_s=3600.0) as (app, client):
         assert client.get("/v1/services/aws").json()["reports_24h"] == 10
         seqs = [r[0] for r in app.runtime.store.query("SELECT seq FROM reports ORDER BY seq")]

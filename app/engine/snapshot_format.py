@@ -103,8 +103,8 @@ def _array(job: Job) -> npt.NDArray[Any]:
 
 
 def unpack(blob: bytes) -> tuple[dict[str, Any], Arrays]:
-    """(meta, arrays) from `pack`'s bytes or from the first format. Arrays are fresh
-    and writable."""
+    """(meta, arrays) from `pack`'s bytes or from formats 1 and 2. Arrays are fresh
+    and writable, those packed by column laid out by column."""
     if not blob.startswith(READS):
         data = orjson.loads(blob)
         with np.load(io.BytesIO(bytes.fromhex(data["bank"]))) as npz:
