@@ -13,8 +13,11 @@ Per series, each closed bucket gives evidence (from `SeriesBank.step`):
   rise beside a provider's outage is likelier to be real. A service that declares the
   failing service among its providers (`set_providers`, from the catalog) gets a
   stronger prior (`declared_p_outage`, `declared_p_possible`,
-  `declared_min_reporters`), and its incident names the provider's (`because_of`):
-  a stranger's rise is judged as before. A series whose own outage
+  `declared_min_reporters`), and its incident names the provider's (`because_of`).
+  A failing provider (a service anyone declares) is infrastructure, whose outage
+  reaches services no catalog lists: a stranger's rise beside it confirms at
+  `provider_p_outage` (with `related_min_reporters`); beside any other service it is
+  judged at the generic bars. A series whose own outage
   ended less than `recur_window_s` ago confirms at `recur_p_outage` (a tool broken
   again the next working day is likely the same failure).
 An open incident escalates to `outage` on outage evidence (that is `confirmed_at`), or
@@ -72,6 +75,9 @@ class IncidentParams:
     related_p_possible: float = 1e-3
     related_min_reporters: int = 5
     related_cause_ratio: float = 10.0  # a cause is down hard: its reports / expected so far
+    # A cause the catalog names as anyone's provider is infrastructure: its failure
+    # reaches services that did not declare it too (no catalog is complete).
+    provider_p_outage: float = 1e-3
     # A declared dependant of a cause (the catalog says it runs on it): likelier still.
     declared_p_outage: float = 1e-3
     declared_p_possible: float = 1e-2
@@ -244,8 +250,13 @@ class Cause:
     """This bucket's common-cause priors, per series."""
 
     generic: npt.NDArray[np.bool_]  # another service is down hard
+    provider: npt.NDArray[np.bool_]  # ... and it is a declared provider (not of this one)
     declared: npt.NDArray[np.bool_]  # ... and this one declares it as a provider
     of: dict[int, dict[str, str]]  # declared: series -> {provider: its incident id}
+
+    def masks(self) -> tuple[npt.NDArray[np.bool_], ...]:
+        """As the judgement reads them (judge_rows)."""
+        return self.generic, self.provider, self.declared
 
 
 class IncidentTracker:
@@ -304,11 +315,13 @@ class IncidentTracker:
         reports so far at least `related_cause_ratio` times what was expected), and
         this series' rise (its onset) began no earlier than that outage's own start.
         Declared dependants of such a cause are marked apart, with the cause's
-        incident per series."""
+        incident per series; strangers beside a cause anyone declares as a provider
+        are marked `provider`."""
         n = len(keys)
         self._ensure(n)  # a partial bucket's check may come before the series' first step
         p = self.params
-        cause = Cause(np.zeros(n, dtype=np.bool_), np.zeros(n, dtype=np.bool_), {})
+        masks = np.zeros((3, n), dtype=np.bool_)
+        cause = Cause(masks[0], masks[1], masks[2], {})
         causes = [
             inc
             for inc in self.open.values()
@@ -333,10 +346,12 @@ class IncidentTracker:
             if dependants:
                 named = [c for d in dependants if (c := coded.service_code(d)) is not None]
                 hit = began & np.isin(services, named)
+                cause.provider |= began
                 cause.declared |= hit
                 for sid in np.flatnonzero(hit).tolist():
                     cause.of.setdefault(sid, {})[inc.service] = inc.id
         cause.generic &= ~cause.declared
+        cause.provider &= ~cause.declared
         return cause
 
     def observe(
@@ -375,7 +390,7 @@ class IncidentTracker:
             (step.p, step.p1, step.p_short, step.p_mid, step.recent, step.cusum),
             counts,
             np.array(recur, dtype=np.int64),
-            (none, none) if cause is None else (cause.generic, cause.declared),
+            (none, none, none) if cause is None else cause.masks(),
             np.ones(n, dtype=np.bool_) if allowed is None else allowed[:n],
             none if forced is None else forced[:n],
             (self._run[:n], self._bursts[:n]),

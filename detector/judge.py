@@ -37,6 +37,7 @@ class Bars(NamedTuple):
     related_p_possible: float
     related_p_outage: float
     related_min_reporters: float
+    provider_p_outage: float
     declared_p_possible: float
     declared_p_outage: float
     declared_min_reporters: float
@@ -81,10 +82,10 @@ def judge_rows(
     out: Any,
 ) -> None:
     """`step`: p, p1, p_short, p_mid, recent, cusum; `again`: series whose outage ended
-    lately; `cause`: the generic and declared common-cause masks; `state`: the
+    lately; `cause`: the generic, provider and declared common-cause masks; `state`: the
     tracker's run and bursts per series (updated); `out`: a `Judged`."""
     p, p1, p_short, p_mid, recent, cusum = step
-    generic, declared = cause
+    generic, provider, declared = cause
     run, bursts = state
     level, excess, opening, faded, learn = out
     n, m = len(p), min(len(p), len(counts))
@@ -106,6 +107,13 @@ def judge_rows(
                 lv = max(lv, 1)
             if p[j] <= bars.related_p_outage:
                 lv = 2
+        # (provider: a subset of generic, whose bar for `possible` it keeps)
+        if (
+            provider[j]
+            and recent[j] >= bars.related_min_reporters
+            and p[j] <= bars.provider_p_outage
+        ):
+            lv = 2
         if declared[j] and recent[j] >= bars.declared_min_reporters:
             if p[j] <= bars.declared_p_possible:
                 lv = max(lv, 1)

@@ -362,7 +362,7 @@ def run_rows(
         saved_i[1, :] = bursts
         onset_rows(t, p1, onset, onset_p)
         recur = again[now - again_at <= recur_window]
-        judge_rows((p, p1, p_short, p_mid, recent, cusum), x, recur, (none, none),
+        judge_rows((p, p1, p_short, p_mid, recent, cusum), x, recur, (none, none, none),
                    none if is_cold else every, forced, (run, bursts), bars, judged)  # fmt: skip
         event = False
         for j in range(n):
