@@ -285,16 +285,52 @@ class IncidentTracker:
             self._onset = np.concatenate([self._onset, np.full(grow, np.nan)])
             self._bursts = np.concatenate([self._bursts, np.zeros(grow, dtype=np.int64)])
 
-    def restore(self, incidents: list[Incident], sid_of: Callable[[SeriesKey], int | None]) -> None:
-        """Carry on with these open incidents. Equal `related` sets become one set, as
-        they were before the restart (detector/related.py): they are outside the
-        related window now and never grow again."""
+    def restore(
+        self,
+        incidents: list[Incident],
+        sid_of: Callable[[SeriesKey], int | None],
+        now: float | None = None,
+        resolved: Iterable[Incident] = (),
+    ) -> None:
+        """Carry on at stream time `now` with these open incidents. Equal `related` sets
+        become one set, as they were before the restart (detector/related.py). Those
+        opened within the related window (`resolved` adds the ones that ended since)
+        are back in it, so an incident opening after the restart names their services
+        and they name it, as without the restart."""
         shared: dict[frozenset[str], set[str]] = {}
         for inc in incidents:
             inc.related = shared.setdefault(frozenset(inc.related), inc.related)
             sid = sid_of((inc.service, inc.region))
             if sid is not None and inc.state == "open":
                 self.open[sid] = inc
+        if now is None:
+            return
+        since = now - self.params.related_window_s
+        back = {inc.id: inc for inc in resolved if inc.opened_at >= since}
+        back |= {inc.id: inc for inc in self.open.values() if inc.opened_at >= since}
+        recent = list(back.values())
+        self._related.restore(recent, [i for i in self.open.values() if i.id not in back])
+
+    def state(self, n: int) -> dict[str, npt.NDArray[Any]]:
+        """Each series' rise as judged so far (its onset, its run of buckets with
+        evidence, its bursts), for a snapshot: a rise that spans a restart goes on.
+        Views, not copies: a snapshot packs them before the next bucket is judged."""
+        self._ensure(n)
+        return {
+            "rise_onset": self._onset[:n],
+            "rise_run": self._run[:n],
+            "rise_bursts": self._bursts[:n],
+        }
+
+    def load(self, state: Mapping[str, npt.NDArray[Any]]) -> None:
+        """The rises of `state` (a snapshot without them starts every rise afresh)."""
+        if "rise_onset" not in state:
+            return
+        n = len(state["rise_onset"])
+        self._ensure(n)
+        self._onset[:n] = state["rise_onset"]
+        self._run[:n] = state["rise_run"]
+        self._bursts[:n] = state["rise_bursts"]
 
     def set_providers(self, providers: Mapping[str, Iterable[str]]) -> None:
         """Who runs on whom: service -> the providers it declares (the catalog's).

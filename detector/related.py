@@ -13,6 +13,9 @@ shared. A set that must grow (a new service joins the window) is grown in place 
 only incidents still in the window hold it, and copied for them otherwise, so an
 incident that has left the window never changes.
 
+A restart puts the incidents opened within the window back in it (`restore`), so the
+links go on as if it had not stopped.
+
 >>> from types import SimpleNamespace as Inc
 >>> window = RelatedWindow(600.0)
 >>> shop, a1, a2, a3 = (Inc(service=s, opened_at=t) for s, t in
@@ -32,6 +35,7 @@ False
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from typing import Protocol
 
 
@@ -71,6 +75,20 @@ class RelatedWindow:
         if inc.service not in held:
             self._moved()
         held[inc.service] = held.get(inc.service, 0) + 1
+
+    def restore(self, recent: Sequence[Linked], others: Sequence[Linked]) -> None:
+        """After a restart: `recent` are the incidents opened within the window (open or
+        not), `others` the open ones opened before it, all with their `related` sets as
+        they were kept. The window goes on from there, as if it had never stopped: a new
+        incident names `recent`'s services, and they name it."""
+        self._recent = deque(sorted(recent, key=lambda inc: inc.opened_at))
+        self._held = {}
+        for inc in self._recent:
+            self._held[inc.service] = self._held.get(inc.service, 0) + 1
+        self._holders = {}
+        for inc in [*self._recent, *others]:
+            self._holders[id(inc.related)] = self._holders.get(id(inc.related), 0) + 1
+        self._moved()
 
     def _moved(self) -> None:
         self._version += 1

@@ -374,6 +374,15 @@ class Store:
             ).fetchall()
         return [(orjson.loads(b), None if d is None else orjson.loads(d)) for b, d in rows]
 
+    def opened_since(self, since: float) -> list[dict[str, Any]]:
+        """Incidents (any state) opened at or after `since`, oldest first."""
+        with self._reader() as cur:
+            rows = cur.execute(
+                "SELECT body FROM incidents WHERE opened_at >= ? ORDER BY opened_at, id",
+                [_naive(since)],
+            ).fetchall()
+        return [orjson.loads(r[0]) for r in rows]
+
     def incident(self, incident_id: str) -> dict[str, Any] | None:
         with self._reader() as cur:
             row = cur.execute("SELECT body FROM incidents WHERE id = ?", [incident_id]).fetchone()

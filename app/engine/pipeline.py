@@ -104,6 +104,7 @@ class Pipeline(ReportBuffer, Snapshots):
         # Outages opened from a partial bucket, credited with its reports so far:
         # series id -> (bucket, incident), until that bucket is stepped.
         self._credited: dict[int, tuple[float, Incident]] = {}
+        self._later: dict[str, Incident] = {}  # stored after the snapshot (restore)
 
     def set_providers(self, providers: dict[str, tuple[str, ...]]) -> None:
         """Who runs on whom (the catalog's declared providers), for the detector's
@@ -155,6 +156,9 @@ class Pipeline(ReportBuffer, Snapshots):
                 self._check_partial(checks, changed)
             if self.agg.closed_until is not None:
                 self.partial.prune(self.agg.closed_until)
+            if self._later:  # the first advance after a restore
+                for body in self.settle_later():
+                    changed[body["id"]] = body
             self._write(score_frames, problem_frames, list(changed.values()))
             if raw is not None or score_frames or changed:
                 self.version += 1

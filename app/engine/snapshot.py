@@ -41,6 +41,7 @@ class Snapshots:
     _seen: np.ndarray
     _work: threading.Lock
     _credited: dict[int, tuple[float, Incident]]
+    _later: dict[str, Incident]
 
     def snapshot(self) -> bytes:
         """Detector, aggregator position and open incidents, for a restart that carries
@@ -53,6 +54,9 @@ class Snapshots:
             # Counts per series while the system is cold: without them a restart in
             # the first day judges big services against nothing and alarms on them.
             arrays["seen"] = self._seen
+            # Rises in progress (a `possible` one bucket into its two, an onset that
+            # dates an incident and ties it to a common cause) go on across a restart.
+            arrays |= self.tracker.state(n)
             # No dedup memory: on start it is rebuilt from the stored reports, which
             # also covers reports stored after this snapshot (and keeps snapshots small).
             # The series' names as the index codes them: each distinct name once, and
@@ -74,6 +78,30 @@ class Snapshots:
                 ],
             }
             return pack(meta, arrays)
+
+    def settle_later(self) -> list[dict[str, Any]]:
+        """After an advance since a restore, which stepped again the buckets closed
+        after the snapshot: an incident stored after the snapshot that opened before
+        now and was not opened again (it is, as a rule) carries on as stored, or, if
+        another opened on its series meanwhile, ends now. Returns the ones that ended."""
+        due = {k: inc for k, inc in self._later.items() if inc.opened_at <= self.now}
+        self._later = {k: inc for k, inc in self._later.items() if k not in due}
+        missing = [inc for key, inc in due.items() if key not in self.incidents]
+        if not missing:
+            return []
+        self.agg.series.extend((inc.service, inc.region) for inc in missing)
+        sid_of = self.agg.series.get
+        carried, ended = [], []
+        for inc in missing:
+            if sid_of((inc.service, inc.region)) in self.tracker.open:
+                inc.state, inc.resolved_at = "resolved", max(self.now, inc.opened_at)
+                inc.ended_at = inc.last_active_end or inc.opened_at
+                ended.append(inc.to_dict())
+            else:
+                carried.append(inc)
+            self.incidents[inc.id] = inc
+        self.tracker.restore(carried, sid_of)
+        return ended
 
     def restore(
         self,
@@ -100,6 +128,7 @@ class Snapshots:
                 self.dedup.restore(*meta["dedup"])
             hourly = state.pop("hourly", None)
             seen = state.pop("seen", None)
+            self.tracker.load({k: state.pop(k) for k in list(state) if k.startswith("rise_")})
             if seen is not None:  # snapshots before it was kept restart with zeros
                 self._seen = seen
             self.bank.load(state, owned=True)  # unpack's arrays are fresh: no copy
@@ -109,17 +138,34 @@ class Snapshots:
                 self._hour_of = meta.get("hour_of")
         sid_of = self.agg.series.get
         at_snapshot = {r["id"]: r for r in meta.get("incidents", [])}
-        restored = []
+        # The snapshot's open incidents as it held them: the buckets closed after it are
+        # stepped again, which carries them on (and resolves again those that ended
+        # before a crash, though the store has them resolved).
+        restored = [Incident.from_record(record) for record in at_snapshot.values()]
+        self._later = {}
         for body, detail in open_incidents:
-            record = at_snapshot.get(body["id"]) or detail
+            if body["id"] in at_snapshot:
+                continue
             # Stored before the detector's state was kept: rebuilt from the feed object.
-            restored.append(Incident.from_record(record) if record else Incident.from_dict(body))
+            inc = Incident.from_record(detail) if detail else Incident.from_dict(body)
+            if "incidents" in meta and inc.opened_at > self.now:
+                # Opened after the snapshot: stepping its buckets again opens it again,
+                # from the same reports and model (restored as stored, it would count
+                # them twice and miss its related services).
+                self._later[inc.id] = inc
+            else:
+                restored.append(inc)
         # Their series in one call, in order (a wave restores thousands of incidents).
         self.agg.series.extend((inc.service, inc.region) for inc in restored)
         for inc in restored:
             self.incidents[inc.id] = inc
-        self.open_book.note([body for body, _ in open_incidents])
-        self.tracker.restore(restored, sid_of)
+        self.open_book.note([body for body, _ in open_incidents if body["id"] not in self._later])
+        # Incidents that opened within the related window and have ended since are
+        # still in it (a new incident names them): the store keeps them.
+        since = self.now - self.tracker.params.related_window_s
+        ended = [] if self.store is None or not blob else self.store.opened_since(since)
+        resolved = [Incident.from_dict(body) for body in ended if body["state"] != "open"]
+        self.tracker.restore(restored, sid_of, self.now if blob else None, resolved)
         for service, region, at in meta.get("last_out", []):
             sid = sid_of((service, region))
             if sid is not None:
