@@ -155,6 +155,7 @@ class Snapshots:
                 self._later[inc.id] = inc
             else:
                 restored.append(inc)
+        restored.sort(key=lambda inc: (inc.opened_at, inc.id))  # `incidents` keeps that order
         # Their series in one call, in order (a wave restores thousands of incidents).
         self.agg.series.extend((inc.service, inc.region) for inc in restored)
         for inc in restored:
