@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from outagewatch.detector.judge import Bars, judge_rows, judgement_for, onset_rows
+from outagewatch.detector.judge import CAUSES, Bars, judge_rows, judgement_for, onset_rows
 from outagewatch.detector.kernels import cold_alarm_ufunc
 from outagewatch.detector.model import Step, nb_sf, recent_buckets
 from outagewatch.detector.related import RelatedWindow
@@ -249,14 +249,8 @@ class NewSeries:
 class Cause:
     """This bucket's common-cause priors, per series."""
 
-    generic: npt.NDArray[np.bool_]  # another service is down hard
-    provider: npt.NDArray[np.bool_]  # ... and it is a declared provider (not of this one)
-    declared: npt.NDArray[np.bool_]  # ... and this one declares it as a provider
+    kind: npt.NDArray[np.int8]  # per series, the strongest cause (an index into CAUSES)
     of: dict[int, dict[str, str]]  # declared: series -> {provider: its incident id}
-
-    def masks(self) -> tuple[npt.NDArray[np.bool_], ...]:
-        """As the judgement reads them (judge_rows)."""
-        return self.generic, self.provider, self.declared
 
 
 class IncidentTracker:
@@ -350,14 +344,13 @@ class IncidentTracker:
         is down hard (a service-wide outage opened within `related_window_s`, its
         reports so far at least `related_cause_ratio` times what was expected), and
         this series' rise (its onset) began no earlier than that outage's own start.
-        Declared dependants of such a cause are marked apart, with the cause's
-        incident per series; strangers beside a cause anyone declares as a provider
-        are marked `provider`."""
+        Each series gets its strongest cause (CAUSES): a provider's rise beside a
+        cause anyone declares as a provider is `provider`, a declared dependant's
+        `declared`, with the cause's incident per series."""
         n = len(keys)
         self._ensure(n)  # a partial bucket's check may come before the series' first step
         p = self.params
-        masks = np.zeros((3, n), dtype=np.bool_)
-        cause = Cause(masks[0], masks[1], masks[2], {})
+        cause = Cause(np.zeros(n, dtype=np.int8), {})
         causes = [
             inc
             for inc in self.open.values()
@@ -377,17 +370,15 @@ class IncidentTracker:
             own = coded.service_code(inc.service)
             began = wide & (services != (-1 if own is None else own))
             began &= onset >= inc.started_at - self.width
-            cause.generic |= began
             dependants = self._dependants.get(inc.service)
+            kind = CAUSES.index("provider" if dependants else "generic")
+            cause.kind[began] = np.maximum(cause.kind[began], kind)
             if dependants:
                 named = [c for d in dependants if (c := coded.service_code(d)) is not None]
                 hit = began & np.isin(services, named)
-                cause.provider |= began
-                cause.declared |= hit
+                cause.kind[hit] = CAUSES.index("declared")
                 for sid in np.flatnonzero(hit).tolist():
                     cause.of.setdefault(sid, {})[inc.service] = inc.id
-        cause.generic &= ~cause.declared
-        cause.provider &= ~cause.declared
         return cause
 
     def observe(
@@ -426,7 +417,7 @@ class IncidentTracker:
             (step.p, step.p1, step.p_short, step.p_mid, step.recent, step.cusum),
             counts,
             np.array(recur, dtype=np.int64),
-            (none, none, none) if cause is None else cause.masks(),
+            np.zeros(n, dtype=np.int8) if cause is None else cause.kind,
             np.ones(n, dtype=np.bool_) if allowed is None else allowed[:n],
             none if forced is None else forced[:n],
             (self._run[:n], self._bursts[:n]),

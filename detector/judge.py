@@ -34,18 +34,33 @@ class Bars(NamedTuple):
     alive_p: float
     hold_cusum: float
     recur_p_outage: float
-    related_p_possible: float
-    related_p_outage: float
-    related_min_reporters: float
-    provider_p_outage: float
-    declared_p_possible: float
-    declared_p_outage: float
-    declared_min_reporters: float
+    priors: npt.NDArray[np.float64]  # by common cause (CAUSES): p possible, p outage, reporters
 
     @classmethod
     def of(cls, params: Any) -> Bars:
         """The bars of an IncidentParams (or anything with its fields)."""
-        return cls(*(getattr(params, name) for name in cls._fields))
+        scalars = [getattr(params, name) for name in cls._fields[:-1]]
+        return cls._make([*scalars, prior_bars(params)])
+
+
+# The common causes a series' rise may have this bucket (IncidentTracker.common_cause),
+# weakest first: none, another service down hard, a provider (a service anyone
+# declares) down hard, a provider this series declares down hard.
+CAUSES = ("none", "generic", "provider", "declared")
+
+
+def prior_bars(params: Any) -> npt.NDArray[np.float64]:
+    """Per cause in CAUSES: the p that makes its rise `possible`, the p that makes it an
+    `outage`, and the distinct reporters either needs. No cause lowers no bar."""
+    p = params
+    return np.array(
+        [
+            (-1.0, -1.0, math.inf),
+            (p.related_p_possible, p.related_p_outage, p.related_min_reporters),
+            (p.related_p_possible, p.provider_p_outage, p.related_min_reporters),
+            (p.declared_p_possible, p.declared_p_outage, p.declared_min_reporters),
+        ]
+    )
 
 
 class Judged(NamedTuple):
@@ -82,10 +97,10 @@ def judge_rows(
     out: Any,
 ) -> None:
     """`step`: p, p1, p_short, p_mid, recent, cusum; `again`: series whose outage ended
-    lately; `cause`: the generic, provider and declared common-cause masks; `state`: the
+    lately; `cause`: each series' common cause (an index into CAUSES); `state`: the
     tracker's run and bursts per series (updated); `out`: a `Judged`."""
     p, p1, p_short, p_mid, recent, cusum = step
-    generic, provider, declared = cause
+    priors = bars.priors
     run, bursts = state
     level, excess, opening, faded, learn = out
     n, m = len(p), min(len(p), len(counts))
@@ -102,22 +117,11 @@ def judge_rows(
             level[sid] = 2
     for j in range(n):
         lv = level[j]
-        if generic[j] and recent[j] >= bars.related_min_reporters:
-            if p[j] <= bars.related_p_possible:
+        k = cause[j]
+        if k and recent[j] >= priors[k, 2]:
+            if p[j] <= priors[k, 0]:
                 lv = max(lv, 1)
-            if p[j] <= bars.related_p_outage:
-                lv = 2
-        # (provider: a subset of generic, whose bar for `possible` it keeps)
-        if (
-            provider[j]
-            and recent[j] >= bars.related_min_reporters
-            and p[j] <= bars.provider_p_outage
-        ):
-            lv = 2
-        if declared[j] and recent[j] >= bars.declared_min_reporters:
-            if p[j] <= bars.declared_p_possible:
-                lv = max(lv, 1)
-            if p[j] <= bars.declared_p_outage:
+            if p[j] <= priors[k, 1]:
                 lv = 2
         if not allowed[j]:
             lv = 0

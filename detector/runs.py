@@ -306,6 +306,7 @@ def run_rows(
     pos, steps, system_age, hour_of = clock[0], clock[1], clock[2], clock[3]
     none = np.zeros(n, dtype=np.bool_)
     every = np.ones(n, dtype=np.bool_)
+    no_cause = np.zeros(n, dtype=np.int8)
     forced[:] = False
     changes = np.zeros(m, dtype=np.bool_)
     for i in range(first, limit):
@@ -362,7 +363,7 @@ def run_rows(
         saved_i[1, :] = bursts
         onset_rows(t, p1, onset, onset_p)
         recur = again[now - again_at <= recur_window]
-        judge_rows((p, p1, p_short, p_mid, recent, cusum), x, recur, (none, none, none),
+        judge_rows((p, p1, p_short, p_mid, recent, cusum), x, recur, no_cause,
                    none if is_cold else every, forced, (run, bursts), bars, judged)  # fmt: skip
         event = False
         for j in range(n):
