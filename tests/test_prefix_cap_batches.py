@@ -41,6 +41,12 @@ def one_at_a_time(rows: list[tuple[str | None, str, str, float]]) -> list[bool]:
 
 @settings(deadline=None, max_examples=150)  # a pipeline per example
 @given(st.lists(report, max_size=60), st.lists(st.integers(0, 60), max_size=6))
+@example(
+    reports=[("n1", "aws", "r0", 780.8424979435027), ("n1", "aws", "r1", 0.0),
+             (None, "tinyapp", "r5", 900.0), ("n1", "aws", "r2", 900.0),
+             (None, "tinyapp", "r5", 900.0), ("n1", "aws", "r3", 900.0)],
+    cuts=[],
+)  # fmt: skip
 def test_batches_count_as_one_report_at_a_time(
     reports: list[tuple[str | None, str, str, float]], cuts: list[int]
 ) -> None:
@@ -63,7 +69,10 @@ def test_batches_count_as_one_report_at_a_time(
         mine = [
             ts for (n, s, _, ts), c in zip(rows, judged, strict=True) if c and (n, s) == (net, svc)
         ]
-        assert all(sum(1 for t in mine if a <= t < a + WINDOW) <= 2 * CAP - 1 for a in mine)
+        # Exact in real numbers; the times and the cap's arrivals are float sums, so a
+        # report an ulp inside `a + WINDOW` can be the 2*CAP-th (seen: 4.5e-13 s).
+        edge = WINDOW - 1e-6
+        assert all(sum(1 for t in mine if a <= t < a + edge) <= 2 * CAP - 1 for a in mine)
 
 
 @settings(deadline=None, max_examples=300)
