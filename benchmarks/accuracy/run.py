@@ -168,7 +168,7 @@ def label_table(m: dict[str, Any]) -> str:
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--data", type=Path, default=None)
-    ap.add_argument("--weeks", type=float, default=3)
+    ap.add_argument("--weeks", type=scenarios.weeks_arg, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/out/accuracy"))
     ap.add_argument(

@@ -138,11 +138,23 @@ def _iso(minute: int | float) -> str:
     return (START + timedelta(minutes=float(minute))).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
+def weeks_arg(text: str) -> float:
+    """`--weeks`: enough days for something to happen after the warm-up."""
+    weeks = float(text)
+    if not round(weeks * 7) > WARMUP_DAYS:
+        raise argparse.ArgumentTypeError(
+            f"a scenario needs days after its {WARMUP_DAYS}-day warm-up: more than 1 week"
+        )
+    return weeks
+
+
 class Scenario:
     def __init__(self, weeks: float = 3, seed: int = 1, small: bool = False) -> None:
         self.seed = seed
         self.small = small
         self.days = 9 if small else round(weeks * 7)
+        if not self.days > WARMUP_DAYS:
+            raise ValueError(f"{weeks} weeks leave no day after the {WARMUP_DAYS}-day warm-up")
         self.minutes = self.days * 1440
         rng = np.random.default_rng(seed)
         self.rng_plan = rng
@@ -245,6 +257,8 @@ class Scenario:
         dur: int,
         hours: tuple[int, int] | None = None,
     ) -> tuple[int, int] | None:
+        if not candidates:  # no service of this seed fits the shape: it is left out
+            return None
         lo, hi = WARMUP_DAYS * 1440 + 60, self.minutes - dur - 120
         for _ in range(200):
             s = int(rng.choice(candidates))
@@ -441,6 +455,8 @@ class Scenario:
                     "incident", "cascade_dependant", d, None, start + lag, start + dur, "outage", dm
                 )
                 picked.append(d)
+            if not picked:  # every candidate was busy: a provider's outage alone
+                continue
             declared = self._declare_cascade(p, picked, cascade)
             for lab, flag in zip(self.labels[-len(picked) :], declared, strict=True):
                 lab["declared"] = flag
@@ -632,7 +648,7 @@ def generate(out: Path, weeks: float = 3, seed: int = 1, small: bool = False) ->
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, required=True)
-    ap.add_argument("--weeks", type=float, default=3)
+    ap.add_argument("--weeks", type=weeks_arg, default=3)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--small", action="store_true")
     a = ap.parse_args(argv)
