@@ -316,12 +316,14 @@ class Scenario:
                         None,
                     )
             cands = [i for i in by_kind["consumer"] if 0.3 < rate[i] < 5]
-            g = int(rng.choice(cands))
-            self.services[g].growth = 0.0
-            self.growth_trap = g
-            self._label(
-                "trap", "gradual_growth", g, None, WARMUP_DAYS * 1440, self.minutes, None, 1.5
-            )
+            if cands:  # else no consumer of this seed is of the size the trap needs
+                g = int(rng.choice(cands))
+                self.services[g].growth = 0.0
+                self.growth_trap = g
+                self._label(
+                    "trap", "gradual_growth", g, None, WARMUP_DAYS * 1440, self.minutes, None,
+                    1.5,
+                )  # fmt: skip
 
         def count(c: float) -> int:
             return max(1, round(c * scale))
