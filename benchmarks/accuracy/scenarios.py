@@ -138,23 +138,31 @@ def _iso(minute: int | float) -> str:
     return (START + timedelta(minutes=float(minute))).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def weeks_arg(text: str) -> float:
-    """`--weeks`: enough days for something to happen after the warm-up."""
-    weeks = float(text)
-    if not round(weeks * 7) > WARMUP_DAYS:
-        raise argparse.ArgumentTypeError(
-            f"a scenario needs days after its {WARMUP_DAYS}-day warm-up: more than 1 week"
+def scenario_days(weeks: float) -> int:
+    """The days `weeks` give: enough for something to happen after the warm-up."""
+    days = round(weeks * 7)
+    if not days > WARMUP_DAYS:
+        raise ValueError(
+            f"weeks={weeks:g} leaves no day after the {WARMUP_DAYS}-day warm-up: "
+            "give more than 1 week"
         )
-    return weeks
+    return days
+
+
+def weeks_arg(text: str) -> float:
+    """`--weeks`, checked as `scenario_days` does (argparse shows the reason)."""
+    try:
+        scenario_days(float(text))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return float(text)
 
 
 class Scenario:
     def __init__(self, weeks: float = 3, seed: int = 1, small: bool = False) -> None:
         self.seed = seed
         self.small = small
-        self.days = 9 if small else round(weeks * 7)
-        if not self.days > WARMUP_DAYS:
-            raise ValueError(f"{weeks} weeks leave no day after the {WARMUP_DAYS}-day warm-up")
+        self.days = 9 if small else scenario_days(weeks)
         self.minutes = self.days * 1440
         rng = np.random.default_rng(seed)
         self.rng_plan = rng
